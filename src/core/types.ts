@@ -1,0 +1,155 @@
+/**
+ * Typed values shared by every component. Config files are parsed once, at the boundary
+ * (src/config), into these; nothing downstream looks at raw JSON again.
+ */
+
+/** Milliseconds since the Unix epoch, UTC. */
+export type Millis = number;
+
+export type NotifyEvent = 'failure' | 'recovery' | 'missed' | 'still_failing' | 'success';
+
+export interface SshConnection {
+  type: 'ssh';
+  host: string;
+  port: number;
+  user: string;
+  privateKeyFile?: string;
+  /** Name of the env var holding the key's passphrase (never the passphrase itself). */
+  passphraseEnv?: string;
+  agent: boolean;
+  /** Pinned public key line, e.g. "ssh-ed25519 AAAA...". */
+  hostKey?: string;
+  /** Name of another ssh node used as bastion (ProxyJump). */
+  jump?: string;
+}
+
+export interface LocalConnection {
+  type: 'local';
+}
+
+export interface NodeDef {
+  name: string;
+  /** Absolute path of the file it came from. */
+  file: string;
+  roles: string[];
+  labels: Record<string, string>;
+  connection: LocalConnection | SshConnection;
+  maxConcurrentRuns: number;
+  disabled: boolean;
+  description?: string;
+}
+
+export type CommandSpec = { kind: 'argv'; argv: string[] } | { kind: 'shell'; script: string };
+
+export type FuzzyPeriod = 'hourly' | 'daily' | 'weekly' | { everyMs: number };
+
+export type ScheduleSpec =
+  | { kind: 'manual' }
+  /** 5 fields (minute first), 6 fields (seconds first), descriptors, and H tokens. */
+  | { kind: 'cron'; expression: string; timezone?: string }
+  /** `@every <duration>`: instants k·interval after the Unix epoch (stable across restarts). */
+  | { kind: 'every'; intervalMs: number }
+  /** reference + k·interval for every integer k; reference is a local wall time "HH:MM[:SS]". */
+  | { kind: 'interval'; intervalMs: number; reference: string; timezone?: string }
+  /** Window is local wall time "HH:MM-HH:MM" (may wrap midnight). */
+  | { kind: 'fuzzy'; period: FuzzyPeriod; window?: { start: string; end: string }; timezone?: string }
+  | { kind: 'at'; at: Millis };
+
+export interface WebhookDef {
+  url: string;
+  on?: NotifyEvent[];
+  secret?: string;
+  secretEnv?: string;
+  format: 'json' | 'slack';
+}
+
+export interface JobPolicy {
+  select: 'any' | 'all';
+  hosts?: string[];
+  roles?: string[];
+  rolesMatch: 'any' | 'all';
+  labels: Record<string, string>;
+  placement: 'least_loaded' | 'round_robin' | 'random';
+  /** For `all`: how many nodes run at once; undefined = all at once. */
+  maxParallel?: number;
+}
+
+export interface JobDef {
+  name: string;
+  file: string;
+  description?: string;
+  owners: { name?: string; email: string }[];
+  policy: JobPolicy;
+  schedule: ScheduleSpec;
+  command: CommandSpec;
+  environment: Record<string, string>;
+  workingDirectory?: string;
+  timeoutMs?: number;
+  retries: { count: number; delayMs: number };
+  overlap: 'skip' | 'queue' | 'allow';
+  catchUp: 'skip' | 'latest' | 'all';
+  notify: { on: NotifyEvent[]; email: string[]; webhooks: WebhookDef[]; remindEveryMs?: number };
+  tags: string[];
+  enabled: boolean;
+}
+
+export interface ConfigProblem {
+  /** Path of the file, as given to the loader. */
+  file: string;
+  line: number;
+  column: number;
+  /** JSON path like `$.policy.hosts[0]`; `$` for the whole document. */
+  path: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export type RunStatus =
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'cancelled'
+  | 'error'
+  | 'lost'
+  | 'skipped'
+  | 'missed';
+
+export const FINAL_STATUSES: readonly RunStatus[] = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'error',
+  'lost',
+  'skipped',
+  'missed',
+];
+
+export type Trigger = 'schedule' | 'catch_up' | 'manual' | 'retry';
+
+/** One row of the SQLite `runs` table, column for column (SPEC §8). Times are ISO-8601 UTC with ms. */
+export interface RunRecord {
+  id: string;
+  execution_id: string;
+  job: string;
+  node: string | null;
+  host: string | null;
+  trigger: Trigger;
+  attempt: number;
+  scheduled_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  status: RunStatus;
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  output_truncated: boolean;
+  error: string | null;
+}
+
+export function isoUtc(ms: Millis): string {
+  return new Date(ms).toISOString();
+}

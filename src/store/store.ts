@@ -1,0 +1,132 @@
+import type { Millis, RunRecord, RunStatus, Trigger } from '../core/types.js';
+
+/** Sinks fed from the outbox in the same transaction that finishes a run. */
+export type OutboxSink = 'elasticsearch' | 'notify';
+
+export interface OutboxItem {
+  id: number;
+  sink: OutboxSink;
+  /** Idempotency key, unique per sink (e.g. the run id for Elasticsearch). */
+  key: string;
+  payload: unknown;
+  attempts: number;
+  nextAttemptAt: Millis;
+  lastError: string | null;
+  createdAt: Millis;
+}
+
+export interface OutboxEntry {
+  sink: OutboxSink;
+  key: string;
+  payload: unknown;
+}
+
+export interface JobState {
+  job: string;
+  /** The last scheduled instant this daemon claimed (fired, skipped or missed). */
+  lastScheduledAt: Millis | null;
+  /** API enable/disable override; null = follow the file's `enabled`. */
+  enabledOverride: boolean | null;
+  lastStatus: RunStatus | null;
+  lastRunId: string | null;
+  lastFinishedAt: Millis | null;
+}
+
+/**
+ * A scheduled fire, claimed atomically: the runs are inserted (status `running`, or a final
+ * status such as `skipped`/`missed`) and the job's last scheduled instant advances in one
+ * transaction. Claims are unique per (job, scheduledAt, nodeKey, attempt) — nodeKey is the node
+ * name for `all` jobs and "*" for `any` jobs — so the same fire can never run twice, across
+ * restarts and (later) across daemons sharing one database.
+ */
+export interface FireClaim {
+  job: string;
+  scheduledAt: Millis;
+  /** New last scheduled instant for the job (usually scheduledAt). */
+  advanceTo: Millis;
+  runs: { run: RunRecord; nodeKey: string }[];
+  /** Outbox entries for runs inserted already final (missed/skipped/error). */
+  outbox?: OutboxEntry[];
+}
+
+export interface RunFilter {
+  job?: string;
+  node?: string;
+  status?: RunStatus;
+  trigger?: Trigger;
+  /** ISO-8601; compares against started_at, falling back to scheduled_at. */
+  since?: string;
+  until?: string;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+  /** Leave stdout/stderr out of list results (they can be large). */
+  withOutput?: boolean;
+}
+
+export interface RunPage {
+  runs: RunRecord[];
+  nextCursor: string | null;
+}
+
+export interface NotifyState {
+  job: string;
+  /** 'ok' | 'failing' */
+  state: 'ok' | 'failing';
+  since: Millis;
+  lastNotifiedAt: Millis | null;
+  lastReminderAt: Millis | null;
+}
+
+export interface DeadLetter {
+  id: number;
+  sink: OutboxSink;
+  key: string;
+  payload: unknown;
+  reason: string;
+  createdAt: Millis;
+}
+
+/**
+ * Persistence for runs, job state and outboxes. SQLite today (better-sqlite3, WAL); the
+ * interface is synchronous-free of SQLite types so a PostgreSQL implementation can sit beside it.
+ */
+export interface Store {
+  /** Returns false (and writes nothing) when any of the claim keys already exists. */
+  claimFire(claim: FireClaim): boolean;
+  /** Insert a run outside a scheduled fire (manual trigger, retry). */
+  insertRun(run: RunRecord, nodeKey?: string): void;
+  /** Set node/host/started_at when a queued run actually starts. */
+  markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void;
+  /** Final update of a run + its outbox entries + job state, in one transaction. */
+  finishRun(run: RunRecord, outbox: OutboxEntry[]): void;
+  /** At start-up: every `running` run becomes `lost`; returns them (already final). */
+  markRunningAsLost(now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): RunRecord[];
+
+  getRun(id: string): RunRecord | undefined;
+  queryRuns(filter: RunFilter): RunPage;
+  countRunning(job?: string): number;
+
+  getJobState(job: string): JobState | undefined;
+  listJobStates(): JobState[];
+  setEnabledOverride(job: string, enabled: boolean | null): void;
+  setLastScheduled(job: string, at: Millis): void;
+
+  /** Items due (nextAttemptAt <= now), oldest first. */
+  takeOutbox(sink: OutboxSink, limit: number, now: Millis): OutboxItem[];
+  ackOutbox(ids: number[]): void;
+  retryOutbox(id: number, error: string, nextAttemptAt: Millis): void;
+  deadLetter(id: number, reason: string, now: Millis): void;
+  outboxBacklog(): Record<OutboxSink, number>;
+  listDeadLetters(sink?: OutboxSink, limit?: number): DeadLetter[];
+  enqueueOutbox(entries: OutboxEntry[]): void;
+
+  getNotifyState(job: string): NotifyState | undefined;
+  setNotifyState(state: NotifyState): void;
+
+  /** Deletes at most `batch` finished runs that finished before `before`; returns how many. */
+  pruneRuns(before: Millis, batch: number): number;
+
+  /** Idempotent. */
+  close(): void;
+}
