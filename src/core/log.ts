@@ -21,7 +21,11 @@ const REDACT_PATHS = [
 ];
 
 export function createLogger(level = 'info', destination?: DestinationStream): Logger {
-  const options = { level, base: { service: 'distcron' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  const options = {
+    level,
+    base: { service: 'distcron' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  };
   return destination ? pino(options, destination) : pino(options);
 }
 

@@ -22,8 +22,16 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300],
     registers: [this.registry],
   });
-  readonly nodesUp = new Gauge({ name: 'distcron_nodes_up', help: 'Nodes currently up', registers: [this.registry] });
-  readonly nodesDown = new Gauge({ name: 'distcron_nodes_down', help: 'Nodes currently down', registers: [this.registry] });
+  readonly nodesUp = new Gauge({
+    name: 'distcron_nodes_up',
+    help: 'Nodes currently up',
+    registers: [this.registry],
+  });
+  readonly nodesDown = new Gauge({
+    name: 'distcron_nodes_down',
+    help: 'Nodes currently down',
+    registers: [this.registry],
+  });
   readonly sshConnectionsOpen = new Gauge({
     name: 'distcron_ssh_connections_open',
     help: 'Open pooled SSH connections',
@@ -53,6 +61,7 @@ export class Metrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'distcron_' });
+    if (options.defaultMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'distcron_' });
   }
 }

@@ -105,15 +105,7 @@ export interface ConfigProblem {
 }
 
 export type RunStatus =
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'timed_out'
-  | 'cancelled'
-  | 'error'
-  | 'lost'
-  | 'skipped'
-  | 'missed';
+  'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'error' | 'lost' | 'skipped' | 'missed';
 
 export const FINAL_STATUSES: readonly RunStatus[] = [
   'succeeded',

@@ -43,8 +43,7 @@ export interface NodeView {
 }
 
 export type PutJobResult =
-  | { ok: true; created: boolean; job: JobView | null }
-  | { ok: false; problems: ConfigProblem[] };
+  { ok: true; created: boolean; job: JobView | null } | { ok: false; problems: ConfigProblem[] };
 
 export interface ManualRunRequest {
   node?: string;

@@ -68,7 +68,12 @@ export class ExecutorRegistry implements Executor {
   }
 }
 
-export function errorOutcome(message: string, now: Millis, connectFailed: boolean, host: string | null = null): ExecOutcome {
+export function errorOutcome(
+  message: string,
+  now: Millis,
+  connectFailed: boolean,
+  host: string | null = null,
+): ExecOutcome {
   return {
     status: 'error',
     exitCode: null,

@@ -1,7 +1,7 @@
 import type { Millis, RunRecord, RunStatus, Trigger } from '../core/types.js';
 
 /** Sinks fed from the outbox in the same transaction that finishes a run. */
-export type OutboxSink = 'elasticsearch' | 'notify';
+export type OutboxSink = 'elasticsearch' | 'notify' | 'email' | 'webhook';
 
 export interface OutboxItem {
   id: number;
@@ -71,11 +71,21 @@ export interface RunPage {
 
 export interface NotifyState {
   job: string;
-  /** 'ok' | 'failing' */
   state: 'ok' | 'failing';
+  /** When the job entered this state. */
   since: Millis;
   lastNotifiedAt: Millis | null;
   lastReminderAt: Millis | null;
+  /** Flood guard: start of the current one-hour window and messages sent in it. */
+  floodWindowStart: Millis | null;
+  floodCount: number;
+}
+
+/** One atomic step of an outbox consumer (e.g. a finished run turned into e-mail deliveries). */
+export interface OutboxStep {
+  ack: number[];
+  enqueue: OutboxEntry[];
+  notifyStates: NotifyState[];
 }
 
 export interface DeadLetter {
@@ -121,7 +131,11 @@ export interface Store {
   listDeadLetters(sink?: OutboxSink, limit?: number): DeadLetter[];
   enqueueOutbox(entries: OutboxEntry[]): void;
 
+  /** Ack, enqueue and state changes of one consumer step, in one transaction. */
+  commitOutboxStep(step: OutboxStep): void;
+
   getNotifyState(job: string): NotifyState | undefined;
+  listNotifyStates(): NotifyState[];
   setNotifyState(state: NotifyState): void;
 
   /** Deletes at most `batch` finished runs that finished before `before`; returns how many. */
