@@ -1,6 +1,12 @@
 /**
  * Bounded capture of one output stream: keeps the first half and the last half of the limit,
  * drops the middle, so memory stays bounded whatever the command prints.
+ *
+ * Output is bytes, the run record wants text. Decoding is lossy on purpose, never throwing:
+ * invalid UTF-8 (binary garbage) becomes U+FFFD, and so does NUL, so the text fits any text
+ * column (PostgreSQL `text` rejects NUL, see SPEC §15) and any JSON document. Where the middle
+ * was dropped, the cut is moved to whole characters so valid UTF-8 output stays valid; the bytes
+ * given up for that are counted in the omitted-bytes marker.
  */
 export class OutputCapture {
   private readonly headLimit: number;
@@ -12,12 +18,18 @@ export class OutputCapture {
   private dropped = 0;
 
   constructor(limitBytes: number) {
-    this.headLimit = Math.ceil(limitBytes / 2);
-    this.tailLimit = Math.floor(limitBytes / 2);
+    const limit = Math.max(0, Math.floor(limitBytes));
+    this.headLimit = Math.ceil(limit / 2);
+    this.tailLimit = Math.floor(limit / 2);
   }
 
   get truncated(): boolean {
     return this.dropped > 0;
+  }
+
+  /** Bytes received but not kept (the middle of the stream). */
+  get droppedBytes(): number {
+    return this.dropped;
   }
 
   push(chunk: Buffer): void {
@@ -33,10 +45,15 @@ export class OutputCapture {
 
   /** The captured text; a marker line shows where bytes were dropped. */
   text(): string {
-    const head = Buffer.concat(this.head).toString('utf8');
-    const tail = Buffer.concat(this.tail).toString('utf8');
-    if (!this.truncated) return head + tail;
-    return `${head}\n[... distcron: ${this.dropped} bytes omitted ...]\n${tail}`;
+    const head = Buffer.concat(this.head);
+    const tail = Buffer.concat(this.tail);
+    // Not truncated: decode head and tail as one buffer so a character split between them survives.
+    if (!this.truncated) return decodeLossy(Buffer.concat([head, tail]));
+    const headEnd = completeUtf8Length(head);
+    const tailStart = leadingContinuationBytes(tail);
+    const omitted = this.dropped + (head.length - headEnd) + tailStart;
+    const kept = [decodeLossy(head.subarray(0, headEnd)), decodeLossy(tail.subarray(tailStart))];
+    return `${kept[0]}\n[... distcron: ${omitted} bytes omitted ...]\n${kept[1]}`;
   }
 
   private pushTail(chunk: Buffer): void {
@@ -64,4 +81,33 @@ export class OutputCapture {
       this.dropped += excess;
     }
   }
+}
+
+/** UTF-8 decoding that never throws: invalid sequences and NUL become U+FFFD. */
+export function decodeLossy(bytes: Buffer): string {
+  return bytes.toString('utf8').replace(/\0/g, '\uFFFD');
+}
+
+/** Length of `buf` without a multi-byte character that was cut off at its end. */
+function completeUtf8Length(buf: Buffer): number {
+  for (let i = buf.length - 1; i >= Math.max(0, buf.length - 4); i--) {
+    const byte = buf[i]!;
+    if ((byte & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead byte
+    return i + utf8SequenceLength(byte) > buf.length ? i : buf.length;
+  }
+  return buf.length;
+}
+
+function utf8SequenceLength(lead: number): number {
+  if (lead >= 0xf0) return 4;
+  if (lead >= 0xe0) return 3;
+  if (lead >= 0xc0) return 2;
+  return 1;
+}
+
+/** Continuation bytes (at most 3) at the start of `buf`: the rest of a character cut off before it. */
+function leadingContinuationBytes(buf: Buffer): number {
+  let n = 0;
+  while (n < 3 && n < buf.length && (buf[n]! & 0xc0) === 0x80) n++;
+  return n;
 }

@@ -23,13 +23,31 @@ export function buildRemoteCommand(
   workingDirectory?: string,
 ): string {
   const parts: string[] = [];
-  if (workingDirectory !== undefined) parts.push(`cd ${shellQuote(workingDirectory)} &&`);
+  if (workingDirectory !== undefined) parts.push(`cd ${shellQuote(cdTarget(workingDirectory))} &&`);
   const env = Object.entries(environment).map(([k, v]) => {
     if (!isValidEnvName(k)) throw new Error(`exec: invalid environment variable name ${JSON.stringify(k)}`);
     return `${k}=${shellQuote(v)}`;
   });
   if (env.length > 0) parts.push('env', ...env);
-  if (command.kind === 'argv') parts.push(...command.argv.map(shellQuote));
+  if (command.kind === 'argv') parts.push(...argvWords(command.argv));
   else parts.push('/bin/sh', '-c', shellQuote(command.script));
   return parts.join(' ');
+}
+
+/**
+ * A relative directory gets "./" so `cd` neither reads it as an option ("-x", "-") nor looks it
+ * up in the remote CDPATH (which would also print the directory to stdout).
+ */
+function cdTarget(dir: string): string {
+  return dir.startsWith('/') ? dir : `./${dir}`;
+}
+
+/**
+ * A program name containing "=" would be taken as an assignment, by the shell (unquoted) and by
+ * `env` (quoted or not), so such an argv goes through `exec "$@"`, where it is only ever a word.
+ */
+function argvWords(argv: string[]): string[] {
+  const words = argv.map(shellQuote);
+  if (!argv[0]?.includes('=')) return words;
+  return ['/bin/sh', '-c', shellQuote('exec "$@"'), 'sh', ...words];
 }

@@ -1,0 +1,68 @@
+import { stat } from 'node:fs/promises';
+import type { CommandSpec } from '../core/types.js';
+import { isValidEnvName } from './quote.js';
+
+/** What `child_process.spawn` gets for one local run. */
+export interface SpawnPlan {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/**
+ * Turns a run request into a spawn plan, or a message saying why it cannot run. Checked up
+ * front because spawn reports a missing cwd and a missing program with the same ENOENT.
+ */
+export async function planSpawn(
+  command: CommandSpec,
+  environment: Record<string, string>,
+  baseEnv: NodeJS.ProcessEnv,
+  workingDirectory?: string,
+): Promise<SpawnPlan | string> {
+  const program = programOf(command);
+  if (typeof program === 'string') return program;
+  const envProblem = checkEnvironment(environment);
+  if (envProblem) return envProblem;
+  const cwdProblem = workingDirectory === undefined ? null : await checkDirectory(workingDirectory);
+  if (cwdProblem) return cwdProblem;
+  return { ...program, env: { ...baseEnv, ...environment }, cwd: workingDirectory };
+}
+
+function programOf(command: CommandSpec): { file: string; args: string[] } | string {
+  const words = command.kind === 'argv' ? command.argv : [command.script];
+  if (words.some((w) => w.includes('\0'))) return 'local: the command contains a NUL byte; remove it';
+  if (command.kind === 'shell') return { file: '/bin/sh', args: ['-c', command.script] };
+  const [file, ...args] = command.argv;
+  if (file === undefined || file === '') return 'local: the command is empty; give a program to run';
+  return { file, args };
+}
+
+function checkEnvironment(environment: Record<string, string>): string | null {
+  for (const [name, value] of Object.entries(environment)) {
+    if (!isValidEnvName(name)) return `local: invalid environment variable name ${JSON.stringify(name)}`;
+    if (value.includes('\0')) return `local: environment variable ${name} contains a NUL byte; remove it`;
+  }
+  return null;
+}
+
+async function checkDirectory(dir: string): Promise<string | null> {
+  try {
+    const info = await stat(dir);
+    return info.isDirectory() ? null : `local: working directory ${dir} is not a directory`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      return `local: working directory ${dir} does not exist; create it or fix working_directory`;
+    return `local: working directory ${dir} cannot be used (${code ?? String(err)})`;
+  }
+}
+
+/** A spawn failure in words; the program name is what the operator has to fix. */
+export function describeSpawnError(err: unknown, file: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `local: command not found: ${file} (check the path or the daemon's PATH)`;
+  if (code === 'EACCES') return `local: permission denied: ${file} (is it executable?)`;
+  const message = err instanceof Error ? err.message : String(err);
+  return `local: could not start ${file}: ${message}`;
+}
