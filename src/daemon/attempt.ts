@@ -1,0 +1,164 @@
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import { isoUtc, type JobDef, type NodeDef, type RunRecord } from '../core/types.js';
+import type { Executor } from '../exec/executor.js';
+import { orderForAny, selectCandidates, type NodeLoad } from '../placement/index.js';
+import type { Store } from '../store/store.js';
+import type { Limiter } from './limiter.js';
+import type { NodeHealthTracker } from './node-health.js';
+import { failedWithoutStart, withOutcome } from './run-records.js';
+
+/** Everything one attempt needs from the daemon; shared by all attempts. */
+export interface AttemptContext {
+  store: Store;
+  executor: Executor;
+  clock: Clock;
+  logger: Logger;
+  health: NodeHealthTracker;
+  nodes: () => ReadonlyMap<string, NodeDef>;
+  /** Per-node slots for `max_concurrent_runs`. */
+  slots: (node: NodeDef) => Limiter;
+  load: (node: string) => NodeLoad;
+  noteStart: (node: string) => void;
+  noteEnd: (node: string) => void;
+  roundRobin: Map<string, number>;
+  random: () => number;
+  outputLimitBytes: number;
+  defaultTimeoutMs?: number;
+}
+
+export type AttemptTarget = { kind: 'any'; avoid: ReadonlySet<string> } | { kind: 'node'; node: NodeDef };
+
+export interface AttemptInput {
+  job: JobDef;
+  run: RunRecord;
+  target: AttemptTarget;
+  environment: Record<string, string>;
+  signal: AbortSignal;
+}
+
+type NodeResult = { kind: 'done'; record: RunRecord } | { kind: 'connect_failed'; error: string };
+
+/**
+ * Runs one attempt to its final record: picks nodes (any: in placement order, moving on when
+ * connecting fails — that is failover, not a retry), waits for a node slot within the job's
+ * timeout, executes, and reports node health.
+ */
+export async function executeAttempt(ctx: AttemptContext, input: AttemptInput): Promise<RunRecord> {
+  const timeoutMs = input.job.timeoutMs ?? ctx.defaultTimeoutMs;
+  const deadline = timeoutMs === undefined ? null : ctx.clock.now() + timeoutMs;
+  const order =
+    input.target.kind === 'node' ? [input.target.node] : anyOrder(ctx, input.job, input.target.avoid);
+  if (order.length === 0)
+    return failedWithoutStart(input.run, 'error', noNodeUpReason(ctx, input.job), ctx.clock.now());
+  const errors: string[] = [];
+  for (const node of order) {
+    const result = await runOnNode(ctx, input, node, deadline);
+    if (result.kind === 'done') return result.record;
+    ctx.health.markDown(node.name, result.error);
+    errors.push(result.error);
+    if (input.signal.aborted) break;
+  }
+  const error = errors.length === 1 ? errors[0]! : `every candidate failed to connect: ${errors.join('; ')}`;
+  return failedWithoutStart(
+    { ...input.run, node: order.length === 1 ? order[0]!.name : null },
+    'error',
+    error,
+    ctx.clock.now(),
+  );
+}
+
+function anyOrder(ctx: AttemptContext, job: JobDef, avoid: ReadonlySet<string>): NodeDef[] {
+  const { nodes } = selectCandidates(job, ctx.nodes());
+  const result = orderForAny({
+    candidates: nodes,
+    placement: job.policy.placement,
+    load: ctx.load,
+    roundRobinCursor: ctx.roundRobin.get(job.name) ?? 0,
+    random: ctx.random,
+    avoid,
+  });
+  ctx.roundRobin.set(job.name, result.nextRoundRobinCursor);
+  return result.order;
+}
+
+function noNodeUpReason(ctx: AttemptContext, job: JobDef): string {
+  const { nodes, reason } = selectCandidates(job, ctx.nodes());
+  if (reason) return reason;
+  const down = nodes.map((n) => `${n.name} (${ctx.health.view(n.name).lastError ?? 'down'})`);
+  return `no candidate node is up: ${down.join(', ')}`;
+}
+
+async function runOnNode(
+  ctx: AttemptContext,
+  input: AttemptInput,
+  node: NodeDef,
+  deadline: number | null,
+): Promise<NodeResult> {
+  ctx.noteStart(node.name);
+  try {
+    const waited = await waitForSlot(ctx, input, node, deadline);
+    if (waited) return { kind: 'done', record: waited };
+    try {
+      return await execOnNode(ctx, input, node, deadline);
+    } finally {
+      ctx.slots(node).release();
+    }
+  } finally {
+    ctx.noteEnd(node.name);
+  }
+}
+
+/** Null once a slot is held; otherwise the final record (cancelled, or timed out while waiting). */
+async function waitForSlot(
+  ctx: AttemptContext,
+  input: AttemptInput,
+  node: NodeDef,
+  deadline: number | null,
+): Promise<RunRecord | null> {
+  const stop = new AbortController();
+  const waitSignal = AbortSignal.any([input.signal, stop.signal]);
+  if (deadline !== null) {
+    void ctx.clock.sleep(deadline - ctx.clock.now(), waitSignal).then(() => stop.abort());
+  }
+  const acquired = await ctx.slots(node).acquire(waitSignal);
+  stop.abort();
+  if (acquired) return null;
+  const run = { ...input.run, node: node.name };
+  if (input.signal.aborted)
+    return failedWithoutStart(run, 'cancelled', abortReason(input.signal), ctx.clock.now());
+  const why = `timed out waiting for a free slot on node ${node.name} (max_concurrent_runs ${node.maxConcurrentRuns})`;
+  return failedWithoutStart(run, 'timed_out', why, ctx.clock.now());
+}
+
+async function execOnNode(
+  ctx: AttemptContext,
+  input: AttemptInput,
+  node: NodeDef,
+  deadline: number | null,
+): Promise<NodeResult> {
+  const remaining = deadline === null ? undefined : Math.max(1, deadline - ctx.clock.now());
+  const { job, run } = input;
+  const outcome = await ctx.executor.run(node, {
+    runId: run.id,
+    job: job.name,
+    command: job.command,
+    environment: input.environment,
+    workingDirectory: job.workingDirectory,
+    timeoutMs: remaining,
+    signal: input.signal,
+    outputLimitBytes: ctx.outputLimitBytes,
+    onStart: (startedAt, host) =>
+      ctx.store.markStarted(run.id, { node: node.name, host, started_at: isoUtc(startedAt) }),
+  });
+  if (outcome.connectFailed && !input.signal.aborted)
+    return { kind: 'connect_failed', error: outcome.error ?? 'connection failed' };
+  if (!outcome.connectFailed) ctx.health.markUp(node.name);
+  const record = withOutcome(run, outcome, node.name);
+  if (record.status === 'cancelled' && !record.error) record.error = abortReason(input.signal);
+  return { kind: 'done', record };
+}
+
+export function abortReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'cancelled';
+}

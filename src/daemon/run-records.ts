@@ -1,0 +1,67 @@
+import { newId } from '../core/ids.js';
+import { isoUtc, type Millis, type RunRecord, type RunStatus, type Trigger } from '../core/types.js';
+import type { ExecOutcome } from '../exec/executor.js';
+
+export interface NewRun {
+  executionId: string;
+  job: string;
+  node: string | null;
+  trigger: Trigger;
+  attempt: number;
+  scheduledAt: Millis | null;
+  now: Millis;
+}
+
+/** A run that is about to execute (or wait for a slot): status `running`, not started yet. */
+export function pendingRun(r: NewRun): RunRecord {
+  return {
+    id: newId(r.now),
+    execution_id: r.executionId,
+    job: r.job,
+    node: r.node,
+    host: null,
+    trigger: r.trigger,
+    attempt: r.attempt,
+    scheduled_at: r.scheduledAt === null ? null : isoUtc(r.scheduledAt),
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    status: 'running',
+    exit_code: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    output_truncated: false,
+    error: null,
+  };
+}
+
+/** A run that is final the moment it is recorded (skipped, missed, node down, no candidate). */
+export function finalRun(r: NewRun, status: RunStatus, error: string): RunRecord {
+  return { ...pendingRun(r), status, error, finished_at: isoUtc(r.now), duration_ms: 0 };
+}
+
+export function withOutcome(run: RunRecord, outcome: ExecOutcome, node: string | null): RunRecord {
+  const startedAt = outcome.startedAt;
+  return {
+    ...run,
+    node,
+    host: outcome.host ?? run.host,
+    started_at: startedAt === null ? run.started_at : isoUtc(startedAt),
+    finished_at: isoUtc(outcome.finishedAt),
+    duration_ms: startedAt === null ? 0 : Math.max(0, outcome.finishedAt - startedAt),
+    status: outcome.status,
+    exit_code: outcome.exitCode,
+    signal: outcome.signal,
+    stdout: outcome.stdout,
+    stderr: outcome.stderr,
+    output_truncated: outcome.outputTruncated,
+    error: outcome.error,
+  };
+}
+
+export function failedWithoutStart(run: RunRecord, status: RunStatus, error: string, now: Millis): RunRecord {
+  return { ...run, status, error, finished_at: isoUtc(now), duration_ms: 0 };
+}
+
+export const RETRYABLE: ReadonlySet<RunStatus> = new Set(['failed', 'timed_out', 'error']);

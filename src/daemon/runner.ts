@@ -1,0 +1,338 @@
+import { newId } from '../core/ids.js';
+import type { Metrics } from '../core/metrics.js';
+import type { JobDef, Millis, NodeDef, RunRecord, Trigger } from '../core/types.js';
+import { selectCandidates } from '../placement/index.js';
+import type { OutboxEntry } from '../store/store.js';
+import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
+import { describeMissed, type MissedSummary } from './catch-up.js';
+import { Limiter } from './limiter.js';
+import { finalRun, pendingRun, RETRYABLE, type NewRun } from './run-records.js';
+import { JobActivity } from './job-activity.js';
+
+export interface RunnerOptions extends AttemptContext {
+  metrics: Metrics;
+  /** Outbox entries queued with a final run (Elasticsearch, notifications). */
+  outboxFor: (run: RunRecord, job: JobDef | undefined) => OutboxEntry[];
+  onFinished?: (run: RunRecord) => void;
+}
+
+interface Unit {
+  run: RunRecord;
+  target: AttemptTarget;
+  nodeKey: string;
+}
+
+interface Execution {
+  job: JobDef;
+  units: Unit[];
+  environment: Record<string, string>;
+}
+
+const SHUTDOWN_REASON = 'cancelled: daemon shutting down';
+
+/**
+ * Turns fires into runs: claims each (job, instant, node) once, applies the overlap policy,
+ * executes units (one per node for `all`, one for `any`) with retries, and records every outcome.
+ */
+export class Runner {
+  private readonly activity = new JobActivity();
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly executions = new Set<Promise<void>>();
+  private readonly waiters = new Map<string, ((run: RunRecord) => void)[]>();
+  private readonly shutdown = new AbortController();
+  private draining = false;
+
+  constructor(private readonly ctx: RunnerOptions) {}
+
+  /** A scheduled (or catch-up) fire of `job` at instant `at`. */
+  fire(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): void {
+    if (this.draining) return;
+    this.ctx.metrics.scheduleLateness.observe(Math.max(0, this.ctx.clock.now() - at) / 1000);
+    const busy = this.activity.active(job.name) > 0;
+    if (busy && job.overlap === 'skip')
+      return this.claimFinal(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');
+    if (busy && job.overlap === 'queue' && this.activity.queued(job.name)) {
+      return this.claimFinal(job, at, advanceTo, 'skipped', 'a run is already queued (overlap: queue)');
+    }
+    const execution = this.claimScheduled(job, at, trigger, advanceTo);
+    if (execution) this.start(execution, busy && job.overlap === 'queue');
+  }
+
+  /** Catch-up `all`: every instant claimed now, executed one after another. */
+  fireSeries(job: JobDef, instants: { at: Millis; late: boolean }[], advanceTo: Millis): void {
+    const claimed = instants
+      .map((i) => this.claimScheduled(job, i.at, i.late ? 'catch_up' : 'schedule', advanceTo))
+      .filter((e): e is Execution => e !== null);
+    for (const execution of claimed) this.start(execution, true);
+  }
+
+  recordMissed(job: JobDef, missed: MissedSummary, advanceTo: Millis): void {
+    this.claimFinal(job, missed.at, advanceTo, 'missed', describeMissed(missed));
+  }
+
+  /** Manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly. */
+  runManual(
+    job: JobDef,
+    options: { node?: string; environment?: Record<string, string> },
+  ): { executionId: string; runIds: string[] } {
+    const executionId = newId(this.ctx.clock.now());
+    const nodes = this.manualTargets(job, options.node);
+    const execution = this.buildExecution(job, nodes, { executionId, trigger: 'manual', scheduledAt: null });
+    for (const unit of execution.units) this.ctx.store.insertRun(unit.run);
+    for (const unit of execution.units.filter((u) => u.run.status !== 'running')) this.finish(job, unit.run);
+    execution.environment = { ...job.environment, ...options.environment };
+    execution.units = execution.units.filter((u) => u.run.status === 'running');
+    this.start(execution, false);
+    return { executionId, runIds: [...execution.units.map((u) => u.run.id)] };
+  }
+
+  cancel(runId: string, reason = 'cancelled through the API'): boolean {
+    const controller = this.controllers.get(runId);
+    if (!controller) return false;
+    controller.abort(reason);
+    return true;
+  }
+
+  runningCount(job: string): number {
+    return this.activity.active(job);
+  }
+
+  /** Resolves with the final record of run `id` (already final: at once). */
+  waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
+    const current = this.ctx.store.getRun(id);
+    if (!current) return Promise.reject(new Error(`run ${id} not found`));
+    if (current.status !== 'running' || !this.controllers.has(id)) return Promise.resolve(current);
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push(resolve);
+      this.waiters.set(id, list);
+      signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+    });
+  }
+
+  /** Shutdown ladder: no new fires, wait up to `graceMs`, then cancel what still runs (recorded). */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    const settled = Promise.allSettled([...this.executions]);
+    const timer = new AbortController();
+    const finished = await Promise.race([
+      settled.then(() => true),
+      this.ctx.clock.sleep(graceMs, timer.signal).then(() => false),
+    ]);
+    timer.abort();
+    if (finished) return;
+    this.shutdown.abort(SHUTDOWN_REASON);
+    await Promise.allSettled([...this.executions]);
+  }
+
+  private manualTargets(job: JobDef, node: string | undefined): NodeDef[] | string {
+    const { nodes, reason } = selectCandidates(job, this.ctx.nodes());
+    if (node === undefined) return reason ?? nodes;
+    const chosen = nodes.find((n) => n.name === node);
+    return chosen ? [chosen] : `node ${node} is not a candidate of job ${job.name}`;
+  }
+
+  private claimScheduled(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): Execution | null {
+    const executionId = newId(this.ctx.clock.now());
+    const candidates = selectCandidates(job, this.ctx.nodes());
+    const execution = this.buildExecution(job, candidates.reason ?? candidates.nodes, {
+      executionId,
+      trigger,
+      scheduledAt: at,
+    });
+    const finals = execution.units.filter((u) => u.run.status !== 'running');
+    const outbox = finals.flatMap((u) => this.ctx.outboxFor(u.run, job));
+    const runs = execution.units.map((u) => ({ run: u.run, nodeKey: u.nodeKey }));
+    if (!this.ctx.store.claimFire({ job: job.name, scheduledAt: at, advanceTo, runs, outbox })) {
+      this.ctx.logger.warn(
+        { job: job.name, at: new Date(at).toISOString() },
+        'fire already claimed; not running it again',
+      );
+      return null;
+    }
+    for (const unit of finals) this.afterFinish(unit.run);
+    execution.units = execution.units.filter((u) => u.run.status === 'running');
+    return execution;
+  }
+
+  private claimFinal(
+    job: JobDef,
+    at: Millis,
+    advanceTo: Millis,
+    status: 'skipped' | 'missed',
+    error: string,
+  ): void {
+    const run = finalRun(this.newRun(job, newId(this.ctx.clock.now()), null, 'schedule', at), status, error);
+    const claimed = this.ctx.store.claimFire({
+      job: job.name,
+      scheduledAt: at,
+      advanceTo,
+      runs: [{ run, nodeKey: '*' }],
+      outbox: this.ctx.outboxFor(run, job),
+    });
+    if (claimed) this.afterFinish(run);
+  }
+
+  /** Units for the nodes (all: one per node, down ones recorded as errors; any: one), or one error run. */
+  private buildExecution(
+    job: JobDef,
+    nodes: NodeDef[] | string,
+    how: { executionId: string; trigger: Trigger; scheduledAt: Millis | null },
+  ): Execution {
+    const make = (node: string | null) =>
+      this.newRun(job, how.executionId, node, how.trigger, how.scheduledAt);
+    const execution: Execution = { job, units: [], environment: job.environment };
+    if (typeof nodes === 'string') {
+      execution.units.push({
+        run: finalRun(make(null), 'error', nodes),
+        target: { kind: 'any', avoid: new Set() },
+        nodeKey: '*',
+      });
+    } else if (job.policy.select === 'any') {
+      execution.units.push({
+        run: pendingRun(make(null)),
+        target: { kind: 'any', avoid: new Set() },
+        nodeKey: '*',
+      });
+    } else {
+      execution.units = nodes.map((node) => this.unitForNode(make(node.name), node));
+    }
+    return execution;
+  }
+
+  private unitForNode(r: NewRun, node: NodeDef): Unit {
+    const target: AttemptTarget = { kind: 'node', node };
+    if (this.ctx.health.isUp(node.name)) return { run: pendingRun(r), target, nodeKey: node.name };
+    const why = `node down: ${this.ctx.health.view(node.name).lastError ?? 'unreachable'}`;
+    return { run: finalRun(r, 'error', why), target, nodeKey: node.name };
+  }
+
+  private newRun(
+    job: JobDef,
+    executionId: string,
+    node: string | null,
+    trigger: Trigger,
+    scheduledAt: Millis | null,
+  ): NewRun {
+    return { executionId, job: job.name, node, trigger, attempt: 1, scheduledAt, now: this.ctx.clock.now() };
+  }
+
+  private start(execution: Execution, afterPrevious: boolean): void {
+    if (execution.units.length === 0) return;
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, this.shutdown.signal]);
+    for (const unit of execution.units) this.controllers.set(unit.run.id, controller);
+    const name = execution.job.name;
+    const promise = this.activity
+      .run(name, afterPrevious, signal, () => this.runUnits(execution, controller, signal))
+      .catch((err: unknown) => this.ctx.logger.error({ err, job: name }, 'execution failed unexpectedly'))
+      .finally(() => this.executions.delete(promise));
+    this.executions.add(promise);
+  }
+
+  private async runUnits(
+    execution: Execution,
+    controller: AbortController,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const parallel = execution.job.policy.maxParallel;
+    const limiter = parallel ? new Limiter(parallel) : null;
+    await Promise.all(
+      execution.units.map(async (unit) => {
+        if (limiter && !(await limiter.acquire(signal)))
+          return this.cancelUnstarted(execution.job, unit, signal);
+        try {
+          await this.runUnit(execution, unit, controller, signal);
+        } finally {
+          limiter?.release();
+        }
+      }),
+    );
+  }
+
+  private cancelUnstarted(job: JobDef, unit: Unit, signal: AbortSignal): void {
+    const now = this.ctx.clock.now();
+    this.finish(job, {
+      ...unit.run,
+      status: 'cancelled',
+      error: abortReason(signal),
+      finished_at: new Date(now).toISOString(),
+      duration_ms: 0,
+    });
+  }
+
+  /** One unit through its attempts: retries prefer another node and keep the execution id. */
+  private async runUnit(
+    execution: Execution,
+    unit: Unit,
+    controller: AbortController,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { job } = execution;
+    const avoid = new Set<string>();
+    let run = unit.run;
+    for (;;) {
+      const target: AttemptTarget = unit.target.kind === 'node' ? unit.target : { kind: 'any', avoid };
+      const final = await executeAttempt(this.ctx, {
+        job,
+        run,
+        target,
+        environment: execution.environment,
+        signal,
+      });
+      this.finish(job, final);
+      if (!this.shouldRetry(job, final, signal)) return;
+      await this.ctx.clock.sleep(job.retries.delayMs, signal);
+      if (signal.aborted || this.draining) return;
+      if (final.node) avoid.add(final.node);
+      run = this.retryRun(job, final, unit);
+      this.controllers.set(run.id, controller);
+    }
+  }
+
+  private shouldRetry(job: JobDef, run: RunRecord, signal: AbortSignal): boolean {
+    return RETRYABLE.has(run.status) && run.attempt <= job.retries.count && !signal.aborted && !this.draining;
+  }
+
+  private retryRun(job: JobDef, previous: RunRecord, unit: Unit): RunRecord {
+    const scheduledAt = previous.scheduled_at === null ? null : Date.parse(previous.scheduled_at);
+    const node = unit.target.kind === 'node' ? unit.target.node.name : null;
+    const next = {
+      ...pendingRun(this.newRun(job, previous.execution_id, node, 'retry', scheduledAt)),
+      attempt: previous.attempt + 1,
+    };
+    this.ctx.store.insertRun(next, scheduledAt === null ? undefined : unit.nodeKey);
+    return next;
+  }
+
+  private finish(job: JobDef, run: RunRecord): void {
+    this.controllers.delete(run.id);
+    try {
+      this.ctx.store.finishRun(run, this.ctx.outboxFor(run, job));
+    } catch (err) {
+      this.ctx.logger.error({ err, run: run.id, job: job.name }, 'could not record a finished run');
+    }
+    this.afterFinish(run);
+  }
+
+  private afterFinish(run: RunRecord): void {
+    this.ctx.metrics.runsTotal.inc({ job: run.job, status: run.status });
+    if (run.duration_ms !== null)
+      this.ctx.metrics.runDuration.observe({ job: run.job }, run.duration_ms / 1000);
+    const level = run.status === 'succeeded' || run.status === 'skipped' ? 'info' : 'warn';
+    this.ctx.logger[level](
+      {
+        run: run.id,
+        job: run.job,
+        node: run.node,
+        status: run.status,
+        exit_code: run.exit_code,
+        error: run.error,
+      },
+      'run finished',
+    );
+    for (const resolve of this.waiters.get(run.id) ?? []) resolve(run);
+    this.waiters.delete(run.id);
+    this.ctx.onFinished?.(run);
+  }
+}

@@ -1,0 +1,149 @@
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import type { JobDef, Millis } from '../core/types.js';
+import type { Schedule } from '../schedule/schedule.js';
+import { DUE_KEEP, dueInstants, planFires, type FirePlan } from './catch-up.js';
+import { MinHeap } from './heap.js';
+
+export interface SchedulerOptions {
+  clock: Clock;
+  logger: Logger;
+  /** A fire more than this late is a catch-up (SPEC §5 `--grace`). */
+  graceMs: number;
+  /** Longest single wait; the clock is re-read on every wake (clock jumps, suspend). */
+  maxWaitMs: number;
+  /** Persisted last scheduled instant of a job (null: never scheduled). */
+  lastScheduled: (job: string) => Millis | null;
+  /** A job seen for the first time starts counting from now (persisted, so downtime after it is caught up). */
+  initLastScheduled: (job: string, at: Millis) => void;
+  isEnabled: (job: JobDef) => boolean;
+  /** Carries out a plan; must advance the persisted last scheduled instant to `latest`. */
+  execute: (job: JobDef, plan: FirePlan, latest: Millis) => void;
+  /** A disabled job's due instants are passed over (no catch-up when it is enabled again). */
+  passOver: (job: JobDef, latest: Millis) => void;
+}
+
+interface Entry {
+  job: JobDef;
+  schedule: Schedule;
+  last: Millis;
+  next: Millis | null;
+  version: number;
+}
+
+/** How many due jobs to handle before yielding to the event loop (a burst of 100k fires). */
+const BATCH = 500;
+
+/**
+ * Wakes only for the next due job (a min-heap of next instants), never scans all jobs per tick.
+ * What is due is computed from the persisted last scheduled instant, so a restart, a clock jump
+ * backwards or a suspended machine can neither lose a catch-up nor fire an instant twice.
+ */
+export class Scheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly heap = new MinHeap<{ name: string; version: number }>();
+  private wake: AbortController | null = null;
+  private stopped = true;
+  private loopDone: Promise<void> = Promise.resolve();
+  private versions = 0;
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  /** Adds or replaces a job (hot reload). */
+  setJob(job: JobDef, schedule: Schedule): void {
+    const now = this.options.clock.now();
+    let last = this.entries.get(job.name)?.last ?? this.options.lastScheduled(job.name);
+    if (last === null) {
+      last = now;
+      this.options.initLastScheduled(job.name, now);
+    }
+    const entry: Entry = { job, schedule, last, next: schedule.nextAfter(last), version: ++this.versions };
+    this.entries.set(job.name, entry);
+    if (entry.next !== null) this.heap.push(entry.next, { name: job.name, version: entry.version });
+    if (this.wake && entry.next !== null && entry.next <= (this.heap.peek()?.at ?? Infinity))
+      this.wake.abort();
+  }
+
+  removeJob(name: string): void {
+    this.entries.delete(name);
+  }
+
+  hasJob(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** The next `n` fire instants of a job after now (or after its last instant, if later). */
+  nextFireTimes(name: string, n: number): Millis[] {
+    const entry = this.entries.get(name);
+    if (!entry) return [];
+    const out: Millis[] = [];
+    let t = entry.schedule.nextAfter(Math.max(entry.last, this.options.clock.now()));
+    while (t !== null && out.length < n) {
+      out.push(t);
+      t = entry.schedule.nextAfter(t);
+    }
+    return out;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loopDone = this.loop();
+  }
+
+  /** Stops scheduling (first rung of the shutdown ladder); resolves when the loop has exited. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.abort();
+    await this.loopDone;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      await this.fireDue();
+      if (this.stopped) break;
+      const top = this.heap.peek();
+      const wait = top
+        ? Math.min(Math.max(0, top.at - this.options.clock.now()), this.options.maxWaitMs)
+        : this.options.maxWaitMs;
+      this.wake = new AbortController();
+      await this.options.clock.sleep(wait, this.wake.signal);
+      this.wake = null;
+    }
+  }
+
+  private async fireDue(): Promise<void> {
+    let handled = 0;
+    for (;;) {
+      const now = this.options.clock.now();
+      const top = this.heap.peek();
+      if (!top || top.at > now || this.stopped) return;
+      this.heap.pop();
+      const entry = this.entries.get(top.key.name);
+      if (!entry || entry.version !== top.key.version) continue;
+      this.handle(entry, now);
+      if (++handled % BATCH === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private handle(entry: Entry, now: Millis): void {
+    const due = dueInstants(entry.schedule, entry.last, now, DUE_KEEP);
+    const latest = due.recent[due.recent.length - 1];
+    if (latest !== undefined) {
+      try {
+        this.dispatch(entry, due, latest, now);
+      } catch (err) {
+        this.options.logger.error({ err, job: entry.job.name }, 'could not fire job');
+      }
+      entry.last = latest;
+    }
+    entry.next = entry.schedule.nextAfter(Math.max(entry.last, now));
+    if (entry.next !== null) this.heap.push(entry.next, { name: entry.job.name, version: entry.version });
+  }
+
+  private dispatch(entry: Entry, due: ReturnType<typeof dueInstants>, latest: Millis, now: Millis): void {
+    if (!this.options.isEnabled(entry.job)) return this.options.passOver(entry.job, latest);
+    const plan = planFires(due, entry.job.catchUp, now, this.options.graceMs);
+    this.options.execute(entry.job, plan, latest);
+  }
+}
