@@ -1,0 +1,160 @@
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The `runs` columns are a public contract (SPEC §8): operators query them with `sqlite3`, so
+ * their names and order never change; new facts go into new tables or new trailing columns.
+ */
+const INITIAL_SCHEMA = `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  execution_id TEXT NOT NULL,
+  job TEXT NOT NULL,
+  node TEXT,
+  host TEXT,
+  trigger TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  scheduled_at TEXT,
+  started_at TEXT,
+  finished_at TEXT,
+  duration_ms INTEGER,
+  status TEXT NOT NULL,
+  exit_code INTEGER,
+  signal TEXT,
+  stdout TEXT NOT NULL DEFAULT '',
+  stderr TEXT NOT NULL DEFAULT '',
+  output_truncated INTEGER NOT NULL DEFAULT 0 CHECK (output_truncated IN (0, 1)),
+  error TEXT
+) STRICT;
+
+-- Every list query is "filters, newest first, id below the cursor": (filter columns, id) lets
+-- SQLite walk one index backwards and stop after LIMIT rows.
+CREATE INDEX runs_job_status_id ON runs (job, status, id);
+CREATE INDEX runs_job_id ON runs (job, id);
+CREATE INDEX runs_node_id ON runs (node, id);
+CREATE INDEX runs_status_id ON runs (status, id);
+CREATE INDEX runs_trigger_id ON runs (trigger, id);
+CREATE INDEX runs_execution ON runs (execution_id);
+-- since/until compare against this exact expression (see RUN_TIME_SQL in queries.ts).
+CREATE INDEX runs_time ON runs (coalesce(started_at, scheduled_at));
+-- Retention prunes by finish time in small batches.
+CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
+
+-- One row per (job, scheduled instant, node key, attempt) ever started: the uniqueness that makes
+-- a fire run at most once across restarts (and across daemons sharing a database).
+CREATE TABLE fire_claims (
+  job TEXT NOT NULL,
+  scheduled_at TEXT NOT NULL,
+  node_key TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  PRIMARY KEY (job, scheduled_at, node_key, attempt)
+) STRICT;
+CREATE INDEX fire_claims_run ON fire_claims (run_id);
+
+CREATE TABLE job_state (
+  job TEXT PRIMARY KEY,
+  last_scheduled_at TEXT,
+  enabled_override INTEGER CHECK (enabled_override IN (0, 1)),
+  last_status TEXT,
+  last_run_id TEXT,
+  last_finished_at TEXT
+) STRICT;
+
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  sink TEXT NOT NULL,
+  key TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  UNIQUE (sink, key)
+) STRICT;
+CREATE INDEX outbox_due ON outbox (sink, next_attempt_at);
+
+CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  sink TEXT NOT NULL,
+  key TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_error TEXT,
+  reason TEXT NOT NULL,
+  enqueued_at TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX dead_letters_sink ON dead_letters (sink, id);
+
+CREATE TABLE notify_state (
+  job TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  since TEXT NOT NULL,
+  last_notified_at TEXT,
+  last_reminder_at TEXT,
+  flood_window_start TEXT,
+  flood_count INTEGER NOT NULL DEFAULT 0
+) STRICT;
+`;
+
+/** Append only: a released migration is never edited, a change is a new version. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL_SCHEMA }];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export class SchemaTooNewError extends Error {}
+
+const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+) STRICT`;
+
+export function schemaVersion(db: Database): number {
+  const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+/**
+ * Brings the database up to LATEST_SCHEMA_VERSION; returns the versions applied (none when it
+ * was up to date). Each migration runs in its own IMMEDIATE transaction and re-reads the version
+ * inside it, so two processes opening the same new file at once do not both apply it.
+ */
+export function migrate(db: Database, path: string, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  db.exec(BOOKKEEPING);
+  refuseNewerSchema(db, path, migrations);
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const ran = db.transaction(() => applyIfPending(db, migration)).immediate();
+    if (ran) applied.push(migration.version);
+  }
+  return applied;
+}
+
+function applyIfPending(db: Database, migration: Migration): boolean {
+  if (schemaVersion(db) >= migration.version) return false;
+  db.exec(migration.sql);
+  db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+    migration.version,
+    migration.name,
+    new Date().toISOString(),
+  );
+  return true;
+}
+
+function refuseNewerSchema(db: Database, path: string, migrations: readonly Migration[]): void {
+  const found = schemaVersion(db);
+  const known = migrations[migrations.length - 1]?.version ?? 0;
+  if (found > known) {
+    throw new SchemaTooNewError(
+      `store: database ${path} has schema version ${found}, newer than this distcron understands ` +
+        `(${known}); run a distcron release at least as new as the one that wrote it, or point --db elsewhere`,
+    );
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The one place where SQLite rows and the store's typed values meet. Times are stored as
+ * ISO-8601 UTC strings with milliseconds so operators can read them with `sqlite3`.
+ */
+import { isoUtc, type Millis, type RunRecord, type RunStatus, type Trigger } from '../core/types.js';
+import type { DeadLetter, JobState, NotifyState, OutboxItem, OutboxSink } from './store.js';
+
+/** The `runs` columns in table order (SPEC §8). */
+export const RUN_COLUMNS = [
+  'id',
+  'execution_id',
+  'job',
+  'node',
+  'host',
+  'trigger',
+  'attempt',
+  'scheduled_at',
+  'started_at',
+  'finished_at',
+  'duration_ms',
+  'status',
+  'exit_code',
+  'signal',
+  'stdout',
+  'stderr',
+  'output_truncated',
+  'error',
+] as const;
+
+export interface RunRow {
+  id: string;
+  execution_id: string;
+  job: string;
+  node: string | null;
+  host: string | null;
+  trigger: string;
+  attempt: number;
+  scheduled_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  status: string;
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  output_truncated: number;
+  error: string | null;
+}
+
+export function runToRow(run: RunRecord): RunRow {
+  return { ...pickRunColumns(run), output_truncated: run.output_truncated ? 1 : 0 };
+}
+
+export function rowToRun(row: RunRow): RunRecord {
+  return {
+    ...pickRunColumns(row),
+    trigger: row.trigger as Trigger,
+    status: row.status as RunStatus,
+    output_truncated: row.output_truncated === 1,
+  };
+}
+
+/** Copies exactly the run columns, so stray properties never reach SQL or the API. */
+function pickRunColumns<T extends RunRow | RunRecord>(source: T): T {
+  const out: Record<string, unknown> = {};
+  for (const column of RUN_COLUMNS) out[column] = source[column];
+  return out as T;
+}
+
+export function isoOrNull(ms: Millis | null): string | null {
+  return ms === null ? null : isoUtc(ms);
+}
+
+export function millisOrNull(iso: string | null): Millis | null {
+  return iso === null ? null : Date.parse(iso);
+}
+
+export interface JobStateRow {
+  job: string;
+  last_scheduled_at: string | null;
+  enabled_override: number | null;
+  last_status: string | null;
+  last_run_id: string | null;
+  last_finished_at: string | null;
+}
+
+export function rowToJobState(row: JobStateRow): JobState {
+  return {
+    job: row.job,
+    lastScheduledAt: millisOrNull(row.last_scheduled_at),
+    enabledOverride: row.enabled_override === null ? null : row.enabled_override === 1,
+    lastStatus: row.last_status as RunStatus | null,
+    lastRunId: row.last_run_id,
+    lastFinishedAt: millisOrNull(row.last_finished_at),
+  };
+}
+
+export interface OutboxRow {
+  id: number;
+  sink: string;
+  key: string;
+  payload: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+}
+
+export function rowToOutboxItem(row: OutboxRow): OutboxItem {
+  return {
+    id: row.id,
+    sink: row.sink as OutboxSink,
+    key: row.key,
+    payload: JSON.parse(row.payload) as unknown,
+    attempts: row.attempts,
+    nextAttemptAt: Date.parse(row.next_attempt_at),
+    lastError: row.last_error,
+    createdAt: Date.parse(row.created_at),
+  };
+}
+
+export interface DeadLetterRow {
+  id: number;
+  sink: string;
+  key: string;
+  payload: string;
+  reason: string;
+  created_at: string;
+}
+
+export function rowToDeadLetter(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    sink: row.sink as OutboxSink,
+    key: row.key,
+    payload: JSON.parse(row.payload) as unknown,
+    reason: row.reason,
+    createdAt: Date.parse(row.created_at),
+  };
+}
+
+export interface NotifyStateRow {
+  job: string;
+  state: string;
+  since: string;
+  last_notified_at: string | null;
+  last_reminder_at: string | null;
+  flood_window_start: string | null;
+  flood_count: number;
+}
+
+export function notifyStateToRow(state: NotifyState): NotifyStateRow {
+  return {
+    job: state.job,
+    state: state.state,
+    since: isoUtc(state.since),
+    last_notified_at: isoOrNull(state.lastNotifiedAt),
+    last_reminder_at: isoOrNull(state.lastReminderAt),
+    flood_window_start: isoOrNull(state.floodWindowStart),
+    flood_count: state.floodCount,
+  };
+}
+
+export function rowToNotifyState(row: NotifyStateRow): NotifyState {
+  return {
+    job: row.job,
+    state: row.state as NotifyState['state'],
+    since: Date.parse(row.since),
+    lastNotifiedAt: millisOrNull(row.last_notified_at),
+    lastReminderAt: millisOrNull(row.last_reminder_at),
+    floodWindowStart: millisOrNull(row.flood_window_start),
+    floodCount: row.flood_count,
+  };
+}
