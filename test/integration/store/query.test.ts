@@ -65,7 +65,7 @@ describe('SQLite store: queryRuns', () => {
     ];
     for (const [filter, match] of cases) {
       const expected = newestFirst(all.filter(match));
-      expect(expected, JSON.stringify(filter)).to.not.be.empty;
+      expect(expected, JSON.stringify(filter)).to.have.length.greaterThan(0);
       expect(ids(filter), JSON.stringify(filter)).to.deep.equal(expected);
     }
   });
