@@ -1,0 +1,354 @@
+import type { Role } from './auth.js';
+import { ref, RUN_STATUS_ENUM, schemas, TRIGGER_ENUM } from './openapi-schemas.js';
+
+type Json = Record<string, unknown>;
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid input (the reason and the validation problems are in the error)',
+  401: 'Missing or wrong bearer token',
+  403: 'The token is valid but its role is too weak',
+  404: 'No such resource',
+  405: 'Method not allowed on this path',
+  409: 'Conflict with the resource state',
+  413: 'Request body over the limit (1 MiB)',
+  415: 'Request body is not application/json',
+};
+
+const json = (schema: Json) => ({ 'application/json': { schema } });
+
+interface OperationSpec {
+  summary: string;
+  tag: string;
+  role: Role | null;
+  path?: string[];
+  query?: string[];
+  body?: { schema: string; required: boolean };
+  ok: {
+    status: number;
+    also?: number;
+    description: string;
+    schema?: string;
+    text?: boolean;
+    headers?: string[];
+  };
+  errors?: number[];
+}
+
+const PATH_PARAMS: Record<string, Json> = {
+  name: { description: 'Job or node name (a job name is its file name without .json)' },
+  id: { description: 'Run id' },
+  job: { description: 'Job name' },
+  node: { description: 'Node name' },
+};
+
+const QUERY_PARAMS: Record<string, Json> = {
+  limit: { schema: { type: 'integer', minimum: 1, maximum: 1000 }, description: 'Page size' },
+  cursor: {
+    schema: { type: 'string' },
+    description: 'Opaque cursor from the previous page (see the Link header)',
+  },
+  job: { schema: { type: 'string' }, description: 'Only runs of this job' },
+  node: { schema: { type: 'string' }, description: 'Only runs on this node' },
+  status: { schema: { type: 'string', enum: RUN_STATUS_ENUM }, description: 'Only runs with this status' },
+  trigger: { schema: { type: 'string', enum: TRIGGER_ENUM }, description: 'Only runs with this trigger' },
+  since: {
+    schema: { type: 'string', format: 'date-time' },
+    description: 'Started (or scheduled) at or after',
+  },
+  until: { schema: { type: 'string', format: 'date-time' }, description: 'Started (or scheduled) before' },
+  tag: { schema: { type: 'string' }, description: 'Only jobs carrying this tag' },
+  q: { schema: { type: 'string' }, description: 'Case-insensitive text in the name or description' },
+  job_status: {
+    name: 'status',
+    schema: { type: 'string', enum: [...RUN_STATUS_ENUM, 'enabled', 'disabled', 'never_run'] },
+    description: 'Last run status, or enabled / disabled / never_run',
+  },
+};
+
+const HEADERS: Record<string, Json> = {
+  Link: { description: 'RFC 8288 link to the next page: <...>; rel="next"', schema: { type: 'string' } },
+  Location: { description: 'The first run of the execution', schema: { type: 'string' } },
+};
+
+function parameters(spec: OperationSpec): Json[] {
+  const path = (spec.path ?? []).map((name) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    ...PATH_PARAMS[name],
+  }));
+  const query = (spec.query ?? []).map((key) => ({
+    name: key,
+    in: 'query',
+    required: false,
+    ...QUERY_PARAMS[key],
+  }));
+  return [...path, ...query];
+}
+
+function responses(spec: OperationSpec): Json {
+  const { ok } = spec;
+  const content = ok.text
+    ? { 'text/plain': { schema: { type: 'string' } } }
+    : ok.schema
+      ? json(ref(ok.schema))
+      : undefined;
+  const headers = ok.headers ? Object.fromEntries(ok.headers.map((h) => [h, HEADERS[h]])) : undefined;
+  const success = { description: ok.description, ...(content && { content }), ...(headers && { headers }) };
+  const out: Json = { [ok.status]: success, ...(ok.also && { [ok.also]: success }) };
+  const errors = new Set([
+    ...(spec.role ? [401, 403] : []),
+    ...(spec.body ? [413, 415] : []),
+    ...(spec.errors ?? []),
+  ]);
+  for (const status of [...errors].sort()) out[status] = { $ref: `#/components/responses/E${status}` };
+  return out;
+}
+
+function operation(spec: OperationSpec): Json {
+  return {
+    summary: spec.summary,
+    tags: [spec.tag],
+    'x-required-role': spec.role ?? 'none',
+    ...(spec.role === null && { security: [] }),
+    parameters: parameters(spec),
+    ...(spec.body && {
+      requestBody: { required: spec.body.required, content: json(ref(spec.body.schema)) },
+    }),
+    responses: responses(spec),
+  };
+}
+
+const RUN_FILTERS = ['job', 'node', 'status', 'trigger', 'since', 'until', 'limit', 'cursor'];
+const ACTION_BODY = { schema: 'EmptyBody', required: false };
+
+/** Every operation, keyed "method path" with OpenAPI path templates. */
+export const OPERATIONS: Record<string, OperationSpec> = {
+  'get /api/v1/jobs': {
+    summary: 'List jobs (sorted by name, paged)',
+    tag: 'jobs',
+    role: 'read',
+    query: ['tag', 'q', 'job_status', 'limit', 'cursor'],
+    ok: { status: 200, description: 'One page of jobs', schema: 'JobPage', headers: ['Link'] },
+    errors: [400],
+  },
+  'get /api/v1/jobs/{name}': {
+    summary: 'A job: definition, enabled state, next fire times, last run',
+    tag: 'jobs',
+    role: 'read',
+    path: ['name'],
+    ok: { status: 200, description: 'The job', schema: 'JobDetail' },
+    errors: [400, 404],
+  },
+  'put /api/v1/jobs/{name}': {
+    summary: 'Validate a job definition, then write jobs.d/<name>.json atomically',
+    tag: 'jobs',
+    role: 'admin',
+    path: ['name'],
+    body: { schema: 'JobFile', required: true },
+    ok: { status: 200, also: 201, description: 'Written (200 replaced, 201 created)', schema: 'JobWritten' },
+    errors: [400],
+  },
+  'delete /api/v1/jobs/{name}': {
+    summary: "Remove the job's file",
+    tag: 'jobs',
+    role: 'admin',
+    path: ['name'],
+    ok: { status: 204, description: 'Removed' },
+    errors: [400, 404],
+  },
+  'post /api/v1/jobs/{name}/run': {
+    summary: 'Start a manual run now (optionally on one node, with extra environment)',
+    tag: 'jobs',
+    role: 'operate',
+    path: ['name'],
+    body: { schema: 'RunRequest', required: false },
+    ok: { status: 202, description: 'Started', schema: 'RunStarted', headers: ['Location'] },
+    errors: [400, 404, 409],
+  },
+  'post /api/v1/jobs/{name}/enable': {
+    summary: 'Enable the job (persisted; overrides the file)',
+    tag: 'jobs',
+    role: 'operate',
+    path: ['name'],
+    body: ACTION_BODY,
+    ok: { status: 200, description: 'The job after the change', schema: 'JobSummary' },
+    errors: [400, 404],
+  },
+  'post /api/v1/jobs/{name}/disable': {
+    summary: 'Disable the job (persisted; overrides the file)',
+    tag: 'jobs',
+    role: 'operate',
+    path: ['name'],
+    body: ACTION_BODY,
+    ok: { status: 200, description: 'The job after the change', schema: 'JobSummary' },
+    errors: [400, 404],
+  },
+  'get /api/v1/jobs/{name}/runs': {
+    summary: "The job's runs, newest first, paged",
+    tag: 'jobs',
+    role: 'read',
+    path: ['name'],
+    query: RUN_FILTERS.filter((q) => q !== 'job'),
+    ok: { status: 200, description: 'One page of runs', schema: 'RunPage', headers: ['Link'] },
+    errors: [400, 404],
+  },
+  'get /api/v1/runs': {
+    summary: 'Runs, filtered and paged',
+    tag: 'runs',
+    role: 'read',
+    query: RUN_FILTERS,
+    ok: { status: 200, description: 'One page of runs', schema: 'RunPage', headers: ['Link'] },
+    errors: [400],
+  },
+  'get /api/v1/runs/{id}': {
+    summary: 'A run with its stdout and stderr',
+    tag: 'runs',
+    role: 'read',
+    path: ['id'],
+    ok: { status: 200, description: 'The run', schema: 'RunDetail' },
+    errors: [400, 404],
+  },
+  'post /api/v1/runs/{id}/cancel': {
+    summary: 'Cancel a running run (its whole process tree is killed)',
+    tag: 'runs',
+    role: 'operate',
+    path: ['id'],
+    body: ACTION_BODY,
+    ok: { status: 202, description: 'Cancel requested', schema: 'CancelAccepted' },
+    errors: [400, 404, 409],
+  },
+  'get /api/v1/nodes': {
+    summary: 'Nodes with roles, up/down, runs in flight and last error',
+    tag: 'nodes',
+    role: 'read',
+    ok: { status: 200, description: 'All nodes', schema: 'NodeList' },
+    errors: [400],
+  },
+  'get /api/v1/nodes/{name}': {
+    summary: 'A node',
+    tag: 'nodes',
+    role: 'read',
+    path: ['name'],
+    ok: { status: 200, description: 'The node', schema: 'Node' },
+    errors: [400, 404],
+  },
+  'get /api/v1/config/errors': {
+    summary: 'Every config file that failed to load, with location and message',
+    tag: 'config',
+    role: 'read',
+    ok: { status: 200, description: 'The problems', schema: 'ConfigErrors' },
+    errors: [400],
+  },
+  'get /api/v1/openapi.json': {
+    summary: 'This document',
+    tag: 'meta',
+    role: null,
+    ok: { status: 200, description: 'OpenAPI 3.1 document', schema: 'OpenApiDocument' },
+  },
+  'get /healthz': {
+    summary: 'Liveness (no authentication)',
+    tag: 'meta',
+    role: null,
+    ok: { status: 200, description: 'Alive', schema: 'Health' },
+  },
+  'get /metrics': {
+    summary: 'Prometheus metrics (text exposition format)',
+    tag: 'meta',
+    role: 'read',
+    ok: { status: 200, description: 'Metrics', text: true },
+  },
+  'get /': {
+    summary: 'distcrond: links to /jobs and /nodes',
+    tag: 'distcrond',
+    role: 'read',
+    ok: { status: 200, description: 'Links', schema: 'LegacyRoot' },
+    errors: [400],
+  },
+  'get /jobs': {
+    summary: 'distcrond: all jobs',
+    tag: 'distcrond',
+    role: 'read',
+    ok: { status: 200, description: 'Jobs', schema: 'LegacyJobList' },
+    errors: [400],
+  },
+  'get /jobs/{job}': {
+    summary: 'distcrond: a job',
+    tag: 'distcrond',
+    role: 'read',
+    path: ['job'],
+    ok: { status: 200, description: 'The job', schema: 'LegacyJob' },
+    errors: [400, 404],
+  },
+  'get /jobs/{job}/reports': {
+    summary: "distcrond: the job's latest run reports, one per execution",
+    tag: 'distcrond',
+    role: 'read',
+    path: ['job'],
+    ok: { status: 200, description: 'Reports', schema: 'LegacyReportList' },
+    errors: [400, 404],
+  },
+  'get /nodes': {
+    summary: 'distcrond: all nodes',
+    tag: 'distcrond',
+    role: 'read',
+    ok: { status: 200, description: 'Nodes', schema: 'LegacyNodeList' },
+    errors: [400],
+  },
+  'get /nodes/{node}': {
+    summary: 'distcrond: a node',
+    tag: 'distcrond',
+    role: 'read',
+    path: ['node'],
+    ok: { status: 200, description: 'The node', schema: 'LegacyNode' },
+    errors: [400, 404],
+  },
+};
+
+function paths(): Json {
+  const out: Record<string, Json> = {};
+  for (const [key, spec] of Object.entries(OPERATIONS)) {
+    const [method, path] = key.split(' ') as [string, string];
+    out[path] = { ...out[path], [method]: operation(spec) };
+  }
+  return out;
+}
+
+function errorResponses(): Json {
+  return Object.fromEntries(
+    Object.entries(ERROR_TEXT).map(([status, description]) => [
+      `E${status}`,
+      { description, content: json(ref('Error')) },
+    ]),
+  );
+}
+
+let cached: Json | null = null;
+
+/** The OpenAPI 3.1 document served at /api/v1/openapi.json. */
+export function openApiDocument(): Json {
+  cached ??= {
+    openapi: '3.1.0',
+    info: {
+      title: 'distcron API',
+      version: '1.0.0',
+      description:
+        'Management API of distcron. Authenticate with "Authorization: Bearer <token>"; roles read < operate < admin.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths: paths(),
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        ...schemas,
+        LegacyJobList: { type: 'array', items: ref('LegacyJob') },
+        LegacyNodeList: { type: 'array', items: ref('LegacyNode') },
+        LegacyReportList: { type: 'array', items: ref('LegacyReport') },
+      },
+      responses: errorResponses(),
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,197 @@
+import type { Request, Response } from 'express';
+import type { JobDef, RunRecord } from '../core/types.js';
+import type { JobView, NodeView } from '../daemon/control.js';
+import { ApiError } from './errors.js';
+import { pathParam, readQuery } from './request.js';
+import type { ApiRoute, RouteContext } from './routes.js';
+
+/**
+ * distcrond's read routes, with its response shapes (server/*resource.go, domain/report.go):
+ * tools written against distcrond keep working. Dates are ISO-8601 strings where distcrond
+ * printed Go's time.String(); `timestamp` stays nanoseconds since the epoch.
+ */
+
+const REPORT_RUNS = 100;
+
+function origin(req: Request): string {
+  return `http://${req.headers.host ?? 'localhost'}`;
+}
+
+function dateResource(iso: string | null | undefined) {
+  if (!iso) return null;
+  return { timestamp: Date.parse(iso) * 1e6, string: iso };
+}
+
+function executionPolicy(policy: JobDef['policy']) {
+  return policy.roles && policy.roles.length > 0
+    ? { select: policy.select, roles: policy.roles }
+    : { select: policy.select, hosts: policy.hosts ?? [] };
+}
+
+function legacyJob(view: JobView, base: string) {
+  const def = view.definition;
+  const href = `${base}/jobs/${encodeURIComponent(view.name)}`;
+  return {
+    name: view.name,
+    href,
+    links: [{ href: `${href}/reports`, rel: 'reports' }],
+    description: def.description ?? '',
+    owners: def.owners.map((o) => ({ name: o.name ?? '', email_address: o.email })),
+    execution_policy: executionPolicy(def.policy),
+    execution_schedule: view.schedule,
+    command: def.command.kind === 'argv' ? def.command.argv : ['/bin/sh', '-c', def.command.script],
+    last_execution: dateResource(view.lastRun?.started_at ?? view.lastRun?.scheduled_at),
+    next_execution: dateResource(view.nextFireTimes[0]),
+  };
+}
+
+function legacyNode(view: NodeView, base: string) {
+  return {
+    name: view.name,
+    href: `${base}/nodes/${encodeURIComponent(view.name)}`,
+    roles: view.roles,
+    status: view.health.up ? 'up' : 'down',
+    running_jobs: view.runsInFlight,
+  };
+}
+
+/** Go's time.Duration.String() for a millisecond count ("250ms", "1m30.5s", "2h0m0s"). */
+export function goDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = `${Number(((ms % 60_000) / 1000).toFixed(3))}s`;
+  if (h > 0) return `${h}h${m}m${s}`;
+  return m > 0 ? `${m}m${s}` : s;
+}
+
+function timePair(start: string | null, stop: string | null) {
+  return { start: start ?? '', stop: stop ?? '' };
+}
+
+function durationOf(start: string | null, stop: string | null) {
+  const ms = start && stop ? Math.max(0, Date.parse(stop) - Date.parse(start)) : 0;
+  return { milliseconds: ms, string: goDuration(ms) };
+}
+
+function reportItem(run: RunRecord) {
+  const start = run.started_at ?? run.scheduled_at;
+  return {
+    time: timePair(start, run.finished_at),
+    duration: durationOf(start, run.finished_at),
+    success: run.status === 'succeeded',
+    output: run.stdout + run.stderr,
+    node: run.node ?? '',
+  };
+}
+
+/** One distcrond report per execution (the runs of one fire of the job). */
+function legacyReports(job: string, runs: RunRecord[]) {
+  const byExecution = new Map<string, RunRecord[]>();
+  for (const run of runs)
+    byExecution.set(run.execution_id, [...(byExecution.get(run.execution_id) ?? []), run]);
+  return [...byExecution.values()].map((group) => {
+    const items = group.map(reportItem);
+    const start =
+      items
+        .map((i) => i.time.start)
+        .filter(Boolean)
+        .sort()[0] ?? null;
+    const stop =
+      items
+        .map((i) => i.time.stop)
+        .filter(Boolean)
+        .sort()
+        .pop() ?? null;
+    return {
+      job,
+      time: timePair(start, stop),
+      duration: durationOf(start, stop),
+      success: items.every((i) => i.success),
+      items,
+    };
+  });
+}
+
+function legacyJobView(ctx: RouteContext, req: Request): JobView {
+  readQuery(req, []);
+  const name = pathParam(req, 'job');
+  const job = ctx.control.getJob(name);
+  if (!job) throw new ApiError(404, 'not_found', `api: no job named "${name}"`);
+  return job;
+}
+
+function legacyNodeView(ctx: RouteContext, req: Request): NodeView {
+  readQuery(req, []);
+  const name = pathParam(req, 'node');
+  const node = ctx.control.getNode(name);
+  if (!node) throw new ApiError(404, 'not_found', `api: no node named "${name}"`);
+  return node;
+}
+
+export const legacyRoutes: ApiRoute[] = [
+  {
+    method: 'get',
+    path: '/',
+    role: 'read',
+    body: false,
+    handle: (_ctx, req, res: Response) => {
+      readQuery(req, []);
+      const base = origin(req);
+      res.json({
+        links: [
+          { href: `${base}/jobs`, rel: 'jobs' },
+          { href: `${base}/nodes`, rel: 'nodes' },
+        ],
+      });
+    },
+  },
+  {
+    method: 'get',
+    path: '/jobs',
+    role: 'read',
+    body: false,
+    handle: (ctx, req, res) => {
+      readQuery(req, []);
+      const base = origin(req);
+      res.json(ctx.control.listJobs().map((j) => legacyJob(j, base)));
+    },
+  },
+  {
+    method: 'get',
+    path: '/jobs/:job',
+    role: 'read',
+    body: false,
+    handle: (ctx, req, res) => void res.json(legacyJob(legacyJobView(ctx, req), origin(req))),
+  },
+  {
+    method: 'get',
+    path: '/jobs/:job/reports',
+    role: 'read',
+    body: false,
+    handle: (ctx, req, res) => {
+      const job = legacyJobView(ctx, req);
+      const page = ctx.control.store.queryRuns({ job: job.name, limit: REPORT_RUNS, withOutput: true });
+      res.json(legacyReports(job.name, page.runs));
+    },
+  },
+  {
+    method: 'get',
+    path: '/nodes',
+    role: 'read',
+    body: false,
+    handle: (ctx, req, res) => {
+      readQuery(req, []);
+      const base = origin(req);
+      res.json(ctx.control.listNodes().map((n) => legacyNode(n, base)));
+    },
+  },
+  {
+    method: 'get',
+    path: '/nodes/:node',
+    role: 'read',
+    body: false,
+    handle: (ctx, req, res) => void res.json(legacyNode(legacyNodeView(ctx, req), origin(req))),
+  },
+];

@@ -1,0 +1,108 @@
+import type { Request, Response } from 'express';
+import type { RunStatus, Trigger } from '../core/types.js';
+import { InvalidRunQueryError } from '../store/queries.js';
+import type { RunFilter, RunPage } from '../store/store.js';
+import { ApiError } from './errors.js';
+import { bodyObject, parseEnum, parseInstant, parseLimit, pathParam, readQuery } from './request.js';
+import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
+import { runDetailJson, runSummaryJson } from './views.js';
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'error',
+  'lost',
+  'skipped',
+  'missed',
+];
+export const TRIGGERS: readonly Trigger[] = ['schedule', 'catch_up', 'manual', 'retry'];
+export const RUNS_DEFAULT_LIMIT = 50;
+export const RUNS_MAX_LIMIT = 1000;
+const RUN_QUERY = ['job', 'node', 'status', 'trigger', 'since', 'until', 'limit', 'cursor'];
+
+function runFilter(query: Record<string, string>, fixed: Partial<RunFilter>): RunFilter {
+  const filter: RunFilter = {
+    limit: parseLimit(query.limit, RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT),
+    withOutput: false,
+    job: query.job,
+    node: query.node,
+    status: parseEnum(query.status, 'status', RUN_STATUSES),
+    trigger: parseEnum(query.trigger, 'trigger', TRIGGERS),
+    since: parseInstant(query.since, 'since'),
+    until: parseInstant(query.until, 'until'),
+    cursor: query.cursor,
+    ...fixed,
+  };
+  for (const key of Object.keys(filter) as (keyof RunFilter)[])
+    if (filter[key] === undefined) delete filter[key];
+  return filter;
+}
+
+function queryRuns(ctx: RouteContext, filter: RunFilter): RunPage {
+  try {
+    return ctx.control.store.queryRuns(filter);
+  } catch (err) {
+    if (err instanceof InvalidRunQueryError)
+      throw new ApiError(400, 'invalid_parameter', err.message.replace(/^store: /, 'api: '));
+    throw err;
+  }
+}
+
+/** GET of a run list (all runs, or one job's with `fixed.job`), one page at a time. */
+export function listRunsResponse(
+  ctx: RouteContext,
+  req: Request,
+  res: Response,
+  fixed: Partial<RunFilter>,
+): void {
+  const allowed = RUN_QUERY.filter((k) => !(k in fixed));
+  const query = readQuery(req, allowed);
+  const filter = runFilter(query, fixed);
+  const page = queryRuns(ctx, filter);
+  if (page.nextCursor !== null)
+    res.setHeader('Link', nextLink(req.path, { ...query, limit: String(filter.limit) }, page.nextCursor));
+  res.json({ runs: page.runs.map(runSummaryJson), next_cursor: page.nextCursor });
+}
+
+function listRuns(ctx: RouteContext, req: Request, res: Response): void {
+  listRunsResponse(ctx, req, res, {});
+}
+
+function runId(req: Request): string {
+  const id = pathParam(req, 'id');
+  if (!/^[0-9A-Za-z_-]{1,64}$/.test(id))
+    throw new ApiError(400, 'invalid_id', 'api: a run id is 1-64 letters, digits, "-" or "_"', { id });
+  return id;
+}
+
+function getRun(ctx: RouteContext, req: Request, res: Response): void {
+  readQuery(req, []);
+  const id = runId(req);
+  const run = ctx.control.store.getRun(id);
+  if (!run) throw new ApiError(404, 'not_found', `api: no run with id ${id}`);
+  res.json(runDetailJson(run));
+}
+
+function cancelRun(ctx: RouteContext, req: Request, res: Response): void {
+  readQuery(req, []);
+  bodyObject(req.body, [], true);
+  const id = runId(req);
+  const run = ctx.control.store.getRun(id);
+  if (!run) throw new ApiError(404, 'not_found', `api: no run with id ${id}`);
+  if (!ctx.control.cancelRun(id))
+    throw new ApiError(409, 'not_running', `api: run ${id} is not running (status ${run.status})`, {
+      status: run.status,
+    });
+  res.status(202).json({ id, job: run.job, cancel_requested: true });
+}
+
+const P = `${API_PREFIX}/runs`;
+
+export const runRoutes: ApiRoute[] = [
+  { method: 'get', path: P, role: 'read', body: false, handle: listRuns },
+  { method: 'get', path: `${P}/:id`, role: 'read', body: false, handle: getRun },
+  { method: 'post', path: `${P}/:id/cancel`, role: 'operate', body: true, handle: cancelRun },
+];

@@ -1,0 +1,34 @@
+import type { Request, Response } from 'express';
+import type { Logger } from '../core/log.js';
+import type { DaemonControl } from '../daemon/control.js';
+import type { Role } from './auth.js';
+
+export const API_PREFIX = '/api/v1';
+
+export interface RouteContext {
+  control: DaemonControl;
+  logger: Logger;
+}
+
+/** One route of the API; the server, the 405 answers and the OpenAPI test all read this table. */
+export interface ApiRoute {
+  method: 'get' | 'put' | 'post' | 'delete';
+  /** express path syntax (`/api/v1/jobs/:name`). */
+  path: string;
+  /** Least role needed; null = no authentication (health check, OpenAPI document). */
+  role: Role | null;
+  /** Whether the route reads a JSON body. */
+  body: boolean;
+  handle(ctx: RouteContext, req: Request, res: Response): void | Promise<void>;
+}
+
+/** `/api/v1/jobs/:name` → `/api/v1/jobs/{name}` */
+export function openApiPath(expressPath: string): string {
+  return expressPath.replace(/:([A-Za-z_]+)/g, '{$1}');
+}
+
+/** A `Link` header value for the next page: the same path and filters with `cursor` set. */
+export function nextLink(path: string, query: Record<string, string>, cursor: string): string {
+  const params = new URLSearchParams({ ...query, cursor });
+  return `<${path}?${params.toString()}>; rel="next"`;
+}

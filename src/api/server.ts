@@ -1,0 +1,181 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { DaemonControl } from '../daemon/control.js';
+import { authorize, isLoopbackHost, type ApiToken, type Caller } from './auth.js';
+import { ApiError, errorHandler, methodNotAllowed, notFound } from './errors.js';
+import { jsonBody } from './request.js';
+import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
+import { jobRoutes } from './routes-jobs.js';
+import { legacyRoutes } from './routes-legacy.js';
+import { nodeRoutes } from './routes-nodes.js';
+import { opsRoutes } from './routes-ops.js';
+import { runRoutes } from './routes-runs.js';
+
+export { loadApiTokens, parseApiTokens, sha256Hex, type ApiToken, type Role } from './auth.js';
+
+export interface ApiOptions {
+  host: string;
+  /** 0 = a random free port (tests). */
+  port: number;
+  /** null = no authentication, which is only allowed on a loopback address. */
+  tokens: ApiToken[] | null;
+  logger?: Logger;
+  /** Largest accepted request body; default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface ApiServer {
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Every route the API serves, in matching order. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...opsRoutes,
+  ...jobRoutes,
+  ...runRoutes,
+  ...nodeRoutes,
+  ...legacyRoutes,
+];
+
+function accessLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const caller = res.locals.caller as Caller | undefined;
+      const entry = {
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        token: caller?.name ?? null, // the token's NAME; the token itself is never logged
+      };
+      if (req.method === 'GET' || req.method === 'HEAD') logger.debug(entry, 'api: request');
+      else logger.info(entry, 'api: request');
+    });
+    next();
+  };
+}
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+function mountRoute(
+  app: Express,
+  route: ApiRoute,
+  ctx: RouteContext,
+  tokens: ApiToken[] | null,
+  maxBody: number,
+) {
+  const run: RequestHandler = (req, res, next) => {
+    Promise.resolve()
+      .then(() => route.handle(ctx, req, res))
+      .catch(next);
+  };
+  const chain = [authorize(tokens, route.role), ...(route.body ? [jsonBody(maxBody)] : []), run];
+  app[route.method](route.path, ...chain);
+}
+
+/** 405 with an Allow header for every known path hit with another method. */
+function mountMethodGuards(app: Express, routes: readonly ApiRoute[]): void {
+  const byPath = new Map<string, string[]>();
+  for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r.method]);
+  for (const [path, methods] of byPath) {
+    const allowed = methods.includes('get') ? [...methods, 'head'] : methods;
+    app.all(path, methodNotAllowed(allowed));
+  }
+}
+
+/** A write to a name with a raw "/" in it lands here, not on a 404: tell the client why. */
+const nestedJobName: RequestHandler = (req, _res, next) => {
+  if (req.method !== 'PUT' && req.method !== 'DELETE') return next();
+  next(new ApiError(400, 'invalid_name', 'api: the job name contains a path separator'));
+};
+
+export function buildApiApp(control: DaemonControl, options: ApiOptions): Express {
+  const logger = options.logger ?? silentLogger();
+  const ctx: RouteContext = { control, logger };
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(accessLog(logger), securityHeaders);
+  for (const route of API_ROUTES) mountRoute(app, route, ctx, options.tokens, maxBody);
+  mountMethodGuards(app, API_ROUTES);
+  app.all(`${API_PREFIX}/jobs/*rest`, nestedJobName);
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}
+
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify({
+    error: {
+      code: tooLarge ? 'headers_too_large' : 'bad_request',
+      message: 'api: malformed HTTP request',
+      details: null,
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function baseUrl(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** Starts the REST API (SPEC §11) on `options.host:options.port`. */
+export async function startApiServer(control: DaemonControl, options: ApiOptions): Promise<ApiServer> {
+  if (options.tokens === null && !isLoopbackHost(options.host))
+    throw new Error(
+      `api: refusing to listen on ${options.host} without API tokens; pass --api-tokens FILE, ` +
+        'or listen on a loopback address such as 127.0.0.1',
+    );
+  const server = createServer(buildApiApp(control, options));
+  server.on('clientError', answerClientError);
+  let address: AddressInfo;
+  try {
+    address = await listen(server, options.port, options.host);
+  } catch (err) {
+    throw new Error(`api: cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`);
+  }
+  options.logger?.info({ url: baseUrl(address), auth: options.tokens !== null }, 'api: listening');
+  let closing: Promise<void> | null = null;
+  return {
+    url: baseUrl(address),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}

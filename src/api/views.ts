@@ -1,0 +1,145 @@
+import type { ConfigProblem, JobDef, RunRecord, ScheduleSpec } from '../core/types.js';
+import { isoUtc } from '../core/types.js';
+import type { JobView, NodeView } from '../daemon/control.js';
+
+/**
+ * JSON shapes of the API. Field names follow the job files and the `runs` table (snake_case).
+ * Secrets (webhook secrets) never leave the daemon: only whether one is set.
+ */
+
+export type RunSummaryJson = Omit<RunRecord, 'stdout' | 'stderr'>;
+
+export function runSummaryJson(run: RunRecord): RunSummaryJson {
+  const { stdout: _stdout, stderr: _stderr, ...summary } = run;
+  return summary;
+}
+
+export function runDetailJson(run: RunRecord): RunRecord {
+  return { ...run };
+}
+
+export function jobSummaryJson(view: JobView) {
+  return {
+    name: view.name,
+    file: view.file,
+    description: view.definition.description ?? null,
+    tags: view.definition.tags,
+    enabled: view.enabled,
+    enabled_override: view.enabledOverride,
+    schedule: view.schedule,
+    next_fire_times: view.nextFireTimes,
+    last_run: view.lastRun ? runSummaryJson(view.lastRun) : null,
+    running: view.running,
+  };
+}
+
+export function jobDetailJson(view: JobView) {
+  return { ...jobSummaryJson(view), definition: jobDefinitionJson(view.definition) };
+}
+
+export function jobDefinitionJson(def: JobDef) {
+  return {
+    description: def.description ?? null,
+    owners: def.owners.map((o) => ({ name: o.name ?? null, email_address: o.email })),
+    policy: policyJson(def.policy),
+    schedule: scheduleJson(def.schedule),
+    command: def.command.kind === 'argv' ? def.command.argv : null,
+    shell_command: def.command.kind === 'shell' ? def.command.script : null,
+    environment: def.environment,
+    working_directory: def.workingDirectory ?? null,
+    timeout_ms: def.timeoutMs ?? null,
+    retries: { count: def.retries.count, delay_ms: def.retries.delayMs },
+    overlap: def.overlap,
+    catch_up: def.catchUp,
+    notify: notifyJson(def.notify),
+    tags: def.tags,
+    enabled: def.enabled,
+  };
+}
+
+function policyJson(policy: JobDef['policy']) {
+  return {
+    select: policy.select,
+    hosts: policy.hosts ?? null,
+    roles: policy.roles ?? null,
+    roles_match: policy.rolesMatch,
+    labels: policy.labels,
+    placement: policy.placement,
+    max_parallel: policy.maxParallel ?? null,
+  };
+}
+
+function notifyJson(notify: JobDef['notify']) {
+  return {
+    on: notify.on,
+    email: notify.email,
+    webhooks: notify.webhooks.map((w) => ({
+      url: w.url,
+      on: w.on ?? null,
+      format: w.format,
+      has_secret: Boolean(w.secret ?? w.secretEnv),
+    })),
+    remind_every_ms: notify.remindEveryMs ?? null,
+  };
+}
+
+export function scheduleJson(spec: ScheduleSpec): Record<string, unknown> {
+  switch (spec.kind) {
+    case 'manual':
+      return { kind: 'manual' };
+    case 'cron':
+      return { kind: 'cron', expression: spec.expression, timezone: spec.timezone ?? null };
+    case 'every':
+      return { kind: 'every', interval_ms: spec.intervalMs };
+    case 'interval':
+      return {
+        kind: 'interval',
+        interval_ms: spec.intervalMs,
+        reference: spec.reference,
+        timezone: spec.timezone ?? null,
+      };
+    case 'fuzzy':
+      return {
+        kind: 'fuzzy',
+        period: typeof spec.period === 'string' ? spec.period : { every_ms: spec.period.everyMs },
+        window: spec.window ?? null,
+        timezone: spec.timezone ?? null,
+      };
+    case 'at':
+      return { kind: 'at', at: isoUtc(spec.at) };
+  }
+}
+
+export function nodeJson(view: NodeView) {
+  return {
+    name: view.name,
+    file: view.file,
+    description: view.description ?? null,
+    roles: view.roles,
+    labels: view.labels,
+    connection_type: view.connectionType,
+    address: view.address,
+    user: view.user,
+    disabled: view.disabled,
+    status: view.health.up ? 'up' : 'down',
+    max_concurrent_runs: view.maxConcurrentRuns,
+    runs_in_flight: view.runsInFlight,
+    health: {
+      up: view.health.up,
+      last_error: view.health.lastError,
+      last_checked_at: view.health.lastCheckedAt,
+      next_probe_at: view.health.nextProbeAt,
+    },
+  };
+}
+
+export function configProblemJson(p: ConfigProblem) {
+  return {
+    file: p.file,
+    line: p.line,
+    column: p.column,
+    path: p.path,
+    message: p.message,
+    severity: p.severity,
+  };
+}
