@@ -1,43 +1,64 @@
-import { CronExpressionParser } from 'cron-parser';
-import type { Millis, ScheduleSpec } from '../core/types.js';
+import type { ScheduleSpec } from '../core/types.js';
+import { CronSchedule } from './cron-walk.js';
+import { parseCron } from './cron-parse.js';
+import { compileFuzzy } from './fuzzy.js';
+import { AtSchedule, EverySchedule, IntervalSchedule, ManualSchedule } from './periodic.js';
 import { ScheduleError, type Schedule, type ScheduleContext } from './schedule.js';
+import { parseWindow } from './wall-time.js';
+import { resolveZone } from './zone.js';
 
 export { ScheduleError, instantsBetween } from './schedule.js';
 export type { Schedule, ScheduleContext } from './schedule.js';
 
-/** Compiles a schedule spec into pure time math; throws ScheduleError on invalid input. */
+const MANUAL = new ManualSchedule();
+
+/**
+ * Compiles a schedule spec into pure time math (no timers, no I/O). Throws ScheduleError
+ * ("schedule: ...") for a bad cron field, an unknown IANA zone, a bad window or reference.
+ * Cheap enough to call for 100,000 jobs at start-up: field tables and zones are cached.
+ */
 export function compileSchedule(spec: ScheduleSpec, ctx: ScheduleContext): Schedule {
   switch (spec.kind) {
     case 'manual':
-      return { nextAfter: () => null, describe: () => 'manual' };
-    case 'at':
-      return { nextAfter: (t: Millis) => (t < spec.at ? spec.at : null), describe: () => `at ${spec.at}` };
-    case 'every':
-      return everySchedule(spec.intervalMs);
+      return MANUAL;
     case 'cron':
-      return provisionalCron(spec.expression, spec.timezone ?? ctx.defaultTimezone);
+      return compileCron(spec.expression, spec.timezone ?? ctx.defaultTimezone, ctx.jobName);
+    case 'every':
+      return new EverySchedule(positiveInterval(spec.intervalMs, '@every'));
+    case 'interval':
+      return new IntervalSchedule(
+        positiveInterval(spec.intervalMs, 'interval'),
+        spec.reference,
+        resolveZone(spec.timezone ?? 'UTC'),
+      );
+    case 'fuzzy': {
+      const window = spec.window && parseWindow(spec.window.start, spec.window.end);
+      return compileFuzzy(
+        spec.period,
+        window,
+        resolveZone(spec.timezone ?? ctx.defaultTimezone),
+        ctx.jobName,
+      );
+    }
+    case 'at':
+      if (!Number.isFinite(spec.at)) throw new ScheduleError(`"at" must be a valid instant, got ${spec.at}`);
+      return new AtSchedule(spec.at);
     default:
-      throw new ScheduleError(`schedule kind "${spec.kind}" is not implemented yet`);
+      throw new ScheduleError(`unknown schedule kind ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
 }
 
-function everySchedule(intervalMs: number): Schedule {
-  if (!(intervalMs > 0)) throw new ScheduleError('@every needs a positive interval');
-  return {
-    nextAfter: (t: Millis) => (Math.floor(t / intervalMs) + 1) * intervalMs,
-    describe: () => `every ${intervalMs}ms`,
-  };
+function compileCron(expression: string, timezone: string, jobName: string): Schedule {
+  if (typeof expression !== 'string' || expression.trim() === '')
+    throw new ScheduleError('cron expression is empty: use e.g. "0 3 * * *", "@daily" or "@every 5m"');
+  const parsed = parseCron(expression, jobName);
+  if (parsed.kind === 'manual') return MANUAL;
+  if (parsed.kind === 'every') return new EverySchedule(parsed.intervalMs);
+  return new CronSchedule(parsed.program, resolveZone(timezone), expression);
 }
 
-// Provisional: replaced by the bitset walker.
-function provisionalCron(expression: string, tz: string): Schedule {
-  try {
-    CronExpressionParser.parse(expression, { tz });
-  } catch (err) {
-    throw new ScheduleError(`invalid cron "${expression}": ${(err as Error).message}`);
-  }
-  return {
-    nextAfter: (t: Millis) => CronExpressionParser.parse(expression, { tz, currentDate: t }).next().getTime(),
-    describe: () => `cron ${expression} (${tz})`,
-  };
+function positiveInterval(ms: number, what: string): number {
+  if (!Number.isInteger(ms) || ms < 1)
+    throw new ScheduleError(`${what} must be a positive duration like "10s" or "5m", got ${ms}ms`);
+  return ms;
 }

@@ -1,0 +1,226 @@
+import { CronExpressionParser } from 'cron-parser';
+import { DurationError, parseDuration } from '../core/duration.js';
+import { stableInt } from './hash.js';
+import { ScheduleError } from './schedule.js';
+
+/**
+ * Cron text → lookup tables for the walker in cron-walk.ts.
+ *
+ * cron-parser is used only to expand and validate ONE field at a time (names, ranges, steps,
+ * lists, range checks), memoised per distinct field text: its parse costs ~40 µs and its
+ * iterator ~500 µs with a timezone, too slow for 100,000 jobs. H tokens, descriptors,
+ * `@every`, Vixie day matching and the DST-aware time walk are ours.
+ */
+
+export type Unit = 'second' | 'minute' | 'hour' | 'dayOfMonth' | 'month' | 'dayOfWeek';
+const UNITS: readonly Unit[] = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'];
+const LABEL: Record<Unit, string> = {
+  second: 'second',
+  minute: 'minute',
+  hour: 'hour',
+  dayOfMonth: 'day-of-month',
+  month: 'month',
+  dayOfWeek: 'day-of-week',
+};
+/** Value ranges an `H` may pick from; day-of-month stops at 28 (as in Jenkins) so every month has it. */
+const H_RANGE: Record<Unit, [number, number]> = {
+  second: [0, 59],
+  minute: [0, 59],
+  hour: [0, 23],
+  dayOfMonth: [1, 28],
+  month: [1, 12],
+  dayOfWeek: [0, 6],
+};
+const FIELD_MAX: Record<Unit, number> = {
+  second: 59,
+  minute: 59,
+  hour: 23,
+  dayOfMonth: 31,
+  month: 12,
+  dayOfWeek: 6,
+};
+
+const DESCRIPTORS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+/** Allowed values of one field: `next[v]` is the smallest allowed value >= v, or -1. */
+export interface FieldTable {
+  next: Int8Array;
+  allowed: Uint8Array;
+}
+
+export interface CronProgram {
+  second: FieldTable;
+  minute: FieldTable;
+  hour: FieldTable;
+  dayOfMonth: FieldTable;
+  month: FieldTable;
+  dayOfWeek: FieldTable;
+  /** Vixie cron: when both day fields are restricted (neither starts with `*`) a day matches either. */
+  dayMatchesEither: boolean;
+  /** Debian cron "fixed-time" job: neither minute nor hour is a wildcard; drives the DST rules. */
+  fixedTime: boolean;
+  /** True when no calendar day can ever match (e.g. "0 0 30 2 *"). */
+  neverFires: boolean;
+  /** Expression after descriptor and H expansion, 6 fields. */
+  expanded: string;
+}
+
+export type ParsedCron =
+  { kind: 'cron'; program: CronProgram } | { kind: 'every'; intervalMs: number } | { kind: 'manual' };
+
+/** Parses a cron string (5 or 6 fields, descriptor, `@every`, `@manual`); throws ScheduleError. */
+export function parseCron(expression: string, jobName: string): ParsedCron {
+  const text = expression.trim();
+  if (text.startsWith('@')) return parseDescriptor(text, jobName);
+  const fields = text.split(/\s+/);
+  if (fields.length !== 5 && fields.length !== 6)
+    throw new ScheduleError(
+      `invalid cron "${expression}": expected 5 fields (minute hour day-of-month month day-of-week) ` +
+        `or 6 fields (seconds first), got ${text === '' ? 0 : fields.length}`,
+    );
+  if (fields.length === 5) fields.unshift('0');
+  return { kind: 'cron', program: compileFields(fields, expression, jobName) };
+}
+
+function parseDescriptor(text: string, jobName: string): ParsedCron {
+  const lower = text.toLowerCase();
+  if (lower === '@manual') return { kind: 'manual' };
+  if (lower.startsWith('@every')) return { kind: 'every', intervalMs: parseEvery(text) };
+  const fields = DESCRIPTORS[lower];
+  if (!fields)
+    throw new ScheduleError(
+      `unknown cron descriptor "${text}": use one of ${Object.keys(DESCRIPTORS).join(' ')}, ` +
+        `"@every <duration>" or "@manual"`,
+    );
+  return { kind: 'cron', program: compileFields(['0', ...fields.split(' ')], text, jobName) };
+}
+
+function parseEvery(text: string): number {
+  const duration = text.slice('@every'.length).trim();
+  try {
+    const ms = parseDuration(duration);
+    if (ms <= 0) throw new DurationError('the duration must be positive');
+    return ms;
+  } catch (err) {
+    if (!(err instanceof DurationError)) throw err;
+    throw new ScheduleError(`invalid "${text}": ${err.message}`);
+  }
+}
+
+function compileFields(raw: string[], expression: string, jobName: string): CronProgram {
+  const fields = raw.map((field, i) => expandHashTokens(field, UNITS[i]!, jobName));
+  const tables = fields.map((field, i) => fieldTable(UNITS[i]!, field, expression));
+  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = tables as [
+    FieldTable,
+    FieldTable,
+    FieldTable,
+    FieldTable,
+    FieldTable,
+    FieldTable,
+  ];
+  const star = raw.map(isWildcard);
+  const dayMatchesEither = !star[3] && !star[5];
+  return {
+    second,
+    minute,
+    hour,
+    dayOfMonth,
+    month,
+    dayOfWeek,
+    dayMatchesEither,
+    fixedTime: !star[1] && !star[2],
+    neverFires: !dayMatchesEither && !someMonthHasADay(dayOfMonth, month),
+    expanded: fields.join(' '),
+  };
+}
+
+/** Debian's MIN_STAR/HR_STAR/DOM_STAR/DOW_STAR: the field starts with `*` (`?` and `H/n` count too). */
+function isWildcard(field: string): boolean {
+  return field.startsWith('*') || field.startsWith('?') || /^H\/\d+$/.test(field);
+}
+
+const DAYS_IN_MONTH_MAX = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function someMonthHasADay(dayOfMonth: FieldTable, month: FieldTable): boolean {
+  for (let m = 1; m <= 12; m++) {
+    if (!month.allowed[m]) continue;
+    const first = dayOfMonth.next[1]!;
+    if (first >= 0 && first <= DAYS_IN_MONTH_MAX[m]!) return true;
+  }
+  return false;
+}
+
+const HASH_ITEM = /^H(?:\((\d+)-(\d+)\))?(?:\/(\d+))?$/;
+
+/** Replaces Jenkins-style `H`, `H(a-b)`, `H/n`, `H(a-b)/n` list items by values hashed from the job name. */
+function expandHashTokens(field: string, unit: Unit, jobName: string): string {
+  if (!field.includes('H')) return field;
+  return field
+    .split(',')
+    .map((item, index) => {
+      const match = HASH_ITEM.exec(item);
+      if (!match) return item;
+      const [lo, hi] = hashRange(unit, match, field);
+      const salt = `H:${unit}:${index}`;
+      if (match[3] === undefined) return String(stableInt(jobName, salt, lo, hi));
+      const step = Number(match[3]);
+      if (step < 1)
+        throw new ScheduleError(`${LABEL[unit]} field "${field}": the step of H must be at least 1`);
+      const start = lo + stableInt(jobName, salt, 0, Math.min(step, hi - lo + 1) - 1);
+      return `${start}-${hi}/${step}`;
+    })
+    .join(',');
+}
+
+function hashRange(unit: Unit, match: RegExpExecArray, field: string): [number, number] {
+  if (match[1] === undefined) return H_RANGE[unit];
+  const [lo, hi] = [Number(match[1]), Number(match[2])];
+  const min = unit === 'dayOfMonth' || unit === 'month' ? 1 : 0;
+  if (lo > hi || lo < min || hi > FIELD_MAX[unit])
+    throw new ScheduleError(
+      `${LABEL[unit]} field "${field}": H range ${lo}-${hi} must be ascending within ${min}-${FIELD_MAX[unit]}`,
+    );
+  return [lo, hi];
+}
+
+const tableCache = new Map<string, FieldTable>();
+
+function fieldTable(unit: Unit, field: string, expression: string): FieldTable {
+  const key = `${unit} ${field}`;
+  let table = tableCache.get(key);
+  if (!table) {
+    table = buildTable(unit, expandField(unit, field, expression));
+    tableCache.set(key, table);
+  }
+  return table;
+}
+
+function expandField(unit: Unit, field: string, expression: string): number[] {
+  const unsupported = unit === 'dayOfMonth' ? /[LW#]/i : unit === 'dayOfWeek' ? /[L#]/i : null;
+  const where = `invalid cron "${expression}": ${LABEL[unit]} field "${field}"`;
+  if (unsupported?.test(field)) throw new ScheduleError(`${where}: L, W and # are not supported`);
+  const probe = UNITS.map((u) => (u === unit ? field : '*')).join(' ');
+  try {
+    const values = CronExpressionParser.parse(probe, { strict: false }).fields[unit].values;
+    return values.map((v) => (unit === 'dayOfWeek' && v === 7 ? 0 : Number(v)));
+  } catch (err) {
+    throw new ScheduleError(`${where}: ${(err as Error).message}`);
+  }
+}
+
+function buildTable(unit: Unit, values: number[]): FieldTable {
+  const size = FIELD_MAX[unit] + 1;
+  const allowed = new Uint8Array(size + 1);
+  for (const v of values) allowed[v] = 1;
+  const next = new Int8Array(size + 1).fill(-1);
+  for (let v = size - 1; v >= 0; v--) next[v] = allowed[v] ? v : next[v + 1]!;
+  return { next, allowed };
+}
