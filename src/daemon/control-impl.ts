@@ -1,0 +1,187 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Metrics } from '../core/metrics.js';
+import { isoUtc, type ConfigProblem, type JobDef, type NodeDef, type RunRecord } from '../core/types.js';
+import type { Store } from '../store/store.js';
+import {
+  ControlError,
+  type DaemonControl,
+  type JobView,
+  type ManualRunRequest,
+  type NodeView,
+  type PutJobResult,
+} from './control.js';
+import type { JobRegistry } from './job-registry.js';
+import type { NodeHealthTracker } from './node-health.js';
+import type { Runner } from './runner.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface ControlDeps {
+  store: Store;
+  metrics: Metrics;
+  registry: JobRegistry;
+  scheduler: Scheduler;
+  runner: Runner;
+  health: NodeHealthTracker;
+  jobsDir: string;
+  nodeInFlight: (node: string) => number;
+  /** Config-layer validation of an API body (same messages as `distcron validate`). */
+  validateJobBody: (name: string, body: unknown) => { problems: ConfigProblem[]; text: string };
+  isValidJobName: (name: string) => boolean;
+  /** Applies file changes now instead of waiting for the watcher (read-your-writes for the API). */
+  reload: () => Promise<void>;
+}
+
+/** The one programmatic API over a running daemon (REST API, CLI and tests use it). */
+export class DaemonControlImpl implements DaemonControl {
+  readonly store: Store;
+  readonly metrics: Metrics;
+  private readonly lastRuns = new Map<string, RunRecord | null>();
+
+  constructor(private readonly deps: ControlDeps) {
+    this.store = deps.store;
+    this.metrics = deps.metrics;
+  }
+
+  /** Keeps the cached last run of each job current without a query per job on every list. */
+  noteFinished(run: RunRecord): void {
+    if (run.status === 'skipped') return;
+    this.lastRuns.set(run.job, { ...run, stdout: '', stderr: '' });
+  }
+
+  listJobs(): JobView[] {
+    return [...this.deps.registry.allJobs()].map((job) => this.view(job, 1));
+  }
+
+  getJob(name: string): JobView | undefined {
+    const job = this.deps.registry.job(name);
+    return job ? this.view(job, 5) : undefined;
+  }
+
+  async putJob(name: string, body: unknown): Promise<PutJobResult> {
+    this.assertName(name);
+    const checked = this.deps.validateJobBody(name, body);
+    if (checked.problems.some((p) => p.severity === 'error'))
+      return { ok: false, problems: checked.problems };
+    const created = !this.deps.registry.job(name);
+    await writeAtomically(this.deps.jobsDir, `${name}.json`, checked.text);
+    await this.deps.reload();
+    return { ok: true, created, job: this.getJob(name) ?? null };
+  }
+
+  async deleteJob(name: string): Promise<boolean> {
+    this.assertName(name);
+    const job = this.deps.registry.job(name);
+    if (!job) return false;
+    await rm(job.file, { force: true });
+    await this.deps.reload();
+    return true;
+  }
+
+  async runJob(name: string, request: ManualRunRequest): Promise<{ executionId: string; runIds: string[] }> {
+    const job = this.requireJob(name);
+    if (request.node !== undefined && !this.deps.registry.nodeMap().has(request.node)) {
+      throw new ControlError('not_found', `node ${request.node} does not exist`);
+    }
+    const result = this.deps.runner.runManual(job, request);
+    if (result.runIds.length === 0) {
+      const page = this.store.queryRuns({ job: name, limit: 1 });
+      throw new ControlError('invalid', page.runs[0]?.error ?? 'nothing to run', {
+        executionId: result.executionId,
+      });
+    }
+    return result;
+  }
+
+  setJobEnabled(name: string, enabled: boolean): void {
+    this.requireJob(name);
+    this.store.setEnabledOverride(name, enabled);
+  }
+
+  cancelRun(id: string): boolean {
+    return this.deps.runner.cancel(id);
+  }
+
+  waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
+    return this.deps.runner.waitForRun(id, signal);
+  }
+
+  listNodes(): NodeView[] {
+    return [...this.deps.registry.nodeMap().values()].map((n) => this.nodeView(n));
+  }
+
+  getNode(name: string): NodeView | undefined {
+    const node = this.deps.registry.nodeMap().get(name);
+    return node ? this.nodeView(node) : undefined;
+  }
+
+  configErrors() {
+    return this.deps.registry.configProblems();
+  }
+
+  isEnabled(job: JobDef): boolean {
+    return this.store.getJobState(job.name)?.enabledOverride ?? job.enabled;
+  }
+
+  private view(job: JobDef, nextCount: number): JobView {
+    const override = this.store.getJobState(job.name)?.enabledOverride ?? null;
+    return {
+      name: job.name,
+      file: job.file,
+      definition: job,
+      enabled: override ?? job.enabled,
+      enabledOverride: override,
+      schedule: this.deps.registry.schedule(job.name)?.describe() ?? 'manual',
+      nextFireTimes: this.deps.scheduler.nextFireTimes(job.name, nextCount).map(isoUtc),
+      lastRun: this.lastRun(job.name),
+      running: this.deps.runner.runningCount(job.name),
+    };
+  }
+
+  private lastRun(job: string): RunRecord | null {
+    if (!this.lastRuns.has(job)) {
+      const id = this.store.getJobState(job)?.lastRunId;
+      const run = id ? this.store.getRun(id) : undefined;
+      this.lastRuns.set(job, run ? { ...run, stdout: '', stderr: '' } : null);
+    }
+    return this.lastRuns.get(job) ?? null;
+  }
+
+  private nodeView(node: NodeDef): NodeView {
+    const c = node.connection;
+    return {
+      name: node.name,
+      file: node.file,
+      roles: node.roles,
+      labels: node.labels,
+      connectionType: c.type,
+      address: c.type === 'ssh' ? `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}` : null,
+      user: c.type === 'ssh' ? c.user : null,
+      disabled: node.disabled,
+      description: node.description,
+      maxConcurrentRuns: node.maxConcurrentRuns,
+      runsInFlight: this.deps.nodeInFlight(node.name),
+      health: this.deps.health.view(node.name),
+      definition: node,
+    };
+  }
+
+  private requireJob(name: string): JobDef {
+    const job = this.deps.registry.job(name);
+    if (!job) throw new ControlError('not_found', `job ${name} does not exist`);
+    return job;
+  }
+
+  private assertName(name: string): void {
+    if (!this.deps.isValidJobName(name))
+      throw new ControlError('invalid', `invalid job name ${JSON.stringify(name)}`);
+  }
+}
+
+/** temp file + rename in the same directory, so the watcher never sees a half-written job. */
+async function writeAtomically(dir: string, fileName: string, text: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const temp = join(dir, `.${fileName}.${process.pid}.${Date.now()}.tmp`);
+  await writeFile(temp, text, { mode: 0o644 });
+  await rename(temp, join(dir, fileName));
+}

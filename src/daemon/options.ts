@@ -1,0 +1,92 @@
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+
+/** Every daemon setting. The CLI maps flags and DISTCRON_* env vars onto this; defaults live below. */
+export interface DaemonOptions {
+  jobsDir: string;
+  nodesDir: string;
+  /** SQLite file (SPEC §8). */
+  dbPath: string;
+  /** "HOST:PORT" for the REST API; null = no API. */
+  listen: string | null;
+  /** IANA zone for schedules that name none. */
+  timezone: string;
+  /** A fire more than this late counts as missed / catch-up. */
+  graceMs: number;
+  /** Longest single scheduler wait before re-reading the clock. */
+  maxWaitMs: number;
+  /** Timeout for jobs that set none; undefined = none. */
+  defaultTimeoutMs?: number;
+  /** SIGTERM: how long running runs may finish before they are cancelled. */
+  shutdownGraceMs: number;
+  /** Per stream (stdout, stderr). */
+  outputLimitBytes: number;
+  retentionMs: number;
+  logLevel: string;
+  apiTokensFile?: string;
+  /** Base URL put in notifications (defaults to http://<listen>). */
+  apiBaseUrl?: string;
+  knownHostsFile?: string;
+  hostKeyPolicy: 'strict' | 'tofu';
+  /** Where tofu records first-seen keys (default: <dir of db>/known_hosts). */
+  tofuKnownHostsFile?: string;
+  sshConnectTimeoutMs: number;
+  sshIdleTimeoutMs: number;
+  nodeProbeInitialMs: number;
+  nodeProbeMaxMs: number;
+  esUrl?: string;
+  esApiKey?: string;
+  esUsername?: string;
+  esPassword?: string;
+  esCaFile?: string;
+  smtpUrl?: string;
+  mailFrom: string;
+  adminEmail?: string;
+  remindEveryMs: number;
+  floodPerHour: number;
+  /** Config watcher debounce. */
+  reloadDebounceMs: number;
+}
+
+/** Programmatic-only knobs (tests, embedding). */
+export interface DaemonRuntime {
+  clock?: Clock;
+  logger?: Logger;
+  random?: () => number;
+}
+
+export const DAEMON_DEFAULTS: DaemonOptions = {
+  jobsDir: '/etc/distcron/jobs.d',
+  nodesDir: '/etc/distcron/nodes.d',
+  dbPath: './data/distcron.db',
+  listen: '127.0.0.1:8080',
+  timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+  graceMs: 60_000,
+  maxWaitMs: 30_000,
+  shutdownGraceMs: 30_000,
+  outputLimitBytes: 1024 * 1024,
+  retentionMs: 90 * 24 * 3_600_000,
+  logLevel: 'info',
+  hostKeyPolicy: 'strict',
+  sshConnectTimeoutMs: 10_000,
+  sshIdleTimeoutMs: 300_000,
+  nodeProbeInitialMs: 5_000,
+  nodeProbeMaxMs: 300_000,
+  mailFrom: 'distcron@localhost',
+  remindEveryMs: 24 * 3_600_000,
+  floodPerHour: 20,
+  reloadDebounceMs: 100,
+};
+
+export function withDefaults(options: Partial<DaemonOptions>): DaemonOptions {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  return { ...DAEMON_DEFAULTS, ...defined };
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  if (!match) throw new Error(`daemon: --listen must be HOST:PORT (e.g. 127.0.0.1:8080), got "${listen}"`);
+  const port = Number(match[3]);
+  if (port > 65535) throw new Error(`daemon: --listen port ${port} is out of range`);
+  return { host: match[1] ?? match[2]!, port };
+}
