@@ -1,0 +1,70 @@
+/**
+ * Client credentials for a node: its private key file (passphrase from the env var the node
+ * names, never logged) and/or the ssh-agent at SSH_AUTH_SOCK. Problems become clear errors.
+ */
+import { readFileSync } from 'node:fs';
+import ssh2 from 'ssh2';
+import type { NodeDef, SshConnection } from '../../core/types.js';
+
+export interface Credentials {
+  privateKey?: Buffer;
+  passphrase?: string;
+  agent?: string;
+}
+
+export function credentialsFor(node: NodeDef, conn: SshConnection, env = process.env): Credentials {
+  const creds: Credentials = {};
+  if (conn.agent) {
+    const sock = env.SSH_AUTH_SOCK;
+    if (!sock)
+      throw new Error(
+        `ssh: node ${node.name} uses ssh_agent but SSH_AUTH_SOCK is not set; start ssh-agent for the daemon`,
+      );
+    creds.agent = sock;
+  }
+  if (conn.privateKeyFile !== undefined) Object.assign(creds, readKey(node, conn, conn.privateKeyFile, env));
+  if (!creds.agent && !creds.privateKey)
+    throw new Error(`ssh: node ${node.name} has no credentials; set ssh_private_key_file or ssh_agent: true`);
+  return creds;
+}
+
+function readKey(node: NodeDef, conn: SshConnection, file: string, env: NodeJS.ProcessEnv): Credentials {
+  let key: Buffer;
+  try {
+    key = readFileSync(file);
+  } catch (err) {
+    throw new Error(
+      `ssh: node ${node.name}: cannot read private key file ${file}: ${(err as Error).message}`,
+    );
+  }
+  const passphrase = passphraseFor(node, conn, env);
+  const parsed = ssh2.utils.parseKey(key, passphrase);
+  if (parsed instanceof Error) throw new Error(keyProblem(node, conn, file, parsed, passphrase));
+  return passphrase === undefined ? { privateKey: key } : { privateKey: key, passphrase };
+}
+
+function passphraseFor(node: NodeDef, conn: SshConnection, env: NodeJS.ProcessEnv): string | undefined {
+  if (conn.passphraseEnv === undefined) return undefined;
+  const value = env[conn.passphraseEnv];
+  if (value === undefined)
+    throw new Error(
+      `ssh: node ${node.name}: env var ${conn.passphraseEnv} (ssh_private_key_passphrase_env) is not set; ` +
+        'set it in the daemon environment',
+    );
+  return value;
+}
+
+function keyProblem(
+  node: NodeDef,
+  conn: SshConnection,
+  file: string,
+  err: Error,
+  passphrase?: string,
+): string {
+  const prefix = `ssh: node ${node.name}: private key file ${file}`;
+  if (/encrypted/i.test(err.message) && passphrase === undefined)
+    return `${prefix} is encrypted; name the env var holding its passphrase in ssh_private_key_passphrase_env`;
+  if (/bad passphrase|decrypt|integrity/i.test(err.message))
+    return `${prefix} cannot be decrypted: wrong passphrase in ${conn.passphraseEnv}`;
+  return `${prefix} is not a usable private key (${err.message}); use an OpenSSH or PEM private key`;
+}
