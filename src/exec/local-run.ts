@@ -80,7 +80,7 @@ export class LocalRun {
       this.watchTimeoutAndCancel();
       const exit = await this.exited;
       await this.drainPipes();
-      if (this.killReason) await this.reapGroup();
+      if (this.killReason !== null || this.sigkillSent) await this.reapGroup();
       return this.outcome(exit);
     } finally {
       this.done.abort();
@@ -190,7 +190,7 @@ export class LocalRun {
     return closed;
   }
 
-  /** Once killing, the run ends only when no process of its group is left (or after SIGKILL). */
+  /** Once the group is being killed, the run ends only when none of its processes is left. */
   private async reapGroup(): Promise<void> {
     const pgid = this.child.pid!;
     while (!this.sigkillSent && groupHasLiveMembers(pgid)) {
