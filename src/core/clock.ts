@@ -35,7 +35,7 @@ export class ManualClock implements Clock {
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
+      if (signal?.aborted || ms <= 0) return resolve();
       const entry = { until: this.current + Math.max(0, ms), resolve };
       this.sleepers.push(entry);
       signal?.addEventListener('abort', () => this.wake(entry), { once: true });

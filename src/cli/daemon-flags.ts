@@ -1,0 +1,139 @@
+import { parseDuration } from '../core/duration.js';
+import type { DaemonOptions } from '../daemon/options.js';
+
+type Parse = (value: string) => unknown;
+
+export interface FlagSpec {
+  flag: string;
+  key: keyof DaemonOptions;
+  help: string;
+  parse?: Parse;
+  /** Secrets: accepted from the environment only (never on a command line that `ps` shows). */
+  envOnly?: boolean;
+}
+
+const duration: Parse = (v) => parseDuration(v);
+const integer: Parse = (v) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got "${v}"`);
+  return n;
+};
+const bytes: Parse = (v) => {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/i.exec(v);
+  if (!match) throw new Error(`expected a size like 1048576, 512KiB or 1MiB, got "${v}"`);
+  const unit = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase()]!;
+  return Number(match[1]) * unit;
+};
+/** "90d" is allowed here (retention); everything else is a Go duration. */
+const longDuration: Parse = (v) =>
+  /^\d+d$/.test(v) ? Number(v.slice(0, -1)) * 86_400_000 : parseDuration(v);
+const hostKeyPolicy: Parse = (v) => {
+  if (v !== 'strict' && v !== 'tofu') throw new Error(`expected "strict" or "tofu", got "${v}"`);
+  return v;
+};
+const listen: Parse = (v) => (v === 'off' || v === '' ? null : v);
+
+/** Every `distcron daemon` flag; each is also read from DISTCRON_<FLAG_IN_CAPS>. */
+export const DAEMON_FLAGS: FlagSpec[] = [
+  { flag: 'jobs-dir', key: 'jobsDir', help: 'directory of job definitions' },
+  { flag: 'nodes-dir', key: 'nodesDir', help: 'directory of node definitions' },
+  { flag: 'db', key: 'dbPath', help: 'SQLite database file' },
+  { flag: 'listen', key: 'listen', help: 'REST API address HOST:PORT ("off" for none)', parse: listen },
+  { flag: 'timezone', key: 'timezone', help: 'IANA zone for schedules that name none' },
+  {
+    flag: 'grace',
+    key: 'graceMs',
+    help: 'how late a fire may be before it counts as missed',
+    parse: duration,
+  },
+  {
+    flag: 'default-timeout',
+    key: 'defaultTimeoutMs',
+    help: 'timeout for jobs that set none',
+    parse: duration,
+  },
+  {
+    flag: 'shutdown-grace',
+    key: 'shutdownGraceMs',
+    help: 'on SIGTERM, how long runs may finish',
+    parse: duration,
+  },
+  {
+    flag: 'output-limit',
+    key: 'outputLimitBytes',
+    help: 'captured bytes per stream (head and end kept)',
+    parse: bytes,
+  },
+  {
+    flag: 'retention',
+    key: 'retentionMs',
+    help: 'keep finished runs this long (e.g. 90d)',
+    parse: longDuration,
+  },
+  { flag: 'log-level', key: 'logLevel', help: 'trace|debug|info|warn|error|fatal' },
+  { flag: 'api-tokens', key: 'apiTokensFile', help: 'JSON file of API tokens (SHA-256 hashes and roles)' },
+  { flag: 'api-base-url', key: 'apiBaseUrl', help: 'public URL of the API, used in notifications' },
+  { flag: 'known-hosts', key: 'knownHostsFile', help: 'OpenSSH known_hosts file for host-key checks' },
+  {
+    flag: 'host-key-policy',
+    key: 'hostKeyPolicy',
+    help: 'strict | tofu (record unknown keys on first use)',
+    parse: hostKeyPolicy,
+  },
+  { flag: 'tofu-known-hosts', key: 'tofuKnownHostsFile', help: 'where tofu records keys' },
+  {
+    flag: 'ssh-connect-timeout',
+    key: 'sshConnectTimeoutMs',
+    help: 'SSH connect + handshake timeout',
+    parse: duration,
+  },
+  {
+    flag: 'ssh-idle-timeout',
+    key: 'sshIdleTimeoutMs',
+    help: 'close pooled SSH connections idle this long',
+    parse: duration,
+  },
+  { flag: 'es-url', key: 'esUrl', help: 'Elasticsearch URL (also ELASTICSEARCH_URL)' },
+  { flag: 'es-api-key', key: 'esApiKey', help: 'Elasticsearch API key', envOnly: true },
+  { flag: 'es-username', key: 'esUsername', help: 'Elasticsearch user' },
+  { flag: 'es-password', key: 'esPassword', help: 'Elasticsearch password', envOnly: true },
+  { flag: 'es-ca-file', key: 'esCaFile', help: 'CA certificate for Elasticsearch TLS' },
+  { flag: 'smtp-url', key: 'smtpUrl', help: 'SMTP server, smtp[s]://user:pass@host:port', envOnly: false },
+  { flag: 'mail-from', key: 'mailFrom', help: 'sender address of notification mails' },
+  { flag: 'admin-email', key: 'adminEmail', help: 'receives daemon-level notices (host key changed)' },
+  { flag: 'remind-every', key: 'remindEveryMs', help: 'still_failing reminder interval', parse: duration },
+  {
+    flag: 'flood-per-hour',
+    key: 'floodPerHour',
+    help: 'max notification messages per job per hour',
+    parse: integer,
+  },
+];
+
+export function envName(flag: string): string {
+  return `DISTCRON_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** defaults < DISTCRON_* env < CLI flag (commander gives the flags as camelCase of the flag name). */
+export function resolveDaemonOptions(
+  flags: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv,
+): Partial<DaemonOptions> {
+  const out: Partial<Record<keyof DaemonOptions, unknown>> = {};
+  if (env.ELASTICSEARCH_URL) out.esUrl = env.ELASTICSEARCH_URL;
+  for (const spec of DAEMON_FLAGS) {
+    const fromFlag = spec.envOnly ? undefined : flags[camel(spec.flag)];
+    const raw = fromFlag ?? env[envName(spec.flag)];
+    if (raw === undefined) continue;
+    try {
+      out[spec.key] = spec.parse ? spec.parse(raw) : raw;
+    } catch (err) {
+      throw new Error(`distcron: --${spec.flag} (${envName(spec.flag)}): ${(err as Error).message}`);
+    }
+  }
+  return out as Partial<DaemonOptions>;
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

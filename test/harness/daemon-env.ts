@@ -1,0 +1,81 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { RunRecord } from '../../src/core/types.js';
+import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
+import type { DaemonOptions } from '../../src/daemon/options.js';
+import { ScriptedExecutor } from './scripted-executor.js';
+
+/** A temp directory with jobs.d, nodes.d and a SQLite file; removed by cleanup(). */
+export class DaemonEnv {
+  readonly dir = mkdtempSync(join(tmpdir(), 'distcron-test-'));
+  readonly jobsDir = join(this.dir, 'jobs.d');
+  readonly nodesDir = join(this.dir, 'nodes.d');
+  readonly dbPath = join(this.dir, 'data', 'distcron.db');
+  private readonly daemons: Daemon[] = [];
+
+  constructor() {
+    mkdirSync(this.jobsDir);
+    mkdirSync(this.nodesDir);
+  }
+
+  writeJob(name: string, body: object): void {
+    writeFileSync(join(this.jobsDir, `${name}.json`), JSON.stringify(body, null, 2));
+  }
+
+  removeJob(name: string): void {
+    unlinkSync(join(this.jobsDir, `${name}.json`));
+  }
+
+  writeNode(name: string, body: object = { roles: ['web'], connection_type: 'local' }): void {
+    writeFileSync(join(this.nodesDir, `${name}.json`), JSON.stringify(body, null, 2));
+  }
+
+  options(extra: Partial<DaemonOptions> = {}): Partial<DaemonOptions> {
+    return {
+      jobsDir: this.jobsDir,
+      nodesDir: this.nodesDir,
+      dbPath: this.dbPath,
+      listen: null,
+      timezone: 'UTC',
+      ...extra,
+    };
+  }
+
+  /** A daemon on a manual clock with a scripted executor (scheduling-engine tests). */
+  async startScripted(
+    clock: ManualClock,
+    extra: Partial<DaemonOptions> = {},
+  ): Promise<{ daemon: Daemon; executor: ScriptedExecutor }> {
+    const executor = new ScriptedExecutor(clock);
+    const daemon = await startDaemon(this.options({ shutdownGraceMs: 0, ...extra }), {
+      clock,
+      executor,
+      logger: silentLogger(),
+    });
+    this.daemons.push(daemon);
+    return { daemon, executor };
+  }
+
+  async start(extra: Partial<DaemonOptions> = {}): Promise<Daemon> {
+    const daemon = await startDaemon(this.options(extra), { logger: silentLogger() });
+    this.daemons.push(daemon);
+    return daemon;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const d of this.daemons) await d.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Lets timers-free async work (fires, finishing runs) run to completion. */
+export async function settle(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+export function runsOf(daemon: Daemon, job: string): RunRecord[] {
+  return daemon.control.store.queryRuns({ job, limit: 1000 }).runs.reverse();
+}
