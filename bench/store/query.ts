@@ -1,0 +1,208 @@
+/**
+ * Store query benchmark: fills a SQLite file with 1,000,000 runs over 1,000 jobs, then times the
+ * store calls behind the REST API's list and detail routes and prints median / p99 per query.
+ *
+ *   npx tsx bench/store/query.ts [--rows 1000000] [--jobs 1000] [--db /tmp/distcron-bench/runs.db]
+ *                                [--reuse] [--iterations 2000]
+ */
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { newId } from '../../src/core/ids.js';
+import { isoUtc, type RunRecord, type RunStatus, type Trigger } from '../../src/core/types.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.js';
+import type { RunFilter } from '../../src/store/store.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    jobs: { type: 'string', default: '1000' },
+    db: { type: 'string', default: '/tmp/distcron-bench/runs.db' },
+    reuse: { type: 'boolean', default: false },
+    iterations: { type: 'string', default: '2000' },
+  },
+});
+
+const ROWS = Number(args.rows);
+const JOBS = Number(args.jobs);
+const ITERATIONS = Number(args.iterations);
+const CHUNK = 50_000;
+const SPAN_MS = 90 * 86_400_000; // the default retention
+const START = Date.parse('2026-08-28T00:00:00.000Z');
+
+/** Deterministic pseudo-random numbers, so two runs of the bench build the same data. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+const random = lcg(42);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+const STATUS_MIX: RunStatus[] = [
+  ...Array<RunStatus>(16).fill('succeeded'),
+  'failed',
+  'failed',
+  'timed_out',
+  'error',
+];
+const TRIGGER_MIX: Trigger[] = [...Array<Trigger>(17).fill('schedule'), 'manual', 'retry', 'catch_up'];
+const jobName = (j: number) => `job-${String(j).padStart(4, '0')}`;
+
+function syntheticRun(i: number): RunRecord {
+  const at = START + Math.floor((i * SPAN_MS) / ROWS);
+  const status = pick(STATUS_MIX);
+  const duration = 200 + Math.floor(random() * 60_000);
+  const id = newId(at);
+  return {
+    id,
+    execution_id: id,
+    job: jobName(Math.floor(random() * JOBS)),
+    node: `node-${Math.floor(random() * 50)}`,
+    host: `10.0.${Math.floor(random() * 50)}.5`,
+    trigger: pick(TRIGGER_MIX),
+    attempt: 1,
+    scheduled_at: isoUtc(at),
+    started_at: isoUtc(at + 15),
+    finished_at: isoUtc(at + 15 + duration),
+    duration_ms: duration,
+    status,
+    exit_code: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
+    signal: status === 'timed_out' ? 'SIGTERM' : null,
+    stdout: `rsync: sent ${i} bytes  received 1234 bytes  total size ${i * 7}\n`.repeat(4),
+    stderr: status === 'succeeded' ? '' : `error: step ${i % 13} failed\n`,
+    output_truncated: false,
+    error: status === 'error' ? 'ssh: connection refused' : null,
+  };
+}
+
+function fill(store: SqliteStore): number {
+  const started = performance.now();
+  for (let done = 0; done < ROWS; done += CHUNK) {
+    const count = Math.min(CHUNK, ROWS - done);
+    store.importRuns(Array.from({ length: count }, (_, k) => syntheticRun(done + k)));
+    process.stdout.write(`\rfilled ${done + count} / ${ROWS}`);
+  }
+  process.stdout.write('\n');
+  return (performance.now() - started) / 1000;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface Row {
+  name: string;
+  median: number;
+  p99: number;
+  /** CPU time of this process: on a busy machine, wall-time tails include waiting for a core. */
+  cpuMedian: number;
+  cpuP99: number;
+  rows: number;
+}
+
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+function measure(name: string, call: () => number): Row {
+  for (let i = 0; i < 50; i++) call(); // warm the page cache and the statement cache
+  const times: number[] = [];
+  const cpu: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < ITERATIONS; i++) {
+    const [started, cpuStarted] = [performance.now(), cpuMs()];
+    rows += call();
+    times.push(performance.now() - started);
+    cpu.push(cpuMs() - cpuStarted);
+  }
+  [times, cpu].forEach((list) => list.sort((a, b) => a - b));
+  return {
+    name,
+    median: percentile(times, 50),
+    p99: percentile(times, 99),
+    cpuMedian: percentile(cpu, 50),
+    cpuP99: percentile(cpu, 99),
+    rows: rows / ITERATIONS,
+  };
+}
+
+function sampleIds(store: SqliteStore): string[] {
+  const ids: string[] = [];
+  for (let j = 0; j < 200; j++) {
+    ids.push(
+      ...store.queryRuns({ job: jobName(Math.floor(random() * JOBS)), limit: 20 }).runs.map((r) => r.id),
+    );
+  }
+  return ids;
+}
+
+function day(offsetDays: number): string {
+  return isoUtc(START + offsetDays * 86_400_000);
+}
+
+function scenarios(store: SqliteStore, ids: string[]): [string, () => number][] {
+  const q = (filter: RunFilter) => store.queryRuns(filter).runs.length;
+  const anyJob = () => jobName(Math.floor(random() * JOBS));
+  const pageTwo = (filter: RunFilter) => {
+    const first = store.queryRuns(filter);
+    return first.nextCursor ? q({ ...filter, cursor: first.nextCursor }) : 0;
+  };
+  return [
+    ["queryRuns({job, status:'failed', limit:50})", () => q({ job: anyJob(), status: 'failed', limit: 50 })],
+    ['getRun(id) with output', () => (store.getRun(pick(ids)) ? 1 : 0)],
+    ['queryRuns({job, limit:50})', () => q({ job: anyJob(), limit: 50 })],
+    ['queryRuns({limit:50})', () => q({ limit: 50 })],
+    ["queryRuns({status:'failed', limit:50})", () => q({ status: 'failed', limit: 50 })],
+    ['queryRuns({node, limit:50})', () => q({ node: `node-${Math.floor(random() * 50)}`, limit: 50 })],
+    ["queryRuns({trigger:'manual', limit:50})", () => q({ trigger: 'manual', limit: 50 })],
+    ['queryRuns({since, until: 1 day, limit:50})', () => q({ since: day(40), until: day(41), limit: 50 })],
+    [
+      "queryRuns({job, since: 7 days, status:'failed'})",
+      () => q({ job: anyJob(), since: day(83), status: 'failed', limit: 50 }),
+    ],
+    ['page 2 of queryRuns({job, limit:50}) (2 calls)', () => pageTwo({ job: anyJob(), limit: 50 })],
+    ['queryRuns({limit:50, withOutput:true})', () => q({ limit: 50, withOutput: true })],
+    ['countRunning(job)', () => store.countRunning(anyJob())],
+  ];
+}
+
+function printTable(rows: Row[]): void {
+  const width = Math.max(...rows.map((r) => r.name.length));
+  console.log(`${'call'.padEnd(width)}  median ms     p99 ms  cpu median    cpu p99   rows/call`);
+  for (const r of rows) {
+    const ms = [r.median, r.p99, r.cpuMedian, r.cpuP99].map((v, i) =>
+      v.toFixed(3).padStart(i === 0 ? 9 : 10),
+    );
+    const cells = [...ms, r.rows.toFixed(1).padStart(11)];
+    console.log(`${r.name.padEnd(width)}  ${cells.join(' ')}`);
+  }
+}
+
+function main(): void {
+  const reuse = args.reuse && existsSync(args.db);
+  if (!reuse) rmSync(args.db, { force: true });
+  let store = openSqliteStore({ path: args.db });
+  if (!reuse) {
+    const seconds = fill(store);
+    console.log(
+      `fill: ${ROWS} runs over ${JOBS} jobs in ${seconds.toFixed(1)} s (${Math.round(ROWS / seconds)} rows/s)`,
+    );
+    store.close(); // checkpoints the WAL and runs PRAGMA optimize, as the daemon's shutdown does
+    store = openSqliteStore({ path: args.db });
+  }
+  console.log(
+    `file: ${(statSync(args.db).size / 2 ** 20).toFixed(0)} MiB, ${ITERATIONS} iterations per call`,
+  );
+  const load = loadavg().map((l) => l.toFixed(1));
+  console.log(`load average at start: ${load.join(' ')} on ${cpus().length} cores\n`);
+  const ids = sampleIds(store);
+  printTable(scenarios(store, ids).map(([name, call]) => measure(name, call)));
+  store.close();
+}
+
+main();
