@@ -48,6 +48,7 @@ export class LocalExecutor implements Executor {
     const plan = await planSpawn(req.command, req.environment, this.baseEnv, req.workingDirectory);
     if (typeof plan === 'string') return errorOutcome(plan, this.clock.now(), false, this.host);
     if (this.closed) return this.closedOutcome();
+    if (req.signal.aborted) return this.cancelledBeforeStart();
     const run = new LocalRun(req, plan, this.runOptions());
     this.running.add(run);
     try {

@@ -18,7 +18,8 @@ export class OutputCapture {
   private dropped = 0;
 
   constructor(limitBytes: number) {
-    const limit = Math.max(0, Math.floor(limitBytes));
+    // NaN would disable every bound below; treat it as "keep nothing" rather than "keep all".
+    const limit = Number.isNaN(limitBytes) ? 0 : Math.max(0, Math.floor(limitBytes));
     this.headLimit = Math.ceil(limit / 2);
     this.tailLimit = Math.floor(limit / 2);
   }
