@@ -1,0 +1,155 @@
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { expect } from 'chai';
+import type { ApiCaller } from './http.js';
+import { startTestApi, type TestApi } from './setup.js';
+import { testJob } from './test-control.js';
+
+function rawRequest(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(request));
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
+describe('api bad input', () => {
+  let t: TestApi;
+  let api: ApiCaller;
+  before(async () => {
+    t = await startTestApi();
+    api = t.as();
+  });
+  beforeEach(() => {
+    t.control.jobs.clear();
+    t.control.jobs.set('backup', testJob('backup'));
+  });
+  after(() => t.close());
+
+  it('answers 400 malformed_json for a body that is not JSON', async () => {
+    const reply = await api.call('POST', '/api/v1/jobs/backup/run', { body: '{"node": ' });
+    expect([reply.status, reply.json.error.code]).to.deep.equal([400, 'malformed_json']);
+  });
+
+  it('answers 400 for JSON that is not an object or array at the top level', async () => {
+    expect((await api.call('PUT', '/api/v1/jobs/x', { body: '"just a string"' })).status).to.equal(400);
+    expect((await api.call('POST', '/api/v1/jobs/backup/run', { body: '[1]' })).json.error.code).to.equal(
+      'invalid_body',
+    );
+  });
+
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+    it(`answers 415 for a ${type.split(';')[0]} body`, async () => {
+      const reply = await api.call('PUT', '/api/v1/jobs/x', { body: '{}', contentType: type });
+      expect([reply.status, reply.json.error.code]).to.deep.equal([415, 'unsupported_media_type']);
+    });
+  }
+
+  it('answers 415 for JSON in a charset other than UTF-8', async () => {
+    const reply = await api.call('PUT', '/api/v1/jobs/x', {
+      body: '{}',
+      contentType: 'application/json; charset=latin1',
+    });
+    expect([reply.status, reply.json.error.code]).to.deep.equal([415, 'unsupported_charset']);
+  });
+
+  it('accepts +json media types', async () => {
+    const reply = await api.call('PUT', '/api/v1/jobs/x', {
+      body: JSON.stringify({ command: ['true'] }),
+      contentType: 'application/merge-patch+json',
+    });
+    expect(reply.status).to.equal(201);
+  });
+
+  it('answers 413 for a body over 1 MiB, and accepts one just under', async () => {
+    const padding = (bytes: number) => JSON.stringify({ command: ['true'], description: 'x'.repeat(bytes) });
+    const over = await api.call('PUT', '/api/v1/jobs/big', { body: padding(1024 * 1024) });
+    expect([over.status, over.json.error.code]).to.deep.equal([413, 'body_too_large']);
+    expect(t.control.jobs.has('big')).to.equal(false);
+    const under = await api.call('PUT', '/api/v1/jobs/big', { body: padding(1024 * 1024 - 100) });
+    expect(under.status).to.equal(201);
+  });
+
+  it('answers 413 for a small gzip body that inflates past 1 MiB', async () => {
+    const bomb = gzipSync(
+      Buffer.from(JSON.stringify({ command: ['true'], description: ' '.repeat(4 << 20) })),
+    );
+    expect(bomb.length).to.be.lessThan(64 * 1024);
+    const res = await fetch(`${t.api.url}/api/v1/jobs/bomb`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: bomb,
+    });
+    expect(res.status).to.equal(413);
+    t.checker.check(
+      'PUT',
+      '/api/v1/jobs/bomb',
+      res.status,
+      res.headers.get('content-type'),
+      await res.text(),
+    );
+  });
+
+  it('answers 404 JSON for an unknown route', async () => {
+    for (const path of ['/nope', '/api/v1', '/api/v2/jobs', '/api/v1/jobs/backup/run/now']) {
+      const reply = await api.get(path);
+      expect([reply.status, reply.json.error.code], path).to.deep.equal([404, 'not_found']);
+    }
+  });
+
+  it('answers 405 with an Allow header for a known path and another method', async () => {
+    const reply = await api.call('PATCH', '/api/v1/jobs/backup');
+    expect([reply.status, reply.json.error.code]).to.deep.equal([405, 'method_not_allowed']);
+    expect(reply.headers.get('allow')).to.equal('GET, PUT, DELETE, HEAD, OPTIONS');
+    expect((await api.call('GET', '/api/v1/jobs/backup/run')).status).to.equal(405);
+    const options = await api.call('OPTIONS', '/api/v1/runs');
+    expect([options.status, options.headers.get('allow')]).to.deep.equal([204, 'GET, HEAD, OPTIONS']);
+  });
+
+  const badNames: [string, string][] = [
+    ['a..b', 'a..b'],
+    ['../../etc/passwd', '..%2F..%2Fetc%2Fpasswd'],
+    ['a/b (encoded)', 'a%2Fb'],
+    ['a/b (raw)', 'a/b'],
+    ['a\\b', 'a%5Cb'],
+    ['NUL', 'a%00b'],
+    ['a leading dot', '.hidden'],
+    ['129 characters', 'x'.repeat(129)],
+    ['a space', 'my%20job'],
+    ['malformed percent-encoding', '%E0%A4%A'],
+  ];
+  for (const [what, segment] of badNames) {
+    it(`refuses the job name ${what} with 400 and writes nothing`, async () => {
+      const reply = await api.put(`/api/v1/jobs/${segment}`, { command: ['true'] });
+      expect(reply.status).to.equal(400);
+      expect([...t.control.jobs.keys()]).to.deep.equal(['backup']);
+      expect((await api.delete(`/api/v1/jobs/${segment}`)).status).to.equal(400);
+    });
+  }
+
+  it('refuses the job name .. sent raw (clients normalize it away) with 400', async () => {
+    const body = '{"command":["true"]}';
+    const answer = await rawRequest(
+      t.api.url,
+      `PUT /api/v1/jobs/.. HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(answer).to.match(/^HTTP\/1\.1 400 /);
+    expect(answer).to.include('"invalid_name"');
+    expect([...t.control.jobs.keys()]).to.deep.equal(['backup']);
+  });
+
+  it('accepts a 128-character name', async () => {
+    expect((await api.put(`/api/v1/jobs/${'x'.repeat(128)}`, { command: ['true'] })).status).to.equal(201);
+  });
+
+  it('answers a malformed HTTP request with a JSON 400 and closes the connection', async () => {
+    const answer = await rawRequest(t.api.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nBroken header\r\n\r\n');
+    expect(answer).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!).error.code).to.equal('bad_request');
+    expect((await api.get('/healthz')).status).to.equal(200);
+  });
+});
