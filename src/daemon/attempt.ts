@@ -155,7 +155,12 @@ async function execOnNode(
     return { kind: 'connect_failed', error: outcome.error ?? 'connection failed' };
   if (!outcome.connectFailed) ctx.health.markUp(node.name);
   const record = withOutcome(run, outcome, node.name);
-  if (record.status === 'cancelled' && !record.error) record.error = abortReason(input.signal);
+  if (record.status === 'cancelled') {
+    // Say who cancelled (API, shutdown) first; keep the executor's detail of what it killed.
+    record.error = record.error
+      ? `${abortReason(input.signal)} (${record.error})`
+      : abortReason(input.signal);
+  }
   return { kind: 'done', record };
 }
 
