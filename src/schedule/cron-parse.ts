@@ -116,7 +116,7 @@ function parseEvery(text: string): number {
 }
 
 function compileFields(raw: string[], expression: string, jobName: string): CronProgram {
-  const fields = raw.map((field, i) => expandHashTokens(field, UNITS[i]!, jobName));
+  const fields = raw.map((field, i) => expandHashTokens(field, i, jobName));
   const tables = fields.map((field, i) => fieldTable(UNITS[i]!, field, expression));
   const [second, minute, hour, dayOfMonth, month, dayOfWeek] = tables as [
     FieldTable,
@@ -161,20 +161,21 @@ function someMonthHasADay(dayOfMonth: FieldTable, month: FieldTable): boolean {
 const HASH_ITEM = /^H(?:\((\d+)-(\d+)\))?(?:\/(\d+))?$/;
 
 /** Replaces Jenkins-style `H`, `H(a-b)`, `H/n`, `H(a-b)/n` list items by values hashed from the job name. */
-function expandHashTokens(field: string, unit: Unit, jobName: string): string {
+function expandHashTokens(field: string, fieldIndex: number, jobName: string): string {
   if (!field.includes('H')) return field;
+  const unit = UNITS[fieldIndex]!;
   return field
     .split(',')
     .map((item, index) => {
       const match = HASH_ITEM.exec(item);
       if (!match) return item;
       const [lo, hi] = hashRange(unit, match, field);
-      const salt = `H:${unit}:${index}`;
-      if (match[3] === undefined) return String(stableInt(jobName, salt, lo, hi));
+      const slot = index * UNITS.length + fieldIndex;
+      if (match[3] === undefined) return String(stableInt(jobName, slot, lo, hi));
       const step = Number(match[3]);
       if (step < 1)
         throw new ScheduleError(`${LABEL[unit]} field "${field}": the step of H must be at least 1`);
-      const start = lo + stableInt(jobName, salt, 0, Math.min(step, hi - lo + 1) - 1);
+      const start = lo + stableInt(jobName, slot, 0, Math.min(step, hi - lo + 1) - 1);
       return `${start}-${hi}/${step}`;
     })
     .join(',');

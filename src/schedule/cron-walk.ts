@@ -64,7 +64,9 @@ function daysInMonth(year: number, month: number): number {
 
 function dayMatches(p: CronProgram, year: number, month: number, day: number): boolean {
   const domOk = p.dayOfMonth.allowed[day] === 1;
-  const dowOk = p.dayOfWeek.allowed[new Date(Date.UTC(year, month - 1, day)).getUTCDay()] === 1;
+  if (!p.dayMatchesEither && !domOk) return false;
+  // 1970-01-01 was a Thursday (4).
+  const dowOk = p.dayOfWeek.allowed[(Math.floor(Date.UTC(year, month - 1, day) / 86_400_000) + 4) % 7] === 1;
   return p.dayMatchesEither ? domOk || dowOk : domOk && dowOk;
 }
 

@@ -21,6 +21,9 @@ import { instantOfWallTime, type Zone } from './zone.js';
  */
 
 const DAY = 86_400_000;
+/** Hash slots (see hash.ts): where in the period the job fires. */
+const SLOT_TIME = 0;
+const SLOT_DAY = 1;
 /** 1970-01-01 was a Thursday; weeks are anchored on Monday 1970-01-05, day 4. */
 const MONDAY_EPOCH_DAY = 4;
 const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -64,10 +67,10 @@ class FuzzyDays implements Schedule {
     private readonly label: string,
   ) {
     this.anchorDay = days === 7 ? MONDAY_EPOCH_DAY : 0;
-    this.dayIndex = Math.floor(stableFraction(jobName, 'fuzzy:day') * days);
+    this.dayIndex = Math.floor(stableFraction(jobName, SLOT_DAY) * days);
     const startSec = window?.startSec ?? 0;
     const lengthSec = window?.lengthSec ?? 86_400;
-    this.timeOfDayMs = (startSec + Math.floor(stableFraction(jobName, 'fuzzy:time') * lengthSec)) * 1000;
+    this.timeOfDayMs = (startSec + Math.floor(stableFraction(jobName, SLOT_TIME) * lengthSec)) * 1000;
   }
 
   nextAfter(t: Millis): Millis {
@@ -100,7 +103,7 @@ class FuzzyGrid implements Schedule {
     jobName: string,
     private readonly label: string,
   ) {
-    this.offsetMs = Math.floor(stableFraction(jobName, 'fuzzy:time') * (periodMs / 1000)) * 1000;
+    this.offsetMs = Math.floor(stableFraction(jobName, SLOT_TIME) * (periodMs / 1000)) * 1000;
   }
   nextAfter(t: Millis): Millis {
     return nextOnGrid(this.offsetMs, this.periodMs, t);
@@ -120,7 +123,7 @@ class FuzzyInWindow implements Schedule {
     private readonly label: string,
   ) {
     const spreadSec = Math.min(periodMs / 1000, window.lengthSec);
-    this.offsetMs = Math.floor(stableFraction(jobName, 'fuzzy:time') * spreadSec) * 1000;
+    this.offsetMs = Math.floor(stableFraction(jobName, SLOT_TIME) * spreadSec) * 1000;
   }
 
   nextAfter(t: Millis): Millis {
