@@ -91,7 +91,7 @@ describe('notifications by e-mail (real SMTP server)', function () {
     await fx.drained(20_000);
     await smtp.waitForMessages(2);
     await new Promise((r) => setTimeout(r, 200));
-    expect(smtp.messages.map((m) => m.parsed.subject)).to.deep.equal([
+    expect(smtp.messages.map((m) => m.parsed.subject).sort()).to.deep.equal([
       '[distcron] FAILED flaky on db1 (exit 1)',
       '[distcron] RECOVERED flaky on db1',
     ]);
@@ -109,7 +109,7 @@ describe('notifications by e-mail (real SMTP server)', function () {
     fx.finish(chatty, { status: 'cancelled', exit_code: null });
     await fx.drained();
     await smtp.waitForMessages(2);
-    expect(smtp.messages.map((m) => m.parsed.subject)).to.deep.equal([
+    expect(smtp.messages.map((m) => m.parsed.subject).sort()).to.deep.equal([
       `[distcron] MISSED chatty (scheduled 2026-11-26T09:00:00.000Z)`,
       '[distcron] SUCCEEDED chatty on db1',
     ]);
