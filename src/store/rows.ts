@@ -48,8 +48,10 @@ export interface RunRow {
   error: string | null;
 }
 
+/** Durations are whole milliseconds (STRICT INTEGER column); a fractional timer reading is rounded. */
 export function runToRow(run: RunRecord): RunRow {
-  return { ...pickRunColumns(run), output_truncated: run.output_truncated ? 1 : 0 };
+  const duration = run.duration_ms === null ? null : Math.round(run.duration_ms);
+  return { ...pickRunColumns(run), duration_ms: duration, output_truncated: run.output_truncated ? 1 : 0 };
 }
 
 export function rowToRun(row: RunRow): RunRecord {

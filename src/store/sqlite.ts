@@ -297,7 +297,12 @@ export class SqliteStore implements Store {
   private enqueue(entries: readonly OutboxEntry[]): void {
     const now = isoUtc(this.clock.now());
     for (const entry of entries) {
-      this.st.enqueue.run({ sink: entry.sink, key: entry.key, payload: JSON.stringify(entry.payload), now });
+      this.st.enqueue.run({
+        sink: entry.sink,
+        key: entry.key,
+        payload: JSON.stringify(entry.payload ?? null),
+        now,
+      });
     }
   }
 

@@ -97,6 +97,12 @@ describe('SQLite store: runs', () => {
     }
   });
 
+  it('stores a fractional duration as whole milliseconds', () => {
+    const run = fakeRun({ duration_ms: 1500.6 });
+    store.insertRun(run);
+    expect(store.getRun(run.id)!.duration_ms).to.equal(1501);
+  });
+
   it('returns undefined for an unknown run id', () => {
     expect(store.getRun('01NOPE')).to.equal(undefined);
   });
