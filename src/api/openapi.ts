@@ -97,8 +97,9 @@ function responses(spec: OperationSpec): Json {
   const headers = ok.headers ? Object.fromEntries(ok.headers.map((h) => [h, HEADERS[h]])) : undefined;
   const success = { description: ok.description, ...(content && { content }), ...(headers && { headers }) };
   const out: Json = { [ok.status]: success, ...(ok.also && { [ok.also]: success }) };
+  // Every authenticated route validates its query string (unknown parameters are a 400).
   const errors = new Set([
-    ...(spec.role ? [401, 403] : []),
+    ...(spec.role ? [400, 401, 403] : []),
     ...(spec.body ? [413, 415] : []),
     ...(spec.errors ?? []),
   ]);

@@ -109,6 +109,7 @@ export function buildApiApp(control: DaemonControl, options: ApiOptions): Expres
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('case sensitive routing', true);
   app.use(accessLog(logger), securityHeaders);
   for (const route of API_ROUTES) mountRoute(app, route, ctx, options.tokens, maxBody);
   mountMethodGuards(app, API_ROUTES);

@@ -39,7 +39,8 @@ export class ResponseChecker {
     }
   }
 
-  private find(method: string, path: string): Operation | undefined {
+  private find(method: string, rawPath: string): Operation | undefined {
+    const path = rawPath.length > 1 ? rawPath.replace(/\/$/, '') : rawPath; // express ignores one trailing "/"
     // Literal paths win over templates (/api/v1/openapi.json is not a job).
     const matches = this.operations.filter((o) => o.op.method === method && o.pattern.test(path));
     return matches.find((m) => !m.op.path.includes('{'))?.op ?? matches[0]?.op;
