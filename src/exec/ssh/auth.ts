@@ -2,15 +2,29 @@
  * Client credentials for a node: its private key file (passphrase from the env var the node
  * names, never logged) and/or the ssh-agent at SSH_AUTH_SOCK. Problems become clear errors.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import type { NodeDef, SshConnection } from '../../core/types.js';
 
 export interface Credentials {
-  privateKey?: Buffer;
-  passphrase?: string;
+  /** Already parsed (and decrypted). */
+  privateKey?: ssh2.ParsedKey;
   agent?: string;
 }
+
+/** ssh2 auth attempts in order: agent first (like OpenSSH), then the key file. */
+export function authMethods(username: string, creds: Credentials): ssh2.AuthenticationType[] {
+  const methods: ssh2.AuthenticationType[] = [];
+  if (creds.agent) methods.push({ type: 'agent', username, agent: creds.agent });
+  if (creds.privateKey) methods.push({ type: 'publickey', username, key: creds.privateKey });
+  return methods;
+}
+
+/**
+ * Decrypting an OpenSSH key runs bcrypt (~2 s for the default 16 rounds), so each key file is
+ * parsed once per (file version, passphrase) and shared by every connection.
+ */
+const parsedKeys = new Map<string, { stamp: string; passphrase: string | undefined; key: ssh2.ParsedKey }>();
 
 export function credentialsFor(node: NodeDef, conn: SshConnection, env = process.env): Credentials {
   const creds: Credentials = {};
@@ -29,18 +43,28 @@ export function credentialsFor(node: NodeDef, conn: SshConnection, env = process
 }
 
 function readKey(node: NodeDef, conn: SshConnection, file: string, env: NodeJS.ProcessEnv): Credentials {
-  let key: Buffer;
+  const passphrase = passphraseFor(node, conn, env);
+  const stamp = fileStamp(node, file);
+  const cached = parsedKeys.get(file);
+  if (cached && cached.stamp === stamp && cached.passphrase === passphrase) return { privateKey: cached.key };
+  const raw = readFileSync(file);
+  const parsed = ssh2.utils.parseKey(raw, passphrase);
+  if (parsed instanceof Error) throw new Error(keyProblem(node, conn, file, parsed, passphrase));
+  // OpenSSH-format files parse to a list (of one key).
+  const key: ssh2.ParsedKey = Array.isArray(parsed) ? (parsed[0] as ssh2.ParsedKey) : parsed;
+  parsedKeys.set(file, { stamp, passphrase, key });
+  return { privateKey: key };
+}
+
+function fileStamp(node: NodeDef, file: string): string {
   try {
-    key = readFileSync(file);
+    const st = statSync(file);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
   } catch (err) {
     throw new Error(
       `ssh: node ${node.name}: cannot read private key file ${file}: ${(err as Error).message}`,
     );
   }
-  const passphrase = passphraseFor(node, conn, env);
-  const parsed = ssh2.utils.parseKey(key, passphrase);
-  if (parsed instanceof Error) throw new Error(keyProblem(node, conn, file, parsed, passphrase));
-  return passphrase === undefined ? { privateKey: key } : { privateKey: key, passphrase };
 }
 
 function passphraseFor(node: NodeDef, conn: SshConnection, env: NodeJS.ProcessEnv): string | undefined {

@@ -7,7 +7,7 @@ import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { NodeDef, SshConnection } from '../../core/types.js';
-import type { Credentials } from './auth.js';
+import { authMethods, type Credentials } from './auth.js';
 import type { HostKeyChecker } from './host-keys.js';
 import { hostToken } from './known-hosts.js';
 
@@ -67,7 +67,7 @@ export function openClient(p: OpenParams): Promise<ssh2.Client> {
     client.connect({
       sock,
       username: p.conn.user,
-      ...p.creds,
+      authHandler: authMethods(p.conn.user, p.creds),
       readyTimeout: 0,
       keepaliveInterval: p.keepaliveIntervalMs,
       keepaliveCountMax: p.keepaliveCountMax,

@@ -55,7 +55,7 @@ export class SshExecutor implements Executor {
     }
     const startedAt = now();
     req.onStart?.(startedAt, host);
-    const run = new RemoteRun(opened.channel, req, {
+    const run = new RemoteRun(opened, req, {
       clock: this.options.clock,
       logger: this.options.logger,
       killTree: (pgid) => this.killTree(node, pgid),
@@ -89,10 +89,13 @@ export class SshExecutor implements Executor {
 
   private async killTree(node: NodeDef, pgid: number): Promise<void> {
     try {
-      const { channel, conn } = await this.pool.exec(node, killTreeCommand(pgid, this.options.killGraceMs));
+      const { channel, conn, closed } = await this.pool.exec(
+        node,
+        killTreeCommand(pgid, this.options.killGraceMs),
+      );
       channel.resume();
       channel.stderr.resume();
-      await new Promise<void>((resolve) => channel.once('close', () => resolve()));
+      await closed;
       this.pool.release(conn);
     } catch (err) {
       this.options.logger.warn(

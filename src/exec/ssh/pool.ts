@@ -67,7 +67,7 @@ export class ConnectionPool {
   }
 
   /** Opens an exec channel on a pooled connection; the caller must release(conn) when it closes. */
-  async exec(node: NodeDef, command: string): Promise<{ channel: ClientChannel; conn: PooledConnection }> {
+  async exec(node: NodeDef, command: string): Promise<ExecChannel & { conn: PooledConnection }> {
     let lastError: Error | null = null;
     let emptyRefusals = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && emptyRefusals < 3; attempt++) {
@@ -76,7 +76,8 @@ export class ConnectionPool {
       conn.lastUsedAt = this.o.clock.now();
       this.stopIdleTimer(conn);
       try {
-        return { channel: await execOn(conn.client, command), conn };
+        // Not spread: `exit` is filled in later on this very object.
+        return Object.assign(await execOn(conn.client, command), { conn });
       } catch (err) {
         lastError = err as Error;
         this.release(conn);
@@ -239,10 +240,31 @@ function isRefusal(err: Error): boolean {
   return /Channel open failure/i.test(err.message);
 }
 
-function execOn(client: ssh2.Client, command: string): Promise<ClientChannel> {
+/**
+ * What a channel reported before anyone could listen: a fast command's exit status and close
+ * can arrive in the same TCP read as the exec reply, so they are captured synchronously.
+ */
+export interface ExecChannel {
+  channel: ClientChannel;
+  exit: { code: number | null; signal: string | null } | null;
+  closed: Promise<void>;
+}
+
+function execOn(client: ssh2.Client, command: string): Promise<ExecChannel> {
   return new Promise((resolve, reject) => {
     try {
-      client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+      client.exec(command, (err, channel) => {
+        if (err) return reject(err);
+        const exec: ExecChannel = {
+          channel,
+          exit: null,
+          closed: new Promise((r) => channel.once('close', () => r())),
+        };
+        channel.on('exit', (code: number | null, signal?: string) => {
+          exec.exit = { code: typeof code === 'number' ? code : null, signal: signal ?? null };
+        });
+        resolve(exec);
+      });
     } catch (err) {
       reject(err as Error);
     }

@@ -2,11 +2,11 @@
  * Drives one started exec channel to an ExecOutcome: separate bounded stdout/stderr, exit code
  * or signal, and timeout/cancel that kill the remote process group (see remote.ts).
  */
-import type { ClientChannel } from 'ssh2';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import type { ExecOutcome, ExecRequest } from '../executor.js';
 import { OutputCapture } from '../output.js';
+import type { ExecChannel } from './pool.js';
 import { PgidSniffer, signalName } from './remote.js';
 
 export interface RemoteRunDeps {
@@ -26,13 +26,11 @@ export class RemoteRun {
   private readonly stdout: OutputCapture;
   private readonly stderr: OutputCapture;
   private readonly sniffer: PgidSniffer;
-  private exitCode: number | null = null;
-  private exitSignal: string | null = null;
   private stopReason: 'timed_out' | 'cancelled' | null = null;
   private readonly done = new AbortController();
 
   constructor(
-    private readonly channel: ClientChannel,
+    private readonly exec: ExecChannel,
     private readonly req: ExecRequest,
     private readonly deps: RemoteRunDeps,
   ) {
@@ -55,19 +53,37 @@ export class RemoteRun {
     return this.outcome(startedAt);
   }
 
-  private watchChannel(): Promise<void> {
-    return new Promise((resolve) => {
-      this.channel.on('data', (chunk: Buffer) => this.stdout.push(chunk));
-      this.channel.stderr.on('data', (chunk: Buffer) => this.sniffer.push(chunk));
-      this.channel.on('exit', (code: number | null, signal?: string) => {
-        if (typeof code === 'number') this.exitCode = code;
-        if (signal) this.exitSignal = signalName(signal);
+  private get channel() {
+    return this.exec.channel;
+  }
+
+  private get exitCode(): number | null {
+    return this.exec.exit?.code ?? null;
+  }
+
+  private get exitSignal(): string | null {
+    const sig = this.exec.exit?.signal;
+    return sig ? signalName(sig) : null;
+  }
+
+  /** Resolves when the channel has closed and both streams are drained. */
+  private async watchChannel(): Promise<void> {
+    const ended = (s: NodeJS.ReadableStream) =>
+      new Promise<void>((r) => {
+        s.once('end', r);
+        s.once('close', r);
       });
-      this.channel.once('close', () => resolve());
-      this.channel.on('error', (err: Error) =>
-        this.deps.logger.warn({ err, node: this.deps.node }, 'ssh: channel error'),
-      );
-    });
+    this.channel.on('data', (chunk: Buffer) => this.stdout.push(chunk));
+    this.channel.stderr.on('data', (chunk: Buffer) => this.sniffer.push(chunk));
+    this.channel.on('error', (err: Error) =>
+      this.deps.logger.warn({ err, node: this.deps.node }, 'ssh: channel error'),
+    );
+    const streams = Promise.all([ended(this.channel), ended(this.channel.stderr)]);
+    await this.exec.closed;
+    // Buffered output may still be flowing out of the streams after 'close'.
+    const drained = new AbortController();
+    await Promise.race([streams, this.deps.clock.sleep(1000, drained.signal)]);
+    drained.abort();
   }
 
   private armTimeout(): void {
