@@ -1,0 +1,81 @@
+import { INDEX_PREFIX } from './document.js';
+
+export const INDEX_TEMPLATE_NAME = 'distcron-runs';
+export const INDEX_PATTERN = `${INDEX_PREFIX}*`;
+/** Bump when the mapping changes: start-up installs the template only when the cluster's is older. */
+export const TEMPLATE_VERSION = 1;
+
+const keyword = { type: 'keyword', ignore_above: 1024 } as const;
+const date = { type: 'date' } as const;
+/** Output and error text: searchable, no scoring norms (nobody ranks runs by relevance). */
+const text = { type: 'text', norms: false } as const;
+
+/** Field name → Elasticsearch type, the contract the Kibana objects and the tests check. */
+export const RUN_FIELD_TYPES = {
+  '@timestamp': 'date',
+  run_id: 'keyword',
+  execution_id: 'keyword',
+  job: 'keyword',
+  node: 'keyword',
+  host: 'keyword',
+  trigger: 'keyword',
+  status: 'keyword',
+  tags: 'keyword',
+  signal: 'keyword',
+  attempt: 'integer',
+  exit_code: 'integer',
+  duration_ms: 'long',
+  lateness_ms: 'long',
+  scheduled_at: 'date',
+  started_at: 'date',
+  finished_at: 'date',
+  stdout: 'text',
+  stderr: 'text',
+  error: 'text',
+  description: 'text',
+  output_truncated: 'boolean',
+} as const;
+
+export type RunField = keyof typeof RUN_FIELD_TYPES;
+
+function mappingFor(type: string): Record<string, unknown> {
+  switch (type) {
+    case 'keyword':
+      return keyword;
+    case 'date':
+      return date;
+    case 'text':
+      return text;
+    default:
+      return { type };
+  }
+}
+
+function runProperties(): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (const [field, type] of Object.entries(RUN_FIELD_TYPES)) properties[field] = mappingFor(type);
+  // Errors are short and repeat: a keyword sub-field lets Kibana count runs by error message.
+  properties.error = { ...text, fields: { keyword } };
+  return properties;
+}
+
+/** Body of `PUT _index_template/distcron-runs` (composable template, ES 7.8+ / 8.x / 9.x). */
+export function runsIndexTemplate(): {
+  index_patterns: string[];
+  priority: number;
+  version: number;
+  _meta: Record<string, unknown>;
+  template: { settings: Record<string, unknown>; mappings: Record<string, unknown> };
+} {
+  return {
+    index_patterns: [INDEX_PATTERN],
+    priority: 200,
+    version: TEMPLATE_VERSION,
+    _meta: { managed_by: 'distcron', description: 'distcron run reports, one index per month' },
+    template: {
+      settings: { 'index.number_of_shards': 1, 'index.highlight.max_analyzed_offset': 1_000_000 },
+      // Unknown fields are kept in _source but not indexed, so a newer daemon never causes conflicts.
+      mappings: { dynamic: false, properties: runProperties() },
+    },
+  };
+}
