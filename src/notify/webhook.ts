@@ -33,7 +33,11 @@ export function webhookOrigin(url: string): string {
   }
 }
 
-function checkUrl(url: string): void {
+/**
+ * Validates the URL and moves `user:password@` credentials (which fetch refuses in a URL) into a
+ * Basic Authorization header.
+ */
+function prepareUrl(url: string): { target: string; authorization?: string } {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -43,6 +47,11 @@ function checkUrl(url: string): void {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new DeliveryError(`webhook: only http and https URLs are supported, not ${parsed.protocol}`, true);
   }
+  if (!parsed.username && !parsed.password) return { target: url };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { target: parsed.toString(), authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
 }
 
 export function classifyStatus(
@@ -62,17 +71,20 @@ export function classifyStatus(
   return new DeliveryError(`webhook: ${origin} answered HTTP ${status}`, !transient);
 }
 
-function networkError(err: unknown, origin: string, timeoutMs: number): DeliveryError {
+/** Error text never carries the URL beyond its origin (paths and userinfo can be secrets). */
+function networkError(err: unknown, req: WebhookRequest, target: string): DeliveryError {
+  const origin = webhookOrigin(req.url);
   const e = err as { name?: string; cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-    return new DeliveryError(`webhook: ${origin} did not answer within ${timeoutMs} ms`, false);
+    return new DeliveryError(`webhook: ${origin} did not answer within ${req.timeoutMs} ms`, false);
   }
   const cause = e.cause?.code ?? e.cause?.message ?? String((err as Error).message ?? err);
-  return new DeliveryError(`webhook: POST to ${origin} failed (${cause}); will retry`, false);
+  const safe = cause.split(req.url).join(origin).split(target).join(origin);
+  return new DeliveryError(`webhook: POST to ${origin} failed (${safe}); will retry`, false);
 }
 
 export async function postWebhook(req: WebhookRequest): Promise<void> {
-  checkUrl(req.url);
+  const { target, authorization } = prepareUrl(req.url);
   const origin = webhookOrigin(req.url);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -81,9 +93,10 @@ export async function postWebhook(req: WebhookRequest): Promise<void> {
     'x-distcron-event': req.event,
   };
   if (req.secret !== undefined) headers['x-distcron-signature'] = signature(req.secret, req.body);
+  if (authorization) headers.authorization = authorization;
   let response: Response;
   try {
-    response = await fetch(req.url, {
+    response = await fetch(target, {
       method: 'POST',
       headers,
       body: req.body,
@@ -91,7 +104,7 @@ export async function postWebhook(req: WebhookRequest): Promise<void> {
       signal: AbortSignal.timeout(req.timeoutMs),
     });
   } catch (err) {
-    throw networkError(err, origin, req.timeoutMs);
+    throw networkError(err, req, target);
   }
   await response.body?.cancel().catch(() => undefined);
   const failure = classifyStatus(response.status, response.headers.get('location'), origin);

@@ -68,6 +68,15 @@ describe('notifications by webhook (real HTTP receiver)', function () {
     expect(byPath.get('/plain')!.headers).to.not.have.property('x-distcron-signature');
   });
 
+  it('turns user:password in the webhook URL into a Basic Authorization header', async () => {
+    const url = http.url('/auth').replace('http://', 'http://hook:p%40ss@');
+    const job = fx.addJob(notifyJob('backup', { webhooks: [{ url, format: 'json' }] }));
+    fx.start();
+    fx.finish(job, { status: 'failed' });
+    const [req] = await http.waitForRequests(1);
+    expect(req!.headers.authorization).to.equal(`Basic ${Buffer.from('hook:p@ss').toString('base64')}`);
+  });
+
   it('sends a slack-compatible {text} body when format is slack', async () => {
     const job = fx.addJob(notifyJob('backup', { webhooks: [{ url: http.url('/slack'), format: 'slack' }] }));
     fx.start();
