@@ -13,8 +13,8 @@ export interface Credentials {
 }
 
 /** ssh2 auth attempts in order: agent first (like OpenSSH), then the key file. */
-export function authMethods(username: string, creds: Credentials): ssh2.AuthenticationType[] {
-  const methods: ssh2.AuthenticationType[] = [];
+export function authMethods(username: string, creds: Credentials): ssh2.AnyAuthMethod[] {
+  const methods: ssh2.AnyAuthMethod[] = [];
   if (creds.agent) methods.push({ type: 'agent', username, agent: creds.agent });
   if (creds.privateKey) methods.push({ type: 'publickey', username, key: creds.privateKey });
   return methods;
