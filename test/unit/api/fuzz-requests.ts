@@ -6,7 +6,7 @@ export interface FuzzRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
-  body?: string | Buffer;
+  body?: string | Uint8Array<ArrayBuffer>;
 }
 
 const TEMPLATES = [
@@ -71,7 +71,7 @@ function path(names: string[]): fc.Arbitrary<string> {
   return fc.tuple(fc.oneof({ weight: 4, arbitrary: templated }, random), query).map(([p, q]) => p + q);
 }
 
-const body: fc.Arbitrary<string | Buffer | undefined> = fc.oneof(
+const body: fc.Arbitrary<string | Uint8Array<ArrayBuffer> | undefined> = fc.oneof(
   fc.constant(undefined),
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc
@@ -85,7 +85,7 @@ const body: fc.Arbitrary<string | Buffer | undefined> = fc.oneof(
     .record({ node: fc.string(), environment: fc.dictionary(fc.string(), fc.string()) })
     .map((r) => JSON.stringify(r)),
   fc.string({ maxLength: 200 }),
-  fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
+  fc.uint8Array({ maxLength: 200 }).map((bytes) => Uint8Array.from(bytes)),
 );
 
 const contentType = fc.constantFrom(
