@@ -5,7 +5,16 @@
  * process without that address.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+  readFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,7 +197,10 @@ export class SshTestHosts {
   closeSync(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const g of this.groups) killGroup(g.proc, 'SIGKILL');
+    for (const g of this.groups) {
+      if (g.proc?.pid) killDescendants(g.proc.pid);
+      killGroup(g.proc, 'SIGKILL');
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -290,11 +302,46 @@ function killGroup(proc: ChildProcess | null, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * sshd puts each connection in its own session (setsid), so killing the listener's group
+ * leaves open connections alive. A stopped host must look dead: kill every descendant.
+ */
+function killDescendants(rootPid: number): void {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = parentOf(Number(entry));
+    if (ppid !== null) children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const stack = [...(children.get(rootPid) ?? [])];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    stack.push(...(children.get(pid) ?? []));
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
+
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Field 4, after the parenthesised command name (which may itself contain spaces).
+    const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+    return ppid === undefined ? null : Number(ppid);
+  } catch {
+    return null;
+  }
+}
+
 async function stopProcess(group: SshdGroup): Promise<void> {
   const proc = group.proc;
   group.proc = null;
   if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  if (proc.pid) killDescendants(proc.pid);
   killGroup(proc, 'SIGTERM');
   const timer = setTimeout(() => killGroup(proc, 'SIGKILL'), 2000);
   await exited;
