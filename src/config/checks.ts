@@ -1,0 +1,262 @@
+/**
+ * Typed, located checks over a JSON syntax tree. Every reader reports its own problem (at the
+ * offending value, or at the key for unknown fields) and returns undefined on bad input, so
+ * parsers collect every problem of a file in one pass. Pure.
+ */
+import type { ConfigProblem } from '../core/types.js';
+import { DurationError, parseDuration } from '../core/duration.js';
+import { parseJsonDocument, parseJsonFast, type JsonNode } from './json-doc.js';
+import { formatPath, LineIndex, type PathSegment } from './locate.js';
+import { rememberSource } from './source-map.js';
+import { closestMatch } from './suggest.js';
+
+/** A value found in the document, with the path that leads to it. */
+export interface Located {
+  node: JsonNode;
+  path: PathSegment[];
+  /** The property key node, when the value is an object member. */
+  key?: JsonNode;
+}
+
+export class ProblemSink {
+  readonly problems: ConfigProblem[] = [];
+  private lines?: LineIndex;
+
+  /** `located` false: the tree came from JSON.parse and has no offsets (the fast path). */
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly located = true,
+  ) {}
+
+  error(at: Located | { offset: number; path: PathSegment[] }, message: string): undefined {
+    this.add('node' in at ? at.node.offset : at.offset, at.path, message, 'error');
+    return undefined;
+  }
+
+  warn(at: Located, message: string): void {
+    this.add(at.node.offset, at.path, message, 'warning');
+  }
+
+  errorAtKey(at: Located, message: string): undefined {
+    this.add((at.key ?? at.node).offset, at.path, message, 'error');
+    return undefined;
+  }
+
+  position(offset: number): { line: number; column: number } {
+    this.lines ??= new LineIndex(this.text);
+    return this.lines.position(offset);
+  }
+
+  add(
+    offset: number,
+    path: readonly PathSegment[],
+    message: string,
+    severity: ConfigProblem['severity'],
+  ): void {
+    const { line, column } = this.located ? this.position(offset) : { line: 0, column: 0 };
+    this.problems.push({ file: this.file, line, column, path: formatPath(path), message, severity });
+  }
+
+  get errorCount(): number {
+    return this.problems.filter((p) => p.severity === 'error').length;
+  }
+}
+
+export function describeType(node: JsonNode): string {
+  switch (node.type) {
+    case 'object':
+      return 'an object';
+    case 'array':
+      return 'an array';
+    case 'string':
+      return `the string ${JSON.stringify(node.value)}`;
+    case 'number':
+      return `the number ${String(node.value)}`;
+    case 'boolean':
+      return String(node.value);
+    default:
+      return 'null';
+  }
+}
+
+/** `"timeout"`, or `"on"[2]` for an array entry. */
+function label(at: Located): string {
+  let i = at.path.length - 1;
+  while (i >= 0 && typeof at.path[i] === 'number') i--;
+  const indices = at.path
+    .slice(i + 1)
+    .map((n) => `[${n}]`)
+    .join('');
+  return i >= 0 ? `"${at.path[i]}"${indices}` : `the document${indices}`;
+}
+
+export function wrongType(sink: ProblemSink, at: Located, expected: string, hint = ''): undefined {
+  return sink.error(
+    at,
+    `${label(at)} must be ${expected}, not ${describeType(at.node)}${hint ? `; ${hint}` : ''}`,
+  );
+}
+
+/** Members of an object; unknown and duplicate keys are reported. */
+export function objectFields(
+  sink: ProblemSink,
+  at: Located,
+  known: readonly string[],
+  hints: Record<string, string> = {},
+): Map<string, Located> | undefined {
+  if (at.node.type !== 'object') return wrongType(sink, at, 'an object');
+  const fields = new Map<string, Located>();
+  for (const property of at.node.children ?? []) {
+    const [keyNode, valueNode] = property.children ?? [];
+    if (!keyNode || !valueNode) continue;
+    const key = String(keyNode.value);
+    const field: Located = { node: valueNode, key: keyNode, path: [...at.path, key] };
+    if (fields.has(key)) sink.errorAtKey(field, `duplicate field "${key}"; keep only one of them`);
+    else if (!known.includes(key)) sink.errorAtKey(field, unknownFieldMessage(key, known, hints));
+    else fields.set(key, field);
+  }
+  return fields;
+}
+
+function unknownFieldMessage(key: string, known: readonly string[], hints: Record<string, string>): string {
+  if (hints[key]) return `unknown field "${key}" — ${hints[key]}`;
+  const guess = closestMatch(key, known);
+  if (guess) return `unknown field "${key}" — did you mean "${guess}"?`;
+  return `unknown field "${key}"; known fields here: ${known.map((k) => `"${k}"`).join(', ')}`;
+}
+
+export function arrayItems(sink: ProblemSink, at: Located, expected = 'an array'): Located[] | undefined {
+  if (at.node.type !== 'array') return wrongType(sink, at, expected);
+  return (at.node.children ?? []).map((node, i) => ({ node, path: [...at.path, i] }));
+}
+
+export function readString(
+  sink: ProblemSink,
+  at: Located,
+  opts: { nonEmpty?: boolean } = {},
+): string | undefined {
+  if (at.node.type !== 'string') return wrongType(sink, at, 'a string');
+  const value = at.node.value as string;
+  if (opts.nonEmpty && value.trim() === '') return sink.error(at, `${label(at)} must not be empty`);
+  return value;
+}
+
+export function readBoolean(sink: ProblemSink, at: Located): boolean | undefined {
+  if (at.node.type !== 'boolean') return wrongType(sink, at, 'true or false');
+  return at.node.value as boolean;
+}
+
+export function readInteger(sink: ProblemSink, at: Located, min: number, max: number): number | undefined {
+  const value = at.node.value;
+  if (at.node.type !== 'number' || typeof value !== 'number' || !Number.isInteger(value))
+    return wrongType(sink, at, `a whole number from ${min} to ${max}`);
+  if (value < min || value > max)
+    return sink.error(at, `${label(at)} must be from ${min} to ${max}, not ${value}`);
+  return value;
+}
+
+export function readEnum<T extends string>(
+  sink: ProblemSink,
+  at: Located,
+  allowed: readonly T[],
+): T | undefined {
+  const choices = allowed.map((a) => `"${a}"`).join(', ');
+  if (at.node.type !== 'string') return wrongType(sink, at, `one of ${choices}`);
+  const value = at.node.value as string;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  const guess = closestMatch(value, allowed);
+  const hint = guess ? ` — did you mean "${guess}"?` : '';
+  return sink.error(at, `${label(at)} must be one of ${choices}, not "${value}"${hint}`);
+}
+
+/** A Go-style duration string; `min` in milliseconds. */
+export function readDuration(sink: ProblemSink, at: Located, min = 1): number | undefined {
+  if (at.node.type !== 'string')
+    return wrongType(sink, at, 'a duration string', `write it with a unit, e.g. "30s", "5m" or "1h30m"`);
+  try {
+    const ms = parseDuration(at.node.value as string);
+    if (ms < min) return sink.error(at, `${label(at)} must be at least ${min === 1 ? '1ms' : `${min}ms`}`);
+    return ms;
+  } catch (err) {
+    if (err instanceof DurationError) return sink.error(at, `${label(at)}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function readStringArray(
+  sink: ProblemSink,
+  at: Located,
+  opts: { nonEmpty?: boolean; item?: (s: string, item: Located) => boolean } = {},
+): string[] | undefined {
+  const items = arrayItems(sink, at, 'an array of strings');
+  if (!items) return undefined;
+  if (opts.nonEmpty && items.length === 0) return sink.error(at, `${label(at)} must not be empty`);
+  const out: string[] = [];
+  let ok = true;
+  for (const item of items) {
+    const value = readString(sink, item, { nonEmpty: true });
+    if (value === undefined || (opts.item && !opts.item(value, item))) ok = false;
+    else out.push(value);
+  }
+  return ok ? out : undefined;
+}
+
+/** An object of string → string, with an optional check of each key. */
+export function readStringMap(
+  sink: ProblemSink,
+  at: Located,
+  checkKey?: (key: string, field: Located) => boolean,
+): Record<string, string> | undefined {
+  if (at.node.type !== 'object') return wrongType(sink, at, 'an object of "name": "value" strings');
+  const out: Record<string, string> = {};
+  let ok = true;
+  for (const property of at.node.children ?? []) {
+    const [keyNode, valueNode] = property.children ?? [];
+    if (!keyNode || !valueNode) continue;
+    const key = String(keyNode.value);
+    const field: Located = { node: valueNode, key: keyNode, path: [...at.path, key] };
+    if (Object.hasOwn(out, key)) ok = sink.errorAtKey(field, `duplicate key "${key}"`) ?? false;
+    else if (checkKey && !checkKey(key, field)) ok = false;
+    else if (valueNode.type !== 'string')
+      ok =
+        wrongType(
+          sink,
+          field,
+          'a string',
+          valueNode.type === 'number' ? `quote it: "${valueNode.value}"` : '',
+        ) ?? false;
+    else out[key] = valueNode.value as string;
+  }
+  return ok ? out : undefined;
+}
+
+/**
+ * Runs `build` over a document: first over the fast JSON.parse tree; when that finds any
+ * problem (or cannot be used), again over the located tree so every problem has its place.
+ */
+export function checkDocument<T extends object>(
+  file: string,
+  text: string,
+  build: (sink: ProblemSink, root: Located) => T | undefined,
+): { def?: T; problems: ConfigProblem[] } {
+  const fast = parseJsonFast(text);
+  if (fast) {
+    const sink = new ProblemSink(file, text, false);
+    const def = build(sink, { node: fast, path: [] });
+    if (def !== undefined && sink.problems.length === 0) {
+      rememberSource(def, file, text);
+      return { def, problems: [] };
+    }
+  }
+  const sink = new ProblemSink(file, text);
+  const doc = parseJsonDocument(text);
+  if (!doc.ok) {
+    sink.error({ offset: doc.offset, path: [] }, doc.message);
+    return { problems: sink.problems };
+  }
+  const def = build(sink, { node: doc.root, path: [] });
+  if (def === undefined || sink.errorCount > 0) return { problems: sink.problems };
+  rememberSource(def, file, text);
+  return { def, problems: sink.problems };
+}

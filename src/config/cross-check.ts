@@ -1,0 +1,75 @@
+/** Problems between files: jobs naming nodes or roles that do not exist, broken bastion chains. Pure. */
+import type { ConfigProblem, JobDef, NodeDef } from '../core/types.js';
+import { problemAt } from './source-map.js';
+
+type Defs<T> = ReadonlyMap<string, T> | Iterable<T>;
+
+const valuesOf = <T>(defs: Defs<T>): T[] => [
+  ...(defs instanceof Map ? defs.values() : (defs as Iterable<T>)),
+];
+
+export function crossCheck(jobs: Defs<JobDef>, nodes: Defs<NodeDef>): ConfigProblem[] {
+  const nodeList = valuesOf(nodes);
+  const byName = new Map(nodeList.map((n) => [n.name, n]));
+  const roles = new Set(nodeList.flatMap((n) => n.roles));
+  const problems: ConfigProblem[] = [];
+  for (const job of valuesOf(jobs)) problems.push(...checkJob(job, byName, roles));
+  for (const node of nodeList) problems.push(...checkJump(node, byName));
+  return problems;
+}
+
+function checkJob(job: JobDef, nodes: Map<string, NodeDef>, roles: Set<string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  (job.policy.hosts ?? []).forEach((host, i) => {
+    if (!nodes.has(host))
+      problems.push(
+        problemAt(
+          job,
+          ['policy', 'hosts', i],
+          `"policy.hosts" names "${host}", but no node "${host}" exists; add nodes.d/${host}.json or fix the name`,
+          'error',
+        ),
+      );
+  });
+  (job.policy.roles ?? []).forEach((role, i) => {
+    if (!roles.has(role))
+      problems.push(
+        problemAt(
+          job,
+          ['policy', 'roles', i],
+          `no node has role "${role}", so it matches nothing yet; add it to a node's "roles" or fix the name`,
+          'warning',
+        ),
+      );
+  });
+  return problems;
+}
+
+function checkJump(node: NodeDef, nodes: Map<string, NodeDef>): ConfigProblem[] {
+  const connection = node.connection;
+  if (connection.type !== 'ssh' || connection.jump === undefined) return [];
+  const bastion = nodes.get(connection.jump);
+  const fail = (message: string) => [problemAt(node, ['connection_options', 'ssh_jump'], message, 'error')];
+  if (!bastion) return fail(`"ssh_jump" names "${connection.jump}", but no node "${connection.jump}" exists`);
+  if (bastion.connection.type !== 'ssh')
+    return fail(`"ssh_jump" names "${connection.jump}", which is not an ssh node`);
+  const loop = jumpLoop(node, nodes);
+  return loop
+    ? fail(
+        `"ssh_jump" chain loops (${loop.join(' → ')}); a bastion chain must end at a node without "ssh_jump"`,
+      )
+    : [];
+}
+
+function jumpLoop(start: NodeDef, nodes: Map<string, NodeDef>): string[] | undefined {
+  const seen = [start.name];
+  let current = start;
+  while (current.connection.type === 'ssh' && current.connection.jump !== undefined) {
+    const next = nodes.get(current.connection.jump);
+    if (!next) return undefined;
+    if (seen.includes(next.name)) return [...seen, next.name];
+    seen.push(next.name);
+    current = next;
+  }
+  return undefined;
+}

@@ -1,0 +1,145 @@
+/**
+ * Strict JSON → syntax tree with offsets (jsonc-parser with comments and trailing commas
+ * rejected). Pure. Only the first syntax error is reported: later ones are usually echoes.
+ */
+import { parseTree, ParseErrorCode, type ParseError } from 'jsonc-parser';
+
+/** The part of jsonc-parser's Node the checks use; also built from JSON.parse output (offset 0). */
+export interface JsonNode {
+  readonly type: 'object' | 'array' | 'property' | 'string' | 'number' | 'boolean' | 'null';
+  readonly value?: unknown;
+  readonly offset: number;
+  readonly children?: JsonNode[];
+}
+
+/** jsonc-parser is a recursive-descent parser: a deeper document would overflow the stack. */
+export const MAX_NESTING = 64;
+
+export type JsonDocument = { ok: true; root: JsonNode } | { ok: false; offset: number; message: string };
+
+export function parseJsonDocument(rawText: string): JsonDocument {
+  // A byte-order mark is tolerated (RFC 8259 §8.1); a space keeps every offset where it was.
+  const text = rawText.charCodeAt(0) === 0xfeff ? ` ${rawText.slice(1)}` : rawText;
+  const deep = findExcessiveNesting(text);
+  if (deep !== -1)
+    return {
+      ok: false,
+      offset: deep,
+      message: `JSON nested deeper than ${MAX_NESTING} levels; flatten the document`,
+    };
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  const first = errors[0];
+  if (first) return { ok: false, offset: errorOffset(text, first), message: describeError(text, first) };
+  if (!root) return { ok: false, offset: 0, message: 'file is empty; it must contain one JSON object' };
+  return { ok: true, root };
+}
+
+/**
+ * The fast path for the common, valid file: JSON.parse (native) and a light tree without
+ * offsets. Undefined when the text needs the located parser: a syntax error, excessive
+ * nesting, or duplicate keys (which JSON.parse silently merges — detected by counting the
+ * colons outside strings against the keys parsed).
+ */
+export function parseJsonFast(text: string): JsonNode | undefined {
+  const shape = scanShape(text);
+  if (shape.tooDeepAt !== -1) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const counter = { keys: 0 };
+  const root = plainNode(value, counter);
+  return counter.keys === shape.colons ? root : undefined;
+}
+
+function plainNode(value: unknown, counter: { keys: number }): JsonNode {
+  if (value === null) return { type: 'null', value, offset: 0 };
+  if (Array.isArray(value))
+    return { type: 'array', offset: 0, children: value.map((v) => plainNode(v, counter)) };
+  if (typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    counter.keys += keys.length;
+    const children = keys.map((key): JsonNode => {
+      const keyNode: JsonNode = { type: 'string', value: key, offset: 0 };
+      return { type: 'property', offset: 0, children: [keyNode, plainNode(record[key], counter)] };
+    });
+    return { type: 'object', offset: 0, children };
+  }
+  return { type: typeof value as 'string' | 'number' | 'boolean', value, offset: 0 };
+}
+
+/** Colons outside strings, and the offset of the first bracket opened beyond MAX_NESTING (or -1). */
+function scanShape(text: string): { colons: number; tooDeepAt: number } {
+  let depth = 0;
+  let colons = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x3a) colons++;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_NESTING) return { colons, tooDeepAt: i };
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return { colons, tooDeepAt: -1 };
+}
+
+function findExcessiveNesting(text: string): number {
+  return scanShape(text).tooDeepAt;
+}
+
+function errorOffset(text: string, error: ParseError): number {
+  const comma = trailingCommaBefore(text, error);
+  return comma === -1 ? error.offset : comma;
+}
+
+/** For "value expected" at a closing bracket: the offset of the comma right before it, or -1. */
+function trailingCommaBefore(text: string, error: ParseError): number {
+  if (error.error !== ParseErrorCode.PropertyNameExpected && error.error !== ParseErrorCode.ValueExpected)
+    return -1;
+  const closer = text[error.offset];
+  if (closer !== '}' && closer !== ']') return -1;
+  let i = error.offset - 1;
+  while (i >= 0 && /\s/.test(text[i]!)) i--;
+  return text[i] === ',' ? i : -1;
+}
+
+function describeError(text: string, error: ParseError): string {
+  if (trailingCommaBefore(text, error) !== -1)
+    return 'trailing comma is not allowed in JSON; remove this ","';
+  if (error.offset >= text.trimEnd().length && error.error !== ParseErrorCode.EndOfFileExpected)
+    return text.trim() === ''
+      ? 'file is empty; it must contain one JSON object'
+      : `unexpected end of file: ${MESSAGES[error.error] ?? 'the document is incomplete'}`;
+  return `invalid JSON: ${MESSAGES[error.error] ?? 'syntax error'}`;
+}
+
+const MESSAGES: Partial<Record<ParseErrorCode, string>> = {
+  [ParseErrorCode.InvalidSymbol]:
+    'unexpected character; values are objects, arrays, "strings", numbers, true, false or null',
+  [ParseErrorCode.InvalidNumberFormat]: 'malformed number',
+  [ParseErrorCode.PropertyNameExpected]: 'expected a "quoted" property name',
+  [ParseErrorCode.ValueExpected]: 'expected a value',
+  [ParseErrorCode.ColonExpected]: 'expected ":" after the property name',
+  [ParseErrorCode.CommaExpected]: 'expected "," between entries',
+  [ParseErrorCode.CloseBraceExpected]: 'expected "}" to close the object',
+  [ParseErrorCode.CloseBracketExpected]: 'expected "]" to close the array',
+  [ParseErrorCode.EndOfFileExpected]:
+    'unexpected content after the end of the document; a file holds exactly one JSON object',
+  [ParseErrorCode.InvalidCommentToken]:
+    'comments are not allowed in JSON; remove the comment (use "description" for notes)',
+  [ParseErrorCode.UnexpectedEndOfComment]: 'comments are not allowed in JSON; remove the comment',
+  [ParseErrorCode.UnexpectedEndOfString]:
+    'unterminated string; close it with " (a line break inside a string must be written \\n)',
+  [ParseErrorCode.UnexpectedEndOfNumber]: 'malformed number',
+  [ParseErrorCode.InvalidUnicode]: 'invalid \\u escape; it needs four hex digits',
+  [ParseErrorCode.InvalidEscapeCharacter]: 'invalid escape sequence in string; write a backslash as \\\\',
+  [ParseErrorCode.InvalidCharacter]: 'control character inside a string; escape it (e.g. \\n, \\t)',
+};

@@ -1,0 +1,63 @@
+/** loadConfig: both directories read and parsed into one snapshot. Never throws over bad files. I/O. */
+import { resolve } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { readConfigFileSync, type FileStamp } from './read-file.js';
+import { scanConfigDir, type DirListing } from './scan.js';
+import { ConfigTable, type ConfigSnapshot, type Kind } from './table.js';
+
+export interface LoadOptions {
+  jobsDir: string;
+  nodesDir: string;
+  /** IANA zone for schedules that name none (daemon --timezone). */
+  defaultTimezone: string;
+}
+
+/** Files read between two yields to the event loop: keeps timers responsive during a big load. */
+const BATCH = 512;
+
+export async function loadConfig(opts: LoadOptions): Promise<ConfigSnapshot> {
+  const table = new ConfigTable(opts.defaultTimezone, (f) => resolve(f));
+  await loadInto(table, opts);
+  return table.snapshot();
+}
+
+export interface LoadedDirs {
+  jobs: DirListing;
+  nodes: DirListing;
+  stamps: Map<string, FileStamp>;
+}
+
+/** Scans both roots and (re)reads every file found; returns what the watcher needs to follow up. */
+export async function loadInto(table: ConfigTable, opts: LoadOptions): Promise<LoadedDirs> {
+  const jobs = scanConfigDir(opts.jobsDir, 'jobs');
+  const nodes = scanConfigDir(opts.nodesDir, 'nodes');
+  table.dirProblems.set('jobs', jobs.problems);
+  table.dirProblems.set('nodes', nodes.problems);
+  const stamps = new Map<string, FileStamp>();
+  await readAll(table, 'node', nodes.files, stamps);
+  await readAll(table, 'job', jobs.files, stamps);
+  return { jobs, nodes, stamps };
+}
+
+export async function readAll(
+  table: ConfigTable,
+  kind: Kind,
+  files: readonly string[],
+  stamps: Map<string, FileStamp>,
+): Promise<void> {
+  for (let i = 0; i < files.length; i++) {
+    if (i > 0 && i % BATCH === 0) await yieldToLoop();
+    readOne(table, kind, files[i]!, stamps);
+  }
+}
+
+export function readOne(table: ConfigTable, kind: Kind, file: string, stamps: Map<string, FileStamp>): void {
+  const outcome = readConfigFileSync(file);
+  if (outcome.stamp) stamps.set(file, outcome.stamp);
+  else stamps.delete(file);
+  table.update(
+    kind,
+    file,
+    outcome.ok ? { ok: true, text: outcome.text } : { ok: false, error: outcome.error },
+  );
+}

@@ -1,0 +1,191 @@
+/** A job file's text → JobDef (SPEC §4), with every problem located. Pure. */
+import type { CommandSpec, ConfigProblem, JobDef } from '../core/types.js';
+import {
+  objectFields,
+  readBoolean,
+  readDuration,
+  readEnum,
+  readInteger,
+  readString,
+  readStringArray,
+  readStringMap,
+  wrongType,
+  checkDocument,
+  type ProblemSink,
+  type Located,
+} from './checks.js';
+import { configNameOf } from './names.js';
+import { ENV_NAME, parseNotify, parseOwners } from './parse-notify.js';
+import { parsePolicy } from './parse-policy.js';
+import { parseSchedule } from './parse-schedule.js';
+
+export interface JobParseOptions {
+  defaultTimezone: string;
+}
+
+const JOB_FIELDS = [
+  'name',
+  'description',
+  'owners',
+  'policy',
+  'schedule',
+  'command',
+  'shell_command',
+  'environment',
+  'working_directory',
+  'timeout',
+  'retries',
+  'overlap',
+  'catch_up',
+  'notify',
+  'tags',
+  'enabled',
+];
+const JOB_HINTS: Record<string, string> = {
+  env: 'write it as "environment"',
+  cwd: 'write it as "working_directory"',
+  hosts: 'it belongs inside "policy": {"hosts": [...]}',
+  roles: 'it belongs inside "policy": {"roles": [...]}',
+  select: 'it belongs inside "policy": {"select": "any"}',
+  timezone: 'it belongs inside "schedule": {"cron": "...", "timezone": "..."}',
+};
+const MAX_RETRIES = 100;
+
+export function parseJobText(
+  file: string,
+  text: string,
+  opts: JobParseOptions,
+): { job?: JobDef; problems: ConfigProblem[] } {
+  const name = configNameOf(file);
+  const { def, problems } = checkDocument(file, text, (sink, root) =>
+    jobFromTree(sink, root, name, file, opts),
+  );
+  return def ? { job: def, problems } : { problems };
+}
+
+function jobFromTree(
+  sink: ProblemSink,
+  root: Located,
+  name: string,
+  file: string,
+  opts: JobParseOptions,
+): JobDef | undefined {
+  if (root.node.type !== 'object') return wrongType(sink, root, 'a JSON object (a job definition)');
+  const fields = objectFields(sink, root, JOB_FIELDS, JOB_HINTS);
+  if (!fields) return undefined;
+  checkNameField(sink, fields.get('name'), name);
+  const owners = parseOwners(sink, fields.get('owners'));
+  const job: JobDef = {
+    name,
+    file,
+    owners: owners ?? [],
+    policy: parsePolicy(sink, fields.get('policy'), root) ?? {
+      select: 'any',
+      rolesMatch: 'any',
+      labels: {},
+      placement: 'least_loaded',
+    },
+    schedule: parseSchedule(sink, fields.get('schedule'), {
+      jobName: name,
+      defaultTimezone: opts.defaultTimezone,
+    }) ?? { kind: 'manual' },
+    command: parseCommand(sink, root, fields) ?? { kind: 'shell', script: '' },
+    environment: optional(fields.get('environment'), (f) => readStringMap(sink, f, envKeyCheck(sink))) ?? {},
+    retries: optional(fields.get('retries'), (f) => parseRetries(sink, f)) ?? { count: 0, delayMs: 0 },
+    overlap:
+      optional(fields.get('overlap'), (f) => readEnum(sink, f, ['skip', 'queue', 'allow'] as const)) ??
+      'skip',
+    catchUp:
+      optional(fields.get('catch_up'), (f) => readEnum(sink, f, ['skip', 'latest', 'all'] as const)) ??
+      'latest',
+    notify: parseNotify(sink, fields.get('notify'), (owners ?? []).length > 0) ?? {
+      on: [],
+      email: [],
+      webhooks: [],
+    },
+    tags: optional(fields.get('tags'), (f) => readStringArray(sink, f)) ?? [],
+    enabled: optional(fields.get('enabled'), (f) => readBoolean(sink, f)) ?? true,
+  };
+  const description = optional(fields.get('description'), (f) => readString(sink, f));
+  if (description !== undefined) job.description = description;
+  const workingDirectory = optional(fields.get('working_directory'), (f) => readWorkingDirectory(sink, f));
+  if (workingDirectory !== undefined) job.workingDirectory = workingDirectory;
+  const timeoutMs = optional(fields.get('timeout'), (f) => readDuration(sink, f));
+  if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
+  return job;
+}
+
+function optional<T>(field: Located | undefined, read: (field: Located) => T | undefined): T | undefined {
+  return field ? read(field) : undefined;
+}
+
+/** distcrond files may carry their own "name"; the file name is what counts. */
+function checkNameField(sink: ProblemSink, field: Located | undefined, name: string): void {
+  if (!field) return;
+  const value = readString(sink, field);
+  if (value !== undefined && value !== name)
+    sink.warn(field, `"name" "${value}" is ignored; the name comes from the file name ("${name}")`);
+}
+
+function parseCommand(
+  sink: ProblemSink,
+  root: Located,
+  fields: Map<string, Located>,
+): CommandSpec | undefined {
+  const argvField = fields.get('command');
+  const shellField = fields.get('shell_command');
+  if (argvField && shellField)
+    return sink.errorAtKey(
+      shellField,
+      'give exactly one of "command" (argv array) or "shell_command" (string), not both',
+    );
+  if (shellField) {
+    const script = readString(sink, shellField, { nonEmpty: true });
+    return script === undefined ? undefined : { kind: 'shell', script };
+  }
+  if (!argvField)
+    return sink.error(
+      root,
+      'missing "command" (an argv array like ["/usr/bin/backup", "--all"]) or "shell_command" (a string)',
+    );
+  if (argvField.node.type === 'string')
+    return wrongType(
+      sink,
+      argvField,
+      'an argv array like ["/bin/echo", "hi"]',
+      'use "shell_command" for a shell string',
+    );
+  const argv = readStringArray(sink, argvField);
+  if (argv && argv.length === 0)
+    return sink.error(argvField, '"command" must not be empty; give at least the program to run');
+  return argv ? { kind: 'argv', argv } : undefined;
+}
+
+function envKeyCheck(sink: ProblemSink) {
+  return (key: string, field: Located): boolean => {
+    if (ENV_NAME.test(key)) return true;
+    sink.errorAtKey(
+      field,
+      `"${key}" is not a valid environment variable name; use letters, digits and "_", not starting with a digit`,
+    );
+    return false;
+  };
+}
+
+function readWorkingDirectory(sink: ProblemSink, at: Located): string | undefined {
+  const value = readString(sink, at, { nonEmpty: true });
+  if (value !== undefined && value.includes('\0'))
+    return sink.error(at, '"working_directory" must not contain a NUL character');
+  return value;
+}
+
+function parseRetries(sink: ProblemSink, at: Located): JobDef['retries'] | undefined {
+  const fields = objectFields(sink, at, ['count', 'delay']);
+  if (!fields) return undefined;
+  const countField = fields.get('count');
+  if (!countField) return sink.error(at, '"retries" needs "count", e.g. {"count": 2, "delay": "1m"}');
+  const count = readInteger(sink, countField, 0, MAX_RETRIES);
+  const delayField = fields.get('delay');
+  const delayMs = delayField ? readDuration(sink, delayField, 0) : 0;
+  return count === undefined || delayMs === undefined ? undefined : { count, delayMs };
+}

@@ -1,0 +1,111 @@
+/**
+ * Reading one config file without ever blocking on or crashing over what sits in the
+ * directory: FIFOs and devices (opened non-blocking, then refused), directories, dangling
+ * links and link loops, oversized files. I/O.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { MAX_CONFIG_FILE_BYTES } from './limits.js';
+
+/** What identifies one version of a file cheaply: a change to any of these means "re-read". */
+export interface FileStamp {
+  mtimeMs: number;
+  ctimeMs: number;
+  size: number;
+  ino: number;
+}
+
+export type ReadOutcome =
+  { ok: true; text: string; stamp: FileStamp } | { ok: false; error: string; stamp?: FileStamp };
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+let shared: Buffer | undefined;
+
+export function stampOf(st: Stats): FileStamp {
+  return { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino };
+}
+
+export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  return (
+    !!a && !!b && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino
+  );
+}
+
+export function readConfigFileSync(path: string): ReadOutcome {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (err) {
+    return { ok: false, error: describeOpenError(err) };
+  }
+  try {
+    const st = fstatSync(fd);
+    const stamp = stampOf(st);
+    const refusal = refuse(st, stamp);
+    if (refusal) return refusal;
+    shared ??= Buffer.allocUnsafe(MAX_CONFIG_FILE_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length <= MAX_CONFIG_FILE_BYTES; length += n)
+      n = readSync(fd, shared, length, shared.length - length, length);
+    return finish(shared.subarray(0, length), stamp);
+  } catch (err) {
+    return { ok: false, error: `cannot read the file: ${(err as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function readConfigFile(path: string): Promise<ReadOutcome> {
+  let handle;
+  try {
+    handle = await open(path, OPEN_FLAGS);
+  } catch (err) {
+    return { ok: false, error: describeOpenError(err) };
+  }
+  try {
+    const st = await handle.stat();
+    const stamp = stampOf(st);
+    const refusal = refuse(st, stamp);
+    if (refusal) return refusal;
+    const buffer = Buffer.allocUnsafe(Math.min(st.size, MAX_CONFIG_FILE_BYTES) + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n)
+      n = (await handle.read(buffer, length, buffer.length - length, length)).bytesRead;
+    return finish(buffer.subarray(0, length), stamp);
+  } catch (err) {
+    return { ok: false, error: `cannot read the file: ${(err as Error).message}` };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function refuse(st: Stats, stamp: FileStamp): ReadOutcome | undefined {
+  if (st.isDirectory()) return { ok: false, error: 'is a directory, not a file', stamp };
+  if (!st.isFile())
+    return { ok: false, error: 'is not a regular file (a FIFO, socket or device?); remove it', stamp };
+  if (st.size > MAX_CONFIG_FILE_BYTES) return tooLarge(stamp);
+  return undefined;
+}
+
+/** The size is checked again after reading: the file may have grown since fstat. */
+function finish(bytes: Buffer, stamp: FileStamp): ReadOutcome {
+  if (bytes.length > MAX_CONFIG_FILE_BYTES) return tooLarge(stamp);
+  return { ok: true, text: bytes.toString('utf8'), stamp };
+}
+
+function tooLarge(stamp: FileStamp): ReadOutcome {
+  return {
+    ok: false,
+    error: `file is larger than ${MAX_CONFIG_FILE_BYTES} bytes (1 MiB); a definition is a small JSON object — is this the right file?`,
+    stamp,
+  };
+}
+
+function describeOpenError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'cannot open the file: it does not exist (a dangling symlink?)';
+  if (code === 'ELOOP') return 'cannot open the file: symlink loop; point the link at a real file';
+  if (code === 'EACCES' || code === 'EPERM')
+    return 'cannot open the file: permission denied; make it readable by the daemon';
+  return `cannot open the file: ${(err as Error).message}`;
+}

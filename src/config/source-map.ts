@@ -1,0 +1,41 @@
+/**
+ * Where parsed values came from, for problems found later (crossCheck: a host that names no
+ * node). The text of each definition is kept beside it in a WeakMap (JobDef/NodeDef stay
+ * plain data); a place is worked out only when a problem needs it. Pure.
+ */
+import type { ConfigProblem } from '../core/types.js';
+import { parseJsonDocument, type JsonNode } from './json-doc.js';
+import { formatPath, LineIndex, type PathSegment } from './locate.js';
+
+const sources = new WeakMap<object, { file: string; text: string }>();
+
+export function rememberSource(def: object, file: string, text: string): void {
+  sources.set(def, { file, text });
+}
+
+/** A problem at `path` inside the file `def` was parsed from (its top when unknown). */
+export function problemAt(
+  def: object & { file: string },
+  path: readonly PathSegment[],
+  message: string,
+  severity: ConfigProblem['severity'],
+): ConfigProblem {
+  const source = sources.get(def);
+  if (!source) return { file: def.file, line: 1, column: 1, path: formatPath(path), message, severity };
+  const { line, column } = locate(source.text, path);
+  return { file: source.file, line, column, path: formatPath(path), message, severity };
+}
+
+function locate(text: string, path: readonly PathSegment[]): { line: number; column: number } {
+  const doc = parseJsonDocument(text);
+  let node: JsonNode | undefined = doc.ok ? doc.root : undefined;
+  for (const segment of path) node = node ? child(node, segment) : undefined;
+  return new LineIndex(text).position(node?.offset ?? 0);
+}
+
+function child(node: JsonNode, segment: PathSegment): JsonNode | undefined {
+  if (typeof segment === 'number') return node.type === 'array' ? node.children?.[segment] : undefined;
+  if (node.type !== 'object') return undefined;
+  const property = node.children?.find((p) => p.children?.[0]?.value === segment);
+  return property?.children?.[1];
+}

@@ -1,0 +1,280 @@
+/**
+ * ConfigWatcher: keeps a ConfigSnapshot current while files in jobs.d / nodes.d come and go.
+ * inotify events (one watch per directory) mark paths dirty; after a short debounce only those
+ * paths are looked at again. A periodic rescan (stat only, adaptive interval) catches what
+ * events miss (network file systems, overflowed queues). A broken file keeps its last good
+ * definition active and is listed in snapshot.problems. Never throws over what is on disk. I/O.
+ */
+import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
+import { basename, resolve, sep } from 'node:path';
+import { diffSnapshots, isEmptyDiff, sameProblems, type ConfigDiff } from './diff.js';
+import { DirWatchers } from './dir-watchers.js';
+import { loadInto, readAll, readOne } from './load.js';
+import { isConfigFileName, isSkippedDirName } from './names.js';
+import { sameStamp, stampOf, type FileStamp } from './read-file.js';
+import { dirProblem, scanConfigDir } from './scan.js';
+import { ConfigTable, type ConfigSnapshot, type Kind } from './table.js';
+
+export interface ConfigWatcherOptions {
+  jobsDir: string;
+  nodesDir: string;
+  defaultTimezone: string;
+  /** Quiet time after the last event before files are re-read (editors write in bursts). */
+  debounceMs?: number;
+  /** Shortest time between two safety rescans; stretched to 50× the last rescan's cost. */
+  rescanIntervalMs?: number;
+  /** Called after each change, like a 'change' listener. */
+  onChange?: (event: ConfigChangeEvent) => void;
+}
+
+export interface ConfigChangeEvent {
+  snapshot: ConfigSnapshot;
+  diff: ConfigDiff;
+}
+
+const DEFAULTS = { debounceMs: 75, rescanIntervalMs: 5_000 };
+const MAX_RESCAN_INTERVAL_MS = 5 * 60_000;
+const RESCAN_COST_FACTOR = 50;
+const STAT_BATCH = 1024;
+
+interface Root {
+  kind: Kind;
+  dir: string;
+  what: 'jobs' | 'nodes';
+  present: boolean;
+}
+
+export class ConfigWatcher extends EventEmitter {
+  private readonly opts: Required<Omit<ConfigWatcherOptions, 'onChange'>> &
+    Pick<ConfigWatcherOptions, 'onChange'>;
+  private readonly table: ConfigTable;
+  private readonly roots: Root[];
+  private readonly stamps = new Map<string, FileStamp>();
+  private readonly dirty = new Set<string>();
+  private readonly dirs: DirWatchers;
+  private current: ConfigSnapshot = { jobs: new Map(), nodes: new Map(), problems: [] };
+  private work: Promise<unknown> = Promise.resolve();
+  private debounceTimer?: NodeJS.Timeout;
+  private rescanTimer?: NodeJS.Timeout;
+  private started?: Promise<ConfigSnapshot>;
+  private closed = false;
+
+  constructor(options: ConfigWatcherOptions) {
+    super();
+    this.opts = { ...DEFAULTS, ...options };
+    this.table = new ConfigTable(options.defaultTimezone, (f) => resolve(f));
+    this.roots = [
+      { kind: 'node', dir: options.nodesDir, what: 'nodes', present: true },
+      { kind: 'job', dir: options.jobsDir, what: 'jobs', present: true },
+    ];
+    this.dirs = new DirWatchers((path) => this.markDirty(path));
+    if (options.onChange) this.on('change', options.onChange);
+  }
+
+  /** Loads everything and starts watching; resolves with the first snapshot. Idempotent. */
+  start(): Promise<ConfigSnapshot> {
+    this.started ??= this.serial(() => this.initialLoad());
+    return this.started;
+  }
+
+  get snapshot(): ConfigSnapshot {
+    return this.current;
+  }
+
+  /** SIGHUP: every file re-read, directories rescanned. Resolves with the change it made, if any. */
+  reloadAll(): Promise<ConfigChangeEvent | undefined> {
+    return this.serial(() => this.fullReload());
+  }
+
+  /** Stops watching. Idempotent; pending work is dropped. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.debounceTimer);
+    clearTimeout(this.rescanTimer);
+    this.dirs.closeAll();
+    this.dirty.clear();
+  }
+
+  private async initialLoad(): Promise<ConfigSnapshot> {
+    const loaded = await loadInto(this.table, { ...this.opts });
+    for (const [file, stamp] of loaded.stamps) this.stamps.set(file, stamp);
+    for (const [root, listing] of [
+      [this.roots[0]!, loaded.nodes],
+      [this.roots[1]!, loaded.jobs],
+    ] as const) {
+      root.present = listing.rootOk;
+      if (!this.closed) this.dirs.sync(root.dir, listing.dirs);
+    }
+    this.current = this.table.snapshot();
+    this.scheduleRescan(0);
+    return this.current;
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.work.then(task, task);
+    this.work = run.catch(() => undefined);
+    return run;
+  }
+
+  private markDirty(path: string): void {
+    if (this.closed) return;
+    this.dirty.add(path);
+    clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => void this.serial(() => this.flush()), this.opts.debounceMs);
+  }
+
+  /** Looks again at every dirty path, then publishes the result. */
+  private async flush(): Promise<void> {
+    if (this.closed || this.dirty.size === 0) return;
+    const paths = [...this.dirty].sort();
+    this.dirty.clear();
+    for (const path of paths) await this.revisit(path);
+    this.publish();
+  }
+
+  private async revisit(path: string): Promise<void> {
+    const root = this.rootOf(path);
+    if (!root) return;
+    if (path === root.dir || !root.present) return this.revisitRoot(root);
+    const stat = statOrUndefined(path);
+    if (!stat) return this.forgetTree(root, path);
+    if (stat.isDirectory()) return this.rescanSubtree(root, path);
+    if (isConfigFileName(basename(path)) && !this.underSkippedDir(root, path))
+      readOne(this.table, root.kind, path, this.stamps);
+  }
+
+  /** The root directory changed: gone (keep what was loaded, report it), or back (rescan). */
+  private async revisitRoot(root: Root): Promise<void> {
+    const stat = statOrUndefined(root.dir);
+    if (stat?.isDirectory()) await this.rescanRoot(root, !root.present);
+    else this.markRootMissing(root);
+  }
+
+  private markRootMissing(root: Root): void {
+    root.present = false;
+    this.dirs.dropTree(root.dir);
+    const message = `${root.what} directory "${root.dir}" is missing; the last loaded ${root.what} stay active until it is back`;
+    this.table.dirProblems.set(root.what, [dirProblem(root.dir, message)]);
+  }
+
+  private async rescanSubtree(root: Root, dir: string): Promise<void> {
+    if (this.underSkippedDir(root, dir) || isSkippedDirName(basename(dir))) return;
+    const listing = scanConfigDir(dir, root.what);
+    this.dirs.sync(dir, listing.dirs);
+    const prefix = dir + sep;
+    const found = new Set(listing.files);
+    for (const file of this.filesOf(root))
+      if (file.startsWith(prefix) && !found.has(file)) this.forgetFile(root, file);
+    await readAll(this.table, root.kind, listing.files, this.stamps);
+  }
+
+  /** A full pass over one root: new and vanished files, and (unless `force`) only files whose stat changed. */
+  private async rescanRoot(root: Root, force: boolean): Promise<void> {
+    const listing = scanConfigDir(root.dir, root.what);
+    if (!listing.rootOk) return this.markRootMissing(root);
+    root.present = true;
+    this.table.dirProblems.set(root.what, listing.problems);
+    this.dirs.sync(root.dir, listing.dirs);
+    const found = new Set(listing.files);
+    for (const file of this.filesOf(root)) if (!found.has(file)) this.forgetFile(root, file);
+    const toRead = force ? listing.files : await this.changedFiles(listing.files);
+    await readAll(this.table, root.kind, toRead, this.stamps);
+  }
+
+  private async changedFiles(files: readonly string[]): Promise<string[]> {
+    const changed: string[] = [];
+    for (let i = 0; i < files.length; i++) {
+      if (i > 0 && i % STAT_BATCH === 0) await new Promise((r) => setImmediate(r));
+      const stat = statOrUndefined(files[i]!);
+      const stamp = stat ? stampOf(stat) : undefined;
+      const known = this.stamps.get(files[i]!);
+      if (!this.isKnown(files[i]!) || (stamp || known ? !sameStamp(stamp, known) : false))
+        changed.push(files[i]!);
+    }
+    return changed;
+  }
+
+  private forgetTree(root: Root, path: string): void {
+    this.dirs.dropTree(path);
+    const prefix = path + sep;
+    for (const file of this.filesOf(root))
+      if (file === path || file.startsWith(prefix)) this.forgetFile(root, file);
+  }
+
+  private forgetFile(root: Root, file: string): void {
+    this.table.remove(root.kind, file);
+    this.stamps.delete(file);
+  }
+
+  private filesOf(root: Root): string[] {
+    return [...(root.kind === 'job' ? this.table.jobFiles : this.table.nodeFiles).keys()];
+  }
+
+  private isKnown(file: string): boolean {
+    return this.table.jobFiles.has(file) || this.table.nodeFiles.has(file);
+  }
+
+  private rootOf(path: string): Root | undefined {
+    // The longest matching root wins, so nodes.d may sit inside jobs.d or the other way round.
+    const matches = this.roots.filter((r) => path === r.dir || path.startsWith(r.dir + sep));
+    return matches.sort((a, b) => b.dir.length - a.dir.length)[0];
+  }
+
+  private underSkippedDir(root: Root, path: string): boolean {
+    const rest = path
+      .slice(root.dir.length + 1)
+      .split(sep)
+      .slice(0, -1);
+    return rest.some((part) => isSkippedDirName(part));
+  }
+
+  private publish(): ConfigChangeEvent | undefined {
+    const before = this.current;
+    const after = this.table.snapshot();
+    this.current = after;
+    const diff = diffSnapshots(before, after);
+    if (isEmptyDiff(diff) && sameProblems(before.problems, after.problems)) return undefined;
+    const event = { snapshot: after, diff };
+    try {
+      this.emit('change', event);
+    } catch {
+      // A failing listener must not stop the watcher; the listener owns its errors.
+    }
+    return event;
+  }
+
+  private async fullReload(): Promise<ConfigChangeEvent | undefined> {
+    if (this.closed) return undefined;
+    await this.started;
+    for (const root of this.roots) await this.rescanRoot(root, true);
+    return this.publish();
+  }
+
+  private scheduleRescan(lastCostMs: number): void {
+    if (this.closed) return;
+    const interval = Math.min(
+      MAX_RESCAN_INTERVAL_MS,
+      Math.max(this.opts.rescanIntervalMs, lastCostMs * RESCAN_COST_FACTOR),
+    );
+    this.rescanTimer = setTimeout(() => void this.serial(() => this.safetyRescan()), interval);
+    this.rescanTimer.unref();
+  }
+
+  private async safetyRescan(): Promise<void> {
+    if (this.closed) return;
+    const began = performance.now();
+    for (const root of this.roots) await this.rescanRoot(root, false);
+    this.publish();
+    this.scheduleRescan(performance.now() - began);
+  }
+}
+
+function statOrUndefined(path: string): import('node:fs').Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
