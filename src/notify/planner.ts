@@ -28,6 +28,12 @@ export interface PlannerOptions {
 /** How many recent runs a reminder looks through for the latest failing one. */
 const REMINDER_RUN_LOOKBACK = 20;
 
+/** Guards the decision core against a damaged payload (it would fail on every poll otherwise). */
+function isRunLike(run: unknown): run is RunRecord {
+  const r = run as Partial<RunRecord> | null;
+  return typeof r?.id === 'string' && typeof r.job === 'string' && typeof r.status === 'string';
+}
+
 function sameState(a: NotifyState | undefined, b: NotifyState): boolean {
   return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
@@ -45,7 +51,7 @@ export class NotifyPlanner {
 
   private handle(item: OutboxItem, now: Millis): number {
     const payload = item.payload as NotifyPayload | null;
-    if (payload?.kind === 'run_finished') return this.handleRun(item, payload, now);
+    if (payload?.kind === 'run_finished' && isRunLike(payload.run)) return this.handleRun(item, payload, now);
     if (payload?.kind === 'host_key_changed') return this.handleHostKey(item, payload);
     this.options.store.deadLetter(
       item.id,

@@ -132,6 +132,17 @@ describe('notifications by e-mail (real SMTP server)', function () {
     expect(m!.parsed.text).to.contain('ssh-ed25519 AAAAold').and.contain('ssh-ed25519 AAAAnew');
   });
 
+  it('dead-letters a damaged notify item and goes on with the next one', async () => {
+    const job = fx.addJob(notifyJob('backup'));
+    fx.store.enqueueOutbox([
+      { sink: 'notify', key: 'run:damaged', payload: { kind: 'run_finished', run: null } },
+    ]);
+    fx.start();
+    fx.finish(job, { status: 'failed' });
+    await smtp.waitForMessages(1);
+    expect(fx.store.listDeadLetters('notify').map((d) => d.key)).to.deep.equal(['run:damaged']);
+  });
+
   it('delivers exactly once after the SMTP server was down', async () => {
     const job = fx.addJob(notifyJob('backup'));
     await smtp.stop();
