@@ -15,7 +15,7 @@ describe('api under random input (property-based)', function () {
   });
   after(() => t.close());
 
-  it('never answers 5xx to 10,000 random requests, every answer matches the OpenAPI document, and it keeps serving', async () => {
+  it('never answers 5xx to 2,000 random requests, every answer matches the OpenAPI document, and it keeps serving', async () => {
     const statuses = new Map<number, number>();
     const requests = fuzzRequests(
       ['backup', 'web1'],
@@ -26,12 +26,12 @@ describe('api under random input (property-based)', function () {
         const status = await sendFuzzRequest(t.api.url, t.checker, req);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }),
-      { numRuns: 10_000, seed: 4242 },
+      { numRuns: 2_000, seed: 4242 },
     );
-    expect([...statuses.values()].reduce((a, b) => a + b, 0)).to.equal(10_000);
+    expect([...statuses.values()].reduce((a, b) => a + b, 0)).to.equal(2_000);
     // The mix must reach past the auth and routing layers, or the property proves little.
     for (const status of [200, 400, 401, 404])
-      expect(statuses.get(status) ?? 0, `${status}s`).to.be.greaterThan(50);
+      expect(statuses.get(status) ?? 0, `${status}s`).to.be.greaterThan(10);
     expect((await t.as().get('/healthz')).status).to.equal(200);
   });
 });

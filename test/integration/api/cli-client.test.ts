@@ -1,0 +1,119 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { listRuns, runRemote } from '../../../src/cli/client.js';
+import { TOKEN_FILE, TOKENS } from '../../unit/api/setup.js';
+import { ApiDaemon } from './api-daemon.js';
+
+const local = { policy: { select: 'any', roles: ['local'] } };
+
+/** A loopback port nothing listens on (bound, then released). */
+function closedPort(): Promise<number> {
+  const server = createServer();
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    }),
+  );
+}
+
+function capture() {
+  const lines = { out: [] as string[], err: [] as string[] };
+  return { lines, out: (l: string) => lines.out.push(l), err: (l: string) => lines.err.push(l) };
+}
+
+describe('CLI client (distcron run, distcron runs) against a real daemon', function () {
+  this.timeout(60_000);
+  const d = new ApiDaemon(TOKEN_FILE);
+  const target = () => ({ api: d.url, token: TOKENS.operate, pollMs: 20 });
+
+  before(async () => {
+    d.env.writeNode('local', { roles: ['local'], connection_type: 'local' });
+    d.env.writeNode('other', { roles: ['local'], connection_type: 'local' });
+    d.env.writeJob('greet', { ...local, shell_command: 'sleep 0.3; echo "hi $WHO"; echo warn >&2' });
+    d.env.writeJob('fail3', { ...local, shell_command: 'echo partial; exit 3' });
+    d.env.writeJob('everywhere', { policy: { select: 'all', roles: ['local'] }, shell_command: 'echo each' });
+    await d.start();
+  });
+  after(() => d.cleanup());
+
+  it('waits for the run, prints stdout and stderr at the end, and exits 0', async () => {
+    const c = capture();
+    const code = await runRemote({ ...target(), job: 'greet', environment: { WHO: 'cli' }, ...c });
+    expect(code).to.equal(0);
+    expect(c.lines.out).to.deep.equal(['hi cli']);
+    expect(c.lines.err[0]).to.equal('warn');
+    expect(c.lines.err[1]).to.match(/^greet: succeeded on (local|other) \(exit 0\) in \d/);
+  });
+
+  it('runs on the node given with --node', async () => {
+    for (const node of ['other', 'other', 'local', 'local']) {
+      const c = capture();
+      expect(await runRemote({ ...target(), job: 'greet', node, ...c })).to.equal(0);
+      expect(c.lines.err.at(-1)).to.match(new RegExp(`^greet: succeeded on ${node} `));
+    }
+  });
+
+  it("exits with the run's exit code", async () => {
+    const c = capture();
+    expect(await runRemote({ ...target(), job: 'fail3', ...c })).to.equal(3);
+    expect(c.lines.out).to.deep.equal(['partial']);
+    expect(c.lines.err.at(-1)).to.match(/^fail3: failed on (local|other) \(exit 3\)/);
+  });
+
+  it('prints every run of an "all" job under a node header, or JSON with --json', async () => {
+    const c = capture();
+    expect(await runRemote({ ...target(), job: 'everywhere', ...c })).to.equal(0);
+    expect(c.lines.out.filter((l) => l.startsWith('==> '))).to.have.length(2);
+    const j = capture();
+    await runRemote({ ...target(), job: 'everywhere', json: true, ...j });
+    const parsed = JSON.parse(j.lines.out[0]!);
+    expect(parsed.runs.map((r: { stdout: string }) => r.stdout)).to.deep.equal(['each\n', 'each\n']);
+  });
+
+  it('reports API errors clearly and exits 1', async () => {
+    const unknown = capture();
+    expect(await runRemote({ ...target(), job: 'nope', ...unknown })).to.equal(1);
+    expect(unknown.lines.err).to.deep.equal(['api: no job named "nope"']);
+    const weak = capture();
+    expect(await runRemote({ ...target(), token: TOKENS.read, job: 'greet', ...weak })).to.equal(1);
+    expect(weak.lines.err[0]).to.match(/has role read; this needs operate/);
+    const none = capture();
+    expect(await runRemote({ ...target(), token: undefined, job: 'greet', ...none })).to.equal(1);
+    expect(none.lines.err[0]).to.match(/Bearer <token>.*--token/);
+  });
+
+  it('says when the daemon cannot be reached', async () => {
+    const port = await closedPort();
+    const c = capture();
+    expect(await listRuns({ api: `http://127.0.0.1:${port}`, ...c })).to.equal(1);
+    expect(c.lines.err[0]).to.equal(
+      `client: cannot reach the distcron API at http://127.0.0.1:${port} (ECONNREFUSED); is the daemon running? pass --api URL`,
+    );
+  });
+
+  it('lists runs as a table, filtered by job and status', async () => {
+    const c = capture();
+    expect(await listRuns({ api: d.url, token: TOKENS.read, job: 'fail3', status: 'failed', ...c })).to.equal(
+      0,
+    );
+    expect(c.lines.out[0]).to.match(/^ID\s+JOB\s+NODE\s+STATUS\s+EXIT\s+TRIGGER\s+STARTED\s+DURATION$/);
+    expect(c.lines.out.slice(1)).to.have.length(1);
+    expect(c.lines.out[1]).to.match(
+      /^\w{26}\s+fail3\s+(local|other)\s+failed\s+3\s+manual\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+\d/,
+    );
+  });
+
+  it('lists runs as JSON with --json, and says so when there are none', async () => {
+    const c = capture();
+    await listRuns({ api: d.url, token: TOKENS.read, job: 'greet', json: true, ...c });
+    expect(JSON.parse(c.lines.out[0]!).map((r: { job: string }) => r.job)).to.deep.equal([
+      'greet',
+      'greet',
+      'greet',
+    ]);
+    const none = capture();
+    await listRuns({ api: d.url, token: TOKENS.read, job: 'greet', status: 'timed_out', ...none });
+    expect(none.lines.out).to.deep.equal(['no runs']);
+  });
+});
