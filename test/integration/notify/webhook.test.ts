@@ -87,7 +87,7 @@ describe('notifications by webhook (real HTTP receiver)', function () {
     expect(body.text).to.contain('[distcron] FAILED backup on db1 (exit 2)').and.contain('boom');
   });
 
-  it('routes each webhook by its own on list', async () => {
+  it('routes each webhook by its own on list, without e-mail when no SMTP is set', async () => {
     const job = fx.addJob(
       notifyJob('backup', {
         on: ['failure', 'recovery'],
@@ -106,6 +106,10 @@ describe('notifications by webhook (real HTTP receiver)', function () {
       ['/failures', 'failure'],
       ['/recoveries', 'recovery'],
     ]);
+    expect(fx.log(), 'no SMTP: said once, and no e-mail was queued').to.contain(
+      'e-mail notifications are off',
+    );
+    expect(fx.store.listDeadLetters()).to.deep.equal([]);
   });
 
   it('retries a webhook answering 500 and delivers it exactly once when it answers 200', async () => {
