@@ -88,9 +88,14 @@ function parseConnection(
   if (!typeField) return sink.error(root, 'missing "connection_type"; use "ssh" or "local"');
   const type = readEnum(sink, typeField, ['ssh', 'local'] as const);
   if (type === 'local') {
-    const options = optionsField ? objectFields(sink, optionsField, []) : undefined;
-    if (options && options.size > 0)
-      sink.error(optionsField!, 'a "local" node takes no "connection_options"; remove them');
+    if (
+      optionsField &&
+      (optionsField.node.type !== 'object' || (optionsField.node.children ?? []).length > 0)
+    )
+      sink.error(
+        optionsField,
+        'a "local" node takes no "connection_options"; remove them or use "connection_type": "ssh"',
+      );
     return { type: 'local' };
   }
   if (type !== 'ssh') return undefined;
