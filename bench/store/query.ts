@@ -21,12 +21,17 @@ const { values: args } = parseArgs({
     db: { type: 'string', default: '/tmp/distcron-bench/runs.db' },
     reuse: { type: 'boolean', default: false },
     iterations: { type: 'string', default: '2000' },
+    /** Lines of ~60 bytes of stdout per run; large outputs spill to overflow pages. */
+    'output-lines': { type: 'string', default: '4' },
+    /** Finish with timed retention batches (deletes the oldest runs of the file). */
+    prune: { type: 'boolean', default: false },
   },
 });
 
 const ROWS = Number(args.rows);
 const JOBS = Number(args.jobs);
 const ITERATIONS = Number(args.iterations);
+const OUTPUT_LINES = Number(args['output-lines']);
 const CHUNK = 50_000;
 const SPAN_MS = 90 * 86_400_000; // the default retention
 const START = Date.parse('2026-08-28T00:00:00.000Z');
@@ -72,7 +77,7 @@ function syntheticRun(i: number): RunRecord {
     status,
     exit_code: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
     signal: status === 'timed_out' ? 'SIGTERM' : null,
-    stdout: `rsync: sent ${i} bytes  received 1234 bytes  total size ${i * 7}\n`.repeat(4),
+    stdout: `rsync: sent ${i} bytes  received 1234 bytes  total size ${i * 7}\n`.repeat(OUTPUT_LINES),
     stderr: status === 'succeeded' ? '' : `error: step ${i % 13} failed\n`,
     output_truncated: false,
     error: status === 'error' ? 'ssh: connection refused' : null,
@@ -109,12 +114,12 @@ function cpuMs(): number {
   return (usage.user + usage.system) / 1000;
 }
 
-function measure(name: string, call: () => number): Row {
-  for (let i = 0; i < 50; i++) call(); // warm the page cache and the statement cache
+function measure(name: string, call: () => number, iterations = ITERATIONS, warmup = 50): Row {
+  for (let i = 0; i < warmup; i++) call(); // warm the page cache and the statement cache
   const times: number[] = [];
   const cpu: number[] = [];
   let rows = 0;
-  for (let i = 0; i < ITERATIONS; i++) {
+  for (let i = 0; i < iterations; i++) {
     const [started, cpuStarted] = [performance.now(), cpuMs()];
     rows += call();
     times.push(performance.now() - started);
@@ -127,7 +132,7 @@ function measure(name: string, call: () => number): Row {
     p99: percentile(times, 99),
     cpuMedian: percentile(cpu, 50),
     cpuP99: percentile(cpu, 99),
-    rows: rows / ITERATIONS,
+    rows: rows / iterations,
   };
 }
 
@@ -161,6 +166,8 @@ function scenarios(store: SqliteStore, ids: string[]): [string, () => number][] 
     ['queryRuns({node, limit:50})', () => q({ node: `node-${Math.floor(random() * 50)}`, limit: 50 })],
     ["queryRuns({trigger:'manual', limit:50})", () => q({ trigger: 'manual', limit: 50 })],
     ['queryRuns({since, until: 1 day, limit:50})', () => q({ since: day(40), until: day(41), limit: 50 })],
+    ['queryRuns({since: last 24 h, limit:50})', () => q({ since: day(89), limit: 50 })],
+    ['queryRuns({since, until: 7 days, limit:50})', () => q({ since: day(40), until: day(47), limit: 50 })],
     [
       "queryRuns({job, since: 7 days, status:'failed'})",
       () => q({ job: anyJob(), since: day(83), status: 'failed', limit: 50 }),
@@ -169,6 +176,12 @@ function scenarios(store: SqliteStore, ids: string[]): [string, () => number][] 
     ['queryRuns({limit:50, withOutput:true})', () => q({ limit: 50, withOutput: true })],
     ['countRunning(job)', () => store.countRunning(anyJob())],
   ];
+}
+
+/** Retention as the daemon runs it: batches of 500 of the oldest runs (no warm-up: it deletes). */
+function measurePrune(store: SqliteStore): Row {
+  const cutoff = START + 30 * 86_400_000;
+  return measure('pruneRuns(before, 500)', () => store.pruneRuns(cutoff, 500), 40, 0);
 }
 
 function printTable(rows: Row[]): void {
@@ -201,7 +214,9 @@ function main(): void {
   const load = loadavg().map((l) => l.toFixed(1));
   console.log(`load average at start: ${load.join(' ')} on ${cpus().length} cores\n`);
   const ids = sampleIds(store);
-  printTable(scenarios(store, ids).map(([name, call]) => measure(name, call)));
+  const rows = scenarios(store, ids).map(([name, call]) => measure(name, call));
+  if (args.prune) rows.push(measurePrune(store));
+  printTable(rows);
   store.close();
 }
 

@@ -230,13 +230,21 @@ export class SqliteStore implements Store {
   /** Newest first; `since` is inclusive, `until` exclusive; throws InvalidRunQueryError on bad input. */
   queryRuns(filter: RunFilter): RunPage {
     const query = buildRunQuery(filter);
-    const rows = this.runQuery(query.shape, query.sql).all(query.params) as RunRow[];
-    const page = rows.slice(0, query.limit).map(rowToRun);
-    const more = rows.length > query.limit && page.length > 0;
+    const fetch = query.limit + 1;
+    let rows = query.probeSql
+      ? this.runStatement(`probe:${query.shape}`, query.probeSql).all(query.params)
+      : [];
+    if (rows.length < fetch) rows = this.runStatement(query.shape, query.sql).all(query.params);
+    return this.toPage(rows as RunRow[], query.limit);
+  }
+
+  private toPage(rows: RunRow[], limit: number): RunPage {
+    const page = rows.slice(0, limit).map(rowToRun);
+    const more = rows.length > limit && page.length > 0;
     return { runs: page, nextCursor: more ? encodeCursor(page[page.length - 1]!.id) : null };
   }
 
-  private runQuery(shape: string, sql: string): Statement {
+  private runStatement(shape: string, sql: string): Statement {
     let statement = this.runQueries.get(shape);
     if (!statement) {
       statement = this.db.prepare(sql);
@@ -280,6 +288,13 @@ export class SqliteStore implements Store {
 
   setEnabledOverride(job: string, enabled: boolean | null): void {
     this.st.setEnabledOverride.run({ job, value: enabled === null ? null : enabled ? 1 : 0 });
+  }
+
+  /** Jobs seen for the first time start counting from `at`; one transaction for any number. */
+  initJobStates(jobs: readonly string[], at: Millis): void {
+    this.db.transaction(() => {
+      for (const job of jobs) if (!this.st.getJobState.get(job)) this.setLastScheduled(job, at);
+    })();
   }
 
   setLastScheduled(job: string, at: Millis): void {

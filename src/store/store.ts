@@ -121,6 +121,8 @@ export interface Store {
   listJobStates(): JobState[];
   setEnabledOverride(job: string, enabled: boolean | null): void;
   setLastScheduled(job: string, at: Millis): void;
+  /** Batch form for start-up: sets the last scheduled instant of jobs that have no state yet. */
+  initJobStates(jobs: readonly string[], at: Millis): void;
 
   /** Items due (nextAttemptAt <= now), oldest first. */
   takeOutbox(sink: OutboxSink, limit: number, now: Millis): OutboxItem[];

@@ -81,6 +81,31 @@ describe('SQLite store: queryRuns', () => {
     expect(ids({ since: isoUtc(REFERENCE_TIME + 118 * MINUTE), job: 'job-3' })).to.deep.equal([all[119]!.id]);
   });
 
+  it('answers time ranges exactly whether the matches are among the newest runs or far behind them', () => {
+    const DAY = 86_400_000;
+    const at = (ms: number) => isoUtc(ms);
+    const old = Array.from({ length: 30 }, (_, i) =>
+      fakeRun({ scheduled_at: at(REFERENCE_TIME - DAY + i * MINUTE) }),
+    );
+    const recent = Array.from({ length: 1100 }, (_, i) =>
+      fakeRun({ scheduled_at: at(REFERENCE_TIME + DAY + i) }),
+    );
+    const lateCatchUp = fakeRun({
+      trigger: 'catch_up',
+      started_at: null,
+      scheduled_at: at(REFERENCE_TIME - DAY),
+    });
+    store.importRuns([...old, ...recent, lateCatchUp]);
+    const window = { since: at(REFERENCE_TIME - DAY), until: at(REFERENCE_TIME) };
+
+    const oldPage = store.queryRuns({ ...window, limit: 10 });
+    expect(oldPage.runs.map((r) => r.id)).to.deep.equal([lateCatchUp.id, ...newestFirst(old).slice(0, 9)]);
+    const rest = store.queryRuns({ ...window, limit: 100, cursor: oldPage.nextCursor! });
+    expect(rest.runs.map((r) => r.id)).to.deep.equal(newestFirst(old).slice(9));
+    const recentPage = store.queryRuns({ since: at(REFERENCE_TIME + DAY), limit: 10 });
+    expect(recentPage.runs.map((r) => r.id)).to.deep.equal(newestFirst(recent).slice(0, 10));
+  });
+
   it('rejects an unparsable since or until with a store error', () => {
     expect(() => store.queryRuns({ since: 'yesterday', limit: 5 })).to.throw(
       InvalidRunQueryError,
