@@ -93,6 +93,8 @@ export class ExternalTools {
       hosts.hosts.map((h) => `${hosts.user}@${h.address}:${hosts.port}`).join('\n') + '\n',
     );
     writeFileSync(this.inventory, this.inventoryText());
+    // An empty config: Ansible defaults, whatever ~/.ansible.cfg or /etc/ansible says.
+    writeFileSync(join(this.dir, 'ansible.cfg'), '[defaults]\n');
   }
 
   private sshOptions(): string[] {
@@ -131,7 +133,7 @@ export class ExternalTools {
     const cp = mkdtempSync(join(this.dir, 'cp-'));
     const env = {
       ...process.env,
-      ANSIBLE_CONFIG: '/dev/null',
+      ANSIBLE_CONFIG: join(this.dir, 'ansible.cfg'),
       ANSIBLE_SSH_CONTROL_PATH_DIR: cp,
       ANSIBLE_LOCALHOST_WARNING: 'False',
       ANSIBLE_NOCOLOR: '1',
