@@ -63,14 +63,16 @@ export interface CronProgram {
   dayOfMonth: FieldTable;
   month: FieldTable;
   dayOfWeek: FieldTable;
+  /** Every calendar day matches (both day fields allow everything): skips day checks. */
+  everyDay: boolean;
   /** Vixie cron: when both day fields are restricted (neither starts with `*`) a day matches either. */
   dayMatchesEither: boolean;
   /** Debian cron "fixed-time" job: neither minute nor hour is a wildcard; drives the DST rules. */
   fixedTime: boolean;
   /** True when no calendar day can ever match (e.g. "0 0 30 2 *"). */
   neverFires: boolean;
-  /** Expression after descriptor and H expansion, 6 fields. */
-  expanded: string;
+  /** The 6 fields after descriptor and H expansion (for describe()). */
+  fields: readonly string[];
 }
 
 export type ParsedCron =
@@ -78,6 +80,21 @@ export type ParsedCron =
 
 /** Parses a cron string (5 or 6 fields, descriptor, `@every`, `@manual`); throws ScheduleError. */
 export function parseCron(expression: string, jobName: string): ParsedCron {
+  // Without H the result depends on the text alone; fleets repeat expressions a lot.
+  if (expression.includes('H')) return parseUncached(expression, jobName);
+  let parsed = parsedCache.get(expression);
+  if (!parsed) {
+    parsed = parseUncached(expression, jobName);
+    if (parsedCache.size >= PARSED_CACHE_LIMIT) parsedCache.clear();
+    parsedCache.set(expression, parsed);
+  }
+  return parsed;
+}
+
+const PARSED_CACHE_LIMIT = 200_000;
+const parsedCache = new Map<string, ParsedCron>();
+
+function parseUncached(expression: string, jobName: string): ParsedCron {
   const text = expression.trim();
   if (text.startsWith('@')) return parseDescriptor(text, jobName);
   const fields = text.split(/\s+/);
@@ -117,7 +134,7 @@ function parseEvery(text: string): number {
 
 function compileFields(raw: string[], expression: string, jobName: string): CronProgram {
   const fields = raw.map((field, i) => expandHashTokens(field, i, jobName));
-  const tables = fields.map((field, i) => fieldTable(UNITS[i]!, field, expression));
+  const tables = fields.map((field, i) => fieldTable(i, field, expression));
   const [second, minute, hour, dayOfMonth, month, dayOfWeek] = tables as [
     FieldTable,
     FieldTable,
@@ -135,16 +152,24 @@ function compileFields(raw: string[], expression: string, jobName: string): Cron
     dayOfMonth,
     month,
     dayOfWeek,
+    everyDay: allowsAll(dayOfMonth, 1, 31) && allowsAll(dayOfWeek, 0, 6),
     dayMatchesEither,
     fixedTime: !star[1] && !star[2],
     neverFires: !dayMatchesEither && !someMonthHasADay(dayOfMonth, month),
-    expanded: fields.join(' '),
+    fields,
   };
 }
 
 /** Debian's MIN_STAR/HR_STAR/DOM_STAR/DOW_STAR: the field starts with `*` (`?` and `H/n` count too). */
 function isWildcard(field: string): boolean {
-  return field.startsWith('*') || field.startsWith('?') || /^H\/\d+$/.test(field);
+  const first = field.charCodeAt(0);
+  if (first === 42 /* * */ || first === 63 /* ? */) return true;
+  return first === 72 /* H */ && /^H\/\d+$/.test(field);
+}
+
+function allowsAll(table: FieldTable, min: number, max: number): boolean {
+  for (let v = min; v <= max; v++) if (!table.allowed[v]) return false;
+  return true;
 }
 
 const DAYS_IN_MONTH_MAX = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -192,14 +217,16 @@ function hashRange(unit: Unit, match: RegExpExecArray, field: string): [number, 
   return [lo, hi];
 }
 
-const tableCache = new Map<string, FieldTable>();
+/** One cache per field position, keyed by field text; tables are immutable and shared. */
+const tableCaches = UNITS.map(() => new Map<string, FieldTable>());
 
-function fieldTable(unit: Unit, field: string, expression: string): FieldTable {
-  const key = `${unit} ${field}`;
-  let table = tableCache.get(key);
+function fieldTable(index: number, field: string, expression: string): FieldTable {
+  const cache = tableCaches[index]!;
+  let table = cache.get(field);
   if (!table) {
+    const unit = UNITS[index]!;
     table = buildTable(unit, expandField(unit, field, expression));
-    tableCache.set(key, table);
+    cache.set(field, table);
   }
   return table;
 }

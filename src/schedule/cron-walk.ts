@@ -47,11 +47,10 @@ export class CronSchedule implements Schedule {
   }
 
   describe(): string {
-    const expanded = this.program.expanded;
-    const shown =
-      this.source.trim().split(/\s+/).length === 5 ? expanded.slice(expanded.indexOf(' ') + 1) : expanded;
-    const detail = shown === this.source.trim() ? '' : ` = ${shown}`;
-    return `cron ${this.source.trim()}${detail} (${this.zone.name})`;
+    const source = this.source.trim();
+    const fields = source.split(/\s+/).length === 6 ? this.program.fields : this.program.fields.slice(1);
+    const expanded = fields.join(' ');
+    return `cron ${source}${expanded === source ? '' : ` = ${expanded}`} (${this.zone.name})`;
   }
 }
 
@@ -63,6 +62,7 @@ function daysInMonth(year: number, month: number): number {
 }
 
 function dayMatches(p: CronProgram, year: number, month: number, day: number): boolean {
+  if (p.everyDay) return true;
   const domOk = p.dayOfMonth.allowed[day] === 1;
   if (!p.dayMatchesEither && !domOk) return false;
   // 1970-01-01 was a Thursday (4).

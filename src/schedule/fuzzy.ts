@@ -109,7 +109,7 @@ class FuzzyGrid implements Schedule {
     return nextOnGrid(this.offsetMs, this.periodMs, t);
   }
   describe(): string {
-    return `fuzzy ${this.label}: ${formatDuration(this.offsetMs)} into each period`;
+    return `fuzzy ${this.label}: ${offsetText(this.offsetMs)} into each period`;
   }
 }
 
@@ -152,6 +152,13 @@ class FuzzyInWindow implements Schedule {
   }
 
   describe(): string {
-    return `fuzzy ${this.label} in ${this.window.text} (${this.zone.name}): ${formatDuration(this.offsetMs)} into each period`;
+    return `fuzzy ${this.label} in ${this.window.text} (${this.zone.name}): ${offsetText(this.offsetMs)} into each period`;
   }
+}
+
+/** "+1d 02:03:04" / "+02:03:04" for an offset into a period. */
+function offsetText(ms: number): string {
+  const days = Math.floor(ms / DAY);
+  const time = new Date(ms % DAY).toISOString().slice(11, 19);
+  return days > 0 ? `+${days}d ${time}` : `+${time}`;
 }

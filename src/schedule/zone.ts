@@ -114,7 +114,8 @@ class IntlZone implements Zone {
     return found;
   }
 
-  private discover(utc: Millis): Segment {
+  private discover(instant: Millis): Segment {
+    const utc = Math.floor(instant / 1000) * 1000; // transitions fall on whole seconds
     const offset = this.rawOffset(utc);
     const after = this.findChange(utc, offset, SCAN_STEP, utc + FORWARD_HORIZON);
     const before = this.findChange(utc, offset, -SCAN_STEP, utc - BACKWARD_HORIZON);
@@ -143,7 +144,7 @@ class IntlZone implements Zone {
       const probe = step > 0 ? Math.min(inside + step, limit) : Math.max(inside + step, limit);
       const probeOffset = this.rawOffset(probe);
       if (probeOffset !== offset) return this.bisect(inside, probe, offset, step > 0);
-      if (probe === limit) return { at: step > 0 ? limit : limit, offset };
+      if (probe === limit) return { at: limit, offset };
       inside = probe;
     }
   }

@@ -159,3 +159,16 @@ describe('schedule: one-off at', () => {
     expect(schedule.describe()).to.equal('at 2026-12-01T10:00:00.000Z');
   });
 });
+
+describe('schedule: describe()', () => {
+  it('names the expression, its expansion and the timezone', () => {
+    expect(
+      compile({ kind: 'cron', expression: '30 2 * * *', timezone: 'Europe/Berlin' }).describe(),
+    ).to.equal('cron 30 2 * * * (Europe/Berlin)');
+    expect(compile('@hourly').describe()).to.equal('cron @hourly = 0 * * * * (UTC)');
+    expect(compile('*/20 * * * * *').describe()).to.equal('cron */20 * * * * * (UTC)');
+    expect(compile({ kind: 'fuzzy', period: 'hourly' }, 'backup-db').describe()).to.match(
+      /^fuzzy hourly: \+00:\d\d:\d\d into each period$/,
+    );
+  });
+});
