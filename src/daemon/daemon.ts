@@ -116,7 +116,7 @@ export async function startDaemon(
       graceMs: options.graceMs,
       maxWaitMs: options.maxWaitMs,
       lastScheduled: (job) => store.getJobState(job)?.lastScheduledAt ?? null,
-      initLastScheduled: (job, at) => store.setLastScheduled(job, at),
+      initLastScheduled: (jobs, at) => store.initJobStates(jobs, at),
       isEnabled: (job) => control!.isEnabled(job),
       execute: (job, plan, latest) => executePlan(runner, job, plan, latest),
       passOver: (job, latest) => store.setLastScheduled(job.name, latest),
@@ -125,7 +125,7 @@ export async function startDaemon(
 
     const applyConfig = (state: ConfigState) => {
       const diff = registry.apply(state);
-      for (const { job, schedule } of diff.upserted) scheduler.setJob(job, schedule);
+      scheduler.setJobs(diff.upserted);
       for (const name of diff.removed) scheduler.removeJob(name);
       for (const name of diff.nodesRemoved) health.forget(name);
       for (const node of registry.nodeMap().values()) nodeLoad.resize(node);
@@ -135,7 +135,11 @@ export async function startDaemon(
         logger.info({ changed: diff.upserted.length, removed: diff.removed.length }, 'config applied');
       }
     };
-    for (const job of registry.allJobs()) scheduler.setJob(job, registry.schedule(job.name)!);
+    const persisted = new Map(store.listJobStates().map((s) => [s.job, s.lastScheduledAt]));
+    scheduler.setJobs(
+      [...registry.allJobs()].map((job) => ({ job, schedule: registry.schedule(job.name)! })),
+      persisted,
+    );
     source.onChange(applyConfig);
 
     control = new DaemonControlImpl({

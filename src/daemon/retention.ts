@@ -3,7 +3,7 @@ import type { Logger } from '../core/log.js';
 import type { Store } from '../store/store.js';
 import type { DaemonOptions } from './options.js';
 
-const BATCH = 500;
+const BATCH = 200;
 const EVERY_MS = 60_000;
 
 /**

@@ -14,8 +14,8 @@ export interface SchedulerOptions {
   maxWaitMs: number;
   /** Persisted last scheduled instant of a job (null: never scheduled). */
   lastScheduled: (job: string) => Millis | null;
-  /** A job seen for the first time starts counting from now (persisted, so downtime after it is caught up). */
-  initLastScheduled: (job: string, at: Millis) => void;
+  /** Jobs seen for the first time start counting from now (persisted, so downtime after it is caught up). */
+  initLastScheduled: (jobs: string[], at: Millis) => void;
   isEnabled: (job: JobDef) => boolean;
   /** Carries out a plan; must advance the persisted last scheduled instant to `latest`. */
   execute: (job: JobDef, plan: FirePlan, latest: Millis) => void;
@@ -51,17 +51,29 @@ export class Scheduler {
 
   /** Adds or replaces a job (hot reload). */
   setJob(job: JobDef, schedule: Schedule): void {
+    this.setJobs([{ job, schedule }]);
+  }
+
+  /**
+   * Adds or replaces many jobs at once (start-up, reload): `known` holds persisted last instants
+   * read in one query; new jobs are initialised in one batch.
+   */
+  setJobs(items: { job: JobDef; schedule: Schedule }[], known?: ReadonlyMap<string, Millis | null>): void {
     const now = this.options.clock.now();
-    let last = this.entries.get(job.name)?.last ?? this.options.lastScheduled(job.name);
-    if (last === null) {
-      last = now;
-      this.options.initLastScheduled(job.name, now);
+    const fresh: string[] = [];
+    let earliest = Infinity;
+    for (const { job, schedule } of items) {
+      const persisted = known ? (known.get(job.name) ?? null) : this.options.lastScheduled(job.name);
+      const last = this.entries.get(job.name)?.last ?? persisted ?? now;
+      if (!this.entries.has(job.name) && persisted === null) fresh.push(job.name);
+      const entry: Entry = { job, schedule, last, next: schedule.nextAfter(last), version: ++this.versions };
+      this.entries.set(job.name, entry);
+      if (entry.next === null) continue;
+      this.heap.push(entry.next, { name: job.name, version: entry.version });
+      earliest = Math.min(earliest, entry.next);
     }
-    const entry: Entry = { job, schedule, last, next: schedule.nextAfter(last), version: ++this.versions };
-    this.entries.set(job.name, entry);
-    if (entry.next !== null) this.heap.push(entry.next, { name: job.name, version: entry.version });
-    if (this.wake && entry.next !== null && entry.next <= (this.heap.peek()?.at ?? Infinity))
-      this.wake.abort();
+    if (fresh.length > 0) this.options.initLastScheduled(fresh, now);
+    if (this.wake && earliest <= (this.heap.peek()?.at ?? Infinity)) this.wake.abort();
   }
 
   removeJob(name: string): void {

@@ -1,0 +1,220 @@
+/**
+ * bench/scheduler — start-up, memory, idle CPU and per-fire cost of the daemon at 1,000 and
+ * 100,000 jobs, side by side with Debian cron holding the same number of entries.
+ *
+ *   npm run build && npx tsx bench/scheduler/run.ts [--sizes 1000,100000] [--idle 60] [--repeat 3]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { generateCrontab, generateJobs } from './generate.js';
+import { cpuSeconds, median, percentile, rssMiB, sleep } from './proc.js';
+
+const args = new Map(process.argv.slice(2).map((a, i, all) => [a, all[i + 1] ?? '']));
+const SIZES = (args.get('--sizes') || '1000,100000').split(',').map(Number);
+const IDLE_S = Number(args.get('--idle') || 60);
+const REPEAT = Number(args.get('--repeat') || 3);
+const PROBE_S = Number(args.get('--probe') || 20);
+const CLI = join(process.cwd(), 'dist/cli/main.js');
+
+interface Started {
+  child: ChildProcess;
+  readyMs: number;
+}
+
+async function startDaemon(root: string, db: string): Promise<Started> {
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'daemon',
+      '--jobs-dir',
+      join(root, 'jobs.d'),
+      '--nodes-dir',
+      join(root, 'nodes.d'),
+      '--db',
+      db,
+      '--listen',
+      'off',
+      '--timezone',
+      'UTC',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const readyMs = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      if (buf.includes('"msg":"distcron ready"')) resolve(performance.now() - t0);
+      if (buf.length > 1e6) buf = buf.slice(-1000);
+    });
+    child.on('exit', (code) => reject(new Error(`daemon exited with ${code}`)));
+  });
+  return { child, readyMs };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function setup(size: number, withProbe: boolean): string {
+  const root = mkdtempSync(join(tmpdir(), 'distcron-bench-'));
+  mkdirSync(join(root, 'nodes.d'));
+  writeFileSync(
+    join(root, 'nodes.d', 'local.json'),
+    JSON.stringify({ roles: ['local'], connection_type: 'local' }),
+  );
+  generateJobs(join(root, 'jobs.d'), size);
+  if (withProbe) {
+    const probe = {
+      policy: { select: 'any', roles: ['local'] },
+      schedule: '* * * * * *',
+      command: ['true'],
+      overlap: 'allow',
+    };
+    writeFileSync(join(root, 'jobs.d', 'probe.json'), JSON.stringify(probe));
+  }
+  return root;
+}
+
+async function measureStartup(size: number) {
+  const root = setup(size, false);
+  const ready: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const db = join(root, `db-${i}.sqlite`);
+    const { child, readyMs } = await startDaemon(root, db);
+    ready.push(readyMs);
+    await sleep(3000);
+    rss.push(rssMiB(child.pid!));
+    await stop(child);
+  }
+  // Idle CPU on a warm database (the common restart case).
+  const { child } = await startDaemon(root, join(root, 'db-0.sqlite'));
+  await sleep(5000);
+  const before = cpuSeconds(child.pid!);
+  await sleep(IDLE_S * 1000);
+  const idlePct = ((cpuSeconds(child.pid!) - before) / IDLE_S) * 100;
+  await stop(child);
+  rmSync(root, { recursive: true, force: true });
+  return {
+    ready: median(ready),
+    readyMin: Math.min(...ready),
+    readyMax: Math.max(...ready),
+    rss: median(rss),
+    idlePct,
+  };
+}
+
+async function measureFireCost(size: number, idlePct: number) {
+  const root = setup(size, true);
+  const db = join(root, 'probe.sqlite');
+  const { child } = await startDaemon(root, db);
+  await sleep(3000);
+  const t0 = Date.now();
+  const before = cpuSeconds(child.pid!);
+  await sleep(PROBE_S * 1000);
+  const cpu = cpuSeconds(child.pid!) - before - (idlePct / 100) * PROBE_S;
+  await stop(child);
+  const sqlite = new Database(db, { readonly: true });
+  const rows = sqlite
+    .prepare("SELECT scheduled_at, started_at FROM runs WHERE job = 'probe' AND started_at >= ?")
+    .all(new Date(t0).toISOString()) as { scheduled_at: string; started_at: string }[];
+  sqlite.close();
+  rmSync(root, { recursive: true, force: true });
+  const lateness = rows.map((r) => Date.parse(r.started_at) - Date.parse(r.scheduled_at));
+  return {
+    fires: rows.length,
+    cpuMsPerFire: (cpu * 1000) / Math.max(1, rows.length),
+    lateP50: median(lateness),
+    lateP99: percentile(lateness, 99),
+  };
+}
+
+async function measureCron(size: number) {
+  if (!existsSync('/usr/sbin/cron') || process.getuid?.() !== 0) return null;
+  const file = '/etc/cron.d/distcron-bench';
+  generateCrontab(file, size);
+  try {
+    execFileSync('pkill', ['-x', 'cron'], { stdio: 'ignore' });
+  } catch {
+    // not running
+  }
+  const t0 = performance.now();
+  const child = spawn('/usr/sbin/cron', ['-f'], { stdio: 'ignore' });
+  await sleep(2000);
+  const startMs = performance.now() - t0;
+  const rss = rssMiB(child.pid!);
+  const before = cpuSeconds(child.pid!);
+  await sleep(IDLE_S * 1000);
+  const idlePct = ((cpuSeconds(child.pid!) - before) / IDLE_S) * 100;
+  child.kill('SIGTERM');
+  rmSync(file, { force: true });
+  return { startMs, rss, idlePct };
+}
+
+const fmt = (n: number, d = 1) => n.toFixed(d);
+
+async function main() {
+  if (!existsSync(CLI)) execFileSync('npm', ['run', 'build'], { stdio: 'inherit' });
+  const rows: string[][] = [];
+  const perFire: Record<number, number> = {};
+  for (const size of SIZES) {
+    const s = await measureStartup(size);
+    const f = await measureFireCost(size, s.idlePct);
+    perFire[size] = f.cpuMsPerFire;
+    rows.push([
+      `distcron ${size} jobs`,
+      `${fmt(s.ready / 1000, 2)} (${fmt(s.readyMin / 1000, 2)}–${fmt(s.readyMax / 1000, 2)})`,
+      fmt(s.rss, 0),
+      fmt(s.idlePct, 2),
+      fmt(f.cpuMsPerFire, 2),
+      `${f.lateP50}/${f.lateP99}`,
+      String(f.fires),
+    ]);
+    const c = await measureCron(size);
+    if (c)
+      rows.push([
+        `Debian cron ${size} entries`,
+        `(loads in <${fmt(c.startMs / 1000, 1)})`,
+        fmt(c.rss, 0),
+        fmt(c.idlePct, 2),
+        '-',
+        '-',
+        '-',
+      ]);
+    process.stderr.write(`done: ${size}\n`);
+  }
+  const header = [
+    'what',
+    'ready s, median (min–max)',
+    'RSS MiB',
+    `idle CPU % of a core (${IDLE_S}s)`,
+    'CPU ms per fire',
+    'lateness ms p50/p99',
+    'fires',
+  ];
+  printTable(header, rows);
+  const [small, large] = SIZES;
+  if (small && large) {
+    console.log(
+      `\nper-fire CPU ratio ${large}/${small} jobs: ${fmt(perFire[large]! / perFire[small]!, 2)}x (1.0 = does not grow with job count)`,
+    );
+  }
+  console.log(`targets: 100,000 jobs ready < 5 s, RSS < 500 MiB, idle CPU < 2 % of a core`);
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+await main();
