@@ -235,6 +235,9 @@ function expandField(unit: Unit, field: string, expression: string): number[] {
   const unsupported = unit === 'dayOfMonth' ? /[LW#]/i : unit === 'dayOfWeek' ? /[L#]/i : null;
   const where = `invalid cron "${expression}": ${LABEL[unit]} field "${field}"`;
   if (unsupported?.test(field)) throw new ScheduleError(`${where}: L, W and # are not supported`);
+  // A leftover H would reach cron-parser, whose own H is not stable across processes.
+  if (/H/i.test(field.replace(/THU/gi, '')))
+    throw new ScheduleError(`${where}: write H as a whole list item: H, H(a-b), H/n or H(a-b)/n`);
   const probe = UNITS.map((u) => (u === unit ? field : '*')).join(' ');
   try {
     const values = CronExpressionParser.parse(probe, { strict: false }).fields[unit].values;

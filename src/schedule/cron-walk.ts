@@ -1,7 +1,7 @@
 import type { Millis } from '../core/types.js';
 import type { CronProgram } from './cron-parse.js';
 import type { Schedule } from './schedule.js';
-import type { Zone } from './zone.js';
+import { isSupportedInstant, type Zone } from './zone.js';
 
 /**
  * Next fire time of a cron program in a zone, with Debian cron's DST rules (man 8 cron):
@@ -26,7 +26,7 @@ export class CronSchedule implements Schedule {
   ) {}
 
   nextAfter(t: Millis): Millis | null {
-    if (this.program.neverFires) return null;
+    if (this.program.neverFires || !isSupportedInstant(t)) return null;
     const { program, zone } = this;
     let u = Math.floor(t / 1000) * 1000 + 1000;
     const giveUp = u + SEARCH_LIMIT;

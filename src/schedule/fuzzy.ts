@@ -4,7 +4,7 @@ import { stableFraction } from './hash.js';
 import { nextOnGrid } from './periodic.js';
 import { ScheduleError, type Schedule } from './schedule.js';
 import type { Window } from './wall-time.js';
-import { instantOfWallTime, type Zone } from './zone.js';
+import { instantOfWallTime, isSupportedInstant, type Zone } from './zone.js';
 
 /**
  * Fuzzy schedules: once per period at an offset hashed from the job name (sha256, so identical
@@ -73,7 +73,8 @@ class FuzzyDays implements Schedule {
     this.timeOfDayMs = (startSec + Math.floor(stableFraction(jobName, SLOT_TIME) * lengthSec)) * 1000;
   }
 
-  nextAfter(t: Millis): Millis {
+  nextAfter(t: Millis): Millis | null {
+    if (!isSupportedInstant(t)) return null;
     const localDay = Math.floor((t + this.zone.offsetAt(t)) / DAY);
     const block = Math.floor((localDay - this.anchorDay) / this.days);
     // The previous block can still be ahead when its window wraps past midnight.
@@ -126,7 +127,8 @@ class FuzzyInWindow implements Schedule {
     this.offsetMs = Math.floor(stableFraction(jobName, SLOT_TIME) * spreadSec) * 1000;
   }
 
-  nextAfter(t: Millis): Millis {
+  nextAfter(t: Millis): Millis | null {
+    if (!isSupportedInstant(t)) return null;
     const localDay = Math.floor((t + this.zone.offsetAt(t)) / DAY);
     // Windows wrap past midnight at most once, so yesterday's window may still be ahead.
     for (let day = localDay - 1; ; day++) {

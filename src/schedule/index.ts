@@ -1,3 +1,14 @@
+/**
+ * Schedules (SPEC §5) as pure time math. Decisions a reader would otherwise have to dig out:
+ * - cron: Debian cron DST rules (cron-walk.ts); `H` tokens hashed from the job name with sha256
+ *   (hash.ts); H/n counts as a wildcard like *\/n; day-of-month H picks 1-28.
+ * - `@every d`: k·d after the Unix epoch, independent of timezones.
+ * - interval + reference: reference + k·interval, the reference read on 1970-01-01 in the zone's
+ *   standard time (periodic.ts); spacing is exact, DST does not move it.
+ * - fuzzy: whole-day periods pick a hashed local day and time (fixed-time DST rule); shorter
+ *   periods are epoch-anchored, or repeat inside the local window (fuzzy.ts).
+ * - at: once; null from `at` on. manual: never.
+ */
 import type { ScheduleSpec } from '../core/types.js';
 import { CronSchedule } from './cron-walk.js';
 import { parseCron } from './cron-parse.js';

@@ -18,6 +18,14 @@ const FORWARD_HORIZON = 366 * DAY;
  */
 const BACKWARD_HORIZON = 2 * DAY;
 
+/** JS dates end at ±8.64e15 ms; keep clear of the edge so searches never reach invalid dates. */
+const EDGE = 8.64e15 - 100 * 366 * DAY;
+
+/** False for NaN, ±Infinity and instants too close to the end of representable dates. */
+export function isSupportedInstant(t: Millis): boolean {
+  return t > -EDGE && t < EDGE;
+}
+
 /** A stretch of time with one UTC offset: local wall time = utc + offset. */
 export interface Segment {
   start: Millis;

@@ -172,3 +172,14 @@ describe('schedule: describe()', () => {
     );
   });
 });
+
+describe('schedule: instants outside the supported range', () => {
+  it('answers null instead of searching from NaN or infinity', () => {
+    for (const t of [Number.NaN, Infinity, 8.64e15]) {
+      expect(compile('*/5 * * * *').nextAfter(t)).to.equal(null);
+      expect(compile({ kind: 'fuzzy', period: 'daily', timezone: 'Europe/Berlin' }).nextAfter(t)).to.equal(
+        null,
+      );
+    }
+  });
+});

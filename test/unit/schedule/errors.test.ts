@@ -75,3 +75,11 @@ describe('schedule: invalid input', () => {
     expect(errorOf({ kind: 'at', at: Number.NaN }).message).to.match(/"at" must be a valid instant/);
   });
 });
+
+describe('schedule: H tokens that are not whole list items', () => {
+  it('rejects them rather than letting a non-stable hash through', () => {
+    expect(errorOf('H-5 * * * *').message).to.match(/write H as a whole list item/);
+    expect(errorOf('0 h * * *').message).to.match(/write H as a whole list item/);
+    expect(() => compile('0 9 * * THU')).not.to.throw();
+  });
+});
