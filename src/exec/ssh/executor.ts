@@ -184,10 +184,15 @@ function sshConnection(node: NodeDef): SshConnection {
 function forwardOut(client: ssh2.Client, conn: SshConnection, timeoutMs: number): Promise<Duplex> {
   const host = conn.host.startsWith('[') ? conn.host.slice(1, -1) : conn.host;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
     try {
       client.forwardOut('127.0.0.1', 0, host, conn.port, (err, stream) => {
         clearTimeout(timer);
+        if (timedOut) return stream?.destroy();
         if (err) reject(err);
         else resolve(stream);
       });
