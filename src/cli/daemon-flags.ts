@@ -31,6 +31,11 @@ const hostKeyPolicy: Parse = (v) => {
   if (v !== 'strict' && v !== 'tofu') throw new Error(`expected "strict" or "tofu", got "${v}"`);
   return v;
 };
+const bool: Parse = (v) => {
+  if (!['true', 'false', '1', '0', 'yes', 'no'].includes(v))
+    throw new Error(`expected true or false, got "${v}"`);
+  return ['true', '1', 'yes'].includes(v);
+};
 const listen: Parse = (v) => (v === 'off' || v === '' ? null : v);
 
 /** Every `distcron daemon` flag; each is also read from DISTCRON_<FLAG_IN_CAPS>. */
@@ -98,7 +103,22 @@ export const DAEMON_FLAGS: FlagSpec[] = [
   { flag: 'es-username', key: 'esUsername', help: 'Elasticsearch user' },
   { flag: 'es-password', key: 'esPassword', help: 'Elasticsearch password', envOnly: true },
   { flag: 'es-ca-file', key: 'esCaFile', help: 'CA certificate for Elasticsearch TLS' },
-  { flag: 'smtp-url', key: 'smtpUrl', help: 'SMTP server, smtp[s]://user:pass@host:port', envOnly: false },
+  { flag: 'smtp-url', key: 'smtpUrl', help: 'SMTP server, smtp[s]://[user@]host:port' },
+  { flag: 'smtp-user', key: 'smtpUser', help: 'SMTP user (overrides the URL)' },
+  { flag: 'smtp-password', key: 'smtpPassword', help: 'SMTP password', envOnly: true },
+  {
+    flag: 'smtp-require-tls',
+    key: 'smtpRequireTls',
+    help: 'refuse to send without STARTTLS (true|false)',
+    parse: bool,
+  },
+  {
+    flag: 'smtp-tls-insecure',
+    key: 'smtpTlsInsecure',
+    help: 'accept an unverified SMTP certificate (true|false)',
+    parse: bool,
+  },
+  { flag: 'smtp-ca', key: 'smtpCaFile', help: 'CA certificate file (PEM) for the SMTP server' },
   { flag: 'mail-from', key: 'mailFrom', help: 'sender address of notification mails' },
   { flag: 'admin-email', key: 'adminEmail', help: 'receives daemon-level notices (host key changed)' },
   { flag: 'remind-every', key: 'remindEveryMs', help: 'still_failing reminder interval', parse: duration },

@@ -66,7 +66,14 @@ export class ControlError extends Error {
 export interface DaemonControl {
   readonly store: Store;
   readonly metrics: Metrics;
-  listJobs(): JobView[];
+  /** Views of every job, or of only the named ones (unknown names are left out). */
+  listJobs(names?: readonly string[]): JobView[];
+  /**
+   * Optional fast path for paging the jobs list: the loaded definitions, from memory, with no
+   * per-job state or schedule math. The API filters and pages over these, then asks
+   * `listJobs(pageNames)` for one page of views instead of building a view of every job.
+   */
+  jobDefinitions?(): readonly JobDef[];
   getJob(name: string): JobView | undefined;
   /** Validates `body` as a job file, then writes `jobs.d/<name>.json` atomically. */
   putJob(name: string, body: unknown): Promise<PutJobResult>;

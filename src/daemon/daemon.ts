@@ -64,8 +64,10 @@ export async function startDaemon(
     if (lost.length > 0)
       logger.warn({ count: lost.length }, 'runs in flight when the daemon stopped are recorded as lost');
 
+    let services: Services | null = null;
+    const wake = () => services?.wake();
     const executor =
-      runtime.executor ?? createExecutors(options, { clock, logger, metrics, store, registry });
+      runtime.executor ?? createExecutors(options, { clock, logger, metrics, store, registry, wake });
     cleanup.push('executors', () => executor.close());
     const health = new NodeHealthTracker({
       clock,
@@ -85,7 +87,6 @@ export async function startDaemon(
     updateNodeGauges();
 
     const nodeLoad = new NodeLoadBook(metrics);
-    let services: Services | null = null;
     let control: DaemonControlImpl | null = null;
     const runner = new Runner({
       store,
@@ -155,7 +156,14 @@ export async function startDaemon(
       isValidJobName: (name) => source.isValidJobName(name),
       reload: () => source.reloadAll(),
     });
-    services = await startServices(options, { clock, logger, metrics, store, control });
+    services = await startServices(options, {
+      clock,
+      logger,
+      metrics,
+      store,
+      control,
+      jobs: (name) => registry.job(name),
+    });
     cleanup.push('services', () => services?.close());
     // Drain after the API stops taking new runs would lose cancellations: so the ladder drains first.
     cleanup.push('drain', () => runner.drain(options.shutdownGraceMs));

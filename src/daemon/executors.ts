@@ -1,8 +1,11 @@
+import { dirname, join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { ExecutorRegistry, type Executor } from '../exec/executor.js';
 import { LocalExecutor } from '../exec/local.js';
+import { SshExecutor } from '../exec/ssh/executor.js';
+import { hostKeyChangedEntry } from '../notify/outbox.js';
 import type { Store } from '../store/store.js';
 import type { JobRegistry } from './job-registry.js';
 import type { DaemonOptions } from './options.js';
@@ -13,9 +16,27 @@ export interface ExecutorDeps {
   metrics: Metrics;
   store: Store;
   registry: JobRegistry;
+  /** Called after a notice was queued (wakes the notifier). */
+  wake: () => void;
 }
 
 /** Local processes and SSH, routed by each node's connection type. */
-export function createExecutors(_options: DaemonOptions, deps: ExecutorDeps): Executor {
-  return new ExecutorRegistry({ local: new LocalExecutor({ clock: deps.clock }) });
+export function createExecutors(options: DaemonOptions, deps: ExecutorDeps): Executor {
+  const ssh = new SshExecutor({
+    knownHostsFile: options.knownHostsFile,
+    hostKeyPolicy: options.hostKeyPolicy,
+    tofuKnownHostsFile: options.tofuKnownHostsFile ?? join(dirname(options.dbPath), 'known_hosts'),
+    connectTimeoutMs: options.sshConnectTimeoutMs,
+    idleTimeoutMs: options.sshIdleTimeoutMs,
+    resolveNode: (name) => deps.registry.nodeMap().get(name),
+    onHostKeyChanged: (e) => {
+      // A changed key is refused and always notified (to --admin-email), never silently accepted.
+      deps.store.enqueueOutbox([hostKeyChangedEntry({ ...e, at: new Date(e.at).toISOString() })]);
+      deps.wake();
+    },
+    metrics: deps.metrics,
+    logger: deps.logger,
+    clock: deps.clock,
+  });
+  return new ExecutorRegistry({ local: new LocalExecutor({ clock: deps.clock }), ssh });
 }

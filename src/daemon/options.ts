@@ -40,6 +40,14 @@ export interface DaemonOptions {
   esPassword?: string;
   esCaFile?: string;
   smtpUrl?: string;
+  smtpUser?: string;
+  /** Prefer DISTCRON_SMTP_PASSWORD over a password in --smtp-url (process listings show flags). */
+  smtpPassword?: string;
+  /** smtp:// only: refuse to send unless the server upgrades with STARTTLS. */
+  smtpRequireTls?: boolean;
+  /** Accept an SMTP server certificate that does not verify. */
+  smtpTlsInsecure?: boolean;
+  smtpCaFile?: string;
   mailFrom: string;
   adminEmail?: string;
   remindEveryMs: number;

@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { loadApiTokens, startApiServer, type ApiServer } from '../api/server.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import type { RunRecord } from '../core/types.js';
+import type { JobDef, RunRecord } from '../core/types.js';
+import { Notifier } from '../notify/notifier.js';
+import { EsShipper } from '../report/shipper.js';
 import type { Store } from '../store/store.js';
 import type { DaemonControl } from './control.js';
-import type { DaemonOptions } from './options.js';
+import { parseListen, type DaemonOptions } from './options.js';
 
 export interface ServiceDeps {
   clock: Clock;
@@ -12,6 +16,7 @@ export interface ServiceDeps {
   metrics: Metrics;
   store: Store;
   control: DaemonControl;
+  jobs: (name: string) => JobDef | undefined;
 }
 
 /** The daemon's outward-facing parts: REST API, Elasticsearch shipper, notifier. */
@@ -22,6 +27,78 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function startServices(_options: DaemonOptions, _deps: ServiceDeps): Promise<Services> {
-  return { apiUrl: null, wake: () => undefined, close: async () => undefined };
+export async function startServices(options: DaemonOptions, deps: ServiceDeps): Promise<Services> {
+  const shipper = options.esUrl ? startShipper(options, deps) : null;
+  const notifier = startNotifier(options, deps);
+  let api: ApiServer | null = null;
+  try {
+    api = options.listen ? await startApi(options, deps) : null;
+  } catch (err) {
+    await Promise.all([shipper?.close(), notifier.close()]);
+    throw err;
+  }
+  return {
+    apiUrl: api?.url ?? null,
+    wake: () => {
+      shipper?.notify();
+      notifier.notify();
+    },
+    close: async () => {
+      await api?.close();
+      await Promise.all([shipper?.close(), notifier.close()]);
+    },
+  };
+}
+
+function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiServer> {
+  const { host, port } = parseListen(options.listen!);
+  const tokens = options.apiTokensFile ? loadApiTokens(options.apiTokensFile) : null;
+  return startApiServer(deps.control, { host, port, tokens, logger: deps.logger });
+}
+
+function startShipper(options: DaemonOptions, deps: ServiceDeps): EsShipper {
+  const auth = options.esApiKey
+    ? { apiKey: options.esApiKey }
+    : options.esUsername
+      ? { username: options.esUsername, password: options.esPassword ?? '' }
+      : undefined;
+  const shipper = new EsShipper({
+    store: deps.store,
+    url: options.esUrl!,
+    auth,
+    caFile: options.esCaFile,
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
+  shipper.start();
+  return shipper;
+}
+
+function startNotifier(options: DaemonOptions, deps: ServiceDeps): Notifier {
+  const smtp = options.smtpUrl
+    ? {
+        url: options.smtpUrl,
+        from: options.mailFrom,
+        user: options.smtpUser,
+        password: options.smtpPassword,
+        requireTls: options.smtpRequireTls,
+        tlsInsecure: options.smtpTlsInsecure,
+        ca: options.smtpCaFile ? readFileSync(options.smtpCaFile, 'utf8') : undefined,
+      }
+    : undefined;
+  const notifier = new Notifier({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    smtp,
+    adminEmail: options.adminEmail,
+    apiBaseUrl: options.apiBaseUrl ?? (options.listen ? `http://${options.listen}` : 'http://127.0.0.1:8080'),
+    remindEveryMs: options.remindEveryMs,
+    floodPerHour: options.floodPerHour,
+    jobs: deps.jobs,
+  });
+  notifier.start();
+  return notifier;
 }
