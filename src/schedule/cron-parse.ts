@@ -65,6 +65,8 @@ export interface CronProgram {
   dayOfWeek: FieldTable;
   /** Every calendar day matches (both day fields allow everything): skips day checks. */
   everyDay: boolean;
+  /** Only day-of-month restricts days, so the walker may jump straight to the next allowed day. */
+  dayOfMonthOnly: boolean;
   /** Vixie cron: when both day fields are restricted (neither starts with `*`) a day matches either. */
   dayMatchesEither: boolean;
   /** Debian cron "fixed-time" job: neither minute nor hour is a wildcard; drives the DST rules. */
@@ -153,6 +155,7 @@ function compileFields(raw: string[], expression: string, jobName: string): Cron
     month,
     dayOfWeek,
     everyDay: allowsAll(dayOfMonth, 1, 31) && allowsAll(dayOfWeek, 0, 6),
+    dayOfMonthOnly: !dayMatchesEither && allowsAll(dayOfWeek, 0, 6),
     dayMatchesEither,
     fixedTime: !star[1] && !star[2],
     neverFires: !dayMatchesEither && !someMonthHasADay(dayOfMonth, month),

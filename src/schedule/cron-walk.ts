@@ -90,7 +90,15 @@ export function nextLocalMatch(p: CronProgram, from: number, limit: number): num
       continue;
     }
     if (!dayMatches(p, year, month, day)) {
-      if (!advanceDay()) return null;
+      const nextDay = p.dayOfMonthOnly ? p.dayOfMonth.next[day]! : -1;
+      if (nextDay > day && nextDay <= daysInMonth(year, month)) {
+        day = nextDay;
+        hour = minute = second = 0;
+        if (Date.UTC(year, month - 1, day) > limit) return null;
+      } else if (p.dayOfMonthOnly) {
+        day = daysInMonth(year, month); // no allowed day left this month: advanceDay rolls over
+        if (!advanceDay()) return null;
+      } else if (!advanceDay()) return null;
       continue;
     }
     const nextHour = p.hour.next[hour]!;
