@@ -1,55 +1,19 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import { systemClock, type Clock } from '../core/clock.js';
+import { resolve } from 'node:path';
+import type { Statement } from 'better-sqlite3';
+import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
-import { migrate } from './migrations.js';
 import { buildRunQuery, encodeCursor } from './queries.js';
-import {
-  notifyStateToRow,
-  rowToDeadLetter,
-  rowToJobState,
-  rowToNotifyState,
-  rowToOutboxItem,
-  rowToRun,
-  runToRow,
-  type DeadLetterRow,
-  type JobStateRow,
-  type NotifyStateRow,
-  type OutboxRow,
-  type RunRow,
-} from './rows.js';
-import { prepareStatements, type Statements } from './statements.js';
-import type {
-  DeadLetter,
-  FireClaim,
-  JobState,
-  NotifyState,
-  OutboxEntry,
-  OutboxItem,
-  OutboxSink,
-  OutboxStep,
-  RunFilter,
-  RunPage,
-  Store,
-} from './store.js';
+import { rowToJobState, rowToRun, runToRow, type JobStateRow, type RunRow } from './rows.js';
+import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
+import { SqliteOutboxTables } from './sqlite-outbox.js';
+import type { FireClaim, JobState, OutboxEntry, RunFilter, RunPage, Store } from './store.js';
 
-export interface SqliteStoreOptions {
-  /** Database file; its directory is created when missing. */
-  path: string;
-  logger?: Logger;
-  /** How long a write waits for another connection's lock before failing (default 5000). */
-  busyTimeoutMs?: number;
-  /** Stamps outbox entries (created_at, first attempt); pass the daemon's clock. */
-  clock?: Clock;
-}
-
-export const STORE_DEFAULTS = { busyTimeoutMs: 5000, deadLetterListLimit: 100 } as const;
+export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 
 export const LOST_RUN_ERROR = 'daemon stopped while the run was in flight';
 
-const OUTBOX_SINKS: readonly OutboxSink[] = ['elasticsearch', 'notify', 'email', 'webhook'];
+const STATS_REFRESH_MS = 3_600_000;
 
 /** insertRun found the (job, scheduled instant, node, attempt) key already taken. */
 export class ClaimConflictError extends Error {}
@@ -66,44 +30,22 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
  * transaction, so a second connection (another Store on the same file) waits on busy_timeout
  * instead of failing mid-transaction.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends SqliteOutboxTables implements Store {
   readonly path: string;
-  private readonly db: Database;
-  private readonly st: Statements;
   private readonly runQueries = new Map<string, Statement>();
-  private readonly clock: Clock;
   private readonly logger: Logger;
   private closed = false;
+  private statsRefreshedAt: Millis;
 
   constructor(options: SqliteStoreOptions) {
-    this.path = resolve(options.path);
-    this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger();
-    mkdirSync(dirname(this.path), { recursive: true });
-    this.db = new BetterSqlite3(this.path, {
-      timeout: options.busyTimeoutMs ?? STORE_DEFAULTS.busyTimeoutMs,
-    });
-    try {
-      this.configure(options.busyTimeoutMs ?? STORE_DEFAULTS.busyTimeoutMs);
-      const applied = migrate(this.db, this.path);
-      this.st = prepareStatements(this.db);
-      this.logger.info({ path: this.path, migrationsApplied: applied }, 'store: opened');
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
-  }
-
-  private configure(busyTimeoutMs: number): void {
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-    this.db.pragma('journal_mode = WAL');
-    // In WAL mode NORMAL syncs at checkpoints, not at every commit: a committed transaction
-    // survives kill -9 of this process (it is in the WAL file), but an OS crash or power loss
-    // may lose the last few transactions. FULL would fsync every commit at a large write cost.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    // 64 MiB of page cache keeps the hot index pages of a large runs table in memory.
-    this.db.pragma('cache_size = -65536');
+    const path = resolve(options.path);
+    const logger = options.logger ?? silentLogger();
+    const clock = options.clock ?? systemClock;
+    const { db, st } = openDatabase(path, options, logger);
+    super(db, st, clock);
+    this.path = path;
+    this.logger = logger;
+    this.statsRefreshedAt = clock.now();
   }
 
   // ---- runs ----------------------------------------------------------------------------
@@ -260,9 +202,13 @@ export class SqliteStore implements Store {
     return row.n;
   }
 
-  /** Deletes at most `batch` final runs (oldest finish first) and their claims; keep batches small. */
+  /**
+   * Deletes at most `batch` final runs (oldest finish first) and their claims. Keep batches small
+   * (100–200): a batch of 500 costs about 25 ms of CPU on a 1,000,000-row file.
+   */
   pruneRuns(before: Millis, batch: number): number {
     const cutoff = isoUtc(before);
+    this.refreshPlannerStats();
     return this.db
       .transaction(() => {
         const ids = this.st.pruneCandidates.pluck().all(cutoff, Math.max(0, Math.floor(batch))) as string[];
@@ -273,6 +219,18 @@ export class SqliteStore implements Store {
         return ids.length;
       })
       .immediate();
+  }
+
+  /**
+   * The planner picks indexes from statistics that PRAGMA optimize keeps fresh (cheaply: it
+   * samples). SQLite advises it at open and periodically; retention runs periodically, so it
+   * piggybacks there at most once an hour.
+   */
+  private refreshPlannerStats(): void {
+    const now = this.clock.now();
+    if (now - this.statsRefreshedAt < STATS_REFRESH_MS) return;
+    this.db.pragma('optimize');
+    this.statsRefreshedAt = now;
   }
 
   // ---- job state -----------------------------------------------------------------------
@@ -292,101 +250,15 @@ export class SqliteStore implements Store {
 
   /** Jobs seen for the first time start counting from `at`; one transaction for any number. */
   initJobStates(jobs: readonly string[], at: Millis): void {
-    this.db.transaction(() => {
-      for (const job of jobs) if (!this.st.getJobState.get(job)) this.setLastScheduled(job, at);
-    })();
+    this.db
+      .transaction(() => {
+        for (const job of jobs) if (!this.st.getJobState.get(job)) this.setLastScheduled(job, at);
+      })
+      .immediate();
   }
 
   setLastScheduled(job: string, at: Millis): void {
     this.st.setLastScheduled.run({ job, value: isoUtc(at) });
-  }
-
-  // ---- outbox --------------------------------------------------------------------------
-
-  /** A key already pending for its sink is ignored (the first payload wins). */
-  enqueueOutbox(entries: OutboxEntry[]): void {
-    if (entries.length === 0) return;
-    this.db.transaction(() => this.enqueue(entries)).immediate();
-  }
-
-  private enqueue(entries: readonly OutboxEntry[]): void {
-    const now = isoUtc(this.clock.now());
-    for (const entry of entries) {
-      this.st.enqueue.run({
-        sink: entry.sink,
-        key: entry.key,
-        payload: JSON.stringify(entry.payload ?? null),
-        now,
-      });
-    }
-  }
-
-  takeOutbox(sink: OutboxSink, limit: number, now: Millis): OutboxItem[] {
-    const rows = this.st.takeOutbox.all(sink, isoUtc(now), Math.max(0, Math.floor(limit))) as OutboxRow[];
-    return rows.map(rowToOutboxItem);
-  }
-
-  ackOutbox(ids: number[]): void {
-    if (ids.length === 0) return;
-    this.db.transaction(() => this.ack(ids)).immediate();
-  }
-
-  private ack(ids: readonly number[]): void {
-    for (const id of ids) this.st.ackOutbox.run(id);
-  }
-
-  retryOutbox(id: number, error: string, nextAttemptAt: Millis): void {
-    this.st.retryOutbox.run({ id, error, next: isoUtc(nextAttemptAt) });
-  }
-
-  deadLetter(id: number, reason: string, now: Millis): void {
-    this.db
-      .transaction(() => {
-        if (this.st.copyToDeadLetters.run({ id, reason, now: isoUtc(now) }).changes === 0) return;
-        this.st.ackOutbox.run(id);
-      })
-      .immediate();
-  }
-
-  outboxBacklog(): Record<OutboxSink, number> {
-    const backlog = Object.fromEntries(OUTBOX_SINKS.map((s) => [s, 0])) as Record<OutboxSink, number>;
-    for (const row of this.st.outboxBacklog.all() as { sink: OutboxSink; n: number }[])
-      backlog[row.sink] = row.n;
-    return backlog;
-  }
-
-  listDeadLetters(sink?: OutboxSink, limit: number = STORE_DEFAULTS.deadLetterListLimit): DeadLetter[] {
-    const rows = (
-      sink === undefined
-        ? this.st.listDeadLetters.all(limit)
-        : this.st.listDeadLettersForSink.all(sink, limit)
-    ) as DeadLetterRow[];
-    return rows.map(rowToDeadLetter);
-  }
-
-  commitOutboxStep(step: OutboxStep): void {
-    this.db
-      .transaction(() => {
-        this.ack(step.ack);
-        this.enqueue(step.enqueue);
-        for (const state of step.notifyStates) this.st.setNotifyState.run(notifyStateToRow(state));
-      })
-      .immediate();
-  }
-
-  // ---- notify state --------------------------------------------------------------------
-
-  getNotifyState(job: string): NotifyState | undefined {
-    const row = this.st.getNotifyState.get(job) as NotifyStateRow | undefined;
-    return row && rowToNotifyState(row);
-  }
-
-  listNotifyStates(): NotifyState[] {
-    return (this.st.listNotifyStates.all() as NotifyStateRow[]).map(rowToNotifyState);
-  }
-
-  setNotifyState(state: NotifyState): void {
-    this.st.setNotifyState.run(notifyStateToRow(state));
   }
 
   // ---- lifecycle -----------------------------------------------------------------------

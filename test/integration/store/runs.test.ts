@@ -188,6 +188,17 @@ describe('SQLite store: runs', () => {
     expect(store.countRunning('zzz')).to.equal(0);
   });
 
+  it('initJobStates starts new jobs at the given instant and leaves known jobs alone', () => {
+    store.setLastScheduled('known', REFERENCE_TIME - 60_000);
+    store.initJobStates(['known', 'new-a', 'new-b'], REFERENCE_TIME);
+    const states = store.listJobStates().map((s) => [s.job, s.lastScheduledAt]);
+    expect(states).to.deep.equal([
+      ['known', REFERENCE_TIME - 60_000],
+      ['new-a', REFERENCE_TIME],
+      ['new-b', REFERENCE_TIME],
+    ]);
+  });
+
   it('keeps the enable override and the last scheduled instant per job', () => {
     store.setEnabledOverride('backup', false);
     store.setLastScheduled('backup', REFERENCE_TIME);
