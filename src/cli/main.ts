@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { DAEMON_FLAGS, envName, resolveDaemonOptions } from './daemon-flags.js';
 import { runDaemon } from './daemon-command.js';
+import { addClientCommands, addConfigCommands } from './commands.js';
 import { runNext } from './next-command.js';
 
 const program = new Command('distcron')
@@ -35,6 +36,9 @@ program
       json: flags.json === true,
     });
   });
+
+addConfigCommands(program);
+addClientCommands(program);
 
 function stringFlags(
   flags: Record<string, string | boolean | undefined>,

@@ -1,0 +1,146 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { withDefaults } from '../daemon/options.js';
+import { listRuns, runRemote } from './client.js';
+import { resolveDaemonOptions } from './daemon-flags.js';
+import { esConnectionFrom, runEsSetup, safeUrl } from './es-setup.js';
+import { runKeyscan } from './keyscan.js';
+import { runValidate } from './validate.js';
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Where the client commands find the daemon: --api / DISTCRON_API, token from DISTCRON_TOKEN only. */
+function apiTarget(flags: Flags) {
+  const api = (flags.api as string | undefined) ?? process.env.DISTCRON_API ?? 'http://127.0.0.1:8080';
+  return { api, token: process.env.DISTCRON_TOKEN };
+}
+
+function configFlags(cmd: Command): Command {
+  return cmd
+    .option('--jobs-dir <dir>', 'directory of job definitions [env DISTCRON_JOBS_DIR]')
+    .option('--nodes-dir <dir>', 'directory of node definitions [env DISTCRON_NODES_DIR]')
+    .option('--timezone <zone>', 'IANA zone for schedules that name none [env DISTCRON_TIMEZONE]');
+}
+
+function stringFlags(flags: Flags): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => typeof v === 'string')) as Record<
+    string,
+    string
+  >;
+}
+
+function parseEnvPairs(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  return Object.fromEntries(
+    pairs.map((p) => {
+      const eq = p.indexOf('=');
+      if (eq <= 0) throw new Error(`distcron: --env expects NAME=VALUE, got "${p}"`);
+      return [p.slice(0, eq), p.slice(eq + 1)];
+    }),
+  );
+}
+
+export function addConfigCommands(program: Command): void {
+  configFlags(
+    program
+      .command('validate')
+      .description('check jobs.d and nodes.d; problems as file:line:column: message'),
+  )
+    .option('--json', 'machine-readable output')
+    .action(async (flags: Flags) => {
+      const o = withDefaults(resolveDaemonOptions(stringFlags(flags), process.env));
+      const code = await runValidate({
+        jobsDir: o.jobsDir,
+        nodesDir: o.nodesDir,
+        defaultTimezone: o.timezone,
+        json: flags.json === true,
+        out,
+      });
+      process.exitCode = code;
+    });
+
+  configFlags(
+    program.command('keyscan').description('record the current host keys of ssh nodes in known_hosts'),
+  )
+    .argument('<node...>', 'node names')
+    .option('--known-hosts <file>', 'known_hosts file to update [env DISTCRON_KNOWN_HOSTS]')
+    .action(async (names: string[], flags: Flags) => {
+      const o = withDefaults(resolveDaemonOptions(stringFlags(flags), process.env));
+      const config = await loadConfig({
+        jobsDir: o.jobsDir,
+        nodesDir: o.nodesDir,
+        defaultTimezone: o.timezone,
+      });
+      const missing = names.filter((n) => !config.nodes.has(n));
+      if (missing.length) throw new Error(`distcron: no such node: ${missing.join(', ')}`);
+      if (!o.knownHostsFile) throw new Error('distcron: keyscan needs --known-hosts FILE');
+      const nodes = names.map((n) => config.nodes.get(n)!);
+      process.exitCode = await runKeyscan({
+        nodes,
+        knownHostsFile: o.knownHostsFile,
+        connectTimeoutMs: o.sshConnectTimeoutMs,
+        out: process.stdout,
+      });
+    });
+
+  program
+    .command('es-setup')
+    .description('install or upgrade the Elasticsearch index template')
+    .option('--es-url <url>', 'Elasticsearch URL [env ELASTICSEARCH_URL]')
+    .option('--es-username <user>', 'Elasticsearch user (password from ELASTICSEARCH_PASSWORD)')
+    .option('--es-ca-file <file>', 'CA certificate for TLS')
+    .action(async (flags: Flags) => {
+      const connection = esConnectionFrom(stringFlags(flags));
+      if (!connection) throw new Error('distcron: es-setup needs --es-url or ELASTICSEARCH_URL');
+      const result = await runEsSetup(connection);
+      out(`${safeUrl(connection.url)}: index template ${result.template} ${JSON.stringify(result.result)}`);
+    });
+}
+
+export function addClientCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run a job now through the API, wait, print its output, exit with its code')
+    .argument('<job>', 'job name')
+    .option('--node <node>', 'run on this node only')
+    .option('--env <NAME=VALUE...>', 'extra environment for this run')
+    .option('--api <url>', 'daemon API base URL [env DISTCRON_API]')
+    .option('--json', 'print the final run as JSON')
+    .action(async (job: string, flags: Flags) => {
+      const environment = parseEnvPairs(flags.env as string[] | undefined);
+      process.exitCode = await runRemote({
+        ...apiTarget(flags),
+        job,
+        node: flags.node as string | undefined,
+        environment,
+        json: flags.json === true,
+        out,
+        err,
+      });
+    });
+
+  program
+    .command('runs')
+    .description('list recent runs')
+    .option('--job <job>', 'only this job')
+    .option('--node <node>', 'only this node')
+    .option('--status <status>', 'only this status')
+    .option('--limit <n>', 'how many', '50')
+    .option('--api <url>', 'daemon API base URL [env DISTCRON_API]')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: Flags) => {
+      process.exitCode = await listRuns({
+        ...apiTarget(flags),
+        job: flags.job as string | undefined,
+        node: flags.node as string | undefined,
+        status: flags.status as string | undefined,
+        limit: Number(flags.limit),
+        json: flags.json === true,
+        out,
+        err,
+      });
+    });
+}
