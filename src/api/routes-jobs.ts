@@ -3,11 +3,10 @@ import type { JobView, ManualRunRequest } from '../daemon/control.js';
 import { ApiError } from './errors.js';
 import { bodyObject, checkJobName, parseLimit, pathParam, readQuery } from './request.js';
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
-import { listRunsResponse, RUN_STATUSES } from './routes-runs.js';
+import { checkJobStatusFilter, jobsPage } from './jobs-list.js';
+import { listRunsResponse } from './routes-runs.js';
 import { configProblemJson, jobDetailJson, jobSummaryJson } from './views.js';
 
-/** `status` of the jobs list: a last-run status, or the job's state. */
-export const JOB_STATUS_FILTERS = [...RUN_STATUSES, 'enabled', 'disabled', 'never_run'] as const;
 export const JOBS_DEFAULT_LIMIT = 100;
 export const JOBS_MAX_LIMIT = 1000;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -22,34 +21,6 @@ function existingJob(ctx: RouteContext, name: string): JobView {
   return job;
 }
 
-function matchesStatus(job: JobView, status: string): boolean {
-  if (status === 'enabled') return job.enabled;
-  if (status === 'disabled') return !job.enabled;
-  if (status === 'never_run') return job.lastRun === null;
-  if (status === 'running') return job.running > 0;
-  return job.lastRun?.status === status;
-}
-
-function jobFilter(query: Record<string, string>): (job: JobView) => boolean {
-  const { tag, q, status } = query;
-  if (status !== undefined && !(JOB_STATUS_FILTERS as readonly string[]).includes(status))
-    throw new ApiError(
-      400,
-      'invalid_parameter',
-      `api: status must be one of ${JOB_STATUS_FILTERS.join(', ')}`,
-      {
-        parameter: 'status',
-      },
-    );
-  const needle = q?.toLowerCase();
-  return (job) =>
-    (tag === undefined || job.definition.tags.includes(tag)) &&
-    (status === undefined || matchesStatus(job, status)) &&
-    (needle === undefined ||
-      job.name.toLowerCase().includes(needle) ||
-      (job.definition.description ?? '').toLowerCase().includes(needle));
-}
-
 function decodeJobCursor(cursor: string | undefined): string | null {
   if (cursor === undefined) return null;
   if (!/^[A-Za-z0-9_-]{1,700}$/.test(cursor))
@@ -62,17 +33,17 @@ function decodeJobCursor(cursor: string | undefined): string | null {
 function listJobs(ctx: RouteContext, req: Request, res: Response): void {
   const query = readQuery(req, ['tag', 'q', 'status', 'limit', 'cursor']);
   const limit = parseLimit(query.limit, JOBS_DEFAULT_LIMIT, JOBS_MAX_LIMIT);
-  const after = decodeJobCursor(query.cursor);
-  const keep = jobFilter(query);
-  const jobs = ctx.control
-    .listJobs()
-    .filter((j) => (after === null || j.name > after) && keep(j))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const page = jobs.slice(0, limit);
-  const next =
-    jobs.length > limit ? Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url') : null;
+  checkJobStatusFilter(query.status);
+  const page = jobsPage(ctx.control, {
+    tag: query.tag,
+    q: query.q,
+    status: query.status,
+    after: decodeJobCursor(query.cursor),
+    limit,
+  });
+  const next = page.lastName === null ? null : Buffer.from(page.lastName, 'utf8').toString('base64url');
   if (next !== null) res.setHeader('Link', nextLink(req.path, { ...query, limit: String(limit) }, next));
-  res.json({ jobs: page.map(jobSummaryJson), next_cursor: next });
+  res.json({ jobs: page.jobs.map(jobSummaryJson), next_cursor: next });
 }
 
 function getJob(ctx: RouteContext, req: Request, res: Response): void {

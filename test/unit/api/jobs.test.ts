@@ -54,7 +54,10 @@ describe('api jobs routes', () => {
   });
 
   it('pages the job list with a cursor and a Link header', async () => {
-    for (let i = 0; i < 25; i++) t.control.jobs.set(`job-${String(i).padStart(2, '0')}`, testJob(`job-${i}`));
+    for (let i = 0; i < 25; i++) {
+      const name = `job-${String(i).padStart(2, '0')}`;
+      t.control.jobs.set(name, testJob(name));
+    }
     const seen: string[] = [];
     let path: string | null = '/api/v1/jobs?limit=7';
     while (path) {
@@ -67,6 +70,37 @@ describe('api jobs routes', () => {
     expect(seen).to.have.length(28);
     expect(new Set(seen).size).to.equal(28);
   });
+
+  it('builds views only for the page it returns', async () => {
+    for (let i = 0; i < 25; i++) {
+      const name = `job-${String(i).padStart(2, '0')}`;
+      t.control.jobs.set(name, testJob(name));
+    }
+    t.control.viewsBuilt = 0;
+    expect((await api.get('/api/v1/jobs?limit=7')).json.jobs).to.have.length(7);
+    expect(t.control.viewsBuilt).to.equal(7);
+  });
+
+  for (const fastPath of [true, false]) {
+    it(`pages a status-filtered list the same ${fastPath ? 'with' : 'without'} the definitions fast path`, async () => {
+      if (!fastPath) t.control.jobDefinitions = undefined;
+      for (let i = 0; i < 600; i++) {
+        const name = `job-${String(i).padStart(3, '0')}`;
+        t.control.jobs.set(name, testJob(name));
+        if (i % 3 === 0) t.control.setJobEnabled(name, false);
+      }
+      const seen: string[] = [];
+      let path: string | null = '/api/v1/jobs?status=disabled&limit=45';
+      while (path) {
+        const reply = await api.get(path);
+        seen.push(...reply.json.jobs.map((j: { name: string; enabled: boolean }) => j.name));
+        const link = reply.headers.get('link');
+        path = link ? /^<([^>]+)>; rel="next"$/.exec(link)![1]! : null;
+      }
+      const expected = Array.from({ length: 200 }, (_, k) => `job-${String(k * 3).padStart(3, '0')}`);
+      expect(seen).to.deep.equal(expected);
+    });
+  }
 
   it('rejects an unknown jobs filter value', async () => {
     const reply = await api.get('/api/v1/jobs?status=sleepy');

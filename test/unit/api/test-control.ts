@@ -91,9 +91,16 @@ export class TestControl implements DaemonControl {
   problems: ConfigProblem[] = [];
   private readonly running = new Set<string>();
 
-  listJobs(): JobView[] {
-    return [...this.jobs.values()].map((j) => this.view(j));
+  /** How many job views were built (the jobs list should build one page's worth). */
+  viewsBuilt = 0;
+
+  listJobs(names?: readonly string[]): JobView[] {
+    const jobs = names ? names.flatMap((n) => this.jobs.get(n) ?? []) : [...this.jobs.values()];
+    return jobs.map((j) => this.view(j));
   }
+
+  /** The daemon's fast path; set to undefined to test the API without it. */
+  jobDefinitions?: () => readonly JobDef[] = () => [...this.jobs.values()];
 
   getJob(name: string): JobView | undefined {
     const job = this.jobs.get(name);
@@ -101,6 +108,7 @@ export class TestControl implements DaemonControl {
   }
 
   private view(job: JobDef): JobView {
+    this.viewsBuilt++;
     const override = this.store.getJobState(job.name)?.enabledOverride ?? null;
     const lastId = this.store.getJobState(job.name)?.lastRunId;
     const lastRun = lastId ? (this.store.getRun(lastId) ?? null) : null;

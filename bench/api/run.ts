@@ -1,0 +1,164 @@
+/**
+ * REST API benchmark (issue 4, item 9). Fills SQLite with 1,000,000 runs over 1,000 jobs and
+ * writes 10,000 job files, starts the real daemon with its API in a child process, and drives
+ * 50 concurrent connections (autocannon) at three routes. The same requests against a bare
+ * node:http server running the same SQLite queries give the floor, so the table has ratios.
+ *
+ *   npx tsx bench/api/run.ts [--duration 10] [--connections 50] [--runs 1000000] [--jobs 1000]
+ *                            [--job-files 10000] [--dir /tmp/distcron-bench-api]
+ *
+ * Not a test: it prints a table and asserts nothing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { ensureFixture, jobName } from './fixture.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '1000000' },
+    jobs: { type: 'string', default: '1000' },
+    'job-files': { type: 'string', default: '10000' },
+    dir: { type: 'string', default: '/tmp/distcron-bench-api' },
+  },
+});
+
+interface Route {
+  name: string;
+  target: string;
+  path: (i: number) => string;
+}
+
+interface Measure {
+  p50: number;
+  p99: number;
+  rps: number;
+  non2xx: number;
+  errors: number;
+}
+
+function spawnServer(
+  script: string,
+  argv: string[],
+): Promise<{ child: ChildProcess; url: string; info: string }> {
+  const file = fileURLToPath(new URL(script, import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...argv], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) =>
+      reject(new Error(`bench: ${script} exited with ${code} before it was ready`)),
+    );
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      const info = JSON.parse(line) as { url: string };
+      resolve({ child, url: info.url, info: line });
+    });
+  });
+}
+
+async function drive(url: string, route: Route, seconds: number, connections: number): Promise<Measure> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: [{ setupRequest: (req) => ({ ...req, path: route.path(i++) }) }],
+  });
+  return {
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rps: result.requests.average,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+async function measureServer(name: string, script: string, argv: string[], routes: Route[]) {
+  const { child, url, info } = await spawnServer(script, argv);
+  process.stderr.write(`${name}: ready ${info}\n`);
+  const results = new Map<string, Measure>();
+  try {
+    for (const route of routes) {
+      await drive(url, route, 2, Number(args.connections)); // warm-up: JIT, page cache, statements
+      results.set(route.name, await drive(url, route, Number(args.duration), Number(args.connections)));
+      process.stderr.write(`${name}: ${route.name} done\n`);
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return results;
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+}
+
+function printTable(routes: Route[], distcron: Map<string, Measure>, floor: Map<string, Measure>): void {
+  const header = [
+    'route',
+    'server',
+    'p50 ms',
+    'p99 ms',
+    'req/s',
+    'non-2xx',
+    'p99 target',
+    'p99 ×floor',
+    'req/s ×floor',
+  ];
+  const rows: string[][] = [];
+  for (const route of routes) {
+    const d = distcron.get(route.name)!;
+    const f = floor.get(route.name)!;
+    const row = (server: string, m: Measure, target: string, ratios: [string, string]) => [
+      route.name,
+      server,
+      m.p50.toFixed(1),
+      m.p99.toFixed(1),
+      m.rps.toFixed(0),
+      String(m.non2xx + m.errors),
+      target,
+      ...ratios,
+    ];
+    rows.push(row('distcron', d, route.target, [(d.p99 / f.p99).toFixed(2), (d.rps / f.rps).toFixed(2)]));
+    rows.push(row('node:http floor', f, '', ['1.00', '1.00']));
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  console.log(pad(header, widths));
+  for (const r of rows) console.log(pad(r, widths));
+}
+
+async function main(): Promise<void> {
+  const spec = { runs: Number(args.runs), jobs: Number(args.jobs), jobFiles: Number(args['job-files']) };
+  const fixture = ensureFixture(args.dir!, spec);
+  const ids = fixture.sampleIds;
+  const queryJob = jobName(42);
+  const routes: Route[] = [
+    {
+      name: `GET /api/v1/runs?job=${queryJob}&status=failed&limit=50`,
+      target: '< 20',
+      path: () => `/api/v1/runs?job=${queryJob}&status=failed&limit=50`,
+    },
+    { name: 'GET /api/v1/runs/:id', target: '', path: (i) => `/api/v1/runs/${ids[i % ids.length]}` },
+    { name: 'GET /api/v1/jobs', target: '< 50', path: () => '/api/v1/jobs' },
+  ];
+  const load = loadavg().map((l) => l.toFixed(1));
+  console.log(
+    `API benchmark: ${spec.runs} runs over ${spec.jobs} jobs, ${spec.jobFiles} job files; ` +
+      `${args.connections} connections, ${args.duration}s per route; ${cpus().length} cores, load ${load.join(' ')}`,
+  );
+  const distcron = await measureServer(
+    'distcron',
+    './server-distcron.ts',
+    [fixture.jobsDir, fixture.nodesDir, fixture.dbPath],
+    routes,
+  );
+  const floor = await measureServer('floor', './server-floor.ts', [fixture.dbPath], routes);
+  printTable(routes, distcron, floor);
+}
+
+await main();

@@ -1,0 +1,100 @@
+import type { JobDef } from '../core/types.js';
+import type { DaemonControl, JobView } from '../daemon/control.js';
+import { ApiError } from './errors.js';
+import { RUN_STATUSES } from './routes-runs.js';
+
+/** `status` of the jobs list: a last-run status, or the job's state. */
+export const JOB_STATUS_FILTERS = [...RUN_STATUSES, 'enabled', 'disabled', 'never_run'] as const;
+
+export interface JobsQuery {
+  tag?: string;
+  q?: string;
+  status?: string;
+  /** Only jobs whose name sorts after this one (the cursor). */
+  after: string | null;
+  limit: number;
+}
+
+export interface JobsPage {
+  jobs: JobView[];
+  /** Name of the last job of the page when another page follows. */
+  lastName: string | null;
+}
+
+/** Views are built a chunk at a time while a status filter looks for enough matches. */
+const STATUS_SCAN_CHUNK = 256;
+
+export function checkJobStatusFilter(status: string | undefined): void {
+  if (status !== undefined && !(JOB_STATUS_FILTERS as readonly string[]).includes(status))
+    throw new ApiError(
+      400,
+      'invalid_parameter',
+      `api: status must be one of ${JOB_STATUS_FILTERS.join(', ')}`,
+      {
+        parameter: 'status',
+      },
+    );
+}
+
+function matchesStatus(job: JobView, status: string): boolean {
+  if (status === 'enabled') return job.enabled;
+  if (status === 'disabled') return !job.enabled;
+  if (status === 'never_run') return job.lastRun === null;
+  if (status === 'running') return job.running > 0;
+  return job.lastRun?.status === status;
+}
+
+function definitionFilter(query: JobsQuery): (def: JobDef) => boolean {
+  const needle = query.q?.toLowerCase();
+  return (def) =>
+    (query.after === null || def.name > query.after) &&
+    (query.tag === undefined || def.tags.includes(query.tag)) &&
+    (needle === undefined ||
+      def.name.toLowerCase().includes(needle) ||
+      (def.description ?? '').toLowerCase().includes(needle));
+}
+
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Views of `names`, in that order (tolerates a control that returns more or fewer). */
+function viewsOf(control: DaemonControl, names: string[]): JobView[] {
+  const views = new Map(control.listJobs(names).map((v) => [v.name, v]));
+  return names.flatMap((n) => views.get(n) ?? []);
+}
+
+function pageOf(matches: JobView[], limit: number): JobsPage {
+  const jobs = matches.slice(0, limit);
+  return { jobs, lastName: matches.length > limit ? jobs[jobs.length - 1]!.name : null };
+}
+
+/**
+ * One page of the jobs list, sorted by name. With the control's `jobDefinitions` fast path only
+ * the page's views are built (views cost schedule math and a state lookup per job); a status
+ * filter builds views chunk by chunk until the page is full.
+ */
+export function jobsPage(control: DaemonControl, query: JobsQuery): JobsPage {
+  const definitions = control.jobDefinitions?.();
+  if (!definitions) {
+    const keep = definitionFilter(query);
+    const views = control.listJobs().filter((v) => keep(v.definition));
+    const matches = query.status === undefined ? views : views.filter((v) => matchesStatus(v, query.status!));
+    return pageOf(matches.sort(byName), query.limit);
+  }
+  const names = definitions
+    .filter(definitionFilter(query))
+    .sort(byName)
+    .map((d) => d.name);
+  if (query.status === undefined) {
+    const page = viewsOf(control, names.slice(0, query.limit));
+    return {
+      jobs: page,
+      lastName: names.length > query.limit ? (page[page.length - 1]?.name ?? null) : null,
+    };
+  }
+  const matches: JobView[] = [];
+  for (let i = 0; i < names.length && matches.length <= query.limit; i += STATUS_SCAN_CHUNK) {
+    const chunk = viewsOf(control, names.slice(i, i + STATUS_SCAN_CHUNK));
+    matches.push(...chunk.filter((v) => matchesStatus(v, query.status!)));
+  }
+  return pageOf(matches, query.limit);
+}
