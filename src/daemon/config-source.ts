@@ -1,9 +1,12 @@
 import type { Logger } from '../core/log.js';
 import type { ConfigProblem, NodeDef } from '../core/types.js';
-import { crossCheck } from '../config/cross-check.js';
-import { validateJobBody } from '../config/body.js';
-import { loadConfig } from '../config/load.js';
-import { isValidJobName } from '../config/names.js';
+import {
+  ConfigWatcher,
+  crossCheck,
+  isValidJobName,
+  validateJobBody,
+  type ConfigSnapshot,
+} from '../config/index.js';
 import type { ConfigState } from './job-registry.js';
 import type { DaemonOptions } from './options.js';
 
@@ -11,7 +14,10 @@ import type { DaemonOptions } from './options.js';
 export interface ConfigSource {
   current(): ConfigState;
   onChange(listener: (state: ConfigState) => void): void;
+  /** SIGHUP: every file re-read. */
   reloadAll(): Promise<void>;
+  /** Pick up files this process just wrote (API PUT/DELETE) without waiting for the watcher. */
+  rescan(): Promise<void>;
   validateJobBody(
     name: string,
     body: unknown,
@@ -21,38 +27,48 @@ export interface ConfigSource {
   close(): void;
 }
 
+/** Watches both directories; an invalid change keeps the last good version and is reported. */
 export async function openConfigSource(options: DaemonOptions, logger: Logger): Promise<ConfigSource> {
-  const load = () =>
-    loadConfig({ jobsDir: options.jobsDir, nodesDir: options.nodesDir, defaultTimezone: options.timezone });
-  let state: ConfigState = await load();
   const listeners: ((s: ConfigState) => void)[] = [];
-  logProblems(logger, state.problems);
-  return {
-    current: () => state,
-    onChange: (listener) => listeners.push(listener),
-    reloadAll: async () => {
-      state = await load();
-      logProblems(logger, state.problems);
-      for (const l of listeners) l(state);
+  let reported: ConfigProblem[] = [];
+  const report = (snapshot: ConfigSnapshot) => {
+    const known = new Set(reported.map(problemKey));
+    for (const p of snapshot.problems.filter((q) => !known.has(problemKey(q)))) logProblem(logger, p);
+    reported = snapshot.problems;
+  };
+  const watcher = new ConfigWatcher({
+    jobsDir: options.jobsDir,
+    nodesDir: options.nodesDir,
+    defaultTimezone: options.timezone,
+    debounceMs: options.reloadDebounceMs,
+    onChange: ({ snapshot }) => {
+      report(snapshot);
+      for (const listener of listeners) listener(snapshot);
     },
+  });
+  report(await watcher.start());
+  return {
+    current: () => watcher.snapshot,
+    onChange: (listener) => listeners.push(listener),
+    reloadAll: async () => void (await watcher.reloadAll()),
+    rescan: async () => void (await watcher.rescan()),
     validateJobBody: (name, body, nodes) => {
-      const result = validateJobBody(name, body, {
-        defaultTimezone: options.timezone,
-        file: `${options.jobsDir}/${name}.json`,
-      });
+      const file = `${options.jobsDir}/${name}.json`;
+      const result = validateJobBody(name, body, { defaultTimezone: options.timezone, file });
       const cross = result.job ? crossCheck(new Map([[name, result.job]]), nodes) : [];
       return { problems: [...result.problems, ...cross], text: result.text };
     },
     isValidJobName: (name) => isValidJobName(name),
-    close: () => undefined,
+    close: () => watcher.close(),
   };
 }
 
-function logProblems(logger: Logger, problems: ConfigProblem[]): void {
-  for (const p of problems) {
-    logger[p.severity === 'error' ? 'error' : 'warn'](
-      { file: p.file, line: p.line, column: p.column, path: p.path },
-      p.message,
-    );
-  }
+function problemKey(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.column}:${p.message}`;
+}
+
+function logProblem(logger: Logger, p: ConfigProblem): void {
+  const where = { file: p.file, line: p.line, column: p.column, path: p.path };
+  if (p.severity === 'error') logger.error(where, `config: ${p.message}`);
+  else logger.warn(where, `config: ${p.message}`);
 }
