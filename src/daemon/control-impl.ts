@@ -49,8 +49,16 @@ export class DaemonControlImpl implements DaemonControl {
     this.lastRuns.set(run.job, { ...run, stdout: '', stderr: '' });
   }
 
-  listJobs(): JobView[] {
-    return [...this.deps.registry.allJobs()].map((job) => this.view(job, 1));
+  listJobs(names?: readonly string[]): JobView[] {
+    const jobs = names
+      ? names.map((n) => this.deps.registry.job(n)).filter((j): j is JobDef => j !== undefined)
+      : [...this.deps.registry.allJobs()];
+    return jobs.map((job) => this.view(job, 1));
+  }
+
+  /** Definitions only: lets the API filter and page 100k jobs before building any view. */
+  jobDefinitions(): readonly JobDef[] {
+    return [...this.deps.registry.allJobs()];
   }
 
   getJob(name: string): JobView | undefined {
