@@ -29,6 +29,19 @@ const MANUAL = new ManualSchedule();
  * Cheap enough to call for 100,000 jobs at start-up: field tables and zones are cached.
  */
 export function compileSchedule(spec: ScheduleSpec, ctx: ScheduleContext): Schedule {
+  // Config validation and the daemon compile the same spec object: remember the result (a
+  // compiled schedule is immutable), keyed by the context it depends on.
+  const key = `${ctx.jobName}\u0000${ctx.defaultTimezone}`;
+  const cached = compiled.get(spec);
+  if (cached?.key === key) return cached.schedule;
+  const schedule = compileUncached(spec, ctx);
+  compiled.set(spec, { key, schedule });
+  return schedule;
+}
+
+const compiled = new WeakMap<ScheduleSpec, { key: string; schedule: Schedule }>();
+
+function compileUncached(spec: ScheduleSpec, ctx: ScheduleContext): Schedule {
   switch (spec.kind) {
     case 'manual':
       return MANUAL;
