@@ -24,7 +24,7 @@ function errorMessage(status: number, body: unknown): string {
   const error = (body as ApiErrorBody | undefined)?.error;
   const problems = error?.details?.problems?.map((p) => `  ${p.message}`) ?? [];
   const base = error?.message ?? `HTTP ${status}`;
-  const hint = status === 401 ? ' (pass --token or set DISTCRON_TOKEN)' : '';
+  const hint = status === 401 ? ' (set DISTCRON_TOKEN)' : '';
   return [`${base}${hint}`, ...problems].join('\n');
 }
 

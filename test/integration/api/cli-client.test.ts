@@ -80,7 +80,7 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
     expect(weak.lines.err[0]).to.match(/has role read; this needs operate/);
     const none = capture();
     expect(await runRemote({ ...target(), token: undefined, job: 'greet', ...none })).to.equal(1);
-    expect(none.lines.err[0]).to.match(/Bearer <token>.*--token/);
+    expect(none.lines.err[0]).to.match(/Bearer <token>.*\(set DISTCRON_TOKEN\)$/);
   });
 
   it('says when the daemon cannot be reached', async () => {
