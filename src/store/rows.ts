@@ -48,10 +48,35 @@ export interface RunRow {
   error: string | null;
 }
 
-/** Durations are whole milliseconds (STRICT INTEGER column); a fractional timer reading is rounded. */
+/**
+ * Times are rewritten as `toISOString()` output so that range filters, which compare text,
+ * hold for any ISO-8601 input; durations are whole milliseconds (STRICT INTEGER column).
+ */
 export function runToRow(run: RunRecord): RunRow {
-  const duration = run.duration_ms === null ? null : Math.round(run.duration_ms);
-  return { ...pickRunColumns(run), duration_ms: duration, output_truncated: run.output_truncated ? 1 : 0 };
+  return {
+    ...pickRunColumns(run),
+    scheduled_at: storedTime(run, 'scheduled_at'),
+    started_at: storedTime(run, 'started_at'),
+    finished_at: storedTime(run, 'finished_at'),
+    duration_ms: run.duration_ms === null ? null : Math.round(run.duration_ms),
+    output_truncated: run.output_truncated ? 1 : 0,
+  };
+}
+
+type TimeColumn = 'scheduled_at' | 'started_at' | 'finished_at';
+
+function storedTime(run: Pick<RunRecord, 'id' | TimeColumn>, column: TimeColumn): string | null {
+  const value = run[column];
+  if (value === null) return null;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new Error(`store: run ${run.id} has ${column} "${value}", not an ISO-8601 time; use isoUtc(ms)`);
+  }
+  return isoUtc(ms);
+}
+
+export function storedStartTime(id: string, startedAt: string): string {
+  return storedTime({ id, scheduled_at: null, started_at: startedAt, finished_at: null }, 'started_at')!;
 }
 
 export function rowToRun(row: RunRow): RunRecord {

@@ -4,7 +4,7 @@ import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
 import { buildRunQuery, encodeCursor } from './queries.js';
-import { rowToJobState, rowToRun, runToRow, type JobStateRow, type RunRow } from './rows.js';
+import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import type { FireClaim, JobState, OutboxEntry, RunFilter, RunPage, Store } from './store.js';
@@ -115,7 +115,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void {
-    const changes = this.st.markStarted.run({ id, ...fields }).changes;
+    const started_at = storedStartTime(id, fields.started_at);
+    const changes = this.st.markStarted.run({ id, ...fields, started_at }).changes;
     if (changes === 0) throw new Error(`store: markStarted: run ${id} does not exist; insert it first`);
   }
 

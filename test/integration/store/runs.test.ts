@@ -103,6 +103,16 @@ describe('SQLite store: runs', () => {
     expect(store.getRun(run.id)!.duration_ms).to.equal(1501);
   });
 
+  it('stores any ISO-8601 time in the canonical UTC form with milliseconds', () => {
+    const run = fakeRun({ scheduled_at: '2026-11-26T10:00:00+01:00', started_at: '2026-11-26T09:00:01Z' });
+    store.insertRun(run);
+    expect(store.getRun(run.id)).to.include({
+      scheduled_at: '2026-11-26T09:00:00.000Z',
+      started_at: '2026-11-26T09:00:01.000Z',
+    });
+    expect(() => store.insertRun(fakeRun({ finished_at: 'later' }))).to.throw(/store: .*finished_at "later"/);
+  });
+
   it('returns undefined for an unknown run id', () => {
     expect(store.getRun('01NOPE')).to.equal(undefined);
   });
@@ -116,9 +126,9 @@ describe('SQLite store: runs', () => {
       host: '10.0.0.9',
       started_at: '2026-11-26T09:01:00.000Z',
     });
-    expect(() => store.markStarted('missing', { node: null, host: null, started_at: 'x' })).to.throw(
-      /store:/,
-    );
+    const started = { node: null, host: null, started_at: '2026-11-26T09:01:00Z' };
+    expect(() => store.markStarted('missing', started)).to.throw(/store: .*does not exist/);
+    expect(() => store.markStarted(run.id, { ...started, started_at: 'soon' })).to.throw(/store: .*ISO-8601/);
   });
 
   it('finishRun writes the run, its outbox entries and the job state together', () => {
