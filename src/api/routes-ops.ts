@@ -11,10 +11,11 @@ import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
  */
 function refreshStateGauges(control: DaemonControl): void {
   const { metrics } = control;
-  const nodes = control.listNodes().filter((n) => !n.disabled);
-  const up = nodes.filter((n) => n.health.up).length;
-  metrics.nodesUp.set(up);
-  metrics.nodesDown.set(nodes.length - up);
+  // Same rule as the daemon's own update: every node that is not down counts as up.
+  const nodes = control.listNodes();
+  const down = nodes.filter((n) => !n.health.up).length;
+  metrics.nodesUp.set(nodes.length - down);
+  metrics.nodesDown.set(down);
   const failingFiles = new Set(
     control
       .configErrors()
