@@ -18,7 +18,6 @@ export const NOTIFY_EVENTS: readonly NotifyEvent[] = [
   'success',
 ];
 const DEFAULT_EVENTS: NotifyEvent[] = ['failure', 'recovery'];
-const DEFAULT_REMIND_MS = 24 * 3_600_000;
 // Deliberately loose: one "@", no spaces, a dot in the domain. The SMTP server is the real judge.
 const EMAIL = /^[^\s@"<>,;]+@[^\s@"<>,;]+\.[^\s@"<>,;]+$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -58,7 +57,8 @@ export function parseNotify(
   at: Located | undefined,
   hasOwners: boolean,
 ): JobDef['notify'] | undefined {
-  const notify: JobDef['notify'] = { on: [], email: [], webhooks: [], remindEveryMs: DEFAULT_REMIND_MS };
+  // remindEveryMs stays unset unless the job says so: the daemon's --remind-every is the default.
+  const notify: JobDef['notify'] = { on: [], email: [], webhooks: [] };
   const fields = at
     ? objectFields(sink, at, ['on', 'email', 'webhooks', 'remind_every'])
     : new Map<string, Located>();

@@ -40,7 +40,7 @@ describe('config: job definitions that load', () => {
       retries: { count: 0, delayMs: 0 },
       overlap: 'skip',
       catchUp: 'latest',
-      notify: { on: ['failure', 'recovery'], email: [], webhooks: [], remindEveryMs: 86_400_000 },
+      notify: { on: ['failure', 'recovery'], email: [], webhooks: [] },
       tags: [],
       enabled: true,
     });
