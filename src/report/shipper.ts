@@ -21,6 +21,8 @@ export interface EsShipperOptions {
   caFile?: string;
   /** Documents per bulk request. */
   batchSize?: number;
+  /** Bulk requests in flight at once (Elasticsearch indexes them on separate write threads). */
+  concurrency?: number;
   /** Bytes per bulk request (a single larger document still goes alone). */
   batchBytes?: number;
   minBackoffMs?: number;
@@ -38,6 +40,7 @@ export interface EsShipperOptions {
 
 export const ES_SHIPPER_DEFAULTS = {
   batchSize: 1000,
+  concurrency: 2,
   batchBytes: 5 * 1024 * 1024,
   minBackoffMs: 500,
   maxBackoffMs: 60_000,
@@ -183,26 +186,36 @@ export class EsShipper {
   }
 
   private async shipOnce(): Promise<'idle' | 'shipped' | 'failed'> {
-    const items = this.store.takeOutbox(SINK, this.settings.batchSize, this.settings.clock.now());
+    const { batchSize, concurrency } = this.settings;
+    const items = this.store.takeOutbox(SINK, batchSize * concurrency, this.settings.clock.now());
     if (items.length === 0) {
       this.updateBacklog();
       return 'idle';
     }
+    const chunks = Array.from({ length: Math.ceil(items.length / batchSize) }, (_, i) =>
+      items.slice(i * batchSize, (i + 1) * batchSize),
+    );
+    const results = await Promise.all(chunks.map((chunk) => this.shipChunk(chunk)));
+    this.updateBacklog();
+    return results.includes(false) ? 'failed' : 'shipped';
+  }
+
+  /** One bulk request; false when the whole request failed (its items stay queued). */
+  private async shipChunk(items: OutboxItem[]): Promise<boolean> {
     const batch = buildBulkBatch(items, this.settings.batchBytes);
     for (const bad of batch.invalid) this.deadLetter(bad.item, bad.reason);
-    if (batch.items.length === 0) return 'shipped';
+    if (batch.items.length === 0) return true;
     let outcomes: BulkItemOutcome[];
     try {
       outcomes = await this.api.bulk(batch.lines, this.requests.signal);
       if (outcomes.length !== batch.items.length) throw new Error(`bulk answered ${outcomes.length} items`);
     } catch (err) {
       this.failed(err, 'report: bulk request to Elasticsearch failed; will retry with backoff');
-      return 'failed';
+      return false;
     }
     this.succeeded();
     this.applyOutcomes(batch, outcomes);
-    this.updateBacklog();
-    return 'shipped';
+    return true;
   }
 
   private applyOutcomes(batch: BulkBatch, outcomes: BulkItemOutcome[]): void {

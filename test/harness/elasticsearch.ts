@@ -35,7 +35,7 @@ export const ES_TEST_VERSIONS = {
 export const ES_SERVER_USER = 'distcron-es';
 const ARTIFACT = 'org.elasticsearch.distribution.integ-test-zip:elasticsearch';
 const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy';
-const HEALTH_TIMEOUT_MS = 180_000;
+const HEALTH_TIMEOUT_MS = Number(process.env.DISTCRON_ES_START_TIMEOUT_MS ?? 300_000);
 const STOP_TIMEOUT_MS = 30_000;
 
 export function esCacheDir(): string {
