@@ -132,15 +132,23 @@ export function migrate(db: Database, path: string, migrations: readonly Migrati
   refuseNewerSchema(db, path, migrations);
   const applied: number[] = [];
   for (const migration of migrations) {
-    const ran = db.transaction(() => applyIfPending(db, migration)).immediate();
+    const ran = db.transaction(() => applyIfPending(db, path, migration)).immediate();
     if (ran) applied.push(migration.version);
   }
   return applied;
 }
 
-function applyIfPending(db: Database, migration: Migration): boolean {
+function applyIfPending(db: Database, path: string, migration: Migration): boolean {
   if (schemaVersion(db) >= migration.version) return false;
-  db.exec(migration.sql);
+  try {
+    db.exec(migration.sql);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `store: migration ${migration.version} (${migration.name}) of ${path} failed: ${reason}; ` +
+        'the file is unchanged by it — is --db pointing at a distcron database?',
+    );
+  }
   db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
     migration.version,
     migration.name,

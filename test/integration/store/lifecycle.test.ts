@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { isoUtc } from '../../../src/core/types.js';
 import { LATEST_SCHEMA_VERSION, migrate, SchemaTooNewError } from '../../../src/store/migrations.js';
 import { openSqliteStore } from '../../../src/store/sqlite.js';
@@ -52,7 +53,9 @@ describe('SQLite store: file, pragmas and migrations', () => {
       { version: next + 1, name: 'broken', sql: 'CREATE TABLE extra (x INTEGER)' },
     ];
     withRawDb(temp.path, (db) => {
-      expect(() => migrate(db, temp.path, migrations)).to.throw(/already exists/);
+      expect(() => migrate(db, temp.path, migrations)).to.throw(
+        /store: migration 3 \(broken\).*already exists/,
+      );
       const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
       expect(versions).to.deep.equal([1, next]);
     });
@@ -69,6 +72,19 @@ describe('SQLite store: file, pragmas and migrations', () => {
       SchemaTooNewError,
       /store: .*schema version 2, newer than this distcron understands \(1\).*--db/,
     );
+  });
+
+  it('refuses a foreign database whose tables clash, leaving it unchanged', () => {
+    mkdirSync(dirname(temp.path), { recursive: true });
+    withRawDb(temp.path, (db) => db.exec('CREATE TABLE runs (x INTEGER)'));
+    expect(() => openSqliteStore({ path: temp.path })).to.throw(/store: migration 1 .*is --db pointing/);
+    const tables = withRawDb(temp.path, (db) =>
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations'")
+        .pluck()
+        .all(),
+    );
+    expect(tables).to.deep.equal(['runs']);
   });
 
   it('close is idempotent and checkpoints the WAL into the main file', () => {
