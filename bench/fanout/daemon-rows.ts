@@ -1,32 +1,29 @@
 /**
  * distcron daemon rows: an `all` job (`true`) on every host, from runJob() (the fire) until all
  * N runs are recorded final in SQLite. Cold = a fresh daemon (no pooled connections), warm =
- * the same daemon again. Also reports the process RSS with N pooled connections.
+ * one long-lived daemon. Also reports the process RSS with N pooled connections.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '../../src/core/log.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { ExecutorRegistry } from '../../src/exec/executor.js';
-import { LocalExecutor } from '../../src/exec/local.js';
 import { SshExecutor } from '../../src/exec/ssh/executor.js';
 import type { SshTestHosts } from '../../test/harness/sshd.js';
-import type { Row } from './stats.js';
 import { time } from './tools.js';
-
-export type Repeat = (
-  name: string,
-  runs: number,
-  round: () => Promise<number>,
-  note?: string,
-) => Promise<Row>;
 
 function writeConfig(dir: string, hosts: SshTestHosts): { jobsDir: string; nodesDir: string } {
   const jobsDir = join(dir, 'jobs.d');
   const nodesDir = join(dir, 'nodes.d');
   mkdirSync(jobsDir);
   mkdirSync(nodesDir);
-  const job = { policy: { select: 'all', roles: ['fanout'] }, schedule: '@manual', command: ['true'] };
+  const job = {
+    policy: { select: 'all', roles: ['fanout'] },
+    schedule: '@manual',
+    overlap: 'allow',
+    command: ['true'],
+  };
   writeFileSync(join(jobsDir, 'fanout.json'), JSON.stringify(job));
   for (const h of hosts.hosts) {
     const node = {
@@ -43,58 +40,69 @@ function writeConfig(dir: string, hosts: SshTestHosts): { jobsDir: string; nodes
   return { jobsDir, nodesDir };
 }
 
-async function start(dir: string, hosts: SshTestHosts, n: number): Promise<Daemon> {
-  const { jobsDir, nodesDir } = writeConfig(mkdtempSync(join(dir, 'cfg-')), hosts);
-  // The SSH executor is handed in through the runtime seam until the daemon wires it itself.
-  const ssh = new SshExecutor({ knownHostsFile: hosts.knownHostsFile, resolveNode: () => undefined });
-  const daemon = await startDaemon(
-    {
-      jobsDir,
-      nodesDir,
-      dbPath: join(dir, `fanout-${n}.sqlite`),
-      listen: null,
-      logLevel: 'error',
-      knownHostsFile: hosts.knownHostsFile,
-    },
-    { executor: new ExecutorRegistry({ ssh, local: new LocalExecutor({}) }) },
-  );
-  return daemon;
-}
+export class DaemonFanout {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'distcron-fanout-daemon-'));
+  private readonly config: { jobsDir: string; nodesDir: string };
+  private warm: Daemon | null = null;
+  private started = 0;
+  private rssMb: number | null = null;
 
-/** Fire the job and wait until every run is final and recorded. */
-async function fire(daemon: Daemon, expected: number): Promise<void> {
-  const { runIds } = await daemon.control.runJob('fanout', {});
-  if (runIds.length !== expected) throw new Error(`bench: expected ${expected} runs, got ${runIds.length}`);
-  const runs = await Promise.all(runIds.map((id) => daemon.control.waitForRun(id)));
-  const bad = runs.filter((r) => r.status !== 'succeeded');
-  if (bad.length > 0)
-    throw new Error(`bench: ${bad.length} daemon runs failed, e.g. ${bad[0]!.status}: ${bad[0]!.error}`);
-}
+  constructor(private readonly hosts: SshTestHosts) {
+    this.config = writeConfig(this.dir, hosts);
+  }
 
-export async function daemonRows(hosts: SshTestHosts, runs: number, repeat: Repeat): Promise<Row[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'distcron-fanout-daemon-'));
-  const n = hosts.hosts.length;
-  let count = 0;
-  try {
-    const cold = await repeat('distcron daemon cold (fire → all recorded)', runs, async () => {
-      const daemon = await start(dir, hosts, count++);
-      try {
-        return await time(() => fire(daemon, n));
-      } finally {
-        await daemon.close();
-      }
-    });
-    const daemon = await start(dir, hosts, count++);
+  async prepareWarm(): Promise<void> {
+    this.warm = await this.start();
+    await this.fire(this.warm);
+  }
+
+  async warmRound(): Promise<number> {
+    const s = await time(() => this.fire(this.warm!));
+    this.rssMb = process.memoryUsage().rss / 2 ** 20;
+    return s;
+  }
+
+  async coldRound(): Promise<number> {
+    const daemon = await this.start();
     try {
-      await fire(daemon, n);
-      const warm = await repeat('distcron daemon warm (pooled)', runs, () => time(() => fire(daemon, n)));
-      const rssMb = process.memoryUsage().rss / 2 ** 20;
-      warm.note = `bench process RSS ${rssMb.toFixed(0)} MB with ${n} pooled connections`;
-      return [warm, cold];
+      return await time(() => this.fire(daemon));
     } finally {
       await daemon.close();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  }
+
+  rssNote(): string | undefined {
+    if (this.rssMb === null) return undefined;
+    return `bench process RSS ${this.rssMb.toFixed(0)} MB (holds every row's connections)`;
+  }
+
+  async close(): Promise<void> {
+    await this.warm?.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async start(): Promise<Daemon> {
+    // The SSH executor goes in through the runtime seam until createExecutors wires SSH itself.
+    const ssh = new SshExecutor({ knownHostsFile: this.hosts.knownHostsFile, resolveNode: () => undefined });
+    return startDaemon(
+      {
+        ...this.config,
+        dbPath: join(this.dir, `fanout-${this.started++}.sqlite`),
+        listen: null,
+        knownHostsFile: this.hosts.knownHostsFile,
+      },
+      { executor: new ExecutorRegistry({ ssh }), logger: silentLogger() },
+    );
+  }
+
+  /** Fire the job and wait until every run is final and recorded. */
+  private async fire(daemon: Daemon): Promise<void> {
+    const n = this.hosts.hosts.length;
+    const { runIds } = await daemon.control.runJob('fanout', {});
+    if (runIds.length !== n) throw new Error(`bench: expected ${n} runs, got ${runIds.length}`);
+    const runs = await Promise.all(runIds.map((id) => daemon.control.waitForRun(id)));
+    const bad = runs.filter((r) => r.status !== 'succeeded');
+    if (bad.length > 0)
+      throw new Error(`bench: ${bad.length} daemon runs failed, e.g. ${bad[0]!.status}: ${bad[0]!.error}`);
   }
 }

@@ -1,23 +1,16 @@
 /**
  * Fan-out benchmark (issue 3 item 9): `true` on N loopback sshd hosts (default 200), each row
- * the median of --runs rounds (default 5). Run: `npx tsx bench/fanout/run.ts [--hosts 200]
- * [--runs 5] [--only floor,pssh,ansible,executor,daemon]`. Needs root, openssh-server, pssh,
- * ansible, and `ulimit -n` well above 4 × hosts.
+ * the median of --runs rounds (default 5), rounds interleaved across rows. Run:
+ *   npx tsx bench/fanout/run.ts [--hosts 200] [--runs 5] [--only floor,executor,daemon,pssh,ansible]
+ * Needs root, openssh-server, pssh, ansible, and `ulimit -n` well above 4 × hosts.
  */
 import { execFileSync } from 'node:child_process';
 import { SshTestHosts } from '../../test/harness/sshd.js';
-import { executorRound, newExecutor } from './executor-rows.js';
+import { ROW, scenarios, type Scenario } from './scenarios.js';
 import { renderTable, type Row } from './stats.js';
-import { BareSsh2, ExternalTools, time } from './tools.js';
-import { daemonRows } from './daemon-rows.js';
+import { ExternalTools } from './tools.js';
 
-interface Args {
-  hosts: number;
-  runs: number;
-  only: Set<string> | null;
-}
-
-function parseArgs(argv: string[]): Args {
+function parseArgs(argv: string[]): { hosts: number; runs: number; only: Set<string> | null } {
   const get = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -32,100 +25,56 @@ function parseArgs(argv: string[]): Args {
 
 const log = (msg: string) => process.stderr.write(`[fanout] ${msg}\n`);
 
-async function repeat(name: string, runs: number, round: () => Promise<number>, note?: string): Promise<Row> {
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    samples.push(await round());
-    log(`${name} #${i + 1}: ${samples.at(-1)!.toFixed(3)} s`);
-    await settle();
-  }
-  return { name, samples, note };
-}
-
 /** Lets sshd finish tearing down the last round's connections before the next one. */
 const settle = () => new Promise((r) => setTimeout(r, 500));
 
-async function floorRows(hosts: SshTestHosts, runs: number): Promise<Row[]> {
-  const cold = await repeat('bare ssh2 cold (connect + exec)', runs, async () => {
-    const bare = new BareSsh2(hosts);
-    const s = await time(async () => {
-      await bare.connectAll();
-      await bare.execAll();
-    });
-    bare.close();
-    return s;
-  });
-  const bare = new BareSsh2(hosts);
-  await bare.connectAll();
-  const warm = await repeat('bare ssh2 warm (open connections)', runs, () => time(() => bare.execAll()));
-  bare.close();
-  return [warm, cold];
-}
-
-async function toolRows(hosts: SshTestHosts, runs: number, only: Args['only']): Promise<Row[]> {
-  const tools = new ExternalTools(hosts);
-  const rows: Row[] = [];
+async function measure(selected: Scenario[], runs: number): Promise<Row[]> {
+  const samples = new Map<Scenario, number[]>(selected.map((s) => [s, []]));
+  for (const s of selected) await s.prepare?.();
   try {
-    if (!only || only.has('pssh')) {
-      rows.push(
-        await repeat('parallel-ssh -p N (OpenSSH default kex)', runs, () => time(() => tools.pssh())),
-      );
-      rows.push(
-        await repeat('parallel-ssh -p N, curve25519-sha256', runs, () =>
-          time(() => tools.pssh('curve25519-sha256')),
-        ),
-      );
+    for (let i = 0; i < runs; i++) {
+      for (const s of selected) {
+        const seconds = await s.round();
+        samples.get(s)!.push(seconds);
+        log(`round ${i + 1}/${runs} ${s.name}: ${seconds.toFixed(3)} s`);
+        await settle();
+      }
     }
-    if (!only || only.has('ansible'))
-      rows.push(await repeat('ansible -m raw -f N', runs, () => time(() => tools.ansibleRaw())));
   } finally {
-    tools.close();
+    for (const s of selected) await s.dispose?.();
   }
-  return rows;
-}
-
-async function executorRows(hosts: SshTestHosts, runs: number): Promise<Row[]> {
-  const cold = await repeat('SshExecutor cold (new executor)', runs, async () => {
-    const executor = newExecutor(hosts);
-    const s = await time(() => executorRound(executor, hosts));
-    await executor.close();
-    return s;
-  });
-  const executor = newExecutor(hosts);
-  await executorRound(executor, hosts);
-  const warm = await repeat('SshExecutor warm (pooled)', runs, () =>
-    time(() => executorRound(executor, hosts)),
-  );
-  await executor.close();
-  return [warm, cold];
+  return selected.map((s) => ({ name: s.name, samples: samples.get(s)!, note: s.note?.() }));
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const fdLimit = Number(execFileSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
-  if (fdLimit < args.hosts * 4)
+  if (fdLimit < args.hosts * 8)
     log(`WARNING: ulimit -n is ${fdLimit}; raise it (e.g. ulimit -n 65536) for ${args.hosts} hosts`);
   log(`starting ${args.hosts} sshd test hosts`);
   const hosts = await SshTestHosts.start({ count: args.hosts });
-  const want = (k: string) => !args.only || args.only.has(k);
-  const rows: Row[] = [];
+  const tools = new ExternalTools(hosts);
+  let rows: Row[];
   try {
-    if (want('floor')) rows.push(...(await floorRows(hosts, args.runs)));
-    if (want('executor')) rows.push(...(await executorRows(hosts, args.runs)));
-    if (want('daemon')) rows.push(...(await daemonRows(hosts, args.runs, repeat)));
-    if (want('pssh') || want('ansible')) rows.push(...(await toolRows(hosts, args.runs, args.only)));
+    const selected = scenarios(hosts, tools).filter((s) => !args.only || args.only.has(s.group));
+    rows = await measure(selected, args.runs);
   } finally {
+    tools.close();
     await hosts.close();
   }
   const table = renderTable(rows, {
-    warmFloor: 'bare ssh2 warm (open connections)',
-    coldFloor: 'bare ssh2 cold (connect + exec)',
-    pssh: 'parallel-ssh -p N, curve25519-sha256',
+    warmFloor: ROW.floorWarm,
+    coldFloor: ROW.floorCold,
+    pssh: ROW.psshCurve,
   });
+  const load = execFileSync('/bin/cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim();
   process.stdout.write(
-    `\nfan-out of \`true\` to ${args.hosts} loopback sshd hosts, wall seconds, ${args.runs} rounds each\n\n${table}\n`,
+    `\nfan-out of \`true\` to ${args.hosts} loopback sshd hosts, wall seconds, ${args.runs} interleaved rounds (loadavg at end: ${load})\n\n${table}\n`,
   );
 }
+
+// Exit through process.exit so the harness's exit hook stops every sshd it started.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
 main().catch((err) => {
   process.stderr.write(`${(err as Error).stack ?? err}\n`);

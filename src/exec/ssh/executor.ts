@@ -38,6 +38,8 @@ export class SshExecutor implements Executor {
   async run(node: NodeDef, req: ExecRequest): Promise<ExecOutcome> {
     const now = () => this.options.clock.now();
     if (this.closed) return errorOutcome('ssh: executor is closed', now(), false);
+    if (req.signal.aborted)
+      return { ...errorOutcome('cancelled before it started', now(), false), status: 'cancelled' };
     let conn: SshConnection;
     let command: string;
     try {

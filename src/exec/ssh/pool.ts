@@ -136,8 +136,9 @@ export class ConnectionPool {
       const free = entry.conns.find((c) => c.hasRoom());
       if (free) return free;
       if (!entry.connecting) return this.openFor(node, entry);
-      await entry.connecting.catch(() => undefined);
-      if (!entry.conns.some((c) => c.hasRoom())) return this.openFor(node, entry);
+      // Share the connect in flight, failure included: N runs to a dead host fail together.
+      const opened = await entry.connecting;
+      if (opened.hasRoom()) return opened;
     }
   }
 
