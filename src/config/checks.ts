@@ -4,7 +4,7 @@
  * parsers collect every problem of a file in one pass. Pure.
  */
 import type { ConfigProblem } from '../core/types.js';
-import { DurationError, parseDuration } from '../core/duration.js';
+import { DurationError, formatDuration, parseDuration } from '../core/duration.js';
 import { parseJsonDocument, parseJsonFast, type JsonNode } from './json-doc.js';
 import { formatPath, LineIndex, type PathSegment } from './locate.js';
 import { rememberSource } from './source-map.js';
@@ -139,6 +139,8 @@ export function readString(
   if (at.node.type !== 'string') return wrongType(sink, at, 'a string');
   const value = at.node.value as string;
   if (opts.nonEmpty && value.trim() === '') return sink.error(at, `${label(at)} must not be empty`);
+  // No command line, environment variable or path can carry a NUL byte.
+  if (value.includes('\0')) return sink.error(at, `${label(at)} must not contain a NUL character`);
   return value;
 }
 
@@ -176,7 +178,7 @@ export function readDuration(sink: ProblemSink, at: Located, min = 1): number | 
     return wrongType(sink, at, 'a duration string', `write it with a unit, e.g. "30s", "5m" or "1h30m"`);
   try {
     const ms = parseDuration(at.node.value as string);
-    if (ms < min) return sink.error(at, `${label(at)} must be at least ${min === 1 ? '1ms' : `${min}ms`}`);
+    if (ms < min) return sink.error(at, `${label(at)} must be at least ${formatDuration(min)}`);
     return ms;
   } catch (err) {
     if (err instanceof DurationError) return sink.error(at, `${label(at)}: ${err.message}`);
@@ -226,6 +228,7 @@ export function readStringMap(
           'a string',
           valueNode.type === 'number' ? `quote it: "${valueNode.value}"` : '',
         ) ?? false;
+    else if (readString(sink, field) === undefined) ok = false;
     else out[key] = valueNode.value as string;
   }
   return ok ? out : undefined;

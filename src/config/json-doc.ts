@@ -37,13 +37,12 @@ export function parseJsonDocument(rawText: string): JsonDocument {
 
 /**
  * The fast path for the common, valid file: JSON.parse (native) and a light tree without
- * offsets. Undefined when the text needs the located parser: a syntax error, excessive
- * nesting, or duplicate keys (which JSON.parse silently merges — detected by counting the
- * colons outside strings against the keys parsed).
+ * offsets. Undefined when the text needs the located parser: a syntax error, nesting deeper
+ * than MAX_NESTING, or possibly duplicate keys, which JSON.parse silently merges. Every key
+ * in the text is a `"` followed by `:` (whitespace between allowed), so when that pattern
+ * occurs exactly as often as keys were parsed, no key was repeated.
  */
 export function parseJsonFast(text: string): JsonNode | undefined {
-  const shape = scanShape(text);
-  if (shape.tooDeepAt !== -1) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -51,31 +50,47 @@ export function parseJsonFast(text: string): JsonNode | undefined {
     return undefined;
   }
   const counter = { keys: 0 };
-  const root = plainNode(value, counter);
-  return counter.keys === shape.colons ? root : undefined;
+  const root = plainNode(value, counter, 0);
+  return root && counter.keys === countKeyPatterns(text) ? root : undefined;
 }
 
-function plainNode(value: unknown, counter: { keys: number }): JsonNode {
+const KEY_END = /"\s*:/g;
+
+function countKeyPatterns(text: string): number {
+  return text.match(KEY_END)?.length ?? 0;
+}
+
+function plainNode(value: unknown, counter: { keys: number }, depth: number): JsonNode | undefined {
   if (value === null) return { type: 'null', value, offset: 0 };
-  if (Array.isArray(value))
-    return { type: 'array', offset: 0, children: value.map((v) => plainNode(v, counter)) };
-  if (typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    const keys = Object.keys(record);
-    counter.keys += keys.length;
-    const children = keys.map((key): JsonNode => {
-      const keyNode: JsonNode = { type: 'string', value: key, offset: 0 };
-      return { type: 'property', offset: 0, children: [keyNode, plainNode(record[key], counter)] };
-    });
-    return { type: 'object', offset: 0, children };
+  if (typeof value !== 'object')
+    return { type: typeof value as 'string' | 'number' | 'boolean', value, offset: 0 };
+  if (depth >= MAX_NESTING) return undefined;
+  const children: JsonNode[] = [];
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const child = plainNode(item, counter, depth + 1);
+      if (!child) return undefined;
+      children.push(child);
+    }
+    return { type: 'array', offset: 0, children };
   }
-  return { type: typeof value as 'string' | 'number' | 'boolean', value, offset: 0 };
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const child = plainNode(record[key], counter, depth + 1);
+    if (!child) return undefined;
+    counter.keys++;
+    children.push({
+      type: 'property',
+      offset: 0,
+      children: [{ type: 'string', value: key, offset: 0 }, child],
+    });
+  }
+  return { type: 'object', offset: 0, children };
 }
 
-/** Colons outside strings, and the offset of the first bracket opened beyond MAX_NESTING (or -1). */
-function scanShape(text: string): { colons: number; tooDeepAt: number } {
+/** Offset of the first bracket opened beyond MAX_NESTING, or -1. Strings are skipped. */
+function findExcessiveNesting(text: string): number {
   let depth = 0;
-  let colons = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -83,16 +98,11 @@ function scanShape(text: string): { colons: number; tooDeepAt: number } {
       if (c === 0x5c) i++;
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x3a) colons++;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_NESTING) return { colons, tooDeepAt: i };
+      if (++depth > MAX_NESTING) return i;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  return { colons, tooDeepAt: -1 };
-}
-
-function findExcessiveNesting(text: string): number {
-  return scanShape(text).tooDeepAt;
+  return -1;
 }
 
 function errorOffset(text: string, error: ParseError): number {

@@ -108,7 +108,9 @@ function jobFromTree(
   };
   const description = optional(fields.get('description'), (f) => readString(sink, f));
   if (description !== undefined) job.description = description;
-  const workingDirectory = optional(fields.get('working_directory'), (f) => readWorkingDirectory(sink, f));
+  const workingDirectory = optional(fields.get('working_directory'), (f) =>
+    readString(sink, f, { nonEmpty: true }),
+  );
   if (workingDirectory !== undefined) job.workingDirectory = workingDirectory;
   const timeoutMs = optional(fields.get('timeout'), (f) => readDuration(sink, f));
   if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
@@ -170,13 +172,6 @@ function envKeyCheck(sink: ProblemSink) {
     );
     return false;
   };
-}
-
-function readWorkingDirectory(sink: ProblemSink, at: Located): string | undefined {
-  const value = readString(sink, at, { nonEmpty: true });
-  if (value !== undefined && value.includes('\0'))
-    return sink.error(at, '"working_directory" must not contain a NUL character');
-  return value;
 }
 
 function parseRetries(sink: ProblemSink, at: Located): JobDef['retries'] | undefined {

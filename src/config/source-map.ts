@@ -7,7 +7,14 @@ import type { ConfigProblem } from '../core/types.js';
 import { parseJsonDocument, type JsonNode } from './json-doc.js';
 import { formatPath, LineIndex, type PathSegment } from './locate.js';
 
-const sources = new WeakMap<object, { file: string; text: string }>();
+interface Source {
+  file: string;
+  text: string;
+  /** Places already worked out, by formatted path: snapshots are rebuilt on every change. */
+  places?: Map<string, { line: number; column: number }>;
+}
+
+const sources = new WeakMap<object, Source>();
 
 export function rememberSource(def: object, file: string, text: string): void {
   sources.set(def, { file, text });
@@ -22,8 +29,11 @@ export function problemAt(
 ): ConfigProblem {
   const source = sources.get(def);
   if (!source) return { file: def.file, line: 1, column: 1, path: formatPath(path), message, severity };
-  const { line, column } = locate(source.text, path);
-  return { file: source.file, line, column, path: formatPath(path), message, severity };
+  const formatted = formatPath(path);
+  source.places ??= new Map();
+  let place = source.places.get(formatted);
+  if (!place) source.places.set(formatted, (place = locate(source.text, path)));
+  return { file: source.file, line: place.line, column: place.column, path: formatted, message, severity };
 }
 
 function locate(text: string, path: readonly PathSegment[]): { line: number; column: number } {

@@ -27,8 +27,8 @@ export interface FileEntry<T> {
 export type FileInput = { ok: true; text: string } | { ok: false; error: string };
 
 export class ConfigTable {
-  readonly jobFiles = new Map<string, FileEntry<JobDef>>();
-  readonly nodeFiles = new Map<string, FileEntry<NodeDef>>();
+  readonly jobFiles = new DefIndex<JobDef>('job');
+  readonly nodeFiles = new DefIndex<NodeDef>('node');
   /** Problems that belong to a directory rather than one file, per root. */
   readonly dirProblems = new Map<string, ConfigProblem[]>();
 
@@ -58,7 +58,7 @@ export class ConfigTable {
   }
 
   private updateIn<T extends { file: string }>(
-    files: Map<string, FileEntry<T>>,
+    files: DefIndex<T>,
     file: string,
     input: FileInput,
     parse: (text: string) => { def?: T | undefined; problems: ConfigProblem[] },
@@ -82,38 +82,80 @@ export class ConfigTable {
   snapshot(): ConfigSnapshot {
     const problems: ConfigProblem[] = [];
     for (const list of this.dirProblems.values()) problems.push(...list);
-    const jobs = pickByName(this.jobFiles, 'job', problems);
-    const nodes = pickByName(this.nodeFiles, 'node', problems);
+    const nodes = this.nodeFiles.pick(problems);
+    const jobs = this.jobFiles.pick(problems);
     problems.push(...crossCheck(jobs, nodes));
     return { jobs, nodes, problems };
   }
 }
 
-/** One definition per name; when two files give the same name, the first path (sorted) wins. */
-function pickByName<T>(
-  files: Map<string, FileEntry<T>>,
-  what: Kind,
-  problems: ConfigProblem[],
-): Map<string, T> {
-  const owner = new Map<string, string>();
-  const out = new Map<string, T>();
-  for (const file of [...files.keys()].sort()) {
-    const entry = files.get(file)!;
-    problems.push(...entry.problems);
-    const first = owner.get(entry.name);
-    if (first !== undefined) {
-      problems.push(
-        fileProblem(
-          file,
-          `duplicate ${what} name "${entry.name}": also defined by ${first} (which is used); rename or remove one of the two files`,
-        ),
-      );
-      continue;
-    }
-    owner.set(entry.name, file);
-    if (entry.def) out.set(entry.name, entry.def);
+/**
+ * The files of one kind, indexed by name, so a snapshot costs one pass over the names (no
+ * sorting of 100k paths per change). When two files give the same name, the first path
+ * (sorted) wins and the others are reported.
+ */
+export class DefIndex<T> {
+  readonly files = new Map<string, FileEntry<T>>();
+  private readonly byName = new Map<string, string[]>();
+  private readonly failing = new Set<string>();
+
+  constructor(private readonly what: Kind) {}
+
+  get(file: string): FileEntry<T> | undefined {
+    return this.files.get(file);
   }
-  return out;
+
+  has(file: string): boolean {
+    return this.files.has(file);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.files.keys();
+  }
+
+  set(file: string, entry: FileEntry<T>): void {
+    if (!this.files.has(file)) {
+      const list = this.byName.get(entry.name);
+      if (list) insertSorted(list, file);
+      else this.byName.set(entry.name, [file]);
+    }
+    this.files.set(file, entry);
+    if (entry.problems.length > 0) this.failing.add(file);
+    else this.failing.delete(file);
+  }
+
+  delete(file: string): void {
+    const entry = this.files.get(file);
+    if (!entry) return;
+    this.files.delete(file);
+    this.failing.delete(file);
+    const list = this.byName.get(entry.name)!;
+    list.splice(list.indexOf(file), 1);
+    if (list.length === 0) this.byName.delete(entry.name);
+  }
+
+  /** name → active definition; appends file problems and name collisions to `problems`. */
+  pick(problems: ConfigProblem[]): Map<string, T> {
+    for (const file of [...this.failing].sort()) problems.push(...this.files.get(file)!.problems);
+    const out = new Map<string, T>();
+    for (const [name, list] of this.byName) {
+      const def = this.files.get(list[0]!)!.def;
+      if (def) out.set(name, def);
+      for (const other of list.slice(1)) problems.push(this.collision(name, other, list[0]!));
+    }
+    return out;
+  }
+
+  private collision(name: string, file: string, winner: string): ConfigProblem {
+    const message = `duplicate ${this.what} name "${name}": also defined by ${winner} (which is used); rename or remove one of the two files`;
+    return fileProblem(file, message);
+  }
+}
+
+function insertSorted(list: string[], file: string): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]! > file) i--;
+  list.splice(i, 0, file);
 }
 
 function fileProblem(file: string, message: string): ConfigProblem {

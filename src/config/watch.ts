@@ -7,10 +7,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
-import { basename, resolve, sep } from 'node:path';
+import { basename, sep } from 'node:path';
 import { diffSnapshots, isEmptyDiff, sameProblems, type ConfigDiff } from './diff.js';
 import { DirWatchers } from './dir-watchers.js';
-import { loadInto, readAll, readOne } from './load.js';
+import { absolutePaths, loadInto, readAll, readOne } from './load.js';
 import { isConfigFileName, isSkippedDirName } from './names.js';
 import { sameStamp, stampOf, type FileStamp } from './read-file.js';
 import { dirProblem, scanConfigDir } from './scan.js';
@@ -63,7 +63,7 @@ export class ConfigWatcher extends EventEmitter {
   constructor(options: ConfigWatcherOptions) {
     super();
     this.opts = { ...DEFAULTS, ...options };
-    this.table = new ConfigTable(options.defaultTimezone, (f) => resolve(f));
+    this.table = new ConfigTable(options.defaultTimezone, absolutePaths(options));
     this.roots = [
       { kind: 'node', dir: options.nodesDir, what: 'nodes', present: true },
       { kind: 'job', dir: options.jobsDir, what: 'jobs', present: true },
@@ -85,6 +85,16 @@ export class ConfigWatcher extends EventEmitter {
   /** SIGHUP: every file re-read, directories rescanned. Resolves with the change it made, if any. */
   reloadAll(): Promise<ConfigChangeEvent | undefined> {
     return this.serial(() => this.fullReload());
+  }
+
+  /** The periodic safety rescan, now: only files whose stat changed are re-read. */
+  rescan(): Promise<ConfigChangeEvent | undefined> {
+    return this.serial(async () => {
+      if (this.closed) return undefined;
+      await this.started;
+      for (const root of this.roots) await this.rescanRoot(root, false);
+      return this.publish();
+    });
   }
 
   /** Stops watching. Idempotent; pending work is dropped. */
@@ -118,11 +128,15 @@ export class ConfigWatcher extends EventEmitter {
     return run;
   }
 
+  /** The first event of a burst starts the clock: a file rewritten non-stop cannot starve the flush. */
   private markDirty(path: string): void {
     if (this.closed) return;
     this.dirty.add(path);
-    clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => void this.serial(() => this.flush()), this.opts.debounceMs);
+    if (this.debounceTimer) return;
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.serial(() => this.flush());
+    }, this.opts.debounceMs);
   }
 
   /** Looks again at every dirty path, then publishes the result. */
@@ -265,9 +279,12 @@ export class ConfigWatcher extends EventEmitter {
   private async safetyRescan(): Promise<void> {
     if (this.closed) return;
     const began = performance.now();
-    for (const root of this.roots) await this.rescanRoot(root, false);
-    this.publish();
-    this.scheduleRescan(performance.now() - began);
+    try {
+      for (const root of this.roots) await this.rescanRoot(root, false);
+      this.publish();
+    } finally {
+      this.scheduleRescan(performance.now() - began);
+    }
   }
 }
 

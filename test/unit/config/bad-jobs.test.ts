@@ -332,6 +332,18 @@ const CASES: Case[] = [
     message: '"enabled" must be true or false',
   },
   {
+    what: 'a NUL byte in an argument',
+    source: job('"command": ["echo", ⟪"a\\u0000b"]'),
+    path: '$.command[1]',
+    message: '"command"[1] must not contain a NUL character',
+  },
+  {
+    what: 'a NUL byte in an environment value',
+    source: withCommand('"environment": {"A": ⟪"\\u0000"}'),
+    path: '$.environment.A',
+    message: '"A" must not contain a NUL character',
+  },
+  {
     what: 'a tag that is not a string',
     source: withCommand('"tags": ["a", ⟪null]'),
     path: '$.tags[1]',
