@@ -4,8 +4,11 @@
  * 50 concurrent connections (autocannon) at three routes. The same requests against a bare
  * node:http server running the same SQLite queries give the floor, so the table has ratios.
  *
- *   npx tsx bench/api/run.ts [--duration 10] [--connections 50] [--runs 1000000] [--jobs 1000]
- *                            [--job-files 10000] [--dir /tmp/distcron-bench-api]
+ *   npx tsx bench/api/run.ts [--duration 10] [--rounds 3] [--connections 50] [--runs 1000000]
+ *                            [--jobs 1000] [--job-files 10000] [--dir /tmp/distcron-bench-api]
+ *
+ * Both servers run for the whole bench; rounds alternate between them so load from elsewhere on
+ * the machine hits both alike. Each cell is the median over the rounds.
  *
  * Not a test: it prints a table and asserts nothing.
  */
@@ -25,6 +28,8 @@ const { values: args } = parseArgs({
     jobs: { type: 'string', default: '1000' },
     'job-files': { type: 'string', default: '10000' },
     dir: { type: 'string', default: '/tmp/distcron-bench-api' },
+    /** Rounds per route and server, interleaved (distcron, floor, distcron, ...); medians reported. */
+    rounds: { type: 'string', default: '3' },
   },
 });
 
@@ -39,7 +44,14 @@ interface Measure {
   p99: number;
   rps: number;
   non2xx: number;
+  /** Connection errors and timeouts (autocannon's 10 s). */
   errors: number;
+}
+
+interface Server {
+  name: string;
+  url: string;
+  child: ChildProcess;
 }
 
 function spawnServer(
@@ -78,20 +90,39 @@ async function drive(url: string, route: Route, seconds: number, connections: nu
   };
 }
 
-async function measureServer(name: string, script: string, argv: string[], routes: Route[]) {
+async function startServer(name: string, script: string, argv: string[]): Promise<Server> {
   const { child, url, info } = await spawnServer(script, argv);
   process.stderr.write(`${name}: ready ${info}\n`);
-  const results = new Map<string, Measure>();
-  try {
-    for (const route of routes) {
-      await drive(url, route, 2, Number(args.connections)); // warm-up: JIT, page cache, statements
-      results.set(route.name, await drive(url, route, Number(args.duration), Number(args.connections)));
-      process.stderr.write(`${name}: ${route.name} done\n`);
-    }
-  } finally {
-    child.kill('SIGTERM');
+  return { name, url, child };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function medianMeasure(rounds: Measure[]): Measure {
+  return {
+    p50: median(rounds.map((m) => m.p50)),
+    p99: median(rounds.map((m) => m.p99)),
+    rps: median(rounds.map((m) => m.rps)),
+    non2xx: rounds.reduce((n, m) => n + m.non2xx, 0),
+    errors: rounds.reduce((n, m) => n + m.errors, 0),
+  };
+}
+
+/** Per route: a warm-up per server, then rounds alternating between the servers. */
+async function measureRoute(route: Route, servers: Server[]): Promise<Map<string, Measure>> {
+  const connections = Number(args.connections);
+  const rounds = new Map<string, Measure[]>(servers.map((s) => [s.name, []]));
+  for (const server of servers) await drive(server.url, route, 2, connections); // JIT, page cache
+  for (let r = 0; r < Number(args.rounds); r++) {
+    for (const server of servers)
+      rounds.get(server.name)!.push(await drive(server.url, route, Number(args.duration), connections));
   }
-  return results;
+  process.stderr.write(`${route.name} done\n`);
+  return new Map([...rounds].map(([name, list]) => [name, medianMeasure(list)]));
 }
 
 function pad(cells: string[], widths: number[]): string {
@@ -120,7 +151,8 @@ function printTable(routes: Route[], distcron: Map<string, Measure>, floor: Map<
       m.p50.toFixed(1),
       m.p99.toFixed(1),
       m.rps.toFixed(0),
-      String(m.non2xx + m.errors),
+      String(m.non2xx),
+      String(m.errors),
       target,
       ...ratios,
     ];
@@ -149,15 +181,28 @@ async function main(): Promise<void> {
   const load = loadavg().map((l) => l.toFixed(1));
   console.log(
     `API benchmark: ${spec.runs} runs over ${spec.jobs} jobs, ${spec.jobFiles} job files; ` +
-      `${args.connections} connections, ${args.duration}s per route; ${cpus().length} cores, load ${load.join(' ')}`,
+      `${args.connections} connections, ${args.rounds} × ${args.duration}s per route and server (medians); ` +
+      `${cpus().length} cores, load ${load.join(' ')}`,
   );
-  const distcron = await measureServer(
-    'distcron',
-    './server-distcron.ts',
-    [fixture.jobsDir, fixture.nodesDir, fixture.dbPath],
-    routes,
-  );
-  const floor = await measureServer('floor', './server-floor.ts', [fixture.dbPath], routes);
+  const servers = [
+    await startServer('distcron', './server-distcron.ts', [
+      fixture.jobsDir,
+      fixture.nodesDir,
+      fixture.dbPath,
+    ]),
+    await startServer('floor', './server-floor.ts', [fixture.dbPath]),
+  ];
+  const distcron = new Map<string, Measure>();
+  const floor = new Map<string, Measure>();
+  try {
+    for (const route of routes) {
+      const measured = await measureRoute(route, servers);
+      distcron.set(route.name, measured.get('distcron')!);
+      floor.set(route.name, measured.get('floor')!);
+    }
+  } finally {
+    for (const server of servers) server.child.kill('SIGTERM');
+  }
   printTable(routes, distcron, floor);
 }
 
