@@ -2,6 +2,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metrics } from '../core/metrics.js';
 import { isoUtc, type ConfigProblem, type JobDef, type NodeDef, type RunRecord } from '../core/types.js';
+import { selectCandidates } from '../placement/index.js';
 import type { Store } from '../store/store.js';
 import {
   ControlError,
@@ -91,14 +92,11 @@ export class DaemonControlImpl implements DaemonControl {
     if (request.node !== undefined && !this.deps.registry.nodeMap().has(request.node)) {
       throw new ControlError('not_found', `node ${request.node} does not exist`);
     }
-    const result = this.deps.runner.runManual(job, request);
-    if (result.runIds.length === 0) {
-      const page = this.store.queryRuns({ job: name, limit: 1 });
-      throw new ControlError('invalid', page.runs[0]?.error ?? 'nothing to run', {
-        executionId: result.executionId,
-      });
+    const candidates = selectCandidates(job, this.deps.registry.nodeMap()).nodes;
+    if (request.node !== undefined && !candidates.some((n) => n.name === request.node)) {
+      throw new ControlError('invalid', `node ${request.node} is not a candidate of job ${name}`);
     }
-    return result;
+    return this.deps.runner.runManual(job, request);
   }
 
   setJobEnabled(name: string, enabled: boolean): void {

@@ -78,12 +78,14 @@ export class Runner {
     const executionId = newId(this.ctx.clock.now());
     const nodes = this.manualTargets(job, options.node);
     const execution = this.buildExecution(job, nodes, { executionId, trigger: 'manual', scheduledAt: null });
+    const runIds = execution.units.map((u) => u.run.id);
     for (const unit of execution.units) this.ctx.store.insertRun(unit.run);
     for (const unit of execution.units.filter((u) => u.run.status !== 'running')) this.finish(job, unit.run);
     execution.environment = { ...job.environment, ...options.environment };
     execution.units = execution.units.filter((u) => u.run.status === 'running');
     this.start(execution, false);
-    return { executionId, runIds: [...execution.units.map((u) => u.run.id)] };
+    // Every run of the execution, including those final at once (node down, no candidate).
+    return { executionId, runIds };
   }
 
   cancel(runId: string, reason = 'cancelled through the API'): boolean {
