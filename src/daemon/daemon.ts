@@ -56,7 +56,7 @@ export async function startDaemon(
     registry.apply(source.current());
     metrics.configErrors.set(countErrorFiles(registry));
 
-    const store = openSqliteStore({ path: options.dbPath, logger });
+    const store = openSqliteStore({ path: options.dbPath, logger, clock });
     cleanup.push('store', () => store.close());
     const outboxFor = (run: RunRecord, job: JobDef | undefined): OutboxEntry[] =>
       options.esUrl ? [esOutboxEntry(run, job), runFinishedEntry(run, job)] : [runFinishedEntry(run, job)];
