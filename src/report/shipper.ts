@@ -29,6 +29,8 @@ export interface EsShipperOptions {
   maxBackoffMs?: number;
   /** Longest idle wait between outbox polls when nobody calls notify(). */
   pollIntervalMs?: number;
+  /** After notify() wakes an idle shipper, wait this long so runs finishing together share a bulk. */
+  lingerMs?: number;
   /** How long close() keeps shipping what is due before it gives up (the rest stays queued). */
   flushTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -45,6 +47,7 @@ export const ES_SHIPPER_DEFAULTS = {
   minBackoffMs: 500,
   maxBackoffMs: 60_000,
   pollIntervalMs: 5_000,
+  lingerMs: 50,
   flushTimeoutMs: 3_000,
   requestTimeoutMs: 30_000,
 } as const;
@@ -265,12 +268,12 @@ export class EsShipper {
   }
 
   private async waitIdle(ms: number): Promise<void> {
-    if (this.wakeRequested || this.closing) {
-      this.wakeRequested = false;
-      return;
+    if (!this.wakeRequested && !this.closing) {
+      this.idleWait = new AbortController();
+      await this.settings.clock.sleep(ms, this.idleWait.signal);
     }
-    this.idleWait = new AbortController();
-    await this.settings.clock.sleep(ms, this.idleWait.signal);
+    if (this.wakeRequested && !this.closing)
+      await this.settings.clock.sleep(this.settings.lingerMs, this.waits.signal);
     this.wakeRequested = false;
   }
 

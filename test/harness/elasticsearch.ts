@@ -25,6 +25,7 @@ import {
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** 9.5.3 is the newest 9.x integ-test-zip found on Maven Central (9.5.5/9.5.6 are not there). */
 export const ES_TEST_VERSIONS = {
@@ -326,4 +327,22 @@ export function sharedEsServer(version: string = ES_TEST_VERSIONS.v9): Promise<E
     shared.set(version, server);
   }
   return server;
+}
+
+/**
+ * `npx tsx test/harness/elasticsearch.ts fetch` — for .ci/run: downloads and unzips both test
+ * versions into the cache up front and creates the server user, so suites start at once.
+ */
+if (
+  process.argv[1] &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv[2] === 'fetch'
+) {
+  for (const version of Object.values(ES_TEST_VERSIONS)) {
+    const started = Date.now();
+    const home = ensureEsDistribution(version);
+    process.stdout.write(`elasticsearch ${version}: ${home} (${Date.now() - started} ms)\n`);
+  }
+  ensureServerUser();
+  process.stdout.write(`java: ${findJavaHome() ?? 'MISSING (install a Temurin JDK under /usr/lib/jvm)'}\n`);
 }
