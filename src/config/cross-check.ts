@@ -9,16 +9,32 @@ const valuesOf = <T>(defs: Defs<T>): T[] => [
 ];
 
 export function crossCheck(jobs: Defs<JobDef>, nodes: Defs<NodeDef>): ConfigProblem[] {
-  const nodeList = valuesOf(nodes);
-  const byName = new Map(nodeList.map((n) => [n.name, n]));
-  const roles = new Set(nodeList.flatMap((n) => n.roles));
+  const index = new NodeIndex(valuesOf(nodes));
   const problems: ConfigProblem[] = [];
-  for (const job of valuesOf(jobs)) problems.push(...checkJob(job, byName, roles));
-  for (const node of nodeList) problems.push(...checkJump(node, byName));
+  for (const job of valuesOf(jobs)) problems.push(...checkJobAgainst(job, index));
+  problems.push(...checkNodes(index));
   return problems;
 }
 
-function checkJob(job: JobDef, nodes: Map<string, NodeDef>, roles: Set<string>): ConfigProblem[] {
+/** The nodes as the checks need them: by name, and every role any node has. */
+export class NodeIndex {
+  readonly byName: Map<string, NodeDef>;
+  readonly roles: Set<string>;
+
+  constructor(nodes: Iterable<NodeDef>) {
+    const list = [...nodes];
+    this.byName = new Map(list.map((n) => [n.name, n]));
+    this.roles = new Set(list.flatMap((n) => n.roles));
+  }
+}
+
+export function checkNodes(index: NodeIndex): ConfigProblem[] {
+  return [...index.byName.values()].flatMap((node) => checkJump(node, index.byName));
+}
+
+export function checkJobAgainst(job: JobDef, index: NodeIndex): ConfigProblem[] {
+  const nodes = index.byName;
+  const roles = index.roles;
   const problems: ConfigProblem[] = [];
   (job.policy.hosts ?? []).forEach((host, i) => {
     if (!nodes.has(host))

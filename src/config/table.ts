@@ -1,36 +1,42 @@
 /**
  * The loaded state of every config file (last good definition + current problems), and the
- * snapshot built from it. Shared by loadConfig and the watcher. Pure.
+ * snapshots built from it, each with the diff to the one before. Shared by loadConfig and the
+ * watcher. Pure.
  */
 import type { ConfigProblem, JobDef, NodeDef } from '../core/types.js';
-import { crossCheck } from './cross-check.js';
+import { checkJobAgainst, checkNodes, NodeIndex } from './cross-check.js';
+import { DefIndex, type FileEntry, type Kind } from './def-index.js';
+import { isEmptyDiff, type ConfigDiff } from './diff.js';
 import { configNameOf, nameProblem } from './names.js';
 import { parseJobText } from './parse-job.js';
 import { parseNodeText } from './parse-node.js';
 
+export type { Kind } from './def-index.js';
+
 export interface ConfigSnapshot {
   jobs: Map<string, JobDef>;
   nodes: Map<string, NodeDef>;
-  /** Every problem currently known: files failing to load (even when an older version stays active), collisions, cross-file checks. */
-  problems: ConfigProblem[];
-}
-
-export type Kind = 'job' | 'node';
-
-export interface FileEntry<T> {
-  name: string;
-  /** The last version that parsed without errors; stays active while the file is broken. */
-  def?: T;
+  /**
+   * Every problem currently known, sorted by file and place: files failing to load (even when
+   * an older version stays active), name collisions, checks across files.
+   */
   problems: ConfigProblem[];
 }
 
 export type FileInput = { ok: true; text: string } | { ok: false; error: string };
+
+interface Published {
+  snapshot: ConfigSnapshot;
+  /** Cross-file problems per job name (only jobs that have some). */
+  jobCross: Map<string, ConfigProblem[]>;
+}
 
 export class ConfigTable {
   readonly jobFiles = new DefIndex<JobDef>('job');
   readonly nodeFiles = new DefIndex<NodeDef>('node');
   /** Problems that belong to a directory rather than one file, per root. */
   readonly dirProblems = new Map<string, ConfigProblem[]>();
+  private last?: Published;
 
   constructor(
     private readonly defaultTimezone: string,
@@ -39,10 +45,9 @@ export class ConfigTable {
 
   /** Re-parses one file; on failure its last good definition is kept. */
   update(kind: Kind, file: string, input: FileInput): void {
-    const tz = { defaultTimezone: this.defaultTimezone };
     if (kind === 'job') {
       this.updateIn(this.jobFiles, file, input, (text) => {
-        const { job, problems } = parseJobText(file, text, tz);
+        const { job, problems } = parseJobText(file, text, { defaultTimezone: this.defaultTimezone });
         return { def: job, problems };
       });
     } else {
@@ -80,82 +85,65 @@ export class ConfigTable {
   }
 
   snapshot(): ConfigSnapshot {
-    const problems: ConfigProblem[] = [];
-    for (const list of this.dirProblems.values()) problems.push(...list);
-    const nodes = this.nodeFiles.pick(problems);
-    const jobs = this.jobFiles.pick(problems);
-    problems.push(...crossCheck(jobs, nodes));
-    return { jobs, nodes, problems };
+    return this.publish().snapshot;
+  }
+
+  /** A new snapshot, and what changed since the previous call (everything is "added" the first time). */
+  publish(): { snapshot: ConfigSnapshot; diff: ConfigDiff } {
+    const last = this.last;
+    const nodes = this.nodeFiles.pick(last?.snapshot.nodes);
+    const jobs = this.jobFiles.pick(last?.snapshot.jobs);
+    const index = new NodeIndex(nodes.defs.values());
+    const nodesChanged = !last || !isEmptyDiff({ jobs: emptyNames(), nodes: nodes.diff });
+    const jobCross = nodesChanged
+      ? crossAll(jobs.defs, index)
+      : crossSome(last.jobCross, jobs.defs, jobs.touched, index);
+    const problems = [...this.dirProblems.values()].flat();
+    problems.push(...this.nodeFiles.problems(), ...this.jobFiles.problems(), ...checkNodes(index));
+    for (const list of jobCross.values()) problems.push(...list);
+    const snapshot = { jobs: jobs.defs, nodes: nodes.defs, problems: problems.sort(byPlace) };
+    this.last = { snapshot, jobCross };
+    const diff = last ? { jobs: jobs.diff, nodes: nodes.diff } : everythingAdded(snapshot);
+    return { snapshot, diff };
   }
 }
 
-/**
- * The files of one kind, indexed by name, so a snapshot costs one pass over the names (no
- * sorting of 100k paths per change). When two files give the same name, the first path
- * (sorted) wins and the others are reported.
- */
-export class DefIndex<T> {
-  readonly files = new Map<string, FileEntry<T>>();
-  private readonly byName = new Map<string, string[]>();
-  private readonly failing = new Set<string>();
-
-  constructor(private readonly what: Kind) {}
-
-  get(file: string): FileEntry<T> | undefined {
-    return this.files.get(file);
+function crossAll(jobs: Map<string, JobDef>, index: NodeIndex): Map<string, ConfigProblem[]> {
+  const out = new Map<string, ConfigProblem[]>();
+  for (const [name, job] of jobs) {
+    const problems = checkJobAgainst(job, index);
+    if (problems.length > 0) out.set(name, problems);
   }
-
-  has(file: string): boolean {
-    return this.files.has(file);
-  }
-
-  keys(): IterableIterator<string> {
-    return this.files.keys();
-  }
-
-  set(file: string, entry: FileEntry<T>): void {
-    if (!this.files.has(file)) {
-      const list = this.byName.get(entry.name);
-      if (list) insertSorted(list, file);
-      else this.byName.set(entry.name, [file]);
-    }
-    this.files.set(file, entry);
-    if (entry.problems.length > 0) this.failing.add(file);
-    else this.failing.delete(file);
-  }
-
-  delete(file: string): void {
-    const entry = this.files.get(file);
-    if (!entry) return;
-    this.files.delete(file);
-    this.failing.delete(file);
-    const list = this.byName.get(entry.name)!;
-    list.splice(list.indexOf(file), 1);
-    if (list.length === 0) this.byName.delete(entry.name);
-  }
-
-  /** name → active definition; appends file problems and name collisions to `problems`. */
-  pick(problems: ConfigProblem[]): Map<string, T> {
-    for (const file of [...this.failing].sort()) problems.push(...this.files.get(file)!.problems);
-    const out = new Map<string, T>();
-    for (const [name, list] of this.byName) {
-      const def = this.files.get(list[0]!)!.def;
-      if (def) out.set(name, def);
-      for (const other of list.slice(1)) problems.push(this.collision(name, other, list[0]!));
-    }
-    return out;
-  }
-
-  private collision(name: string, file: string, winner: string): ConfigProblem {
-    const message = `duplicate ${this.what} name "${name}": also defined by ${winner} (which is used); rename or remove one of the two files`;
-    return fileProblem(file, message);
-  }
+  return out;
 }
 
-function insertSorted(list: string[], file: string): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1]! > file) i--;
-  list.splice(i, 0, file);
+/** Nodes unchanged: only the touched jobs can have gained or lost cross-file problems. */
+function crossSome(
+  previous: Map<string, ConfigProblem[]>,
+  jobs: Map<string, JobDef>,
+  touched: readonly string[],
+  index: NodeIndex,
+): Map<string, ConfigProblem[]> {
+  const out = new Map(previous);
+  for (const name of touched) {
+    const job = jobs.get(name);
+    const problems = job ? checkJobAgainst(job, index) : [];
+    if (problems.length > 0) out.set(name, problems);
+    else out.delete(name);
+  }
+  return out;
+}
+
+const emptyNames = () => ({ added: [], changed: [], removed: [] });
+
+function everythingAdded(snapshot: ConfigSnapshot): ConfigDiff {
+  const names = (m: Map<string, unknown>) => ({ added: [...m.keys()].sort(), changed: [], removed: [] });
+  return { jobs: names(snapshot.jobs), nodes: names(snapshot.nodes) };
+}
+
+function byPlace(a: ConfigProblem, b: ConfigProblem): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.line - b.line || a.column - b.column;
 }
 
 function fileProblem(file: string, message: string): ConfigProblem {

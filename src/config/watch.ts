@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { basename, sep } from 'node:path';
-import { diffSnapshots, isEmptyDiff, sameProblems, type ConfigDiff } from './diff.js';
+import { isEmptyDiff, sameProblems, type ConfigDiff } from './diff.js';
 import { DirWatchers } from './dir-watchers.js';
 import { absolutePaths, loadInto, readAll, readOne } from './load.js';
 import { isConfigFileName, isSkippedDirName } from './names.js';
@@ -246,9 +246,8 @@ export class ConfigWatcher extends EventEmitter {
 
   private publish(): ConfigChangeEvent | undefined {
     const before = this.current;
-    const after = this.table.snapshot();
+    const { snapshot: after, diff } = this.table.publish();
     this.current = after;
-    const diff = diffSnapshots(before, after);
     if (isEmptyDiff(diff) && sameProblems(before.problems, after.problems)) return undefined;
     const event = { snapshot: after, diff };
     try {

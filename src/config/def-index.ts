@@ -1,0 +1,109 @@
+/**
+ * The files of one kind (jobs or nodes), indexed by name. Snapshots are built incrementally:
+ * only names whose files were touched since the last snapshot are looked at again, so one
+ * change among 100,000 files costs a map copy, not a pass over every definition. Pure.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { ConfigProblem } from '../core/types.js';
+import type { NameDiff } from './diff.js';
+
+export type Kind = 'job' | 'node';
+
+export interface FileEntry<T> {
+  name: string;
+  /** The last version that parsed without errors; stays active while the file is broken. */
+  def?: T;
+  problems: ConfigProblem[];
+}
+
+export class DefIndex<T> {
+  private readonly files = new Map<string, FileEntry<T>>();
+  /** name → files giving that name, sorted; the first one is used. */
+  private readonly byName = new Map<string, string[]>();
+  private readonly failing = new Set<string>();
+  private readonly collided = new Set<string>();
+  private touched = new Set<string>();
+
+  constructor(private readonly what: Kind) {}
+
+  get(file: string): FileEntry<T> | undefined {
+    return this.files.get(file);
+  }
+
+  has(file: string): boolean {
+    return this.files.has(file);
+  }
+
+  keys(): string[] {
+    return [...this.files.keys()];
+  }
+
+  set(file: string, entry: FileEntry<T>): void {
+    if (!this.files.has(file)) this.addName(entry.name, file);
+    this.files.set(file, entry);
+    if (entry.problems.length > 0) this.failing.add(file);
+    else this.failing.delete(file);
+    this.touched.add(entry.name);
+  }
+
+  delete(file: string): void {
+    const entry = this.files.get(file);
+    if (!entry) return;
+    this.files.delete(file);
+    this.failing.delete(file);
+    const list = this.byName.get(entry.name)!;
+    list.splice(list.indexOf(file), 1);
+    if (list.length === 0) this.byName.delete(entry.name);
+    if (list.length < 2) this.collided.delete(entry.name);
+    this.touched.add(entry.name);
+  }
+
+  private addName(name: string, file: string): void {
+    const list = this.byName.get(name);
+    if (!list) return void this.byName.set(name, [file]);
+    let i = list.length;
+    while (i > 0 && list[i - 1]! > file) i--;
+    list.splice(i, 0, file);
+    this.collided.add(name);
+  }
+
+  /** name → active definition, built from `previous` plus the names touched since. */
+  pick(previous?: ReadonlyMap<string, T>): { defs: Map<string, T>; diff: NameDiff; touched: string[] } {
+    const touched = previous ? [...this.touched].sort() : [...this.byName.keys()];
+    this.touched = new Set();
+    const defs = previous ? new Map(previous) : new Map<string, T>();
+    const diff: NameDiff = { added: [], changed: [], removed: [] };
+    for (const name of touched) {
+      const before = previous?.get(name);
+      const after = this.activeDef(name);
+      if (after === undefined) defs.delete(name);
+      else defs.set(name, after);
+      if (!previous) continue;
+      if (before === undefined && after !== undefined) diff.added.push(name);
+      else if (before !== undefined && after === undefined) diff.removed.push(name);
+      else if (before !== after && !isDeepStrictEqual(before, after)) diff.changed.push(name);
+    }
+    return { defs, diff, touched };
+  }
+
+  private activeDef(name: string): T | undefined {
+    const first = this.byName.get(name)?.[0];
+    return first === undefined ? undefined : this.files.get(first)!.def;
+  }
+
+  /** Problems of files that currently fail, and of files that lose a name collision. */
+  problems(): ConfigProblem[] {
+    const out: ConfigProblem[] = [];
+    for (const file of this.failing) out.push(...this.files.get(file)!.problems);
+    for (const name of this.collided) {
+      const [winner, ...others] = this.byName.get(name)!;
+      for (const other of others) out.push(this.collision(name, other, winner!));
+    }
+    return out;
+  }
+
+  private collision(name: string, file: string, winner: string): ConfigProblem {
+    const message = `duplicate ${this.what} name "${name}": also defined by ${winner} (which is used); rename or remove one of the two files`;
+    return { file, line: 1, column: 1, path: '$', message, severity: 'error' };
+  }
+}
