@@ -137,6 +137,7 @@ function printTable(routes: Route[], distcron: Map<string, Measure>, floor: Map<
     'p99 ms',
     'req/s',
     'non-2xx',
+    'errors',
     'p99 target',
     'p99 ×floor',
     'req/s ×floor',
