@@ -10,10 +10,14 @@ import { formatPath, LineIndex, type PathSegment } from './locate.js';
 import { rememberSource } from './source-map.js';
 import { closestMatch } from './suggest.js';
 
-/** A value found in the document, with the path that leads to it. */
+/**
+ * A value found in the document. The path to it is a parent chain, turned into an array only
+ * when a problem is reported (most values never need it).
+ */
 export interface Located {
   node: JsonNode;
-  path: PathSegment[];
+  parent?: Located;
+  segment?: PathSegment;
   /** The property key node, when the value is an object member. */
   key?: JsonNode;
 }
@@ -30,16 +34,21 @@ export class ProblemSink {
   ) {}
 
   error(at: Located | { offset: number; path: PathSegment[] }, message: string): undefined {
-    this.add('node' in at ? at.node.offset : at.offset, at.path, message, 'error');
+    this.add(
+      'node' in at ? at.node.offset : at.offset,
+      'node' in at ? pathOf(at) : at.path,
+      message,
+      'error',
+    );
     return undefined;
   }
 
   warn(at: Located, message: string): void {
-    this.add(at.node.offset, at.path, message, 'warning');
+    this.add(at.node.offset, pathOf(at), message, 'warning');
   }
 
   errorAtKey(at: Located, message: string): undefined {
-    this.add((at.key ?? at.node).offset, at.path, message, 'error');
+    this.add((at.key ?? at.node).offset, pathOf(at), message, 'error');
     return undefined;
   }
 
@@ -63,6 +72,13 @@ export class ProblemSink {
   }
 }
 
+export function pathOf(at: Located): PathSegment[] {
+  const path: PathSegment[] = [];
+  for (let cur: Located | undefined = at; cur?.segment !== undefined; cur = cur.parent)
+    path.push(cur.segment);
+  return path.reverse();
+}
+
 export function describeType(node: JsonNode): string {
   switch (node.type) {
     case 'object':
@@ -82,13 +98,14 @@ export function describeType(node: JsonNode): string {
 
 /** `"timeout"`, or `"on"[2]` for an array entry. */
 function label(at: Located): string {
-  let i = at.path.length - 1;
-  while (i >= 0 && typeof at.path[i] === 'number') i--;
-  const indices = at.path
+  const path = pathOf(at);
+  let i = path.length - 1;
+  while (i >= 0 && typeof path[i] === 'number') i--;
+  const indices = path
     .slice(i + 1)
     .map((n) => `[${n}]`)
     .join('');
-  return i >= 0 ? `"${at.path[i]}"${indices}` : `the document${indices}`;
+  return i >= 0 ? `"${path[i]}"${indices}` : `the document${indices}`;
 }
 
 export function wrongType(sink: ProblemSink, at: Located, expected: string, hint = ''): undefined {
@@ -111,7 +128,7 @@ export function objectFields(
     const [keyNode, valueNode] = property.children ?? [];
     if (!keyNode || !valueNode) continue;
     const key = String(keyNode.value);
-    const field: Located = { node: valueNode, key: keyNode, path: [...at.path, key] };
+    const field: Located = { node: valueNode, key: keyNode, parent: at, segment: key };
     if (fields.has(key)) sink.errorAtKey(field, `duplicate field "${key}"; keep only one of them`);
     else if (!known.includes(key)) sink.errorAtKey(field, unknownFieldMessage(key, known, hints));
     else fields.set(key, field);
@@ -128,7 +145,7 @@ function unknownFieldMessage(key: string, known: readonly string[], hints: Recor
 
 export function arrayItems(sink: ProblemSink, at: Located, expected = 'an array'): Located[] | undefined {
   if (at.node.type !== 'array') return wrongType(sink, at, expected);
-  return (at.node.children ?? []).map((node, i) => ({ node, path: [...at.path, i] }));
+  return (at.node.children ?? []).map((node, i) => ({ node, parent: at, segment: i }));
 }
 
 export function readString(
@@ -217,7 +234,7 @@ export function readStringMap(
     const [keyNode, valueNode] = property.children ?? [];
     if (!keyNode || !valueNode) continue;
     const key = String(keyNode.value);
-    const field: Located = { node: valueNode, key: keyNode, path: [...at.path, key] };
+    const field: Located = { node: valueNode, key: keyNode, parent: at, segment: key };
     if (Object.hasOwn(out, key)) ok = sink.errorAtKey(field, `duplicate key "${key}"`) ?? false;
     else if (checkKey && !checkKey(key, field)) ok = false;
     else if (valueNode.type !== 'string')
@@ -246,7 +263,7 @@ export function checkDocument<T extends object>(
   const fast = parseJsonFast(text);
   if (fast) {
     const sink = new ProblemSink(file, text, false);
-    const def = build(sink, { node: fast, path: [] });
+    const def = build(sink, { node: fast });
     if (def !== undefined && sink.problems.length === 0) {
       rememberSource(def, file, text);
       return { def, problems: [] };
@@ -258,7 +275,7 @@ export function checkDocument<T extends object>(
     sink.error({ offset: doc.offset, path: [] }, doc.message);
     return { problems: sink.problems };
   }
-  const def = build(sink, { node: doc.root, path: [] });
+  const def = build(sink, { node: doc.root });
   if (def === undefined || sink.errorCount > 0) return { problems: sink.problems };
   rememberSource(def, file, text);
   return { def, problems: sink.problems };

@@ -160,7 +160,7 @@ function readEnvName(sink: ProblemSink, at: Located): string | undefined {
   if (value !== undefined && !ENV_NAME.test(value))
     return sink.error(
       at,
-      `"${String(at.path.at(-1))}" must name an environment variable like "DB1_KEY_PASSPHRASE", not "${value}"`,
+      `"${String(at.segment)}" must name an environment variable like "DB1_KEY_PASSPHRASE", not "${value}"`,
     );
   return value;
 }

@@ -47,7 +47,7 @@ export function parseSchedule(
 function mostSpecific(at: Located): Located {
   if (at.node.type !== 'object') return at;
   const cron = at.node.children?.find((p) => p.children?.[0]?.value === 'cron')?.children?.[1];
-  return cron ? { node: cron, path: [...at.path, 'cron'] } : at;
+  return cron ? { node: cron, parent: at, segment: 'cron' } : at;
 }
 
 function specOf(sink: ProblemSink, at: Located): ScheduleSpec | undefined {
@@ -169,7 +169,7 @@ function readWallTime(sink: ProblemSink, at: Located): string | undefined {
   if (!WALL_TIME.test(value))
     return sink.error(
       at,
-      `"${String(at.path.at(-1))}" must be a time of day "HH:MM" or "HH:MM:SS", not "${value}"`,
+      `"${String(at.segment)}" must be a time of day "HH:MM" or "HH:MM:SS", not "${value}"`,
     );
   return value;
 }
