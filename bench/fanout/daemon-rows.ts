@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/log.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
-import { ExecutorRegistry } from '../../src/exec/executor.js';
-import { SshExecutor } from '../../src/exec/ssh/executor.js';
 import type { SshTestHosts } from '../../test/harness/sshd.js';
 import { time } from './tools.js';
 
@@ -81,9 +79,8 @@ export class DaemonFanout {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** The daemon exactly as shipped: its own SSH executor (createExecutors), no test seam. */
   private async start(): Promise<Daemon> {
-    // The SSH executor goes in through the runtime seam until createExecutors wires SSH itself.
-    const ssh = new SshExecutor({ knownHostsFile: this.hosts.knownHostsFile, resolveNode: () => undefined });
     return startDaemon(
       {
         ...this.config,
@@ -91,7 +88,7 @@ export class DaemonFanout {
         listen: null,
         knownHostsFile: this.hosts.knownHostsFile,
       },
-      { executor: new ExecutorRegistry({ ssh }), logger: silentLogger() },
+      { logger: silentLogger() },
     );
   }
 

@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { silentLogger } from '../../../src/core/log.js';
 import type { RunRecord } from '../../../src/core/types.js';
 import { startDaemon, type Daemon } from '../../../src/daemon/daemon.js';
-import { ExecutorRegistry } from '../../../src/exec/executor.js';
-import { SshExecutor } from '../../../src/exec/ssh/executor.js';
 import { useSshHosts, waitFor } from '../../harness/ssh-fixture.js';
 import type { SshTestHosts } from '../../harness/sshd.js';
 
@@ -92,21 +90,18 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
     if (!fixture.hosts) return;
     dir = mkdtempSync(join(tmpdir(), 'distcron-placement-'));
     const { jobsDir, nodesDir } = writeConfig(dir, fixture.hosts);
-    const ssh = new SshExecutor({
-      knownHostsFile: fixture.hosts.knownHostsFile,
-      connectTimeoutMs: 3000,
-      resolveNode: (name) => daemon?.control.getNode(name)?.definition,
-    });
     daemon = await startDaemon(
       {
         jobsDir,
         nodesDir,
         dbPath: join(dir, 'runs.sqlite'),
         listen: null,
+        knownHostsFile: fixture.hosts.knownHostsFile,
+        sshConnectTimeoutMs: 3000,
         nodeProbeInitialMs: 200,
         nodeProbeMaxMs: 1000,
       },
-      { executor: new ExecutorRegistry({ ssh }), logger: silentLogger(), random: seeded(42) },
+      { logger: silentLogger(), random: seeded(42) },
     );
   });
   after(async () => {
