@@ -13,6 +13,7 @@
  * Not a test: it prints a table and asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,9 @@ const { values: args } = parseArgs({
   },
 });
 
+/** Linux USER_HZ: /proc times are in these ticks. */
+const CLOCK_TICKS = 100;
+
 interface Route {
   name: string;
   target: string;
@@ -43,6 +47,8 @@ interface Measure {
   p50: number;
   p99: number;
   rps: number;
+  /** Server CPU time per request: unlike latency, barely moved by other load on the machine. */
+  cpuUsPerRequest: number;
   non2xx: number;
   /** Connection errors and timeouts (autocannon's 10 s). */
   errors: number;
@@ -73,10 +79,17 @@ function spawnServer(
   });
 }
 
-async function drive(url: string, route: Route, seconds: number, connections: number): Promise<Measure> {
+/** CPU time (user + system) of a process so far, in ms, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+async function drive(server: Server, route: Route, seconds: number, connections: number): Promise<Measure> {
   let i = 0;
+  const cpuBefore = cpuMs(server.child.pid!);
   const result = await autocannon({
-    url,
+    url: server.url,
     connections,
     duration: seconds,
     requests: [{ setupRequest: (req) => ({ ...req, path: route.path(i++) }) }],
@@ -85,6 +98,7 @@ async function drive(url: string, route: Route, seconds: number, connections: nu
     p50: result.latency.p50,
     p99: result.latency.p99,
     rps: result.requests.average,
+    cpuUsPerRequest: ((cpuMs(server.child.pid!) - cpuBefore) * 1000) / Math.max(1, result.requests.total),
     non2xx: result.non2xx,
     errors: result.errors,
   };
@@ -107,6 +121,7 @@ function medianMeasure(rounds: Measure[]): Measure {
     p50: median(rounds.map((m) => m.p50)),
     p99: median(rounds.map((m) => m.p99)),
     rps: median(rounds.map((m) => m.rps)),
+    cpuUsPerRequest: median(rounds.map((m) => m.cpuUsPerRequest)),
     non2xx: rounds.reduce((n, m) => n + m.non2xx, 0),
     errors: rounds.reduce((n, m) => n + m.errors, 0),
   };
@@ -116,10 +131,10 @@ function medianMeasure(rounds: Measure[]): Measure {
 async function measureRoute(route: Route, servers: Server[]): Promise<Map<string, Measure>> {
   const connections = Number(args.connections);
   const rounds = new Map<string, Measure[]>(servers.map((s) => [s.name, []]));
-  for (const server of servers) await drive(server.url, route, 2, connections); // JIT, page cache
+  for (const server of servers) await drive(server, route, 2, connections); // JIT, page cache
   for (let r = 0; r < Number(args.rounds); r++) {
     for (const server of servers)
-      rounds.get(server.name)!.push(await drive(server.url, route, Number(args.duration), connections));
+      rounds.get(server.name)!.push(await drive(server, route, Number(args.duration), connections));
   }
   process.stderr.write(`${route.name} done\n`);
   return new Map([...rounds].map(([name, list]) => [name, medianMeasure(list)]));
@@ -136,29 +151,35 @@ function printTable(routes: Route[], distcron: Map<string, Measure>, floor: Map<
     'p50 ms',
     'p99 ms',
     'req/s',
+    'CPU µs/req',
     'non-2xx',
     'errors',
     'p99 target',
     'p99 ×floor',
     'req/s ×floor',
+    'CPU ×floor',
   ];
   const rows: string[][] = [];
   for (const route of routes) {
     const d = distcron.get(route.name)!;
     const f = floor.get(route.name)!;
-    const row = (server: string, m: Measure, target: string, ratios: [string, string]) => [
+    const row = (server: string, m: Measure, target: string, ratios: string[]) => [
       route.name,
       server,
       m.p50.toFixed(1),
       m.p99.toFixed(1),
       m.rps.toFixed(0),
+      m.cpuUsPerRequest.toFixed(0),
       String(m.non2xx),
       String(m.errors),
       target,
       ...ratios,
     ];
-    rows.push(row('distcron', d, route.target, [(d.p99 / f.p99).toFixed(2), (d.rps / f.rps).toFixed(2)]));
-    rows.push(row('node:http floor', f, '', ['1.00', '1.00']));
+    const ratios = [d.p99 / f.p99, d.rps / f.rps, d.cpuUsPerRequest / f.cpuUsPerRequest].map((r) =>
+      r.toFixed(2),
+    );
+    rows.push(row('distcron', d, route.target, ratios));
+    rows.push(row('node:http floor', f, '', ['1.00', '1.00', '1.00']));
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(pad(header, widths));

@@ -57,31 +57,48 @@ function definitionFilter(query: JobsQuery): (def: JobDef) => boolean {
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
- * The `k` smallest names of the kept definitions, sorted. One pass with a sorted buffer of size
- * k: a name not below the buffer's largest costs one comparison, so the usual (mostly sorted)
- * registry order costs O(n) instead of sorting every job on every request.
+ * The definitions sorted by name, rebuilt only when the control hands out a different set:
+ * checking that every definition is the same object as last time costs a pointer comparison
+ * per job, sorting costs string comparisons, and the registry keeps unchanged definitions.
  */
-export function smallestNames(
-  definitions: readonly JobDef[],
-  keep: (d: JobDef) => boolean,
-  k: number,
-): string[] {
-  const out: string[] = [];
-  for (const def of definitions) {
-    const name = def.name;
-    if (out.length === k && name >= out[k - 1]!) continue;
-    if (!keep(def)) continue;
-    let lo = 0;
-    let hi = out.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (out[mid]! < name) lo = mid + 1;
-      else hi = mid;
+class SortedDefinitions {
+  private source: readonly JobDef[] = [];
+  private sorted: JobDef[] = [];
+
+  of(definitions: readonly JobDef[]): JobDef[] {
+    if (!sameObjects(definitions, this.source)) {
+      this.source = [...definitions]; // a copy: the caller may reuse and change its array
+      this.sorted = [...definitions].sort(byName);
     }
-    out.splice(lo, 0, name);
-    if (out.length > k) out.pop();
+    return this.sorted;
   }
-  return out;
+}
+
+function sameObjects(a: readonly JobDef[], b: readonly JobDef[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const indexes = new WeakMap<DaemonControl, SortedDefinitions>();
+
+function sortedDefinitions(control: DaemonControl, definitions: readonly JobDef[]): JobDef[] {
+  let index = indexes.get(control);
+  if (!index) indexes.set(control, (index = new SortedDefinitions()));
+  return index.of(definitions);
+}
+
+/** Index of the first definition whose name sorts after `after` (binary search). */
+function firstAfter(sorted: JobDef[], after: string | null): number {
+  if (after === null) return 0;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.name <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Views of `names`, in that order (tolerates a control that returns more or fewer). */
@@ -97,8 +114,9 @@ function pageOf(matches: JobView[], limit: number): JobsPage {
 
 /**
  * One page of the jobs list, sorted by name. With the control's `jobDefinitions` fast path only
- * the page's views are built (views cost schedule math and a state lookup per job); a status
- * filter builds views chunk by chunk until the page is full.
+ * the page's views are built (views cost schedule math and a state lookup per job), starting
+ * at the cursor by binary search; a status filter builds views a chunk at a time until the
+ * page is full.
  */
 export function jobsPage(control: DaemonControl, query: JobsQuery): JobsPage {
   const definitions = control.jobDefinitions?.();
@@ -108,24 +126,24 @@ export function jobsPage(control: DaemonControl, query: JobsQuery): JobsPage {
     const matches = query.status === undefined ? views : views.filter((v) => matchesStatus(v, query.status!));
     return pageOf(matches.sort(byName), query.limit);
   }
+  const sorted = sortedDefinitions(control, definitions);
   const keep = definitionFilter(query);
+  let i = firstAfter(sorted, query.after);
+  const nextNames = (count: number): string[] => {
+    const names: string[] = [];
+    for (; i < sorted.length && names.length < count; i++) if (keep(sorted[i]!)) names.push(sorted[i]!.name);
+    return names;
+  };
   if (query.status === undefined) {
-    // Only the first limit+1 names are needed: a bounded selection, not a sort of every job.
-    const first = smallestNames(definitions, keep, query.limit + 1);
-    const page = viewsOf(control, first.slice(0, query.limit));
-    return {
-      jobs: page,
-      lastName: first.length > query.limit ? (page[page.length - 1]?.name ?? null) : null,
-    };
+    // The (limit+1)-th name only tells whether another page follows; it needs no view.
+    const names = nextNames(query.limit + 1);
+    const jobs = viewsOf(control, names.slice(0, query.limit));
+    return { jobs, lastName: names.length > query.limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
   }
-  const names = definitions
-    .filter(keep)
-    .map((d) => d.name)
-    .sort();
   const matches: JobView[] = [];
-  for (let i = 0; i < names.length && matches.length <= query.limit; i += STATUS_SCAN_CHUNK) {
-    const chunk = viewsOf(control, names.slice(i, i + STATUS_SCAN_CHUNK));
-    matches.push(...chunk.filter((v) => matchesStatus(v, query.status!)));
-  }
+  while (i < sorted.length && matches.length <= query.limit)
+    matches.push(
+      ...viewsOf(control, nextNames(STATUS_SCAN_CHUNK)).filter((v) => matchesStatus(v, query.status!)),
+    );
   return pageOf(matches, query.limit);
 }
