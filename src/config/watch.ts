@@ -6,7 +6,7 @@
  * definition active and is listed in snapshot.problems. Never throws over what is on disk. I/O.
  */
 import { EventEmitter } from 'node:events';
-import { statSync } from 'node:fs';
+import { lstatSync, statSync, type Stats } from 'node:fs';
 import { basename, sep } from 'node:path';
 import { isEmptyDiff, sameProblems, type ConfigDiff } from './diff.js';
 import { DirWatchers } from './dir-watchers.js';
@@ -153,8 +153,9 @@ export class ConfigWatcher extends EventEmitter {
     if (!root) return;
     if (path === root.dir || !root.present) return this.revisitRoot(root);
     const stat = statOrUndefined(path);
-    if (!stat) return this.forgetTree(root, path);
-    if (stat.isDirectory()) return this.rescanSubtree(root, path);
+    // A dangling or looping symlink fails stat but exists: reading it reports why.
+    if (!stat && !lstatOrUndefined(path)) return this.forgetTree(root, path);
+    if (stat?.isDirectory()) return this.rescanSubtree(root, path);
     if (isConfigFileName(basename(path)) && !this.underSkippedDir(root, path))
       readOne(this.table, root.kind, path, this.stamps);
   }
@@ -287,9 +288,17 @@ export class ConfigWatcher extends EventEmitter {
   }
 }
 
-function statOrUndefined(path: string): import('node:fs').Stats | undefined {
+function statOrUndefined(path: string): Stats | undefined {
   try {
     return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
   } catch {
     return undefined;
   }

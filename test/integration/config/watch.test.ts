@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { renameSync, rmSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import {
   ConfigWatcher,
   type ConfigChangeEvent,
@@ -151,6 +152,32 @@ describe('config: watching jobs.d and nodes.d', () => {
     const event = await watcher.reloadAll();
     expect(event?.diff.jobs).to.deep.equal({ added: ['r'], changed: ['a'], removed: [] });
     expect(watcher.snapshot.jobs.get('a')!.description).to.equal('v9');
+  });
+
+  it('reports hostile files dropped into a watched directory and keeps working', async () => {
+    await startWatcher();
+    const hostile = nextChange(watcher, (e) => e.snapshot.problems.length >= 5);
+    execFileSync('mkfifo', [join(cfg.jobsDir, 'pipe.json')]);
+    writeFileSync(join(cfg.jobsDir, 'junk.json'), Buffer.from([0, 0xff, 0x80, 0x01]));
+    cfg.job('huge.json', `"${'x'.repeat(10 * 1024 * 1024)}"`);
+    cfg.job('deep.json', '['.repeat(100_000) + ']'.repeat(100_000));
+    symlinkSync(join(cfg.jobsDir, 'loop.json'), join(cfg.jobsDir, 'loop.json'));
+    const messages = (await hostile).snapshot.problems.map((p) => `${basename(p.file)}: ${p.message}`);
+    expect(messages).to.have.length(5);
+    for (const [file, text] of [
+      ['deep.json', 'nested deeper than'],
+      ['huge.json', 'larger than'],
+      ['junk.json', 'invalid JSON'],
+      ['loop.json', 'symlink loop'],
+      ['pipe.json', 'not a regular file'],
+    ])
+      expect(
+        messages.some((m) => m.startsWith(file!) && m.includes(text!)),
+        `${file}: ${text}`,
+      ).to.equal(true);
+    const after = nextChange(watcher, (e) => e.diff.jobs.added.includes('fine'));
+    cfg.job('fine.json', simpleJob());
+    await after;
   });
 
   it('emits nothing after close, and close can be called twice', async () => {
