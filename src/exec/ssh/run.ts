@@ -47,7 +47,8 @@ export class RemoteRun {
     if (this.req.signal.aborted) onAbort();
     else this.req.signal.addEventListener('abort', onAbort, { once: true });
     await closed;
-    this.done.abort();
+    // A reason string: abort() without one builds a DOMException (a stack trace) per run.
+    this.done.abort('finished');
     this.req.signal.removeEventListener('abort', onAbort);
     this.sniffer.end();
     return this.outcome(startedAt);
@@ -80,10 +81,11 @@ export class RemoteRun {
     );
     const streams = Promise.all([ended(this.channel), ended(this.channel.stderr)]);
     await this.exec.closed;
+    if (this.channel.readableEnded && this.channel.stderr.readableEnded) return;
     // Buffered output may still be flowing out of the streams after 'close'.
     const drained = new AbortController();
     await Promise.race([streams, this.deps.clock.sleep(1000, drained.signal)]);
-    drained.abort();
+    drained.abort('drained');
   }
 
   private armTimeout(): void {
