@@ -93,21 +93,18 @@ export class EsShipper {
   };
 
   constructor(options: EsShipperOptions) {
-    this.store = options.store;
-    this.metrics = options.metrics;
+    // Connection details (credentials included) go to the client only, never into settings.
+    const { store, url, auth, caFile, metrics, ...tuning } = options;
+    this.store = store;
+    this.metrics = metrics;
     this.settings = {
       ...ES_SHIPPER_DEFAULTS,
       clock: systemClock,
       logger: silentLogger(),
       random: Math.random,
-      ...definedOnly(options),
+      ...definedOnly(tuning),
     };
-    this.api = new EsApi({
-      url: options.url,
-      auth: options.auth,
-      caFile: options.caFile,
-      requestTimeoutMs: this.settings.requestTimeoutMs,
-    });
+    this.api = new EsApi({ url, auth, caFile, requestTimeoutMs: this.settings.requestTimeoutMs });
   }
 
   /** Installs the template, then ships; never throws — an unreachable cluster is retried in the background. */
@@ -155,7 +152,10 @@ export class EsShipper {
   private async run(): Promise<void> {
     if (!(await this.installTemplate())) return;
     while (!this.shouldStop()) {
-      const outcome = await this.shipOnce();
+      const outcome = await this.shipOnce().catch((err: unknown) => {
+        this.failed(err, 'report: outbox step failed; will retry with backoff');
+        return 'failed' as const;
+      });
       if (this.closing && outcome !== 'shipped') return;
       if (outcome === 'idle') await this.waitIdle(this.settings.pollIntervalMs);
       if (outcome === 'failed') await this.waitBackoff();

@@ -73,7 +73,7 @@ export function runsIndexTemplate(): {
     version: TEMPLATE_VERSION,
     _meta: { managed_by: 'distcron', description: 'distcron run reports, one index per month' },
     template: {
-      settings: { 'index.number_of_shards': 1, 'index.highlight.max_analyzed_offset': 1_000_000 },
+      settings: { 'index.number_of_shards': 1 },
       // Unknown fields are kept in _source but not indexed, so a newer daemon never causes conflicts.
       mappings: { dynamic: false, properties: runProperties() },
     },
