@@ -75,7 +75,7 @@ export class ConfigTable {
       entry = { name, problems: [fileProblem(file, `invalid file name: ${badName}; rename the file`)] };
     else if (!input.ok) entry = { name, problems: [fileProblem(file, input.error)] };
     else {
-      const { def, problems } = parse(input.text);
+      const { def, problems } = parseSafely(file, () => parse(input.text));
       if (def) def.file = this.resolve(file);
       entry = def ? { name, def, problems } : { name, problems };
     }
@@ -105,6 +105,25 @@ export class ConfigTable {
     this.last = { snapshot, jobCross };
     const diff = last ? { jobs: jobs.diff, nodes: nodes.diff } : everythingAdded(snapshot);
     return { snapshot, diff };
+  }
+}
+
+/** A defect in a checker must not take the daemon down with one odd file: it becomes a problem of that file. */
+function parseSafely<T>(
+  file: string,
+  parse: () => { def?: T | undefined; problems: ConfigProblem[] },
+): { def?: T | undefined; problems: ConfigProblem[] } {
+  try {
+    return parse();
+  } catch (err) {
+    return {
+      problems: [
+        fileProblem(
+          file,
+          `internal error while checking this file (please report it): ${(err as Error).message}`,
+        ),
+      ],
+    };
   }
 }
 
