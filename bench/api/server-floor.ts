@@ -17,7 +17,7 @@ const byJobStatus = db.prepare(
 );
 const byId = db.prepare('SELECT * FROM runs WHERE id = ?');
 const jobsPage = JSON.stringify({
-  jobs: Array.from({ length: 100 }, (_, j) => ({
+  jobs: Array.from({ length: 50 }, (_, j) => ({
     name: `job-${String(j).padStart(5, '0')}`,
     file: `/etc/distcron/jobs.d/job-${String(j).padStart(5, '0')}.json`,
     description: `Synthetic job ${j} for the API benchmark`,
@@ -29,7 +29,7 @@ const jobsPage = JSON.stringify({
     last_run: null,
     running: 0,
   })),
-  next_cursor: 'am9iLTAwMDk5',
+  next_cursor: 'am9iLTAwMDQ5',
 });
 
 function send(res: import('node:http').ServerResponse, status: number, body: string): void {

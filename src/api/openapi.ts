@@ -42,7 +42,7 @@ const PATH_PARAMS: Record<string, Json> = {
 };
 
 const QUERY_PARAMS: Record<string, Json> = {
-  limit: { schema: { type: 'integer', minimum: 1, maximum: 1000 }, description: 'Page size' },
+  limit: { schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 }, description: 'Page size' },
   cursor: {
     schema: { type: 'string' },
     description: 'Opaque cursor from the previous page (see the Link header)',

@@ -7,7 +7,7 @@ import { checkJobStatusFilter, jobsPage } from './jobs-list.js';
 import { listRunsResponse } from './routes-runs.js';
 import { configProblemJson, jobDetailJson, jobSummaryJson } from './views.js';
 
-export const JOBS_DEFAULT_LIMIT = 100;
+export const JOBS_DEFAULT_LIMIT = 50; // like runs: one page is a screenful, and cheap to build
 export const JOBS_MAX_LIMIT = 1000;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
