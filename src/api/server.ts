@@ -119,20 +119,31 @@ export function buildApiApp(control: DaemonControl, options: ApiOptions): Expres
   return app;
 }
 
+/** Answers for requests node:http could not parse: [status line, code, message]. */
+const CLIENT_ERRORS: Record<string, [string, string, string]> = {
+  HPE_HEADER_OVERFLOW: [
+    '431 Request Header Fields Too Large',
+    'headers_too_large',
+    'api: request headers too large',
+  ],
+  ERR_HTTP_REQUEST_TIMEOUT: [
+    '408 Request Timeout',
+    'request_timeout',
+    'api: the request took too long to arrive',
+  ],
+};
+
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  const body = JSON.stringify({
-    error: {
-      code: tooLarge ? 'headers_too_large' : 'bad_request',
-      message: 'api: malformed HTTP request',
-      details: null,
-    },
-  });
+  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [
+    '400 Bad Request',
+    'bad_request',
+    'api: malformed HTTP request',
+  ];
+  const body = JSON.stringify({ error: { code, message, details: null } });
   socket.end(
     `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `Connection: close\r\n\r\n${body}`,

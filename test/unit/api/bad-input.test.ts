@@ -146,6 +146,15 @@ describe('api bad input', () => {
     expect((await api.put(`/api/v1/jobs/${'x'.repeat(128)}`, { command: ['true'] })).status).to.equal(201);
   });
 
+  it('answers 431 JSON for request headers over the limit', async () => {
+    const answer = await rawRequest(
+      t.api.url,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(answer).to.match(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!).error.code).to.equal('headers_too_large');
+  });
+
   it('answers a malformed HTTP request with a JSON 400 and closes the connection', async () => {
     const answer = await rawRequest(t.api.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nBroken header\r\n\r\n');
     expect(answer).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
