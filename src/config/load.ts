@@ -31,29 +31,36 @@ export function absolutePaths(opts: { jobsDir: string; nodesDir: string }): (fil
   };
 }
 
-export interface LoadedDirs {
+/** Both roots scanned; what the watcher needs to follow up. */
+export interface ScannedDirs {
   jobs: DirListing;
   nodes: DirListing;
-  stamps: Map<string, FileStamp>;
 }
 
-/** Scans both roots and (re)reads every file found; returns what the watcher needs to follow up. */
-export async function loadInto(table: ConfigTable, opts: LoadOptions): Promise<LoadedDirs> {
-  const jobs = scanConfigDir(opts.jobsDir, 'jobs');
-  const nodes = scanConfigDir(opts.nodesDir, 'nodes');
-  table.dirProblems.set('jobs', jobs.problems);
-  table.dirProblems.set('nodes', nodes.problems);
-  const stamps = new Map<string, FileStamp>();
-  await readAll(table, 'node', nodes.files, stamps);
-  await readAll(table, 'job', jobs.files, stamps);
-  return { jobs, nodes, stamps };
+/**
+ * Scans both roots, calls `beforeRead` (the watcher attaches its watches there, so no change
+ * made during a long load goes unseen), then reads every file found.
+ */
+export async function loadInto(
+  table: ConfigTable,
+  opts: LoadOptions,
+  beforeRead: (dirs: ScannedDirs) => void = () => undefined,
+): Promise<ScannedDirs> {
+  const dirs = { jobs: scanConfigDir(opts.jobsDir, 'jobs'), nodes: scanConfigDir(opts.nodesDir, 'nodes') };
+  table.dirProblems.set('jobs', dirs.jobs.problems);
+  table.dirProblems.set('nodes', dirs.nodes.problems);
+  beforeRead(dirs);
+  await readAll(table, 'node', dirs.nodes.files);
+  await readAll(table, 'job', dirs.jobs.files);
+  return dirs;
 }
 
+/** Reads many files, yielding to the event loop now and then; with `stamps`, records each file's stat. */
 export async function readAll(
   table: ConfigTable,
   kind: Kind,
   files: readonly string[],
-  stamps: Map<string, FileStamp>,
+  stamps?: Map<string, FileStamp>,
 ): Promise<void> {
   for (let i = 0; i < files.length; i++) {
     if (i > 0 && i % BATCH === 0) await yieldToLoop();
@@ -61,10 +68,10 @@ export async function readAll(
   }
 }
 
-export function readOne(table: ConfigTable, kind: Kind, file: string, stamps: Map<string, FileStamp>): void {
-  const outcome = readConfigFileSync(file);
-  if (outcome.stamp) stamps.set(file, outcome.stamp);
-  else stamps.delete(file);
+export function readOne(table: ConfigTable, kind: Kind, file: string, stamps?: Map<string, FileStamp>): void {
+  const outcome = readConfigFileSync(file, stamps !== undefined);
+  if (outcome.stamp) stamps?.set(file, outcome.stamp);
+  else stamps?.delete(file);
   table.update(
     kind,
     file,

@@ -107,16 +107,21 @@ export class ConfigWatcher extends EventEmitter {
     this.dirty.clear();
   }
 
+  /**
+   * Watches are attached between scanning and reading, so edits made during a long load are
+   * seen. Files are read without stat stamps (faster); the first safety rescan adopts the
+   * stamps of files it already knows instead of re-reading them.
+   */
   private async initialLoad(): Promise<ConfigSnapshot> {
-    const loaded = await loadInto(this.table, { ...this.opts });
-    for (const [file, stamp] of loaded.stamps) this.stamps.set(file, stamp);
-    for (const [root, listing] of [
-      [this.roots[0]!, loaded.nodes],
-      [this.roots[1]!, loaded.jobs],
-    ] as const) {
-      root.present = listing.rootOk;
-      if (!this.closed) this.dirs.sync(root.dir, listing.dirs);
-    }
+    await loadInto(this.table, { ...this.opts }, (dirs) => {
+      for (const [root, listing] of [
+        [this.roots[0]!, dirs.nodes],
+        [this.roots[1]!, dirs.jobs],
+      ] as const) {
+        root.present = listing.rootOk;
+        if (!this.closed) this.dirs.sync(root.dir, listing.dirs);
+      }
+    });
     this.current = this.table.snapshot();
     this.scheduleRescan(0);
     return this.current;
@@ -202,13 +207,21 @@ export class ConfigWatcher extends EventEmitter {
     const changed: string[] = [];
     for (let i = 0; i < files.length; i++) {
       if (i > 0 && i % STAT_BATCH === 0) await new Promise((r) => setImmediate(r));
-      const stat = statOrUndefined(files[i]!);
+      const file = files[i]!;
+      const stat = statOrUndefined(file);
       const stamp = stat ? stampOf(stat) : undefined;
-      const known = this.stamps.get(files[i]!);
-      if (!this.isKnown(files[i]!) || (stamp || known ? !sameStamp(stamp, known) : false))
-        changed.push(files[i]!);
+      const known = this.stamps.get(file);
+      if (known ? !sameStamp(stamp, known) : !this.adoptStamp(file, stamp)) changed.push(file);
     }
     return changed;
+  }
+
+  /** A file read at start-up (without a stamp) and loaded cleanly takes its stamp now, unread. */
+  private adoptStamp(file: string, stamp: FileStamp | undefined): boolean {
+    const entry = this.table.jobFiles.get(file) ?? this.table.nodeFiles.get(file);
+    if (!stamp || !entry || entry.problems.length > 0) return false;
+    this.stamps.set(file, stamp);
+    return true;
   }
 
   private forgetTree(root: Root, path: string): void {
@@ -225,10 +238,6 @@ export class ConfigWatcher extends EventEmitter {
 
   private filesOf(root: Root): string[] {
     return [...(root.kind === 'job' ? this.table.jobFiles : this.table.nodeFiles).keys()];
-  }
-
-  private isKnown(file: string): boolean {
-    return this.table.jobFiles.has(file) || this.table.nodeFiles.has(file);
   }
 
   private rootOf(path: string): Root | undefined {

@@ -145,6 +145,14 @@ describe('config: watching jobs.d and nodes.d', () => {
     await seen;
   });
 
+  it('notices by rescan an edit to a file loaded at start-up, with no event acted on', async () => {
+    await startWatcher({ debounceMs: 60_000, rescanIntervalMs: 60_000 });
+    expect(await watcher.rescan(), 'nothing changed yet').to.equal(undefined);
+    cfg.job('a.json', simpleJob({ description: 'edited quietly' }));
+    const event = await watcher.rescan();
+    expect(event?.diff.jobs.changed).to.deep.equal(['a']);
+  });
+
   it('re-reads everything on reloadAll', async () => {
     await startWatcher({ debounceMs: 60_000, rescanIntervalMs: 60_000 });
     cfg.job('r.json', simpleJob());
