@@ -1,7 +1,18 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { openApiDocument } from '../../../src/api/openapi.js';
+import { runValidate } from '../../../src/cli/validate.js';
 import { parseExposition, SPEC_METRICS } from '../../unit/api/prometheus.js';
 import type { ApiCaller } from '../../unit/api/http.js';
 import { ApiDaemon, eventually } from './api-daemon.js';
@@ -61,6 +72,35 @@ describe('REST API on a real daemon', function () {
     expect(problems.length).to.be.greaterThan(0);
     for (const p of problems) expect(p).to.have.keys('file', 'line', 'column', 'path', 'message', 'severity');
     expect(existsSync(join(d.env.jobsDir, 'broken.json'))).to.equal(false);
+  });
+
+  it('reports the same problems, line for line, as distcron validate on the same file', async () => {
+    const body = { policy: { select: 'some', roles: ['local'] }, command: ['true'], schedule: '61 * * * *' };
+    const reply = await api.put('/api/v1/jobs/checked', body);
+    expect(reply.status).to.equal(400);
+    const dir = mkdtempSync(join(tmpdir(), 'distcron-validate-'));
+    try {
+      mkdirSync(join(dir, 'jobs.d'));
+      cpSync(d.env.nodesDir, join(dir, 'nodes.d'), { recursive: true });
+      writeFileSync(join(dir, 'jobs.d', 'checked.json'), `${JSON.stringify(body, null, 2)}\n`);
+      const lines: string[] = [];
+      const options = {
+        jobsDir: join(dir, 'jobs.d'),
+        nodesDir: join(dir, 'nodes.d'),
+        defaultTimezone: 'UTC',
+      };
+      expect(await runValidate({ ...options, out: (l) => lines.push(l) })).to.equal(1);
+      const fromApi = reply.json.error.details.problems.map(
+        (p: { line: number; column: number; message: string }) => `${p.line}:${p.column}: ${p.message}`,
+      );
+      const fromCli = lines
+        .filter((l) => l.includes('checked.json:'))
+        .map((l) => l.replace(/^.*checked\.json:/, ''));
+      expect(fromApi).to.deep.equal(fromCli);
+      expect(fromApi.length).to.be.greaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses names that could escape jobs.d and writes nothing', async () => {
