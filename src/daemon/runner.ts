@@ -77,7 +77,13 @@ export class Runner {
   ): { executionId: string; runIds: string[] } {
     const executionId = newId(this.ctx.clock.now());
     const nodes = this.manualTargets(job, options.node);
-    const execution = this.buildExecution(job, nodes, { executionId, trigger: 'manual', scheduledAt: null });
+    const pinned = options.node !== undefined;
+    const execution = this.buildExecution(job, nodes, {
+      executionId,
+      trigger: 'manual',
+      scheduledAt: null,
+      pinned,
+    });
     const runIds = execution.units.map((u) => u.run.id);
     for (const unit of execution.units) this.ctx.store.insertRun(unit.run);
     for (const unit of execution.units.filter((u) => u.run.status !== 'running')) this.finish(job, unit.run);
@@ -175,11 +181,14 @@ export class Runner {
     if (claimed) this.afterFinish(run);
   }
 
-  /** Units for the nodes (all: one per node, down ones recorded as errors; any: one), or one error run. */
+  /**
+   * Units for the nodes (all, or a node pinned by a manual run: one per node, down ones recorded
+   * as errors; any: one), or one error run.
+   */
   private buildExecution(
     job: JobDef,
     nodes: NodeDef[] | string,
-    how: { executionId: string; trigger: Trigger; scheduledAt: Millis | null },
+    how: { executionId: string; trigger: Trigger; scheduledAt: Millis | null; pinned?: boolean },
   ): Execution {
     const make = (node: string | null) =>
       this.newRun(job, how.executionId, node, how.trigger, how.scheduledAt);
@@ -190,7 +199,7 @@ export class Runner {
         target: { kind: 'any', avoid: new Set() },
         nodeKey: '*',
       });
-    } else if (job.policy.select === 'any') {
+    } else if (job.policy.select === 'any' && !how.pinned) {
       execution.units.push({
         run: pendingRun(make(null)),
         target: { kind: 'any', avoid: new Set() },
