@@ -26,6 +26,8 @@ export interface ConfigWatcherOptions {
   rescanIntervalMs?: number;
   /** Called after each change, like a 'change' listener. */
   onChange?: (event: ConfigChangeEvent) => void;
+  /** A defect inside the watcher (never bad input: that becomes a problem); it keeps running. */
+  onError?: (err: Error) => void;
 }
 
 export interface ConfigChangeEvent {
@@ -46,8 +48,8 @@ interface Root {
 }
 
 export class ConfigWatcher extends EventEmitter {
-  private readonly opts: Required<Omit<ConfigWatcherOptions, 'onChange'>> &
-    Pick<ConfigWatcherOptions, 'onChange'>;
+  private readonly opts: Required<Omit<ConfigWatcherOptions, 'onChange' | 'onError'>> &
+    Pick<ConfigWatcherOptions, 'onChange' | 'onError'>;
   private readonly table: ConfigTable;
   private readonly roots: Root[];
   private readonly stamps = new Map<string, FileStamp>();
@@ -84,17 +86,19 @@ export class ConfigWatcher extends EventEmitter {
 
   /** SIGHUP: every file re-read, directories rescanned. Resolves with the change it made, if any. */
   reloadAll(): Promise<ConfigChangeEvent | undefined> {
-    return this.serial(() => this.fullReload());
+    return this.serial(() => this.passOverRoots(true));
   }
 
   /** The periodic safety rescan, now: only files whose stat changed are re-read. */
   rescan(): Promise<ConfigChangeEvent | undefined> {
-    return this.serial(async () => {
-      if (this.closed) return undefined;
-      await this.started;
-      for (const root of this.roots) await this.rescanRoot(root, false);
-      return this.publish();
-    });
+    return this.serial(() => this.passOverRoots(false));
+  }
+
+  /** Before start() there is nothing to compare with: start() does the first load. */
+  private async passOverRoots(force: boolean): Promise<ConfigChangeEvent | undefined> {
+    if (this.closed || !this.started) return undefined;
+    for (const root of this.roots) await this.rescanRoot(root, force);
+    return this.publish();
   }
 
   /** Stops watching. Idempotent; pending work is dropped. */
@@ -140,7 +144,7 @@ export class ConfigWatcher extends EventEmitter {
     if (this.debounceTimer) return;
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined;
-      void this.serial(() => this.flush());
+      this.serial(() => this.flush()).catch((err) => this.defect(err));
     }, this.opts.debounceMs);
   }
 
@@ -268,11 +272,9 @@ export class ConfigWatcher extends EventEmitter {
     return event;
   }
 
-  private async fullReload(): Promise<ConfigChangeEvent | undefined> {
-    if (this.closed) return undefined;
-    await this.started;
-    for (const root of this.roots) await this.rescanRoot(root, true);
-    return this.publish();
+  private defect(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.opts.onError?.(new Error(`config: watcher: ${message}; the watcher keeps running`));
   }
 
   private scheduleRescan(lastCostMs: number): void {
@@ -281,7 +283,10 @@ export class ConfigWatcher extends EventEmitter {
       MAX_RESCAN_INTERVAL_MS,
       Math.max(this.opts.rescanIntervalMs, lastCostMs * RESCAN_COST_FACTOR),
     );
-    this.rescanTimer = setTimeout(() => void this.serial(() => this.safetyRescan()), interval);
+    this.rescanTimer = setTimeout(
+      () => this.serial(() => this.safetyRescan()).catch((err) => this.defect(err)),
+      interval,
+    );
     this.rescanTimer.unref();
   }
 
