@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, RunRecord } from '../core/types.js';
 import { Notifier } from '../notify/notifier.js';
+import { esConnectionFrom } from '../cli/es-setup.js';
 import { EsShipper } from '../report/shipper.js';
 import type { Store } from '../store/store.js';
 import type { DaemonControl } from './control.js';
@@ -57,16 +58,19 @@ function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiServer>
 }
 
 function startShipper(options: DaemonOptions, deps: ServiceDeps): EsShipper {
-  const auth = options.esApiKey
-    ? { apiKey: options.esApiKey }
-    : options.esUsername
-      ? { username: options.esUsername, password: options.esPassword ?? '' }
-      : undefined;
+  // Flags and DISTCRON_* env were resolved already; the shared builder adds ELASTICSEARCH_* and
+  // refuses a user without a password (a clear error at start-up instead of 401s later).
+  const flags = {
+    esUrl: options.esUrl,
+    esApiKey: options.esApiKey,
+    esUsername: options.esUsername,
+    esPassword: options.esPassword,
+    esCaFile: options.esCaFile,
+  };
+  const connection = esConnectionFrom(flags)!;
   const shipper = new EsShipper({
     store: deps.store,
-    url: options.esUrl!,
-    auth,
-    caFile: options.esCaFile,
+    ...connection,
     clock: deps.clock,
     logger: deps.logger,
     metrics: deps.metrics,
