@@ -153,6 +153,14 @@ describe('config: watching jobs.d and nodes.d', () => {
     expect(event?.diff.jobs.changed).to.deep.equal(['a']);
   });
 
+  it('looks at named files at once on refresh, without waiting for events', async () => {
+    await startWatcher({ debounceMs: 60_000, rescanIntervalMs: 60_000 });
+    const written = cfg.job('put.json', simpleJob());
+    unlinkSync(join(cfg.jobsDir, 'a.json'));
+    const event = await watcher.refresh([written, join(cfg.jobsDir, 'a.json')]);
+    expect(event?.diff.jobs).to.deep.equal({ added: ['put'], changed: [], removed: ['a'] });
+  });
+
   it('re-reads everything on reloadAll', async () => {
     await startWatcher({ debounceMs: 60_000, rescanIntervalMs: 60_000 });
     cfg.job('r.json', simpleJob());
