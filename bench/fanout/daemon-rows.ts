@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../src/core/log.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import type { SshTestHosts } from '../../test/harness/sshd.js';
+import { BENCH_CONNECT_TIMEOUT_MS } from './executor-rows.js';
 import { time } from './tools.js';
 
 function writeConfig(dir: string, hosts: SshTestHosts): { jobsDir: string; nodesDir: string } {
@@ -87,6 +88,7 @@ export class DaemonFanout {
         dbPath: join(this.dir, `fanout-${this.started++}.sqlite`),
         listen: null,
         knownHostsFile: this.hosts.knownHostsFile,
+        sshConnectTimeoutMs: BENCH_CONNECT_TIMEOUT_MS,
       },
       { logger: silentLogger() },
     );

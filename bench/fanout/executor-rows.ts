@@ -14,8 +14,15 @@ function request(i: number): ExecRequest {
   };
 }
 
+export const BENCH_CONNECT_TIMEOUT_MS = 60_000;
+
 export function newExecutor(hosts: SshTestHosts): SshExecutor {
-  return new SshExecutor({ knownHostsFile: hosts.knownHostsFile, resolveNode: () => undefined });
+  // A generous connect timeout: on a loaded 2-core machine 200 simultaneous handshakes can queue.
+  return new SshExecutor({
+    knownHostsFile: hosts.knownHostsFile,
+    resolveNode: () => undefined,
+    connectTimeoutMs: BENCH_CONNECT_TIMEOUT_MS,
+  });
 }
 
 /** One run of `true` on every host; throws unless all succeeded. */

@@ -213,7 +213,7 @@ export class SshTestHosts {
     this.createGroups();
     this.writeKnownHostsFiles();
     for (const g of this.groups) this.spawnGroup(g);
-    await Promise.all(this.hosts.map((h) => this.waitUp(h.index)));
+    await Promise.all(this.groups.map((g) => this.groupUp(g)));
   }
 
   private createGroups(): void {
@@ -275,8 +275,30 @@ export class SshTestHosts {
   private async restartGroup(group: SshdGroup): Promise<void> {
     await stopProcess(group);
     this.spawnGroup(group);
+    await this.groupUp(group);
+  }
+
+  /** Waits for every running address of the group; fails fast when sshd exits (e.g. port taken). */
+  private async groupUp(group: SshdGroup): Promise<void> {
     const up = group.hosts.filter((h) => !group.stopped.has(h.index));
-    await Promise.all(up.map((h) => this.waitUp(h.index)));
+    const proc = group.proc;
+    if (!proc || up.length === 0) return;
+    let onExit: (code: number | null) => void = () => undefined;
+    const exited = new Promise<never>((_, reject) => {
+      onExit = (code) =>
+        reject(
+          new Error(
+            `sshd harness: sshd ${group.index} exited (${code}): ${this.sshdLog(up[0]!.index).trim()}`,
+          ),
+        );
+      proc.once('exit', onExit);
+    });
+    try {
+      await Promise.race([Promise.all(up.map((h) => this.waitUp(h.index))), exited]);
+    } finally {
+      proc.off('exit', onExit);
+      exited.catch(() => undefined);
+    }
   }
 
   /** The sshd log of the process serving host i (for failure diagnostics). */

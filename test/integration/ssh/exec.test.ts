@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { SshExecutor } from '../../../src/exec/ssh/executor.js';
 import { argv, processesWith, request, shell, useSshHosts, waitFor } from '../../harness/ssh-fixture.js';
 
+/** The remote side is this same machine: the test user runs the node binary running this test. */
+const NODE = process.execPath;
 const PRINT_ARGV = 'process.stdout.write(JSON.stringify(process.argv.slice(1)))';
 const PWNED = `/tmp/distcron-pwned-${process.pid}`;
 const HOSTILE = [
@@ -44,10 +46,7 @@ describe('SshExecutor running commands on a real sshd', function () {
   after(() => executor?.close());
 
   it('delivers hostile argv words to the remote process byte for byte', async () => {
-    const out = await executor.run(
-      fixture.hosts.node(0),
-      request(argv('/usr/bin/node', '-e', PRINT_ARGV, ...HOSTILE)),
-    );
+    const out = await executor.run(fixture.hosts.node(0), request(argv(NODE, '-e', PRINT_ARGV, ...HOSTILE)));
     expect(out.status, out.error ?? out.stderr).to.equal('succeeded');
     expect(JSON.parse(out.stdout)).to.deep.equal(HOSTILE);
     expect(existsSync(PWNED)).to.equal(false);
@@ -66,13 +65,10 @@ describe('SshExecutor running commands on a real sshd', function () {
 
   it('passes hostile environment values inline and honours the working directory', async () => {
     const value = HOSTILE.join('|');
-    const req = request(
-      argv('/usr/bin/node', '-e', 'process.stdout.write(process.cwd() + "\\n" + process.env.V)'),
-      {
-        environment: { V: value },
-        workingDirectory: '/usr/share',
-      },
-    );
+    const req = request(argv(NODE, '-e', 'process.stdout.write(process.cwd() + "\\n" + process.env.V)'), {
+      environment: { V: value },
+      workingDirectory: '/usr/share',
+    });
     const out = await executor.run(fixture.hosts.node(0), req);
     expect(out.stdout).to.equal(`/usr/share\n${value}`);
   });
