@@ -23,7 +23,14 @@ export function sshdMissingReason(): string | null {
 /** A user with an empty home and `/bin/sh`, so no shell start-up file runs per command. */
 export function ensureTestUser(): void {
   if (!userExists(TEST_USER)) {
-    execFileSync('/usr/sbin/useradd', ['-M', '-d', TEST_USER_HOME, '-s', '/bin/sh', TEST_USER]);
+    try {
+      execFileSync('/usr/sbin/useradd', ['-M', '-d', TEST_USER_HOME, '-s', '/bin/sh', TEST_USER], {
+        stdio: 'pipe',
+      });
+    } catch (err) {
+      // Another test process may have created it a moment ago.
+      if (!userExists(TEST_USER)) throw err;
+    }
   }
   // UsePAM no refuses a locked account ('!') even for key logins.
   execFileSync('/usr/sbin/usermod', ['-p', '*', TEST_USER]);
