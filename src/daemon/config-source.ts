@@ -16,8 +16,8 @@ export interface ConfigSource {
   onChange(listener: (state: ConfigState) => void): void;
   /** SIGHUP: every file re-read. */
   reloadAll(): Promise<void>;
-  /** Pick up files this process just wrote (API PUT/DELETE) without waiting for the watcher. */
-  rescan(): Promise<void>;
+  /** Pick up files this process just wrote or removed (API PUT/DELETE) without waiting for the watcher. */
+  refresh(files: string[]): Promise<void>;
   validateJobBody(
     name: string,
     body: unknown,
@@ -51,7 +51,7 @@ export async function openConfigSource(options: DaemonOptions, logger: Logger): 
     current: () => watcher.snapshot,
     onChange: (listener) => listeners.push(listener),
     reloadAll: async () => void (await watcher.reloadAll()),
-    rescan: async () => void (await watcher.rescan()),
+    refresh: async (files) => void (await watcher.refresh(files)),
     validateJobBody: (name, body, nodes) => {
       const file = `${options.jobsDir}/${name}.json`;
       const result = validateJobBody(name, body, { defaultTimezone: options.timezone, file });

@@ -29,8 +29,8 @@ export interface ControlDeps {
   /** Config-layer validation of an API body (same messages as `distcron validate`). */
   validateJobBody: (name: string, body: unknown) => { problems: ConfigProblem[]; text: string };
   isValidJobName: (name: string) => boolean;
-  /** Applies file changes now instead of waiting for the watcher (read-your-writes for the API). */
-  reload: () => Promise<void>;
+  /** Applies a file change now instead of waiting for the watcher (read-your-writes for the API). */
+  reload: (file: string) => Promise<void>;
 }
 
 /** The one programmatic API over a running daemon (REST API, CLI and tests use it). */
@@ -73,8 +73,8 @@ export class DaemonControlImpl implements DaemonControl {
     if (checked.problems.some((p) => p.severity === 'error'))
       return { ok: false, problems: checked.problems };
     const created = !this.deps.registry.job(name);
-    await writeAtomically(this.deps.jobsDir, `${name}.json`, checked.text);
-    await this.deps.reload();
+    const file = await writeAtomically(this.deps.jobsDir, `${name}.json`, checked.text);
+    await this.deps.reload(file);
     return { ok: true, created, job: this.getJob(name) ?? null };
   }
 
@@ -83,7 +83,7 @@ export class DaemonControlImpl implements DaemonControl {
     const job = this.deps.registry.job(name);
     if (!job) return false;
     await rm(job.file, { force: true });
-    await this.deps.reload();
+    await this.deps.reload(job.file);
     return true;
   }
 
@@ -185,9 +185,12 @@ export class DaemonControlImpl implements DaemonControl {
 }
 
 /** temp file + rename in the same directory, so the watcher never sees a half-written job. */
-async function writeAtomically(dir: string, fileName: string, text: string): Promise<void> {
+async function writeAtomically(dir: string, fileName: string, text: string): Promise<string> {
   await mkdir(dir, { recursive: true });
+  // A dotfile ending in .tmp: the watcher ignores it, so only the rename is seen.
   const temp = join(dir, `.${fileName}.${process.pid}.${Date.now()}.tmp`);
+  const target = join(dir, fileName);
   await writeFile(temp, text, { mode: 0o644 });
-  await rename(temp, join(dir, fileName));
+  await rename(temp, target);
+  return target;
 }

@@ -154,7 +154,7 @@ export async function startDaemon(
       nodeInFlight: (name) => nodeLoad.load(name, true).inFlight,
       validateJobBody: (name, body) => source.validateJobBody(name, body, registry.nodeMap()),
       isValidJobName: (name) => source.isValidJobName(name),
-      reload: () => source.rescan(),
+      reload: (file) => source.refresh([file]),
     });
     services = await startServices(options, {
       clock,
