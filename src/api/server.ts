@@ -76,10 +76,13 @@ function mountRoute(
   tokens: ApiToken[] | null,
   maxBody: number,
 ) {
+  // Synchronous handlers answer in the same tick; async ones hand their rejection to next().
   const run: RequestHandler = (req, res, next) => {
-    Promise.resolve()
-      .then(() => route.handle(ctx, req, res))
-      .catch(next);
+    try {
+      void route.handle(ctx, req, res)?.catch(next);
+    } catch (err) {
+      next(err);
+    }
   };
   const chain = [authorize(tokens, route.role), ...(route.body ? [jsonBody(maxBody)] : []), run];
   app[route.method](route.path, ...chain);
