@@ -57,19 +57,23 @@ function definitionFilter(query: JobsQuery): (def: JobDef) => boolean {
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
- * The definitions sorted by name, rebuilt only when the control hands out a different set:
- * checking that every definition is the same object as last time costs a pointer comparison
- * per job, sorting costs string comparisons, and the registry keeps unchanged definitions.
+ * The definitions sorted by name, rebuilt only when the control hands out a different set. A
+ * control that returns the same array while nothing changed costs one comparison; otherwise
+ * every definition is compared by identity (the registry keeps unchanged definitions), which
+ * is still far cheaper than sorting every job on every request.
  */
 class SortedDefinitions {
+  private array: readonly JobDef[] | null = null;
   private source: readonly JobDef[] = [];
   private sorted: JobDef[] = [];
 
   of(definitions: readonly JobDef[]): JobDef[] {
+    if (definitions === this.array) return this.sorted;
     if (!sameObjects(definitions, this.source)) {
-      this.source = [...definitions]; // a copy: the caller may reuse and change its array
+      this.source = [...definitions];
       this.sorted = [...definitions].sort(byName);
     }
+    this.array = definitions;
     return this.sorted;
   }
 }

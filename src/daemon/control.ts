@@ -72,6 +72,8 @@ export interface DaemonControl {
    * Optional fast path for paging the jobs list: the loaded definitions, from memory, with no
    * per-job state or schedule math. The API filters and pages over these, then asks
    * `listJobs(pageNames)` for one page of views instead of building a view of every job.
+   * The same array may be returned again while nothing changed (the API then reuses its sorted
+   * index at once); a change must come as a new array, never by changing a returned one.
    */
   jobDefinitions?(): readonly JobDef[];
   getJob(name: string): JobView | undefined;

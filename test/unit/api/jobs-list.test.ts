@@ -53,15 +53,18 @@ describe('api jobs list paging', () => {
     );
   });
 
-  it('notices a changed set of definitions between requests', () => {
-    const defs = ['b', 'a'].map((n) => testJob(n));
-    const control = controlOf(defs, new Set());
-    expect(jobsPage(control, { after: null, limit: 10 }).jobs.map((j) => j.name)).to.deep.equal(['a', 'b']);
-    defs.push(testJob('0-first'));
-    expect(jobsPage(control, { after: null, limit: 10 }).jobs.map((j) => j.name)).to.deep.equal([
-      '0-first',
-      'a',
-      'b',
-    ]);
+  it('notices a changed set of definitions between requests, also with the same length', () => {
+    let defs = ['b', 'a'].map((n) => testJob(n));
+    const control = {
+      jobDefinitions: () => defs,
+      listJobs: (names: readonly string[]) =>
+        defs.filter((d) => names.includes(d.name)).map((d) => ({ name: d.name })),
+    } as unknown as DaemonControl;
+    const names = () => jobsPage(control, { after: null, limit: 10 }).jobs.map((j) => j.name);
+    expect(names()).to.deep.equal(['a', 'b']);
+    defs = [...defs, testJob('0-first')];
+    expect(names()).to.deep.equal(['0-first', 'a', 'b']);
+    defs = [testJob('c'), ...defs.slice(1)];
+    expect(names()).to.deep.equal(['0-first', 'a', 'c']);
   });
 });
