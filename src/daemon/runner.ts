@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { newId } from '../core/ids.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, Millis, NodeDef, RunRecord, Trigger } from '../core/types.js';
@@ -39,10 +40,17 @@ export class Runner {
   private readonly controllers = new Map<string, AbortController>();
   private readonly executions = new Set<Promise<void>>();
   private readonly waiters = new Map<string, ((run: RunRecord) => void)[]>();
-  private readonly shutdown = new AbortController();
+  private readonly shutdown = this.shutdownController();
   private draining = false;
 
   constructor(private readonly ctx: RunnerOptions) {}
+
+  /** Every execution listens on the shutdown signal: hundreds at once is expected, not a leak. */
+  private shutdownController(): AbortController {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  }
 
   /** A scheduled (or catch-up) fire of `job` at instant `at`. */
   fire(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): void {

@@ -56,6 +56,10 @@ export const NOTIFIER_DEFAULTS = {
   webhookTimeoutMs: 10_000,
   /** Items per planner round and messages sent in parallel per sink. */
   batch: 8,
+  /** Finished runs the planner turns into messages per round (an `all` fan-out finishes hundreds at once). */
+  planBatch: 256,
+  /** notify() waits this long so a burst of finished runs is planned in one round, not one round each. */
+  lingerMs: 50,
 } as const;
 
 /** Wakes a sleeping loop early; a wake while the loop is busy makes its next sleep return at once. */
@@ -98,6 +102,7 @@ export class Notifier {
   private started = false;
   private closed = false;
   private closing: Promise<void> | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: NotifierOptions) {
     this.store = options.store;
@@ -182,13 +187,19 @@ export class Notifier {
 
   /** New `notify` items were queued: process them now rather than at the next poll. */
   notify(): void {
-    this.wakers.notify.wake();
+    if (this.lingerTimer || this.closed) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      this.wakers.notify.wake();
+    }, NOTIFIER_DEFAULTS.lingerMs);
+    this.lingerTimer.unref();
   }
 
   /** Stops the loops after the messages in flight (idempotent). */
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
       for (const waker of Object.values(this.wakers)) waker.wake();
       this.closing = Promise.all(this.loops).then(() => this.mailer?.close());
     }
@@ -216,7 +227,10 @@ export class Notifier {
   }
 
   private planStep(): number {
-    const { items, messages } = this.planner.processNotifyItems(this.clock.now(), NOTIFIER_DEFAULTS.batch);
+    const { items, messages } = this.planner.processNotifyItems(
+      this.clock.now(),
+      NOTIFIER_DEFAULTS.planBatch,
+    );
     if (messages > 0) this.wakeDeliverers();
     if (items > 0) this.wakers.reminders.wake();
     return items;
