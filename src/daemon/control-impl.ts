@@ -59,7 +59,7 @@ export class DaemonControlImpl implements DaemonControl {
 
   /** Definitions only: lets the API filter and page 100k jobs before building any view. */
   jobDefinitions(): readonly JobDef[] {
-    return [...this.deps.registry.allJobs()];
+    return this.deps.registry.definitionList();
   }
 
   getJob(name: string): JobView | undefined {
