@@ -38,10 +38,15 @@ export class DaemonControlImpl implements DaemonControl {
   readonly store: Store;
   readonly metrics: Metrics;
   private readonly lastRuns = new Map<string, RunRecord | null>();
+  /** API enable/disable overrides, read once at start-up; the store stays the source of truth. */
+  private readonly overrides = new Map<string, boolean>();
 
   constructor(private readonly deps: ControlDeps) {
     this.store = deps.store;
     this.metrics = deps.metrics;
+    for (const state of deps.store.listJobStates()) {
+      if (state.enabledOverride !== null) this.overrides.set(state.job, state.enabledOverride);
+    }
   }
 
   /** Keeps the cached last run of each job current without a query per job on every list. */
@@ -102,6 +107,7 @@ export class DaemonControlImpl implements DaemonControl {
   setJobEnabled(name: string, enabled: boolean): void {
     this.requireJob(name);
     this.store.setEnabledOverride(name, enabled);
+    this.overrides.set(name, enabled);
   }
 
   cancelRun(id: string): boolean {
@@ -126,11 +132,11 @@ export class DaemonControlImpl implements DaemonControl {
   }
 
   isEnabled(job: JobDef): boolean {
-    return this.store.getJobState(job.name)?.enabledOverride ?? job.enabled;
+    return this.overrides.get(job.name) ?? job.enabled;
   }
 
   private view(job: JobDef, nextCount: number): JobView {
-    const override = this.store.getJobState(job.name)?.enabledOverride ?? null;
+    const override = this.overrides.get(job.name) ?? null;
     return {
       name: job.name,
       file: job.file,
