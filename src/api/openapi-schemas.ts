@@ -3,6 +3,8 @@
  * (`additionalProperties: false`) so a test that validates responses catches any drift.
  */
 
+import { NOTIFY_EVENTS as NOTIFY_EVENT_NAMES, RUN_STATUSES, TRIGGERS } from '../core/types.js';
+
 type Schema = Record<string, unknown>;
 
 const str: Schema = { type: 'string' };
@@ -24,19 +26,9 @@ function obj(properties: Record<string, Schema>, optional: string[] = []): Schem
   return { type: 'object', additionalProperties: false, required, properties };
 }
 
-export const RUN_STATUS_ENUM = [
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'error',
-  'lost',
-  'skipped',
-  'missed',
-];
-export const TRIGGER_ENUM = ['schedule', 'catch_up', 'manual', 'retry'];
-const NOTIFY_EVENTS = { type: 'string', enum: ['failure', 'recovery', 'missed', 'still_failing', 'success'] };
+export const RUN_STATUS_ENUM = [...RUN_STATUSES];
+export const TRIGGER_ENUM = [...TRIGGERS];
+const NOTIFY_EVENTS = { type: 'string', enum: [...NOTIFY_EVENT_NAMES] };
 
 const runFields: Record<string, Schema> = {
   id: str,

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { RunStatus, Trigger } from '../core/types.js';
+import { RUN_STATUSES, TRIGGERS } from '../core/types.js';
 import { InvalidRunQueryError } from '../store/queries.js';
 import type { RunFilter, RunPage } from '../store/store.js';
 import { ApiError } from './errors.js';
@@ -7,18 +7,7 @@ import { bodyObject, parseEnum, parseInstant, parseLimit, pathParam, readQuery }
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
 import { runDetailJson, runSummaryJson } from './views.js';
 
-export const RUN_STATUSES: readonly RunStatus[] = [
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'error',
-  'lost',
-  'skipped',
-  'missed',
-];
-export const TRIGGERS: readonly Trigger[] = ['schedule', 'catch_up', 'manual', 'retry'];
+export { RUN_STATUSES, TRIGGERS };
 export const RUNS_DEFAULT_LIMIT = 50;
 export const RUNS_MAX_LIMIT = 1000;
 const RUN_QUERY = ['job', 'node', 'status', 'trigger', 'since', 'until', 'limit', 'cursor'];

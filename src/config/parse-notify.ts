@@ -1,5 +1,5 @@
 /** `owners` and `notify` of a job → typed values. Pure. */
-import type { JobDef, NotifyEvent, WebhookDef } from '../core/types.js';
+import { NOTIFY_EVENTS, type JobDef, type NotifyEvent, type WebhookDef } from '../core/types.js';
 import {
   arrayItems,
   objectFields,
@@ -10,13 +10,7 @@ import {
   type ProblemSink,
 } from './checks.js';
 
-export const NOTIFY_EVENTS: readonly NotifyEvent[] = [
-  'failure',
-  'recovery',
-  'missed',
-  'still_failing',
-  'success',
-];
+export { NOTIFY_EVENTS };
 const DEFAULT_EVENTS: NotifyEvent[] = ['failure', 'recovery'];
 // Deliberately loose: one "@", no spaces, a dot in the domain. The SMTP server is the real judge.
 const EMAIL = /^[^\s@"<>,;]+@[^\s@"<>,;]+\.[^\s@"<>,;]+$/;

@@ -8,6 +8,14 @@ export type Millis = number;
 
 export type NotifyEvent = 'failure' | 'recovery' | 'missed' | 'still_failing' | 'success';
 
+export const NOTIFY_EVENTS: readonly NotifyEvent[] = [
+  'failure',
+  'recovery',
+  'missed',
+  'still_failing',
+  'success',
+];
+
 export interface SshConnection {
   type: 'ssh';
   host: string;
@@ -118,7 +126,12 @@ export const FINAL_STATUSES: readonly RunStatus[] = [
   'missed',
 ];
 
+/** Every status, in the order the SPEC lists them (config, API filters and the OpenAPI enum use this one list). */
+export const RUN_STATUSES: readonly RunStatus[] = ['running', ...FINAL_STATUSES];
+
 export type Trigger = 'schedule' | 'catch_up' | 'manual' | 'retry';
+
+export const TRIGGERS: readonly Trigger[] = ['schedule', 'catch_up', 'manual', 'retry'];
 
 /** One row of the SQLite `runs` table, column for column (SPEC §8). Times are ISO-8601 UTC with ms. */
 export interface RunRecord {
