@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Metrics } from '../core/metrics.js';
 import { isoUtc, type ConfigProblem, type JobDef, type NodeDef, type RunRecord } from '../core/types.js';
 import { selectCandidates } from '../placement/index.js';
-import type { Store } from '../store/store.js';
+import type { JobState, Store } from '../store/store.js';
 import {
   ControlError,
   type DaemonControl,
@@ -25,6 +25,8 @@ export interface ControlDeps {
   runner: Runner;
   health: NodeHealthTracker;
   jobsDir: string;
+  /** Job states read once at start-up (shared with the scheduler's preload). */
+  initialStates: readonly JobState[];
   nodeInFlight: (node: string) => number;
   /** Config-layer validation of an API body (same messages as `distcron validate`). */
   validateJobBody: (name: string, body: unknown) => { problems: ConfigProblem[]; text: string };
@@ -44,7 +46,7 @@ export class DaemonControlImpl implements DaemonControl {
   constructor(private readonly deps: ControlDeps) {
     this.store = deps.store;
     this.metrics = deps.metrics;
-    for (const state of deps.store.listJobStates()) {
+    for (const state of deps.initialStates) {
       if (state.enabledOverride !== null) this.overrides.set(state.job, state.enabledOverride);
     }
   }

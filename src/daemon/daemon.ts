@@ -136,7 +136,8 @@ export async function startDaemon(
         logger.info({ changed: diff.upserted.length, removed: diff.removed.length }, 'config applied');
       }
     };
-    const persisted = new Map(store.listJobStates().map((s) => [s.job, s.lastScheduledAt]));
+    const initialStates = store.listJobStates();
+    const persisted = new Map(initialStates.map((s) => [s.job, s.lastScheduledAt]));
     scheduler.setJobs(
       [...registry.allJobs()].map((job) => ({ job, schedule: registry.schedule(job.name)! })),
       persisted,
@@ -151,6 +152,7 @@ export async function startDaemon(
       runner,
       health,
       jobsDir: options.jobsDir,
+      initialStates,
       nodeInFlight: (name) => nodeLoad.load(name, true).inFlight,
       validateJobBody: (name, body) => source.validateJobBody(name, body, registry.nodeMap()),
       isValidJobName: (name) => source.isValidJobName(name),
