@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../core/log.js';
 import { ControlError } from '../daemon/control.js';
+import { sendJson } from './respond.js';
 
 /** Every error the API answers with: `{"error": {"code", "message", "details"}}`. */
 export class ApiError extends Error {
@@ -15,9 +16,11 @@ export class ApiError extends Error {
 }
 
 export function sendError(res: Response, error: ApiError): void {
-  res
-    .status(error.status)
-    .json({ error: { code: error.code, message: error.message, details: error.details } });
+  sendJson(
+    res,
+    { error: { code: error.code, message: error.message, details: error.details } },
+    error.status,
+  );
 }
 
 /** body-parser / router error types (they carry a 4xx `status`) mapped to stable codes. */

@@ -6,6 +6,7 @@ import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes
 import { checkJobStatusFilter, jobsPage } from './jobs-list.js';
 import { listRunsResponse } from './routes-runs.js';
 import { configProblemJson, jobDetailJson, jobSummaryJson } from './views.js';
+import { sendJson } from './respond.js';
 
 export const JOBS_DEFAULT_LIMIT = 50; // like runs: one page is a screenful, and cheap to build
 export const JOBS_MAX_LIMIT = 1000;
@@ -43,12 +44,12 @@ function listJobs(ctx: RouteContext, req: Request, res: Response): void {
   });
   const next = page.lastName === null ? null : Buffer.from(page.lastName, 'utf8').toString('base64url');
   if (next !== null) res.setHeader('Link', nextLink(req.path, { ...query, limit: String(limit) }, next));
-  res.json({ jobs: page.jobs.map(jobSummaryJson), next_cursor: next });
+  sendJson(res, { jobs: page.jobs.map(jobSummaryJson), next_cursor: next });
 }
 
 function getJob(ctx: RouteContext, req: Request, res: Response): void {
   readQuery(req, []);
-  res.json(jobDetailJson(existingJob(ctx, jobName(req))));
+  sendJson(res, jobDetailJson(existingJob(ctx, jobName(req))));
 }
 
 async function putJob(ctx: RouteContext, req: Request, res: Response): Promise<void> {
@@ -71,11 +72,8 @@ async function putJob(ctx: RouteContext, req: Request, res: Response): Promise<v
       },
     );
   }
-  res.status(result.created ? 201 : 200).json({
-    name,
-    created: result.created,
-    job: result.job ? jobDetailJson(result.job) : null,
-  });
+  const job = result.job ? jobDetailJson(result.job) : null;
+  sendJson(res, { name, created: result.created, job }, result.created ? 201 : 200);
 }
 
 async function deleteJob(ctx: RouteContext, req: Request, res: Response): Promise<void> {
@@ -121,7 +119,7 @@ async function runJob(ctx: RouteContext, req: Request, res: Response): Promise<v
   existingJob(ctx, name);
   const started = await ctx.control.runJob(name, request);
   if (started.runIds[0]) res.setHeader('Location', `${API_PREFIX}/runs/${started.runIds[0]}`);
-  res.status(202).json({ job: name, execution_id: started.executionId, run_ids: started.runIds });
+  sendJson(res, { job: name, execution_id: started.executionId, run_ids: started.runIds }, 202);
 }
 
 function setEnabled(enabled: boolean) {
@@ -131,7 +129,7 @@ function setEnabled(enabled: boolean) {
     bodyObject(req.body, [], true);
     existingJob(ctx, name);
     ctx.control.setJobEnabled(name, enabled);
-    res.json(jobSummaryJson(existingJob(ctx, name)));
+    sendJson(res, jobSummaryJson(existingJob(ctx, name)));
   };
 }
 

@@ -4,6 +4,7 @@ import type { JobView, NodeView } from '../daemon/control.js';
 import { ApiError } from './errors.js';
 import { pathParam, readQuery } from './request.js';
 import type { ApiRoute, RouteContext } from './routes.js';
+import { sendJson } from './respond.js';
 
 /**
  * distcrond's read routes, with its response shapes (server/*resource.go, domain/report.go):
@@ -139,7 +140,7 @@ export const legacyRoutes: ApiRoute[] = [
     handle: (_ctx, req, res: Response) => {
       readQuery(req, []);
       const base = origin(req);
-      res.json({
+      sendJson(res, {
         links: [
           { href: `${base}/jobs`, rel: 'jobs' },
           { href: `${base}/nodes`, rel: 'nodes' },
@@ -155,7 +156,10 @@ export const legacyRoutes: ApiRoute[] = [
     handle: (ctx, req, res) => {
       readQuery(req, []);
       const base = origin(req);
-      res.json(ctx.control.listJobs().map((j) => legacyJob(j, base)));
+      sendJson(
+        res,
+        ctx.control.listJobs().map((j) => legacyJob(j, base)),
+      );
     },
   },
   {
@@ -163,7 +167,7 @@ export const legacyRoutes: ApiRoute[] = [
     path: '/jobs/:job',
     role: 'read',
     body: false,
-    handle: (ctx, req, res) => void res.json(legacyJob(legacyJobView(ctx, req), origin(req))),
+    handle: (ctx, req, res) => sendJson(res, legacyJob(legacyJobView(ctx, req), origin(req))),
   },
   {
     method: 'get',
@@ -173,7 +177,7 @@ export const legacyRoutes: ApiRoute[] = [
     handle: (ctx, req, res) => {
       const job = legacyJobView(ctx, req);
       const page = ctx.control.store.queryRuns({ job: job.name, limit: REPORT_RUNS, withOutput: true });
-      res.json(legacyReports(job.name, page.runs));
+      sendJson(res, legacyReports(job.name, page.runs));
     },
   },
   {
@@ -184,7 +188,10 @@ export const legacyRoutes: ApiRoute[] = [
     handle: (ctx, req, res) => {
       readQuery(req, []);
       const base = origin(req);
-      res.json(ctx.control.listNodes().map((n) => legacyNode(n, base)));
+      sendJson(
+        res,
+        ctx.control.listNodes().map((n) => legacyNode(n, base)),
+      );
     },
   },
   {
@@ -192,6 +199,6 @@ export const legacyRoutes: ApiRoute[] = [
     path: '/nodes/:node',
     role: 'read',
     body: false,
-    handle: (ctx, req, res) => void res.json(legacyNode(legacyNodeView(ctx, req), origin(req))),
+    handle: (ctx, req, res) => sendJson(res, legacyNode(legacyNodeView(ctx, req), origin(req))),
   },
 ];

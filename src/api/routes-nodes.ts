@@ -3,10 +3,11 @@ import { ApiError } from './errors.js';
 import { pathParam, readQuery } from './request.js';
 import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
 import { configProblemJson, nodeJson } from './views.js';
+import { sendJson } from './respond.js';
 
 function listNodes(ctx: RouteContext, req: Request, res: Response): void {
   readQuery(req, []);
-  res.json({ nodes: ctx.control.listNodes().map(nodeJson) });
+  sendJson(res, { nodes: ctx.control.listNodes().map(nodeJson) });
 }
 
 function getNode(ctx: RouteContext, req: Request, res: Response): void {
@@ -14,12 +15,12 @@ function getNode(ctx: RouteContext, req: Request, res: Response): void {
   const name = pathParam(req, 'name');
   const node = ctx.control.getNode(name);
   if (!node) throw new ApiError(404, 'not_found', `api: no node named "${name}"`);
-  res.json(nodeJson(node));
+  sendJson(res, nodeJson(node));
 }
 
 function configErrors(ctx: RouteContext, req: Request, res: Response): void {
   readQuery(req, []);
-  res.json({ errors: ctx.control.configErrors().map(configProblemJson) });
+  sendJson(res, { errors: ctx.control.configErrors().map(configProblemJson) });
 }
 
 export const nodeRoutes: ApiRoute[] = [

@@ -4,6 +4,7 @@ import type { OutboxSink } from '../store/store.js';
 import { openApiDocument } from './openapi.js';
 import { readQuery } from './request.js';
 import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
+import { sendJson } from './respond.js';
 
 /**
  * Gauges that are a view of current state are refreshed at scrape time, so a scrape always
@@ -43,7 +44,7 @@ export const opsRoutes: ApiRoute[] = [
     path: '/healthz',
     role: null,
     body: false,
-    handle: (_ctx, _req, res) => void res.json({ status: 'ok' }),
+    handle: (_ctx, _req, res) => sendJson(res, { status: 'ok' }),
   },
   { method: 'get', path: '/metrics', role: 'read', body: false, handle: metricsText },
   {
@@ -51,6 +52,6 @@ export const opsRoutes: ApiRoute[] = [
     path: `${API_PREFIX}/openapi.json`,
     role: null,
     body: false,
-    handle: (_ctx, _req, res) => void res.json(openApiDocument()),
+    handle: (_ctx, _req, res) => sendJson(res, openApiDocument()),
   },
 ];

@@ -1,11 +1,12 @@
 import type { Request, Response } from 'express';
 import { RUN_STATUSES, TRIGGERS } from '../core/types.js';
 import { InvalidRunQueryError } from '../store/queries.js';
-import type { RunFilter, RunPage } from '../store/store.js';
+import type { RunFilter, RunJsonPage } from '../store/store.js';
 import { ApiError } from './errors.js';
 import { bodyObject, parseEnum, parseInstant, parseLimit, pathParam, readQuery } from './request.js';
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
-import { runDetailJson, runSummaryJson } from './views.js';
+import { runDetailJson } from './views.js';
+import { sendJson, sendJsonText } from './respond.js';
 
 export { RUN_STATUSES, TRIGGERS };
 export const RUNS_DEFAULT_LIMIT = 50;
@@ -30,9 +31,9 @@ function runFilter(query: Record<string, string>, fixed: Partial<RunFilter>): Ru
   return filter;
 }
 
-function queryRuns(ctx: RouteContext, filter: RunFilter): RunPage {
+function queryRuns(ctx: RouteContext, filter: RunFilter): RunJsonPage {
   try {
-    return ctx.control.store.queryRuns(filter);
+    return ctx.control.store.queryRunsJson(filter);
   } catch (err) {
     if (err instanceof InvalidRunQueryError)
       throw new ApiError(400, 'invalid_parameter', err.message.replace(/^store: /, 'api: '));
@@ -53,7 +54,8 @@ export function listRunsResponse(
   const page = queryRuns(ctx, filter);
   if (page.nextCursor !== null)
     res.setHeader('Link', nextLink(req.path, { ...query, limit: String(filter.limit) }, page.nextCursor));
-  res.json({ runs: page.runs.map(runSummaryJson), next_cursor: page.nextCursor });
+  // The store serializes each run summary; only the envelope is built here.
+  sendJsonText(res, `{"runs":[${page.runsJson.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)}}`);
 }
 
 function listRuns(ctx: RouteContext, req: Request, res: Response): void {
@@ -72,7 +74,7 @@ function getRun(ctx: RouteContext, req: Request, res: Response): void {
   const id = runId(req);
   const run = ctx.control.store.getRun(id);
   if (!run) throw new ApiError(404, 'not_found', `api: no run with id ${id}`);
-  res.json(runDetailJson(run));
+  sendJson(res, runDetailJson(run));
 }
 
 function cancelRun(ctx: RouteContext, req: Request, res: Response): void {
@@ -85,7 +87,7 @@ function cancelRun(ctx: RouteContext, req: Request, res: Response): void {
     throw new ApiError(409, 'not_running', `api: run ${id} is not running (status ${run.status})`, {
       status: run.status,
     });
-  res.status(202).json({ id, job: run.job, cancel_requested: true });
+  sendJson(res, { id, job: run.job, cancel_requested: true }, 202);
 }
 
 const P = `${API_PREFIX}/runs`;

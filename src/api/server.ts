@@ -1,11 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import express, { type Express, type RequestHandler } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { DaemonControl } from '../daemon/control.js';
 import { authorize, isLoopbackHost, type ApiToken, type Caller } from './auth.js';
 import { ApiError, errorHandler, methodNotAllowed, notFound } from './errors.js';
 import { jsonBody } from './request.js';
+import { RouteTable } from './route-table.js';
 import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
 import { jobRoutes } from './routes-jobs.js';
 import { legacyRoutes } from './routes-legacy.js';
@@ -45,7 +52,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
 ];
 
 function accessLog(logger: Logger): RequestHandler {
+  const logReads = logger.isLevelEnabled('debug');
+  const logWrites = logger.isLevelEnabled('info');
   return (req, res, next) => {
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    // A listener per request is measurable on the hot read routes: only add it when it logs.
+    if (!(read ? logReads : logWrites)) return next();
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const caller = res.locals.caller as Caller | undefined;
@@ -56,7 +68,7 @@ function accessLog(logger: Logger): RequestHandler {
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         token: caller?.name ?? null, // the token's NAME; the token itself is never logged
       };
-      if (req.method === 'GET' || req.method === 'HEAD') logger.debug(entry, 'api: request');
+      if (read) logger.debug(entry, 'api: request');
       else logger.info(entry, 'api: request');
     });
     next();
@@ -69,13 +81,8 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
   next();
 };
 
-function mountRoute(
-  app: Express,
-  route: ApiRoute,
-  ctx: RouteContext,
-  tokens: ApiToken[] | null,
-  maxBody: number,
-) {
+/** The handlers of one route: authorization, the body parser when it reads one, the route. */
+function routeChain(route: ApiRoute, ctx: RouteContext, tokens: ApiToken[] | null, maxBody: number) {
   // Synchronous handlers answer in the same tick; async ones hand their rejection to next().
   const run: RequestHandler = (req, res, next) => {
     try {
@@ -84,18 +91,52 @@ function mountRoute(
       next(err);
     }
   };
-  const chain = [authorize(tokens, route.role), ...(route.body ? [jsonBody(maxBody)] : []), run];
-  app[route.method](route.path, ...chain);
+  return [authorize(tokens, route.role), ...(route.body ? [jsonBody(maxBody)] : []), run];
 }
 
-/** 405 with an Allow header for every known path hit with another method. */
-function mountMethodGuards(app: Express, routes: readonly ApiRoute[]): void {
-  const byPath = new Map<string, string[]>();
-  for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r.method]);
-  for (const [path, methods] of byPath) {
-    const allowed = methods.includes('get') ? [...methods, 'head'] : methods;
-    app.all(path, methodNotAllowed(allowed));
+function runChain(chain: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
+  let i = 0;
+  const next: NextFunction = (err?: unknown) => {
+    if (err !== undefined && err !== null) return done(err);
+    const handler = chain[i++];
+    if (handler) handler(req, res, next);
+    else done();
+  };
+  next();
+}
+
+/**
+ * One middleware for every API route: the route table finds the path, the method picks the
+ * route (HEAD is served by GET), another method on a known path is a 405 with an Allow header.
+ */
+function dispatch(
+  routes: readonly ApiRoute[],
+  chainOf: (route: ApiRoute) => RequestHandler[],
+): RequestHandler {
+  const table = new RouteTable(routes);
+  const chains = new Map(routes.map((r) => [r, chainOf(r)]));
+  const guards = new Map<readonly ApiRoute[], RequestHandler>();
+  return (req, res, next) => {
+    const found = table.match(req.path);
+    if (!found) return next();
+    const method = req.method === 'HEAD' ? 'get' : req.method.toLowerCase();
+    const route = found.routes.find((r) => r.method === method);
+    if (!route) return guardOf(guards, found.routes)(req, res, next);
+    req.params = found.params;
+    runChain(chains.get(route)!, req, res, next);
+  };
+}
+
+function guardOf(
+  guards: Map<readonly ApiRoute[], RequestHandler>,
+  routes: readonly ApiRoute[],
+): RequestHandler {
+  let guard = guards.get(routes);
+  if (!guard) {
+    const methods = routes.map((r) => r.method);
+    guards.set(routes, (guard = methodNotAllowed(methods.includes('get') ? [...methods, 'head'] : methods)));
   }
+  return guard;
 }
 
 /** A write to a name with a raw "/" in it lands here, not on a 404: tell the client why. */
@@ -114,8 +155,7 @@ export function buildApiApp(control: DaemonControl, options: ApiOptions): Expres
   app.set('query parser', 'simple');
   app.set('case sensitive routing', true);
   app.use(accessLog(logger), securityHeaders);
-  for (const route of API_ROUTES) mountRoute(app, route, ctx, options.tokens, maxBody);
-  mountMethodGuards(app, API_ROUTES);
+  app.use(dispatch(API_ROUTES, (route) => routeChain(route, ctx, options.tokens, maxBody)));
   app.all(`${API_PREFIX}/jobs/*rest`, nestedJobName);
   app.use(notFound);
   app.use(errorHandler(logger));

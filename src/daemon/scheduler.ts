@@ -27,7 +27,9 @@ interface Entry {
   job: JobDef;
   schedule: Schedule;
   last: Millis;
+  /** The first instant after `base`, the time it was computed from (max of last and the clock then). */
   next: Millis | null;
+  base: Millis;
   version: number;
 }
 
@@ -66,7 +68,14 @@ export class Scheduler {
       const persisted = known ? (known.get(job.name) ?? null) : this.options.lastScheduled(job.name);
       const last = this.entries.get(job.name)?.last ?? persisted ?? now;
       if (!this.entries.has(job.name) && persisted === null) fresh.push(job.name);
-      const entry: Entry = { job, schedule, last, next: schedule.nextAfter(last), version: ++this.versions };
+      const entry: Entry = {
+        job,
+        schedule,
+        last,
+        next: schedule.nextAfter(last),
+        base: last,
+        version: ++this.versions,
+      };
       this.entries.set(job.name, entry);
       if (entry.next === null) continue;
       this.heap.push(entry.next, { name: job.name, version: entry.version });
@@ -89,7 +98,12 @@ export class Scheduler {
     const entry = this.entries.get(name);
     if (!entry) return [];
     const out: Millis[] = [];
-    let t = entry.schedule.nextAfter(Math.max(entry.last, this.options.clock.now()));
+    const from = Math.max(entry.last, this.options.clock.now());
+    // Nothing fires between base and next, so next is also the first instant after `from`.
+    let t =
+      entry.next !== null && from >= entry.base && from < entry.next
+        ? entry.next
+        : entry.schedule.nextAfter(from);
     while (t !== null && out.length < n) {
       out.push(t);
       t = entry.schedule.nextAfter(t);
@@ -149,7 +163,8 @@ export class Scheduler {
       }
       entry.last = latest;
     }
-    entry.next = entry.schedule.nextAfter(Math.max(entry.last, now));
+    entry.base = Math.max(entry.last, now);
+    entry.next = entry.schedule.nextAfter(entry.base);
     if (entry.next !== null) this.heap.push(entry.next, { name: entry.job.name, version: entry.version });
   }
 

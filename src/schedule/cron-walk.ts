@@ -19,6 +19,8 @@ import { isSupportedInstant, type Zone } from './zone.js';
 const SEARCH_LIMIT = 30 * 366 * 86_400_000;
 
 export class CronSchedule implements Schedule {
+  private description: string | undefined;
+
   constructor(
     private readonly program: CronProgram,
     private readonly zone: Zone,
@@ -47,6 +49,10 @@ export class CronSchedule implements Schedule {
   }
 
   describe(): string {
+    return (this.description ??= this.describeSource());
+  }
+
+  private describeSource(): string {
     const source = this.source.trim();
     const fields = source.split(/\s+/).length === 6 ? this.program.fields : this.program.fields.slice(1);
     const expanded = fields.join(' ');

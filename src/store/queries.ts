@@ -21,6 +21,28 @@ export const LIST_RUN_COLUMNS = RUN_COLUMNS.map((c) =>
   c === 'stdout' || c === 'stderr' ? `'' AS ${c}` : c,
 ).join(', ');
 
+/**
+ * A run summary (the run without its output, `output_truncated` as a boolean) serialized by SQLite
+ * itself: building ~16 JavaScript values per row and stringifying them again costs several times
+ * more than the query. Keys are the RunRecord field names.
+ */
+export const SUMMARY_JSON_COLUMNS = `id, json_object(${RUN_COLUMNS.filter(
+  (c) => c !== 'stdout' && c !== 'stderr',
+)
+  .map((c) =>
+    c === 'output_truncated' ? `'${c}', json(CASE ${c} WHEN 1 THEN 'true' ELSE 'false' END)` : `'${c}', ${c}`,
+  )
+  .join(', ')}) AS json`;
+
+/** What a run query returns per row: full records, records without output, or summary JSON. */
+export type RunRowForm = 'output' | 'list' | 'json';
+
+const COLUMNS_OF: Record<RunRowForm, string> = {
+  output: FULL_RUN_COLUMNS,
+  list: LIST_RUN_COLUMNS,
+  json: SUMMARY_JSON_COLUMNS,
+};
+
 type Condition = { name: keyof RunFilter; sql: string; time?: true };
 
 const CONDITIONS: readonly Condition[] = [
@@ -54,14 +76,16 @@ export interface RunQuery {
  * Newest first (ids are time-sortable ULIDs). Fetches one row more than the page so the store
  * knows whether a next page exists without an extra query.
  */
-export function buildRunQuery(filter: RunFilter): RunQuery {
+export function buildRunQuery(
+  filter: RunFilter,
+  form: RunRowForm = filter.withOutput ? 'output' : 'list',
+): RunQuery {
   const params = filterParams(filter);
   const present = CONDITIONS.filter((c) => params[c.name] !== undefined);
-  const withOutput = filter.withOutput === true;
-  const columns = withOutput ? FULL_RUN_COLUMNS : LIST_RUN_COLUMNS;
+  const columns = COLUMNS_OF[form];
   const limit = clampLimit(filter.limit);
   const query = {
-    shape: `${present.map((c) => c.name).join(',')}|${withOutput ? 'output' : 'list'}`,
+    shape: `${present.map((c) => c.name).join(',')}|${form}`,
     sql: `SELECT ${columns} FROM runs ${whereOf(present)} ORDER BY id DESC LIMIT @fetch`,
     params: { ...params, fetch: limit + 1, probe: TIME_PROBE_ROWS },
     limit,

@@ -3,11 +3,11 @@ import type { Statement } from 'better-sqlite3';
 import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
-import { buildRunQuery, encodeCursor } from './queries.js';
+import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
-import type { FireClaim, JobState, OutboxEntry, RunFilter, RunPage, Store } from './store.js';
+import type { FireClaim, JobState, OutboxEntry, RunFilter, RunJsonPage, RunPage, Store } from './store.js';
 
 export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 
@@ -173,18 +173,24 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   /** Newest first; `since` is inclusive, `until` exclusive; throws InvalidRunQueryError on bad input. */
   queryRuns(filter: RunFilter): RunPage {
     const query = buildRunQuery(filter);
-    const fetch = query.limit + 1;
-    let rows = query.probeSql
-      ? this.runStatement(`probe:${query.shape}`, query.probeSql).all(query.params)
-      : [];
-    if (rows.length < fetch) rows = this.runStatement(query.shape, query.sql).all(query.params);
-    return this.toPage(rows as RunRow[], query.limit);
+    const rows = this.pageRows(query) as RunRow[];
+    const page = rows.slice(0, query.limit).map(rowToRun);
+    return { runs: page, nextCursor: nextCursorOf(page, rows.length > query.limit) };
   }
 
-  private toPage(rows: RunRow[], limit: number): RunPage {
-    const page = rows.slice(0, limit).map(rowToRun);
-    const more = rows.length > limit && page.length > 0;
-    return { runs: page, nextCursor: more ? encodeCursor(page[page.length - 1]!.id) : null };
+  queryRunsJson(filter: RunFilter): RunJsonPage {
+    const query = buildRunQuery(filter, 'json');
+    const rows = this.pageRows(query) as { id: string; json: string }[];
+    const page = rows.slice(0, query.limit);
+    return { runsJson: page.map((r) => r.json), nextCursor: nextCursorOf(page, rows.length > query.limit) };
+  }
+
+  /** The page's rows plus one more when another page follows. */
+  private pageRows(query: RunQuery): unknown[] {
+    const rows = query.probeSql
+      ? this.runStatement(`probe:${query.shape}`, query.probeSql).all(query.params)
+      : [];
+    return rows.length > query.limit ? rows : this.runStatement(query.shape, query.sql).all(query.params);
   }
 
   private runStatement(shape: string, sql: string): Statement {
@@ -285,4 +291,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
 function isFinal(run: RunRecord): boolean {
   return FINAL_STATUSES.includes(run.status);
+}
+
+function nextCursorOf(page: readonly { id: string }[], more: boolean): string | null {
+  return more && page.length > 0 ? encodeCursor(page[page.length - 1]!.id) : null;
 }

@@ -69,6 +69,12 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
+/** A page of run summaries (no output), each already serialized as a JSON object. */
+export interface RunJsonPage {
+  runsJson: string[];
+  nextCursor: string | null;
+}
+
 export interface NotifyState {
   job: string;
   state: 'ok' | 'failing';
@@ -115,6 +121,8 @@ export interface Store {
 
   getRun(id: string): RunRecord | undefined;
   queryRuns(filter: RunFilter): RunPage;
+  /** `queryRuns` without output, for callers that send the runs on as JSON (the API's lists). */
+  queryRunsJson(filter: RunFilter): RunJsonPage;
   countRunning(job?: string): number;
 
   getJobState(job: string): JobState | undefined;
