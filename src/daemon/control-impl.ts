@@ -16,6 +16,7 @@ import type { JobRegistry } from './job-registry.js';
 import type { NodeHealthTracker } from './node-health.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
+import type { Schedule } from '../schedule/schedule.js';
 
 export interface ControlDeps {
   store: Store;
@@ -145,7 +146,7 @@ export class DaemonControlImpl implements DaemonControl {
       definition: job,
       enabled: override ?? job.enabled,
       enabledOverride: override,
-      schedule: this.deps.registry.schedule(job.name)?.describe() ?? 'manual',
+      schedule: describeSchedule(this.deps.registry.schedule(job.name)),
       nextFireTimes: this.deps.scheduler.nextFireTimes(job.name, nextCount).map(isoUtc),
       lastRun: this.lastRun(job.name),
       running: this.deps.runner.runningCount(job.name),
@@ -201,4 +202,14 @@ async function writeAtomically(dir: string, fileName: string, text: string): Pro
   await writeFile(temp, text, { mode: 0o644 });
   await rename(temp, target);
   return target;
+}
+
+/** Descriptions are built once per compiled schedule: job lists show one per job on every page. */
+const descriptions = new WeakMap<Schedule, string>();
+
+function describeSchedule(schedule: Schedule | undefined): string {
+  if (!schedule) return 'manual';
+  let text = descriptions.get(schedule);
+  if (text === undefined) descriptions.set(schedule, (text = schedule.describe()));
+  return text;
 }

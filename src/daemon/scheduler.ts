@@ -106,7 +106,7 @@ export class Scheduler {
         : entry.schedule.nextAfter(from);
     while (t !== null && out.length < n) {
       out.push(t);
-      t = entry.schedule.nextAfter(t);
+      if (out.length < n) t = entry.schedule.nextAfter(t);
     }
     return out;
   }

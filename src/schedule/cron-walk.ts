@@ -19,8 +19,6 @@ import { isSupportedInstant, type Zone } from './zone.js';
 const SEARCH_LIMIT = 30 * 366 * 86_400_000;
 
 export class CronSchedule implements Schedule {
-  private description: string | undefined;
-
   constructor(
     private readonly program: CronProgram,
     private readonly zone: Zone,
@@ -49,10 +47,6 @@ export class CronSchedule implements Schedule {
   }
 
   describe(): string {
-    return (this.description ??= this.describeSource());
-  }
-
-  private describeSource(): string {
     const source = this.source.trim();
     const fields = source.split(/\s+/).length === 6 ? this.program.fields : this.program.fields.slice(1);
     const expanded = fields.join(' ');
