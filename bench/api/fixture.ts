@@ -4,9 +4,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newId } from '../../src/core/ids.js';
-import { isoUtc, type RunRecord, type RunStatus, type Trigger } from '../../src/core/types.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
+import { jobName, lcg, syntheticRun, type HistorySpec } from '../synthetic-runs.js';
+
+export { jobName };
 
 export interface FixtureSpec {
   runs: number;
@@ -25,53 +26,6 @@ export interface Fixture {
 
 const CHUNK = 50_000;
 const SPAN_MS = 60 * 86_400_000;
-
-/** Deterministic pseudo-random numbers, so two builds produce the same data. */
-function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-const STATUS_MIX: RunStatus[] = [
-  ...Array<RunStatus>(16).fill('succeeded'),
-  'failed',
-  'failed',
-  'timed_out',
-  'error',
-];
-const TRIGGER_MIX: Trigger[] = [...Array<Trigger>(17).fill('schedule'), 'manual', 'retry', 'catch_up'];
-
-export const jobName = (j: number) => `job-${String(j).padStart(5, '0')}`;
-
-function syntheticRun(i: number, spec: FixtureSpec, start: number, random: () => number): RunRecord {
-  const at = start + Math.floor((i * SPAN_MS) / spec.runs);
-  const status = STATUS_MIX[Math.floor(random() * STATUS_MIX.length)]!;
-  const duration = 200 + Math.floor(random() * 60_000);
-  const id = newId(at);
-  return {
-    id,
-    execution_id: id,
-    job: jobName(Math.floor(random() * spec.jobs)),
-    node: `node-${Math.floor(random() * 50)}`,
-    host: `10.0.${Math.floor(random() * 50)}.5`,
-    trigger: TRIGGER_MIX[Math.floor(random() * TRIGGER_MIX.length)]!,
-    attempt: 1,
-    scheduled_at: isoUtc(at),
-    started_at: isoUtc(at + 15),
-    finished_at: isoUtc(at + 15 + duration),
-    duration_ms: duration,
-    status,
-    exit_code: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
-    signal: status === 'timed_out' ? 'SIGTERM' : null,
-    stdout: `sent ${i * 13} bytes  received 1234 bytes\ntotal size is ${i * 7}  speedup is 1.00\n`,
-    stderr: status === 'succeeded' ? '' : 'rsync error: some files could not be transferred (code 23)\n',
-    output_truncated: false,
-    error: status === 'error' ? 'ssh: connect ECONNREFUSED' : null,
-  };
-}
 
 /** A job file in the shapes operators write (cron, interval, fuzzy, manual), never due during a bench. */
 function jobFile(j: number): object {
@@ -95,12 +49,18 @@ function jobFile(j: number): object {
 function writeRuns(dbPath: string, spec: FixtureSpec): string[] {
   const store = openSqliteStore({ path: dbPath });
   const random = lcg(42);
-  const start = Date.now() - SPAN_MS - 86_400_000;
+  const history: HistorySpec = {
+    runs: spec.runs,
+    jobs: spec.jobs,
+    start: Date.now() - SPAN_MS - 86_400_000,
+    spanMs: SPAN_MS,
+    stdoutRepeat: 1,
+  };
   const sampleIds: string[] = [];
   try {
     for (let done = 0; done < spec.runs; done += CHUNK) {
       const chunk = Array.from({ length: Math.min(CHUNK, spec.runs - done) }, (_, k) =>
-        syntheticRun(done + k, spec, start, random),
+        syntheticRun(done + k, history, random),
       );
       store.importRuns(chunk);
       for (let k = 0; k < chunk.length; k += 997) sampleIds.push(chunk[k]!.id);

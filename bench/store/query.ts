@@ -9,10 +9,10 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { newId } from '../../src/core/ids.js';
-import { isoUtc, type RunRecord, type RunStatus, type Trigger } from '../../src/core/types.js';
+import { isoUtc } from '../../src/core/types.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite.js';
 import type { RunFilter } from '../../src/store/store.js';
+import { jobName, lcg, syntheticRun, type HistorySpec } from '../synthetic-runs.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,7 +21,7 @@ const { values: args } = parseArgs({
     db: { type: 'string', default: '/tmp/distcron-bench/runs.db' },
     reuse: { type: 'boolean', default: false },
     iterations: { type: 'string', default: '2000' },
-    /** Lines of ~60 bytes of stdout per run; large outputs spill to overflow pages. */
+    /** Lines of ~40 bytes of stdout per run (rounded up to pairs); large outputs spill to overflow pages. */
     'output-lines': { type: 'string', default: '4' },
     /** Finish with timed retention batches (deletes the oldest runs of the file). */
     prune: { type: 'boolean', default: false },
@@ -36,59 +36,21 @@ const CHUNK = 50_000;
 const SPAN_MS = 90 * 86_400_000; // the default retention
 const START = Date.parse('2026-08-28T00:00:00.000Z');
 
-/** Deterministic pseudo-random numbers, so two runs of the bench build the same data. */
-function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 const random = lcg(42);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-
-const STATUS_MIX: RunStatus[] = [
-  ...Array<RunStatus>(16).fill('succeeded'),
-  'failed',
-  'failed',
-  'timed_out',
-  'error',
-];
-const TRIGGER_MIX: Trigger[] = [...Array<Trigger>(17).fill('schedule'), 'manual', 'retry', 'catch_up'];
-const jobName = (j: number) => `job-${String(j).padStart(4, '0')}`;
-
-function syntheticRun(i: number): RunRecord {
-  const at = START + Math.floor((i * SPAN_MS) / ROWS);
-  const status = pick(STATUS_MIX);
-  const duration = 200 + Math.floor(random() * 60_000);
-  const id = newId(at);
-  return {
-    id,
-    execution_id: id,
-    job: jobName(Math.floor(random() * JOBS)),
-    node: `node-${Math.floor(random() * 50)}`,
-    host: `10.0.${Math.floor(random() * 50)}.5`,
-    trigger: pick(TRIGGER_MIX),
-    attempt: 1,
-    scheduled_at: isoUtc(at),
-    started_at: isoUtc(at + 15),
-    finished_at: isoUtc(at + 15 + duration),
-    duration_ms: duration,
-    status,
-    exit_code: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
-    signal: status === 'timed_out' ? 'SIGTERM' : null,
-    stdout: `rsync: sent ${i} bytes  received 1234 bytes  total size ${i * 7}\n`.repeat(OUTPUT_LINES),
-    stderr: status === 'succeeded' ? '' : `error: step ${i % 13} failed\n`,
-    output_truncated: false,
-    error: status === 'error' ? 'ssh: connection refused' : null,
-  };
-}
+const HISTORY: HistorySpec = {
+  runs: ROWS,
+  jobs: JOBS,
+  start: START,
+  spanMs: SPAN_MS,
+  stdoutRepeat: Math.ceil(OUTPUT_LINES / 2),
+};
 
 function fill(store: SqliteStore): number {
   const started = performance.now();
   for (let done = 0; done < ROWS; done += CHUNK) {
     const count = Math.min(CHUNK, ROWS - done);
-    store.importRuns(Array.from({ length: count }, (_, k) => syntheticRun(done + k)));
+    store.importRuns(Array.from({ length: count }, (_, k) => syntheticRun(done + k, HISTORY, random)));
     process.stdout.write(`\rfilled ${done + count} / ${ROWS}`);
   }
   process.stdout.write('\n');
