@@ -5,8 +5,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, RunRecord } from '../core/types.js';
 import { Notifier } from '../notify/notifier.js';
-import { esConnectionFrom } from '../cli/es-setup.js';
-import { EsShipper } from '../report/shipper.js';
+import type { EsShipper } from '../report/shipper.js';
 import type { Store } from '../store/store.js';
 import type { DaemonControl } from './control.js';
 import { parseListen, type DaemonOptions } from './options.js';
@@ -29,7 +28,7 @@ export interface Services {
 }
 
 export async function startServices(options: DaemonOptions, deps: ServiceDeps): Promise<Services> {
-  const shipper = options.esUrl ? startShipper(options, deps) : null;
+  const shipper = options.esUrl ? await startShipper(options, deps) : null;
   const notifier = startNotifier(options, deps);
   let api: ApiServer | null = null;
   try {
@@ -57,7 +56,12 @@ function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiServer>
   return startApiServer(deps.control, { host, port, tokens, logger: deps.logger });
 }
 
-function startShipper(options: DaemonOptions, deps: ServiceDeps): EsShipper {
+/** Loaded only when shipping is configured: the Elasticsearch client costs ~0.8 s of CPU to import. */
+async function startShipper(options: DaemonOptions, deps: ServiceDeps): Promise<EsShipper> {
+  const [{ esConnectionFrom }, { EsShipper }] = await Promise.all([
+    import('../cli/es-setup.js'),
+    import('../report/shipper.js'),
+  ]);
   // Flags and DISTCRON_* env were resolved already; the shared builder adds ELASTICSEARCH_* and
   // refuses a user without a password (a clear error at start-up instead of 401s later).
   const flags = {
