@@ -155,6 +155,4 @@ export interface RunRecord {
   error: string | null;
 }
 
-export function isoUtc(ms: Millis): string {
-  return new Date(ms).toISOString();
-}
+export { isoUtc } from './iso-time.js';
