@@ -5,8 +5,8 @@ import { bodyObject, checkJobName, parseLimit, pathParam, readQuery } from './re
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
 import { checkJobStatusFilter, jobsPage } from './jobs-list.js';
 import { listRunsResponse } from './routes-runs.js';
-import { configProblemJson, jobDetailJson, jobSummaryJson } from './views.js';
-import { sendJson } from './respond.js';
+import { configProblemJson, jobDetailJson, jobSummaryJson, jobSummaryText } from './views.js';
+import { sendJson, sendJsonText } from './respond.js';
 
 export const JOBS_DEFAULT_LIMIT = 50; // like runs: one page is a screenful, and cheap to build
 export const JOBS_MAX_LIMIT = 1000;
@@ -44,7 +44,10 @@ function listJobs(ctx: RouteContext, req: Request, res: Response): void {
   });
   const next = page.lastName === null ? null : Buffer.from(page.lastName, 'utf8').toString('base64url');
   if (next !== null) res.setHeader('Link', nextLink(req.path, { ...query, limit: String(limit) }, next));
-  sendJson(res, { jobs: page.jobs.map(jobSummaryJson), next_cursor: next });
+  sendJsonText(
+    res,
+    `{"jobs":[${page.jobs.map(jobSummaryText).join(',')}],"next_cursor":${JSON.stringify(next)}}`,
+  );
 }
 
 function getJob(ctx: RouteContext, req: Request, res: Response): void {

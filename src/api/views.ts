@@ -18,19 +18,57 @@ export function runDetailJson(run: RunRecord): RunRecord {
   return { ...run };
 }
 
-export function jobSummaryJson(view: JobView) {
-  return {
-    name: view.name,
-    file: view.file,
-    description: view.definition.description ?? null,
-    tags: view.definition.tags,
-    enabled: view.enabled,
-    enabled_override: view.enabledOverride,
-    schedule: view.schedule,
-    next_fire_times: view.nextFireTimes,
-    last_run: view.lastRun ? runSummaryJson(view.lastRun) : null,
-    running: view.running,
-  };
+type SummaryField = readonly [key: string, value: (view: JobView) => unknown];
+
+/** Fields that depend only on the definition: the list serializes them once per JobDef. */
+const DEFINITION_FIELDS: readonly SummaryField[] = [
+  ['name', (v) => v.definition.name],
+  ['file', (v) => v.definition.file],
+  ['description', (v) => v.definition.description ?? null],
+  ['tags', (v) => v.definition.tags],
+];
+
+const STATE_FIELDS: readonly SummaryField[] = [
+  ['enabled', (v) => v.enabled],
+  ['enabled_override', (v) => v.enabledOverride],
+  ['schedule', (v) => v.schedule],
+  ['next_fire_times', (v) => v.nextFireTimes],
+  ['last_run', (v) => (v.lastRun ? runSummaryJson(v.lastRun) : null)],
+  ['running', (v) => v.running],
+];
+
+export interface JobSummaryJson {
+  name: string;
+  file: string;
+  description: string | null;
+  tags: string[];
+  enabled: boolean;
+  enabled_override: boolean | null;
+  schedule: string;
+  next_fire_times: string[];
+  last_run: RunSummaryJson | null;
+  running: number;
+}
+
+export function jobSummaryJson(view: JobView): JobSummaryJson {
+  const fields = [...DEFINITION_FIELDS, ...STATE_FIELDS].map(([key, value]) => [key, value(view)]);
+  return Object.fromEntries(fields) as JobSummaryJson;
+}
+
+const definitionText = new WeakMap<JobDef, string>();
+
+/**
+ * `JSON.stringify(jobSummaryJson(view))`, with the definition's part serialized once per
+ * definition: a page of the job list is mostly that part.
+ */
+export function jobSummaryText(view: JobView): string {
+  let head = definitionText.get(view.definition);
+  if (head === undefined) definitionText.set(view.definition, (head = fieldsText(DEFINITION_FIELDS, view)));
+  return `{${head},${fieldsText(STATE_FIELDS, view)}}`;
+}
+
+function fieldsText(fields: readonly SummaryField[], view: JobView): string {
+  return fields.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value(view))}`).join(',');
 }
 
 export function jobDetailJson(view: JobView) {
