@@ -50,11 +50,16 @@ export interface JobSummaryJson {
   running: number;
 }
 
-export function jobSummaryJson(view: JobView): JobSummaryJson {
-  const fields = [...DEFINITION_FIELDS, ...STATE_FIELDS].map(([key, value]) => [key, value(view)]);
-  return Object.fromEntries(fields) as JobSummaryJson;
+function fieldsOf(fields: readonly SummaryField[], view: JobView): Record<string, unknown> {
+  return Object.fromEntries(fields.map(([key, value]) => [key, value(view)]));
 }
 
+export function jobSummaryJson(view: JobView): JobSummaryJson {
+  const summary = { ...fieldsOf(DEFINITION_FIELDS, view), ...fieldsOf(STATE_FIELDS, view) };
+  return summary as unknown as JobSummaryJson;
+}
+
+/** The definition part of a summary as JSON members (no braces), once per definition. */
 const definitionText = new WeakMap<JobDef, string>();
 
 /**
@@ -63,12 +68,11 @@ const definitionText = new WeakMap<JobDef, string>();
  */
 export function jobSummaryText(view: JobView): string {
   let head = definitionText.get(view.definition);
-  if (head === undefined) definitionText.set(view.definition, (head = fieldsText(DEFINITION_FIELDS, view)));
-  return `{${head},${fieldsText(STATE_FIELDS, view)}}`;
-}
-
-function fieldsText(fields: readonly SummaryField[], view: JobView): string {
-  return fields.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value(view))}`).join(',');
+  if (head === undefined) {
+    head = JSON.stringify(fieldsOf(DEFINITION_FIELDS, view)).slice(1, -1);
+    definitionText.set(view.definition, head);
+  }
+  return `{${head},${JSON.stringify(fieldsOf(STATE_FIELDS, view)).slice(1)}`;
 }
 
 export function jobDetailJson(view: JobView) {
