@@ -188,24 +188,61 @@ export class EsShipper {
     return true;
   }
 
+  /**
+   * One pass over what is due: keeps up to `concurrency` bulk requests in flight, building the
+   * next one while the others are indexed. Each request reads on past the ones in flight
+   * (outbox cursor), so no item is ever in two requests; the pass ends when nothing more is due,
+   * or at the first request that fails as a whole, once every request in flight has finished.
+   */
   private async shipOnce(): Promise<'idle' | 'shipped' | 'failed'> {
-    const { batchSize, concurrency } = this.settings;
-    const items = this.store.takeOutbox(SINK, batchSize * concurrency, this.settings.clock.now());
-    if (items.length === 0) {
-      this.updateBacklog();
-      return 'idle';
+    const inFlight = new Set<Promise<boolean>>();
+    let cursor = 0;
+    let failed = false;
+    try {
+      while (!failed && !this.shouldStop()) {
+        if (inFlight.size >= this.settings.concurrency) {
+          await Promise.race(inFlight);
+          continue;
+        }
+        const batch = this.nextBatch(cursor);
+        if (batch === null) break;
+        cursor = batch.lastId;
+        const request: Promise<boolean> = this.shipBatch(batch)
+          .catch((err: unknown) => {
+            this.failed(err, 'report: outbox step failed; will retry with backoff');
+            return false;
+          })
+          .then((ok) => {
+            inFlight.delete(request);
+            failed ||= !ok;
+            return ok;
+          });
+        inFlight.add(request);
+      }
+    } finally {
+      await Promise.all(inFlight);
     }
-    const chunks = Array.from({ length: Math.ceil(items.length / batchSize) }, (_, i) =>
-      items.slice(i * batchSize, (i + 1) * batchSize),
-    );
-    const results = await Promise.all(chunks.map((chunk) => this.shipChunk(chunk)));
     this.updateBacklog();
-    return results.includes(false) ? 'failed' : 'shipped';
+    if (failed) return 'failed';
+    return cursor === 0 ? 'idle' : 'shipped';
   }
 
-  /** One bulk request; false when the whole request failed (its items stay queued). */
-  private async shipChunk(items: OutboxItem[]): Promise<boolean> {
-    const batch = buildBulkBatch(items, this.settings.batchBytes);
+  /** The next due items after `cursor` as one bulk body, or null when none are due. */
+  private nextBatch(cursor: number): (BulkBatch & { lastId: number }) | null {
+    const { batchSize, batchBytes, clock } = this.settings;
+    const items =
+      cursor === 0
+        ? this.store.takeOutbox(SINK, batchSize, clock.now())
+        : this.store.takeOutboxAfter(SINK, cursor, batchSize, clock.now());
+    if (items.length === 0) return null;
+    const batch = buildBulkBatch(items, batchBytes);
+    // The batch uses a prefix of `items` (the byte cap may leave the rest): read on after it.
+    const used = batch.items.length + batch.invalid.length;
+    return { ...batch, lastId: items[used - 1]!.id };
+  }
+
+  /** Dead-letters the invalid items, sends the rest; false when the request failed as a whole. */
+  private async shipBatch(batch: BulkBatch): Promise<boolean> {
     for (const bad of batch.invalid) this.deadLetter(bad.item, bad.reason);
     if (batch.items.length === 0) return true;
     let outcomes: BulkItemOutcome[];

@@ -15,6 +15,25 @@ import type { Statements } from './statements.js';
 import type { DeadLetter, NotifyState, OutboxEntry, OutboxItem, OutboxSink, OutboxStep } from './store.js';
 
 const OUTBOX_SINKS: readonly OutboxSink[] = ['elasticsearch', 'notify', 'email', 'webhook'];
+const rowLimit = (limit: number) => Math.max(0, Math.floor(limit));
+
+/**
+ * Outbox reads and deletes sized for a large backlog (a shipper catching up after an outage):
+ * - takeDue sorts only the ids, from the covering index (sink, next_attempt_at, rowid), and
+ *   then reads just the rows it returns; sorting whole rows read every due payload per take.
+ * - takeDueAfter walks the primary key from a cursor, so a consumer with requests in flight
+ *   reads on past them at the cost of the rows it returns, whatever the backlog.
+ * - ackMany deletes a whole acknowledged batch in one statement.
+ */
+function prepareOutboxReads(db: Database) {
+  return {
+    takeDue: db.prepare(`SELECT * FROM outbox WHERE id IN
+      (SELECT id FROM outbox WHERE sink = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?) ORDER BY id`),
+    takeDueAfter: db.prepare(`SELECT * FROM outbox NOT INDEXED
+      WHERE id > ? AND sink = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?`),
+    ackMany: db.prepare('DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))'),
+  };
+}
 
 /** The outbox and notify-state half of the SQLite store (SqliteStore adds runs and job state). */
 export abstract class SqliteOutboxTables {
@@ -25,6 +44,12 @@ export abstract class SqliteOutboxTables {
   ) {}
 
   // ---- outbox --------------------------------------------------------------------------
+
+  private reads: ReturnType<typeof prepareOutboxReads> | undefined;
+
+  private get outboxReads(): ReturnType<typeof prepareOutboxReads> {
+    return (this.reads ??= prepareOutboxReads(this.db));
+  }
 
   /** A key already pending for its sink is ignored (the first payload wins). */
   enqueueOutbox(entries: OutboxEntry[]): void {
@@ -45,7 +70,13 @@ export abstract class SqliteOutboxTables {
   }
 
   takeOutbox(sink: OutboxSink, limit: number, now: Millis): OutboxItem[] {
-    const rows = this.st.takeOutbox.all(sink, isoUtc(now), Math.max(0, Math.floor(limit))) as OutboxRow[];
+    const rows = this.outboxReads.takeDue.all(sink, isoUtc(now), rowLimit(limit)) as OutboxRow[];
+    return rows.map(rowToOutboxItem);
+  }
+
+  takeOutboxAfter(sink: OutboxSink, afterId: number, limit: number, now: Millis): OutboxItem[] {
+    const { takeDueAfter } = this.outboxReads;
+    const rows = takeDueAfter.all(afterId, sink, isoUtc(now), rowLimit(limit)) as OutboxRow[];
     return rows.map(rowToOutboxItem);
   }
 
@@ -55,7 +86,8 @@ export abstract class SqliteOutboxTables {
   }
 
   private ack(ids: readonly number[]): void {
-    for (const id of ids) this.st.ackOutbox.run(id);
+    if (ids.length === 1) this.st.ackOutbox.run(ids[0]);
+    else if (ids.length > 1) this.outboxReads.ackMany.run(JSON.stringify(ids));
   }
 
   retryOutbox(id: number, error: string, nextAttemptAt: Millis): void {

@@ -134,6 +134,8 @@ export interface Store {
 
   /** Items due (nextAttemptAt <= now), oldest first. */
   takeOutbox(sink: OutboxSink, limit: number, now: Millis): OutboxItem[];
+  /** Like takeOutbox, only items with id > afterId: reads on past items a consumer has in flight. */
+  takeOutboxAfter(sink: OutboxSink, afterId: number, limit: number, now: Millis): OutboxItem[];
   ackOutbox(ids: number[]): void;
   retryOutbox(id: number, error: string, nextAttemptAt: Millis): void;
   deadLetter(id: number, reason: string, now: Millis): void;
