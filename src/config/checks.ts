@@ -211,12 +211,13 @@ export function readStringArray(
   const items = arrayItems(sink, at, 'an array of strings');
   if (!items) return undefined;
   if (opts.nonEmpty && items.length === 0) return sink.error(at, `${label(at)} must not be empty`);
-  const out: string[] = [];
+  // Sized up front: a pushed-to array keeps spare capacity, and 100,000 jobs keep theirs.
+  const out = new Array<string>(items.length);
   let ok = true;
-  for (const item of items) {
-    const value = readString(sink, item, { nonEmpty: true });
-    if (value === undefined || (opts.item && !opts.item(value, item))) ok = false;
-    else out.push(value);
+  for (let i = 0; i < items.length; i++) {
+    const value = readString(sink, items[i]!, { nonEmpty: true });
+    if (value === undefined || (opts.item && !opts.item(value, items[i]!))) ok = false;
+    else out[i] = value;
   }
   return ok ? out : undefined;
 }

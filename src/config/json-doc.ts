@@ -38,9 +38,9 @@ export function parseJsonDocument(rawText: string): JsonDocument {
 /**
  * The fast path for the common, valid file: JSON.parse (native) and a light tree without
  * offsets. Undefined when the text needs the located parser: a syntax error, nesting deeper
- * than MAX_NESTING, or possibly duplicate keys, which JSON.parse silently merges. Every key
- * in the text is a `"` followed by `:` (whitespace between allowed), so when that pattern
- * occurs exactly as often as keys were parsed, no key was repeated.
+ * than MAX_NESTING, or duplicate keys, which JSON.parse silently merges: in valid JSON every
+ * colon outside strings ends a key, so when there are as many as keys were parsed, no key
+ * was repeated.
  */
 export function parseJsonFast(text: string): JsonNode | undefined {
   let value: unknown;
@@ -51,13 +51,31 @@ export function parseJsonFast(text: string): JsonNode | undefined {
   }
   const counter = { keys: 0 };
   const root = plainNode(value, counter, 0);
-  return root && counter.keys === countKeyPatterns(text) ? root : undefined;
+  return root && counter.keys === countKeys(text) ? root : undefined;
 }
 
-const KEY_END = /"\s*:/g;
+/** Colons outside strings (for text that JSON.parse accepted). */
+function countKeys(text: string): number {
+  let keys = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) i = closingQuote(text, i);
+    else if (c === 0x3a) keys++;
+  }
+  return keys;
+}
 
-function countKeyPatterns(text: string): number {
-  return text.match(KEY_END)?.length ?? 0;
+function closingQuote(text: string, open: number): number {
+  let i = text.indexOf('"', open + 1);
+  while (i !== -1 && isEscaped(text, i)) i = text.indexOf('"', i + 1);
+  return i === -1 ? text.length : i;
+}
+
+/** An odd number of backslashes right before `at`. */
+function isEscaped(text: string, at: number): boolean {
+  let n = 0;
+  while (text.charCodeAt(at - 1 - n) === 0x5c) n++;
+  return n % 2 === 1;
 }
 
 function plainNode(value: unknown, counter: { keys: number }, depth: number): JsonNode | undefined {

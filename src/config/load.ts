@@ -1,6 +1,7 @@
 /** loadConfig: both directories read and parsed into one snapshot. Never throws over bad files. I/O. */
 import { resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { readAhead } from './read-ahead.js';
 import { readConfigFileSync, type FileStamp } from './read-file.js';
 import { scanConfigDir, type DirListing } from './scan.js';
 import { ConfigTable, type ConfigSnapshot, type Kind } from './table.js';
@@ -14,6 +15,8 @@ export interface LoadOptions {
 
 /** Files read between two yields to the event loop: keeps timers responsive during a big load. */
 const BATCH = 512;
+/** From this many files on, a helper thread reads while this one parses (start-up at scale). */
+const READ_AHEAD_MIN = 2048;
 
 export async function loadConfig(opts: LoadOptions): Promise<ConfigSnapshot> {
   const table = new ConfigTable(opts.defaultTimezone, absolutePaths(opts));
@@ -51,8 +54,26 @@ export async function loadInto(
   table.dirProblems.set('nodes', dirs.nodes.problems);
   beforeRead(dirs);
   await readAll(table, 'node', dirs.nodes.files);
-  await readAll(table, 'job', dirs.jobs.files);
+  await readFresh(table, 'job', dirs.jobs.files);
   return dirs;
+}
+
+/** Reads files not known yet (no stamps kept): many of them on a helper thread, see read-ahead.ts. */
+export async function readFresh(
+  table: ConfigTable,
+  kind: Kind,
+  files: readonly string[],
+  readAheadMin = READ_AHEAD_MIN,
+): Promise<void> {
+  if (files.length < readAheadMin) return readAll(table, kind, files);
+  await readAhead(files, (batch) => {
+    for (let i = 0; i < batch.count; i++) {
+      const file = files[batch.start + i]!;
+      const text = batch.text(i);
+      if (text === undefined) readOne(table, kind, file);
+      else table.update(kind, file, { ok: true, text });
+    }
+  });
 }
 
 /** Reads many files, yielding to the event loop now and then; with `stamps`, records each file's stat. */

@@ -134,8 +134,25 @@ function parseEvery(text: string): number {
   }
 }
 
+/**
+ * Programs by expanded fields and wildcard flags: with H, 100,000 jobs expand to far fewer
+ * distinct programs, and a shared (immutable) program is computed and stored once.
+ */
+const programCache = new Map<string, CronProgram>();
+
 function compileFields(raw: string[], expression: string, jobName: string): CronProgram {
   const fields = raw.map((field, i) => expandHashTokens(field, i, jobName));
+  const key = `${fields.join(' ')} ${isWildcard(raw[1]!)} ${isWildcard(raw[2]!)} ${isWildcard(raw[3]!)} ${isWildcard(raw[5]!)}`;
+  let program = programCache.get(key);
+  if (!program) {
+    program = programOf(raw, fields, expression);
+    if (programCache.size >= PARSED_CACHE_LIMIT) programCache.clear();
+    programCache.set(key, program);
+  }
+  return program;
+}
+
+function programOf(raw: readonly string[], fields: string[], expression: string): CronProgram {
   const tables = fields.map((field, i) => fieldTable(i, field, expression));
   const [second, minute, hour, dayOfMonth, month, dayOfWeek] = tables as [
     FieldTable,
@@ -192,6 +209,11 @@ const HASH_ITEM = /^H(?:\((\d+)-(\d+)\))?(?:\/(\d+))?$/;
 function expandHashTokens(field: string, fieldIndex: number, jobName: string): string {
   if (!field.includes('H')) return field;
   const unit = UNITS[fieldIndex]!;
+  if (field === 'H') {
+    // The common case, without the list machinery below (same slot: first item of the field).
+    const [lo, hi] = H_RANGE[unit];
+    return String(stableInt(jobName, fieldIndex, lo, hi));
+  }
   return field
     .split(',')
     .map((item, index) => {

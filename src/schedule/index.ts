@@ -31,15 +31,14 @@ const MANUAL = new ManualSchedule();
 export function compileSchedule(spec: ScheduleSpec, ctx: ScheduleContext): Schedule {
   // Config validation and the daemon compile the same spec object: remember the result (a
   // compiled schedule is immutable), keyed by the context it depends on.
-  const key = `${ctx.jobName}\u0000${ctx.defaultTimezone}`;
   const cached = compiled.get(spec);
-  if (cached?.key === key) return cached.schedule;
+  if (cached?.jobName === ctx.jobName && cached.timezone === ctx.defaultTimezone) return cached.schedule;
   const schedule = compileUncached(spec, ctx);
-  compiled.set(spec, { key, schedule });
+  compiled.set(spec, { jobName: ctx.jobName, timezone: ctx.defaultTimezone, schedule });
   return schedule;
 }
 
-const compiled = new WeakMap<ScheduleSpec, { key: string; schedule: Schedule }>();
+const compiled = new WeakMap<ScheduleSpec, { jobName: string; timezone: string; schedule: Schedule }>();
 
 function compileUncached(spec: ScheduleSpec, ctx: ScheduleContext): Schedule {
   switch (spec.kind) {

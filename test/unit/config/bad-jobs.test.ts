@@ -71,6 +71,12 @@ const CASES: Case[] = [
     message: 'duplicate field "tags"',
   },
   {
+    what: 'a duplicate field beside a string holding an escaped quote and a colon',
+    source: withCommand('"description": "say \\":\\" twice", "tags": [], ⟪"tags": []'),
+    path: '$.tags',
+    message: 'duplicate field "tags"',
+  },
+  {
     what: 'a number where a duration string belongs',
     source: withCommand('"timeout": ⟪30'),
     path: '$.timeout',

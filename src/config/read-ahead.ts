@@ -1,0 +1,149 @@
+/**
+ * Reading many config files on a second thread while the main thread parses: at 100,000 files
+ * the open/read/close system calls cost about as much CPU as parsing does, and the daemon host
+ * has more than one core. The worker only reads plain files; it hands back raw bytes in batches
+ * (transferred, not copied). Anything unusual (an error, an empty or oversized file, a FIFO) is
+ * left to the main thread, which reads it again with readConfigFileSync and so reports it
+ * exactly as a one-thread load would. If the worker cannot run at all, the main thread reads
+ * everything. I/O.
+ */
+import { Worker } from 'node:worker_threads';
+import { MAX_CONFIG_FILE_BYTES } from './limits.js';
+
+/** One batch as it arrives: `text(i)` is the content of file `start + i`, or undefined to read it here. */
+export interface ReadBatch {
+  start: number;
+  count: number;
+  text(i: number): string | undefined;
+}
+
+interface BatchMessage {
+  start: number;
+  bytes: ArrayBuffer;
+  /** End offset of each file's bytes in `bytes`; -1: the main thread reads that file. */
+  ends: Int32Array;
+}
+
+const BATCH = 512;
+
+/**
+ * Plain JavaScript evaluated in the worker (no module loading, so it also runs under test
+ * runners that compile TypeScript on the fly). Opening non-blocking never hangs on a FIFO.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const { files, batch, limit } = workerData;
+const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+let buf = Buffer.allocUnsafe(2 * (limit + 1));
+function readInto(path, at) {
+  if (buf.length < at + limit + 1) {
+    const bigger = Buffer.allocUnsafe(2 * (at + limit + 1));
+    buf.copy(bigger, 0, 0, at);
+    buf = bigger;
+  }
+  let fd;
+  try { fd = fs.openSync(path, flags); } catch { return -1; }
+  try {
+    let length = 0;
+    for (let n = -1; n !== 0 && length <= limit; length += n)
+      n = fs.readSync(fd, buf, at + length, limit + 1 - length, length);
+    return length === 0 || length > limit ? -1 : at + length;
+  } catch { return -1; } finally { try { fs.closeSync(fd); } catch {} }
+}
+for (let start = 0; start < files.length; start += batch) {
+  const count = Math.min(batch, files.length - start);
+  const ends = new Int32Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const end = readInto(files[start + i], at);
+    ends[i] = end;
+    if (end !== -1) at = end;
+  }
+  const bytes = new ArrayBuffer(at);
+  buf.copy(new Uint8Array(bytes), 0, 0, at);
+  parentPort.postMessage({ start, bytes, ends }, [bytes, ends.buffer]);
+}
+`;
+
+/**
+ * Calls `onBatch` for every batch of `files`, in order, each on its own event-loop turn; the
+ * returned promise settles after the last one. Rejects only if `onBatch` throws. When the
+ * worker fails, the files it did not deliver come as batches without text (read them here).
+ */
+export function readAhead(files: readonly string[], onBatch: (batch: ReadBatch) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let settled = false;
+    let worker: Worker | undefined;
+    const finish = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      void worker?.terminate();
+      if (err) reject(err);
+      else resolve();
+    };
+    const deliver = (batch: ReadBatch) => {
+      try {
+        onBatch(batch);
+        next = batch.start + batch.count;
+        if (next >= files.length) finish();
+      } catch (err) {
+        finish(err);
+      }
+    };
+    let fallingBack = false;
+    const withoutWorker = () => {
+      if (fallingBack) return;
+      fallingBack = true;
+      void deliverUnread(files.length, () => (settled ? files.length : next), deliver);
+    };
+    if (files.length === 0) return finish();
+    try {
+      worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { files, batch: BATCH, limit: MAX_CONFIG_FILE_BYTES },
+        // It holds the file list and one batch; a small heap keeps its memory small.
+        resourceLimits: { maxOldGenerationSizeMb: 64 },
+      });
+    } catch {
+      return withoutWorker();
+    }
+    // Batches come in order; one that does not start where the last ended was already read here.
+    worker.on('message', (m: BatchMessage) => {
+      if (!settled && m.start === next) deliver(batchOf(m));
+    });
+    worker.on('error', () => undefined);
+    worker.on('exit', () => {
+      if (!settled) withoutWorker();
+    });
+  });
+}
+
+function batchOf(m: BatchMessage): ReadBatch {
+  const bytes = Buffer.from(m.bytes);
+  const ends = m.ends;
+  const starts = new Int32Array(ends.length);
+  for (let i = 0, at = 0; i < ends.length; i++) {
+    starts[i] = at;
+    if (ends[i] !== -1) at = ends[i]!;
+  }
+  return {
+    start: m.start,
+    count: ends.length,
+    text: (i) => (ends[i] === -1 ? undefined : bytes.toString('utf8', starts[i], ends[i])),
+  };
+}
+
+/** Batches without text from `from()` until it reaches `total`, each on its own event-loop turn. */
+async function deliverUnread(
+  total: number,
+  from: () => number,
+  deliver: (batch: ReadBatch) => void,
+): Promise<void> {
+  const none = () => undefined;
+  for (let start = from(); start < total; start = from()) {
+    deliver({ start, count: Math.min(BATCH, total - start), text: none });
+    await new Promise((r) => setImmediate(r));
+  }
+}

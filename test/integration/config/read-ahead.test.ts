@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_CONFIG_FILE_BYTES } from '../../../src/config/index.js';
+import { readAll, readFresh } from '../../../src/config/load.js';
+import { readAhead } from '../../../src/config/read-ahead.js';
+import { scanConfigDir } from '../../../src/config/scan.js';
+import { ConfigTable } from '../../../src/config/table.js';
+import { simpleJob, TmpConfig } from './tmp-config.js';
+
+describe('config: reading many files on a helper thread', () => {
+  let cfg: TmpConfig;
+
+  beforeEach(() => {
+    cfg = new TmpConfig();
+  });
+  afterEach(() => cfg.remove());
+
+  /** Every kind of file a one-thread load reports specially, between ordinary jobs. */
+  function oddTree(): string[] {
+    for (let i = 0; i < 1500; i++) cfg.job(`d${i % 3}/job-${i}.json`, simpleJob({ description: `job ${i}` }));
+    cfg.job('d0/broken.json', '{"command": ["x"],}');
+    cfg.job('d1/empty.json', '');
+    cfg.job('d1/blank.json', '  \n');
+    cfg.job('d2/binary.json', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]).toString('latin1'));
+    cfg.job('d2/bom.json', `\ufeff${JSON.stringify(simpleJob())}`);
+    cfg.job('d2/umlaut-ä.json', JSON.stringify(simpleJob({ description: 'Grüße 🎉' })));
+    writeFileSync(join(cfg.jobsDir, 'd0/huge.json'), Buffer.alloc(MAX_CONFIG_FILE_BYTES + 10, 0x20));
+    writeFileSync(join(cfg.jobsDir, 'd0/exactly-the-limit.json'), exactlyTheLimit());
+    execFileSync('mkfifo', [join(cfg.jobsDir, 'd1/fifo.json')]);
+    symlinkSync(join(cfg.root, 'nowhere.json'), join(cfg.jobsDir, 'd1/dangling.json'));
+    symlinkSync(join(cfg.jobsDir, 'd2/loop.json'), join(cfg.jobsDir, 'd2/loop.json'));
+    return scanConfigDir(cfg.jobsDir, 'jobs').files;
+  }
+
+  function exactlyTheLimit(): string {
+    const body = JSON.stringify(simpleJob({ description: '' }));
+    const pad = MAX_CONFIG_FILE_BYTES - body.length;
+    return JSON.stringify(simpleJob({ description: 'x'.repeat(pad) }));
+  }
+
+  it('loads exactly what reading on the main thread loads, odd files included', async () => {
+    const files = oddTree();
+    const here = new ConfigTable('UTC');
+    await readAll(here, 'job', files);
+    const ahead = new ConfigTable('UTC');
+    await readFresh(ahead, 'job', files, 0);
+    const [a, b] = [here.snapshot(), ahead.snapshot()];
+    // 1500 + BOM + at the limit; the umlaut file name is refused.
+    expect(b.jobs.size).to.equal(1502);
+    expect([...b.jobs.entries()]).to.deep.equal([...a.jobs.entries()]);
+    expect(b.problems).to.deep.equal(a.problems);
+    expect(b.problems.map((p) => p.file.slice(cfg.jobsDir.length + 1))).to.include.members([
+      'd0/broken.json',
+      'd0/huge.json',
+      'd1/empty.json',
+      'd1/fifo.json',
+      'd1/dangling.json',
+      'd2/binary.json',
+      'd2/loop.json',
+      'd2/umlaut-ä.json',
+    ]);
+  });
+
+  it('delivers every file once, in order, in batches on separate event-loop turns', async () => {
+    const files = oddTree();
+    const seen: number[] = [];
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    await readAhead(files, (batch) => {
+      for (let i = 0; i < batch.count; i++) seen.push(batch.start + i);
+    });
+    clearInterval(ticker);
+    expect(seen).to.deep.equal(files.map((_, i) => i));
+    expect(turns).to.be.greaterThan(0);
+  });
+
+  it('passes a failure of the batch handler on and stops delivering', async () => {
+    const files = oddTree();
+    let calls = 0;
+    const failing = readAhead(files, () => {
+      calls++;
+      throw new Error('handler broke');
+    });
+    let error: Error | undefined;
+    await failing.catch((err: Error) => (error = err));
+    expect(error?.message).to.equal('handler broke');
+    expect(calls).to.equal(1);
+  });
+
+  it('settles at once for no files', async () => {
+    let calls = 0;
+    await readAhead([], () => calls++);
+    expect(calls).to.equal(0);
+  });
+});
