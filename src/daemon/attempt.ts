@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import type { Limiter } from './limiter.js';
 import type { NodeHealthTracker } from './node-health.js';
 import { failedWithoutStart, withOutcome } from './run-records.js';
+import type { StartFields } from './run-journal.js';
 
 /** Everything one attempt needs from the daemon; shared by all attempts. */
 export interface AttemptContext {
@@ -25,6 +26,8 @@ export interface AttemptContext {
   random: () => number;
   outputLimitBytes: number;
   defaultTimeoutMs?: number;
+  /** Records that a run's command is starting (node, host, started_at). */
+  recordStart: (id: string, fields: StartFields) => void;
 }
 
 export type AttemptTarget = { kind: 'any'; avoid: ReadonlySet<string> } | { kind: 'node'; node: NodeDef };
@@ -116,6 +119,8 @@ async function waitForSlot(
   node: NodeDef,
   deadline: number | null,
 ): Promise<RunRecord | null> {
+  // A free slot (the usual case) needs no abortable wait: no signals, no timer.
+  if (!input.signal.aborted && ctx.slots(node).tryAcquire()) return null;
   const stop = new AbortController();
   const waitSignal = AbortSignal.any([input.signal, stop.signal]);
   if (deadline !== null) {
@@ -149,7 +154,7 @@ async function execOnNode(
     signal: input.signal,
     outputLimitBytes: ctx.outputLimitBytes,
     onStart: (startedAt, host) =>
-      ctx.store.markStarted(run.id, { node: node.name, host, started_at: isoUtc(startedAt) }),
+      ctx.recordStart(run.id, { node: node.name, host, started_at: isoUtc(startedAt) }),
   });
   if (outcome.connectFailed && !input.signal.aborted)
     return { kind: 'connect_failed', error: outcome.error ?? 'connection failed' };

@@ -18,6 +18,13 @@ export class Limiter {
     this.drain();
   }
 
+  /** Takes a slot when one is free and nobody waits for one; never waits. */
+  tryAcquire(): boolean {
+    if (this.active >= this.capacity || this.waiters.length > 0) return false;
+    this.active++;
+    return true;
+  }
+
   /** Resolves true with a slot held, or false when aborted first (no slot held). */
   acquire(signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);

@@ -9,8 +9,9 @@ import { describeMissed, type MissedSummary } from './catch-up.js';
 import { Limiter } from './limiter.js';
 import { finalRun, pendingRun, RETRYABLE, type NewRun } from './run-records.js';
 import { JobActivity } from './job-activity.js';
+import { RunJournal } from './run-journal.js';
 
-export interface RunnerOptions extends AttemptContext {
+export interface RunnerOptions extends Omit<AttemptContext, 'recordStart'> {
   metrics: Metrics;
   /** Outbox entries queued with a final run (Elasticsearch, notifications). */
   outboxFor: (run: RunRecord, job: JobDef | undefined) => OutboxEntry[];
@@ -41,9 +42,14 @@ export class Runner {
   private readonly executions = new Set<Promise<void>>();
   private readonly waiters = new Map<string, ((run: RunRecord) => void)[]>();
   private readonly shutdown = this.shutdownController();
+  private readonly journal: RunJournal;
+  private readonly attempts: AttemptContext;
   private draining = false;
 
-  constructor(private readonly ctx: RunnerOptions) {}
+  constructor(private readonly ctx: RunnerOptions) {
+    this.journal = new RunJournal(ctx.store, ctx.logger);
+    this.attempts = { ...ctx, recordStart: (id, fields) => this.journal.markStarted(id, fields) };
+  }
 
   /** Every execution listens on the shutdown signal: hundreds at once is expected, not a leak. */
   private shutdownController(): AbortController {
@@ -93,13 +99,26 @@ export class Runner {
       pinned,
     });
     const runIds = execution.units.map((u) => u.run.id);
-    for (const unit of execution.units) this.ctx.store.insertRun(unit.run);
-    for (const unit of execution.units.filter((u) => u.run.status !== 'running')) this.finish(job, unit.run);
+    const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
+    this.insertManual(
+      execution.units.map((u) => u.run),
+      finals.flatMap((run) => this.ctx.outboxFor(run, job)),
+    );
+    for (const run of finals) this.afterFinish(run);
     execution.environment = { ...job.environment, ...options.environment };
     execution.units = execution.units.filter((u) => u.run.status === 'running');
     this.start(execution, false);
     // Every run of the execution, including those final at once (node down, no candidate).
     return { executionId, runIds };
+  }
+
+  /** The runs of one manual execution and the outbox of those already final: one commit. */
+  private insertManual(runs: RunRecord[], outbox: OutboxEntry[]): void {
+    this.journal.flush();
+    this.ctx.store.batch(() => {
+      for (const run of runs) this.ctx.store.insertRun(run);
+      this.ctx.store.enqueueOutbox(outbox);
+    });
   }
 
   cancel(runId: string, reason = 'cancelled through the API'): boolean {
@@ -115,15 +134,20 @@ export class Runner {
 
   /** Resolves with the final record of run `id` (already final: at once). */
   waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
-    const current = this.ctx.store.getRun(id);
-    if (!current) return Promise.reject(new Error(`run ${id} not found`));
-    if (current.status !== 'running' || !this.controllers.has(id)) return Promise.resolve(current);
+    // A run with a controller is in flight (it loses it when it finishes): no read needed.
+    if (!this.controllers.has(id)) return this.storedRun(id);
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       list.push(resolve);
       this.waiters.set(id, list);
       signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
     });
+  }
+
+  private storedRun(id: string): Promise<RunRecord> {
+    this.journal.flush();
+    const current = this.ctx.store.getRun(id);
+    return current ? Promise.resolve(current) : Promise.reject(new Error(`run ${id} not found`));
   }
 
   /** Shutdown ladder: no new fires, wait up to `graceMs`, then cancel what still runs (recorded). */
@@ -136,9 +160,11 @@ export class Runner {
       this.ctx.clock.sleep(graceMs, timer.signal).then(() => false),
     ]);
     timer.abort();
-    if (finished) return;
-    this.shutdown.abort(SHUTDOWN_REASON);
-    await Promise.allSettled([...this.executions]);
+    if (!finished) {
+      this.shutdown.abort(SHUTDOWN_REASON);
+      await Promise.allSettled([...this.executions]);
+    }
+    this.journal.flush();
   }
 
   private manualTargets(job: JobDef, node: string | undefined): NodeDef[] | string {
@@ -159,6 +185,7 @@ export class Runner {
     const finals = execution.units.filter((u) => u.run.status !== 'running');
     const outbox = finals.flatMap((u) => this.ctx.outboxFor(u.run, job));
     const runs = execution.units.map((u) => ({ run: u.run, nodeKey: u.nodeKey }));
+    this.journal.flush();
     if (!this.ctx.store.claimFire({ job: job.name, scheduledAt: at, advanceTo, runs, outbox })) {
       this.ctx.logger.warn(
         { job: job.name, at: new Date(at).toISOString() },
@@ -179,6 +206,7 @@ export class Runner {
     error: string,
   ): void {
     const run = finalRun(this.newRun(job, newId(this.ctx.clock.now()), null, 'schedule', at), status, error);
+    this.journal.flush();
     const claimed = this.ctx.store.claimFire({
       job: job.name,
       scheduledAt: at,
@@ -292,7 +320,7 @@ export class Runner {
     let run = unit.run;
     for (;;) {
       const target: AttemptTarget = unit.target.kind === 'node' ? unit.target : { kind: 'any', avoid };
-      const final = await executeAttempt(this.ctx, {
+      const final = await executeAttempt(this.attempts, {
         job,
         run,
         target,
@@ -320,18 +348,21 @@ export class Runner {
       ...pendingRun(this.newRun(job, previous.execution_id, node, 'retry', scheduledAt)),
       attempt: previous.attempt + 1,
     };
+    this.journal.flush();
     this.ctx.store.insertRun(next, scheduledAt === null ? undefined : unit.nodeKey);
     return next;
   }
 
+  /**
+   * A run that executed is recorded with the others finishing in this event-loop turn (one
+   * commit); observers hear of it after the commit. One that never started (no node up,
+   * cancelled while waiting) is recorded at once, as the caller that asked for it expects.
+   */
   private finish(job: JobDef, run: RunRecord): void {
     this.controllers.delete(run.id);
-    try {
-      this.ctx.store.finishRun(run, this.ctx.outboxFor(run, job));
-    } catch (err) {
-      this.ctx.logger.error({ err, run: run.id, job: job.name }, 'could not record a finished run');
-    }
-    this.afterFinish(run);
+    const outbox = this.ctx.outboxFor(run, job);
+    if (run.started_at === null) this.journal.finishNow(run, outbox, () => this.afterFinish(run));
+    else this.journal.finish(run, outbox, () => this.afterFinish(run));
   }
 
   private afterFinish(run: RunRecord): void {

@@ -37,11 +37,26 @@ function prepareOutboxReads(db: Database) {
 
 /** The outbox and notify-state half of the SQLite store (SqliteStore adds runs and job state). */
 export abstract class SqliteOutboxTables {
+  /**
+   * One IMMEDIATE transaction wrapper, made once: better-sqlite3's db.transaction() builds four
+   * wrapper functions per call, which cost more than the writes of a small transaction. Nested
+   * calls (inside batch()) become savepoints, so each write keeps its own all-or-nothing.
+   */
+  private readonly immediate: <T>(body: () => T) => T;
+
   protected constructor(
     protected readonly db: Database,
     protected readonly st: Statements,
     protected readonly clock: Clock,
-  ) {}
+  ) {
+    const tx = db.transaction((body: () => unknown) => body());
+    this.immediate = tx.immediate as <T>(body: () => T) => T;
+  }
+
+  /** Runs `body` in one IMMEDIATE transaction (a savepoint when one is open already). */
+  protected atomically<T>(body: () => T): T {
+    return this.immediate(body);
+  }
 
   // ---- outbox --------------------------------------------------------------------------
 
@@ -54,7 +69,7 @@ export abstract class SqliteOutboxTables {
   /** A key already pending for its sink is ignored (the first payload wins). */
   enqueueOutbox(entries: OutboxEntry[]): void {
     if (entries.length === 0) return;
-    this.db.transaction(() => this.enqueue(entries)).immediate();
+    this.atomically(() => this.enqueue(entries));
   }
 
   protected enqueue(entries: readonly OutboxEntry[]): void {
@@ -82,7 +97,7 @@ export abstract class SqliteOutboxTables {
 
   ackOutbox(ids: number[]): void {
     if (ids.length === 0) return;
-    this.db.transaction(() => this.ack(ids)).immediate();
+    this.atomically(() => this.ack(ids));
   }
 
   private ack(ids: readonly number[]): void {
@@ -95,12 +110,10 @@ export abstract class SqliteOutboxTables {
   }
 
   deadLetter(id: number, reason: string, now: Millis): void {
-    this.db
-      .transaction(() => {
-        if (this.st.copyToDeadLetters.run({ id, reason, now: isoUtc(now) }).changes === 0) return;
-        this.st.ackOutbox.run(id);
-      })
-      .immediate();
+    this.atomically(() => {
+      if (this.st.copyToDeadLetters.run({ id, reason, now: isoUtc(now) }).changes === 0) return;
+      this.st.ackOutbox.run(id);
+    });
   }
 
   outboxBacklog(): Record<OutboxSink, number> {
@@ -120,13 +133,11 @@ export abstract class SqliteOutboxTables {
   }
 
   commitOutboxStep(step: OutboxStep): void {
-    this.db
-      .transaction(() => {
-        this.ack(step.ack);
-        this.enqueue(step.enqueue);
-        for (const state of step.notifyStates) this.st.setNotifyState.run(notifyStateToRow(state));
-      })
-      .immediate();
+    this.atomically(() => {
+      this.ack(step.ack);
+      this.enqueue(step.enqueue);
+      for (const state of step.notifyStates) this.st.setNotifyState.run(notifyStateToRow(state));
+    });
   }
 
   // ---- notify state --------------------------------------------------------------------

@@ -52,7 +52,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   claimFire(claim: FireClaim): boolean {
     try {
-      this.db.transaction(() => this.applyClaim(claim)).immediate();
+      this.atomically(() => this.applyClaim(claim));
       return true;
     } catch (err) {
       if (err instanceof ClaimTaken) return false;
@@ -81,17 +81,15 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
    * ClaimConflictError and writes nothing.
    */
   insertRun(run: RunRecord, nodeKey?: string): void {
-    this.db
-      .transaction(() => {
-        if (nodeKey !== undefined) this.claimForRun(run, nodeKey);
-        this.insertRunRow(run);
-      })
-      .immediate();
+    this.atomically(() => {
+      if (nodeKey !== undefined) this.claimForRun(run, nodeKey);
+      this.insertRunRow(run);
+    });
   }
 
   /** Bulk import in one transaction (benchmarks, tools); no claims, no job state. */
   importRuns(runs: readonly RunRecord[]): void {
-    this.db.transaction(() => runs.forEach((run) => this.st.insertRun.run(runToRow(run)))).immediate();
+    this.atomically(() => runs.forEach((run) => this.st.insertRun.run(runToRow(run))));
   }
 
   private claimForRun(run: RunRecord, nodeKey: string): void {
@@ -114,6 +112,15 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.st.recordOutcome.run({ job: run.job, status: run.status, id: run.id, finished_at: run.finished_at });
   }
 
+  /**
+   * Several writes, one commit (one WAL append instead of one per write). Each write inside
+   * keeps its own all-or-nothing as a savepoint: one that throws is undone alone when `writes`
+   * catches it; an exception that leaves `writes` undoes the whole batch.
+   */
+  batch<T>(writes: () => T): T {
+    return this.atomically(writes);
+  }
+
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void {
     const started_at = storedStartTime(id, fields.started_at);
     const changes = this.st.markStarted.run({ id, ...fields, started_at }).changes;
@@ -124,13 +131,11 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     if (!isFinal(run)) {
       throw new Error(`store: finishRun: run ${run.id} has status ${run.status}; pass a final status`);
     }
-    this.db
-      .transaction(() => {
-        this.updateRunRow(run);
-        this.recordOutcome(run);
-        this.enqueue(outbox);
-      })
-      .immediate();
+    this.atomically(() => {
+      this.updateRunRow(run);
+      this.recordOutcome(run);
+      this.enqueue(outbox);
+    });
   }
 
   private updateRunRow(run: RunRecord): void {
@@ -142,12 +147,10 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   markRunningAsLost(now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): RunRecord[] {
-    return this.db
-      .transaction(() => {
-        const running = (this.st.selectRunning.all() as RunRow[]).map(rowToRun);
-        return running.map((run) => this.markLost(run, now, outboxFor));
-      })
-      .immediate();
+    return this.atomically(() => {
+      const running = (this.st.selectRunning.all() as RunRow[]).map(rowToRun);
+      return running.map((run) => this.markLost(run, now, outboxFor));
+    });
   }
 
   private markLost(run: RunRecord, now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): RunRecord {
@@ -216,16 +219,14 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   pruneRuns(before: Millis, batch: number): number {
     const cutoff = isoUtc(before);
     this.refreshPlannerStats();
-    return this.db
-      .transaction(() => {
-        const ids = this.st.pruneCandidates.pluck().all(cutoff, Math.max(0, Math.floor(batch))) as string[];
-        for (const id of ids) {
-          this.st.deleteRun.run(id);
-          this.st.deleteClaims.run({ id, before: cutoff });
-        }
-        return ids.length;
-      })
-      .immediate();
+    return this.atomically(() => {
+      const ids = this.st.pruneCandidates.pluck().all(cutoff, Math.max(0, Math.floor(batch))) as string[];
+      for (const id of ids) {
+        this.st.deleteRun.run(id);
+        this.st.deleteClaims.run({ id, before: cutoff });
+      }
+      return ids.length;
+    });
   }
 
   /**
@@ -257,11 +258,9 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   /** Jobs seen for the first time start counting from `at`; one transaction for any number. */
   initJobStates(jobs: readonly string[], at: Millis): void {
-    this.db
-      .transaction(() => {
-        for (const job of jobs) if (!this.st.getJobState.get(job)) this.setLastScheduled(job, at);
-      })
-      .immediate();
+    this.atomically(() => {
+      for (const job of jobs) if (!this.st.getJobState.get(job)) this.setLastScheduled(job, at);
+    });
   }
 
   setLastScheduled(job: string, at: Millis): void {

@@ -4,7 +4,20 @@ import { FULL_RUN_COLUMNS } from './queries.js';
 import { RUN_COLUMNS } from './rows.js';
 
 const RUN_VALUES = RUN_COLUMNS.map((c) => `@${c}`).join(', ');
-const RUN_UPDATES = RUN_COLUMNS.filter((c) => c !== 'id')
+/**
+ * What a run is (which job, execution, trigger, attempt, instant) is fixed when it is inserted;
+ * finishing it sets only the rest. Leaving those columns out of SET spares SQLite rewriting
+ * their index entries: half the cost of finishing a run.
+ */
+const RUN_IDENTITY: ReadonlySet<string> = new Set([
+  'id',
+  'execution_id',
+  'job',
+  'trigger',
+  'attempt',
+  'scheduled_at',
+]);
+const RUN_UPDATES = RUN_COLUMNS.filter((c) => !RUN_IDENTITY.has(c))
   .map((c) => `${c} = @${c}`)
   .join(', ');
 

@@ -112,6 +112,12 @@ export interface Store {
   claimFire(claim: FireClaim): boolean;
   /** Insert a run outside a scheduled fire (manual trigger, retry). */
   insertRun(run: RunRecord, nodeKey?: string): void;
+  /**
+   * Several writes with one commit: all of them, or (when `writes` throws) none. Each write
+   * called inside keeps its own atomicity, so one that throws and is caught inside `writes` is
+   * undone alone while the others commit. Returns what `writes` returns.
+   */
+  batch<T>(writes: () => T): T;
   /** Set node/host/started_at when a queued run actually starts. */
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void;
   /** Final update of a run + its outbox entries + job state, in one transaction. */

@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import type { SqliteStore } from '../../../src/store/sqlite.js';
+import type { OutboxEntry } from '../../../src/store/store.js';
+import { fakeRun, finishedRun } from '../../harness/runs.js';
+import { TempStore } from './temp-store.js';
+
+const unserializable = { sink: 'notify', key: 'bad', payload: { n: 1n } } as OutboxEntry;
+
+describe('SQLite store: batch (several writes, one commit)', () => {
+  let temp: TempStore;
+  let store: SqliteStore;
+
+  beforeEach(() => {
+    temp = new TempStore();
+    store = temp.open();
+  });
+  afterEach(() => temp.cleanup());
+
+  it('stores every write of the batch and returns what the body returns', () => {
+    const a = fakeRun({ status: 'running' });
+    const b = fakeRun({ status: 'running', node: 'db2' });
+    const result = store.batch(() => {
+      store.insertRun(a);
+      store.insertRun(b);
+      store.finishRun(finishedRun(a), [{ sink: 'notify', key: `run:${a.id}`, payload: {} }]);
+      return 'done';
+    });
+    expect(result).to.equal('done');
+    expect(store.getRun(a.id)!.status).to.equal('succeeded');
+    expect(store.getRun(b.id)!.status).to.equal('running');
+    expect(store.outboxBacklog().notify).to.equal(1);
+  });
+
+  it('stores none of the writes when the body throws', () => {
+    const a = fakeRun({ status: 'running' });
+    expect(() =>
+      store.batch(() => {
+        store.insertRun(a);
+        store.enqueueOutbox([{ sink: 'notify', key: 'k', payload: {} }]);
+        throw new Error('boom');
+      }),
+    ).to.throw('boom');
+    expect(store.getRun(a.id)).to.equal(undefined);
+    expect(store.outboxBacklog().notify).to.equal(0);
+  });
+
+  it('undoes only the write that failed when the body catches it, keeping that write all-or-nothing', () => {
+    const good = fakeRun({ status: 'running' });
+    const bad = fakeRun({ status: 'running', node: 'db2' });
+    store.insertRun(good);
+    store.insertRun(bad);
+    store.batch(() => {
+      expect(() => store.finishRun(finishedRun(bad, { status: 'failed' }), [unserializable])).to.throw();
+      store.finishRun(finishedRun(good), [{ sink: 'elasticsearch', key: good.id, payload: {} }]);
+    });
+    expect(store.getRun(bad.id)!.status).to.equal('running');
+    expect(store.getRun(good.id)!.status).to.equal('succeeded');
+    expect(store.getJobState('backup')!.lastRunId).to.equal(good.id);
+    expect(store.outboxBacklog()).to.deep.equal({ elasticsearch: 1, notify: 0, email: 0, webhook: 0 });
+  });
+
+  it('finishing a run keeps the job, execution, trigger, attempt and instant it was inserted with', () => {
+    const run = fakeRun({ status: 'running', trigger: 'retry', attempt: 2 });
+    store.insertRun(run);
+    const done = finishedRun(run, { status: 'failed', exit_code: 3, node: 'db9', host: '10.0.0.9' });
+    store.finishRun({ ...done, job: 'other', execution_id: 'other', trigger: 'manual', attempt: 7 }, []);
+    expect(store.getRun(run.id)).to.deep.equal(done);
+  });
+});
