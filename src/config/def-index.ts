@@ -18,8 +18,11 @@ export interface FileEntry<T> {
 
 export class DefIndex<T> {
   private readonly files = new Map<string, FileEntry<T>>();
-  /** name → files giving that name, sorted; the first one is used. */
-  private readonly byName = new Map<string, string[]>();
+  /**
+   * name → the file giving that name, or the files (sorted; the first one is used) when several
+   * do: a name has one file almost always, and an array per name is measurable at 100k files.
+   */
+  private readonly byName = new Map<string, string | string[]>();
   private readonly failing = new Set<string>();
   private readonly collided = new Set<string>();
   private touched = new Set<string>();
@@ -51,20 +54,29 @@ export class DefIndex<T> {
     if (!entry) return;
     this.files.delete(file);
     this.failing.delete(file);
-    const list = this.byName.get(entry.name)!;
+    const list = this.filesNamed(entry.name);
     list.splice(list.indexOf(file), 1);
     if (list.length === 0) this.byName.delete(entry.name);
+    else this.byName.set(entry.name, list.length === 1 ? list[0]! : list);
     if (list.length < 2) this.collided.delete(entry.name);
     this.touched.add(entry.name);
   }
 
   private addName(name: string, file: string): void {
-    const list = this.byName.get(name);
-    if (!list) return void this.byName.set(name, [file]);
+    if (!this.byName.has(name)) return void this.byName.set(name, file);
+    const list = this.filesNamed(name);
     let i = list.length;
     while (i > 0 && list[i - 1]! > file) i--;
     list.splice(i, 0, file);
+    this.byName.set(name, list);
     this.collided.add(name);
+  }
+
+  /** The files giving `name`, sorted (a new array when there is one file). */
+  private filesNamed(name: string): string[] {
+    const files = this.byName.get(name);
+    if (files === undefined) return [];
+    return typeof files === 'string' ? [files] : files;
   }
 
   /** name → active definition, built from `previous` plus the names touched since. */
@@ -87,7 +99,8 @@ export class DefIndex<T> {
   }
 
   private activeDef(name: string): T | undefined {
-    const first = this.byName.get(name)?.[0];
+    const files = this.byName.get(name);
+    const first = typeof files === 'string' ? files : files?.[0];
     return first === undefined ? undefined : this.files.get(first)!.def;
   }
 
@@ -96,7 +109,7 @@ export class DefIndex<T> {
     const out: ConfigProblem[] = [];
     for (const file of this.failing) out.push(...this.files.get(file)!.problems);
     for (const name of this.collided) {
-      const [winner, ...others] = this.byName.get(name)!;
+      const [winner, ...others] = this.filesNamed(name);
       for (const other of others) out.push(this.collision(name, other, winner!));
     }
     return out;

@@ -258,8 +258,9 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   /** Jobs seen for the first time start counting from `at`; one transaction for any number. */
   initJobStates(jobs: readonly string[], at: Millis): void {
+    const value = isoUtc(at);
     this.atomically(() => {
-      for (const job of jobs) if (!this.st.getJobState.get(job)) this.setLastScheduled(job, at);
+      for (const job of jobs) this.st.initJobState.run(job, value);
     });
   }
 

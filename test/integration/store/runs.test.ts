@@ -209,6 +209,13 @@ describe('SQLite store: runs', () => {
     ]);
   });
 
+  it('initJobStates leaves a job alone that has a state row without an instant (an enable override)', () => {
+    store.setEnabledOverride('paused', false);
+    store.initJobStates(['paused'], REFERENCE_TIME);
+    expect(store.getJobState('paused')?.lastScheduledAt).to.equal(null);
+    expect(store.getJobState('paused')?.enabledOverride).to.equal(false);
+  });
+
   it('keeps the enable override and the last scheduled instant per job', () => {
     store.setEnabledOverride('backup', false);
     store.setLastScheduled('backup', REFERENCE_TIME);
