@@ -14,6 +14,8 @@ export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 export const LOST_RUN_ERROR = 'daemon stopped while the run was in flight';
 
 const STATS_REFRESH_MS = 3_600_000;
+/** Names per initJobStates statement (a JSON array of ~100-300 KB). */
+const INIT_CHUNK = 10_000;
 
 /** insertRun found the (job, scheduled instant, node, attempt) key already taken. */
 export class ClaimConflictError extends Error {}
@@ -260,7 +262,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   initJobStates(jobs: readonly string[], at: Millis): void {
     const value = isoUtc(at);
     this.atomically(() => {
-      for (const job of jobs) this.st.initJobState.run(job, value);
+      for (let i = 0; i < jobs.length; i += INIT_CHUNK)
+        this.st.initJobStates.run(value, JSON.stringify(jobs.slice(i, i + INIT_CHUNK)));
     });
   }
 

@@ -43,8 +43,13 @@ const SQL = {
     "last_scheduled_at = max(coalesce(last_scheduled_at, ''), excluded.last_scheduled_at)",
   ),
   setLastScheduled: upsertJobState('last_scheduled_at', 'last_scheduled_at = excluded.last_scheduled_at'),
-  /** A job seen for the first time; an existing row (even one without an instant) is left alone. */
-  initJobState: 'INSERT INTO job_state (job, last_scheduled_at) VALUES (?, ?) ON CONFLICT (job) DO NOTHING',
+  /**
+   * Jobs seen for the first time, from a JSON array of names (one statement for thousands: half
+   * the cost of one INSERT each); an existing row (even one without an instant) is left alone.
+   * `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
+   */
+  initJobStates: `INSERT INTO job_state (job, last_scheduled_at)
+    SELECT value, ? FROM json_each(?) WHERE true ON CONFLICT (job) DO NOTHING`,
   setEnabledOverride: upsertJobState('enabled_override', 'enabled_override = excluded.enabled_override'),
   recordOutcome: `INSERT INTO job_state (job, last_status, last_run_id, last_finished_at)
     VALUES (@job, @status, @id, @finished_at) ON CONFLICT (job) DO UPDATE SET

@@ -209,6 +209,16 @@ describe('SQLite store: runs', () => {
     ]);
   });
 
+  it('initJobStates takes many names at once, any characters included, each once', () => {
+    const names = Array.from({ length: 25_000 }, (_, i) => `job-${i}`);
+    names.push('quote"and\\backslash', 'ümlaut-🎉', '123', 'job-7');
+    store.initJobStates(names, REFERENCE_TIME);
+    const states = store.listJobStates();
+    expect(states).to.have.length(25_003);
+    expect(states.every((s) => s.lastScheduledAt === REFERENCE_TIME)).to.equal(true);
+    expect(states.map((s) => s.job)).to.include.members(['quote"and\\backslash', 'ümlaut-🎉', '123']);
+  });
+
   it('initJobStates leaves a job alone that has a state row without an instant (an enable override)', () => {
     store.setEnabledOverride('paused', false);
     store.initJobStates(['paused'], REFERENCE_TIME);
