@@ -49,9 +49,75 @@ export function parseJsonFast(text: string): JsonNode | undefined {
   } catch {
     return undefined;
   }
-  const counter = { keys: 0 };
-  const root = plainNode(value, counter, 0);
-  return root && counter.keys === countKeys(text) ? root : undefined;
+  const keys = countParsedKeys(value, 0);
+  return keys !== -1 && keys === countKeys(text) ? new PlainNode(value) : undefined;
+}
+
+/**
+ * A JSON.parse value seen as a JsonNode (offset 0). Children are made only when asked for:
+ * the checks walk objects and arrays through plainObject/plainArray without building them.
+ */
+export class PlainNode implements JsonNode {
+  readonly type: JsonNode['type'];
+  /** Set for strings, numbers and booleans (and null), as in the located tree. */
+  readonly value?: unknown;
+  readonly offset = 0;
+  readonly #raw: unknown;
+
+  constructor(raw: unknown) {
+    this.#raw = raw;
+    if (raw === null) {
+      this.type = 'null';
+      this.value = null;
+    } else if (typeof raw !== 'object') {
+      this.type = typeof raw as 'string' | 'number' | 'boolean';
+      this.value = raw;
+    } else this.type = Array.isArray(raw) ? 'array' : 'object';
+  }
+
+  /** The parsed object behind an object node. */
+  get object(): Readonly<Record<string, unknown>> | undefined {
+    return this.type === 'object' ? (this.#raw as Record<string, unknown>) : undefined;
+  }
+
+  /** The parsed array behind an array node. */
+  get array(): readonly unknown[] | undefined {
+    return this.type === 'array' ? (this.#raw as unknown[]) : undefined;
+  }
+
+  get children(): JsonNode[] | undefined {
+    const array = this.array;
+    if (array) return array.map((item) => new PlainNode(item));
+    const object = this.object;
+    if (!object) return undefined;
+    return Object.keys(object).map((key) => ({
+      type: 'property',
+      offset: 0,
+      children: [{ type: 'string', value: key, offset: 0 }, new PlainNode(object[key])],
+    }));
+  }
+}
+
+/** Keys in a parsed value, or -1 when it nests deeper than MAX_NESTING. Allocates nothing. */
+function countParsedKeys(value: unknown, depth: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (depth >= MAX_NESTING) return -1;
+  let keys = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const inner = countParsedKeys(item, depth + 1);
+      if (inner === -1) return -1;
+      keys += inner;
+    }
+    return keys;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const inner = countParsedKeys(record[key], depth + 1);
+    if (inner === -1) return -1;
+    keys += inner + 1;
+  }
+  return keys;
 }
 
 /** Colons outside strings (for text that JSON.parse accepted). */
@@ -76,34 +142,6 @@ function isEscaped(text: string, at: number): boolean {
   let n = 0;
   while (text.charCodeAt(at - 1 - n) === 0x5c) n++;
   return n % 2 === 1;
-}
-
-function plainNode(value: unknown, counter: { keys: number }, depth: number): JsonNode | undefined {
-  if (value === null) return { type: 'null', value, offset: 0 };
-  if (typeof value !== 'object')
-    return { type: typeof value as 'string' | 'number' | 'boolean', value, offset: 0 };
-  if (depth >= MAX_NESTING) return undefined;
-  const children: JsonNode[] = [];
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const child = plainNode(item, counter, depth + 1);
-      if (!child) return undefined;
-      children.push(child);
-    }
-    return { type: 'array', offset: 0, children };
-  }
-  const record = value as Record<string, unknown>;
-  for (const key in record) {
-    const child = plainNode(record[key], counter, depth + 1);
-    if (!child) return undefined;
-    counter.keys++;
-    children.push({
-      type: 'property',
-      offset: 0,
-      children: [{ type: 'string', value: key, offset: 0 }, child],
-    });
-  }
-  return { type: 'object', offset: 0, children };
 }
 
 /** Offset of the first bracket opened beyond MAX_NESTING, or -1. Strings are skipped. */

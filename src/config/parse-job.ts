@@ -12,6 +12,7 @@ import {
   wrongType,
   checkDocument,
   type ProblemSink,
+  type Fields,
   type Located,
 } from './checks.js';
 import { configNameOf } from './names.js';
@@ -129,11 +130,7 @@ function checkNameField(sink: ProblemSink, field: Located | undefined, name: str
     sink.warn(field, `"name" "${value}" is ignored; the name comes from the file name ("${name}")`);
 }
 
-function parseCommand(
-  sink: ProblemSink,
-  root: Located,
-  fields: Map<string, Located>,
-): CommandSpec | undefined {
+function parseCommand(sink: ProblemSink, root: Located, fields: Fields): CommandSpec | undefined {
   const argvField = fields.get('command');
   const shellField = fields.get('shell_command');
   if (argvField && shellField)

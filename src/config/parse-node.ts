@@ -11,6 +11,7 @@ import {
   wrongType,
   checkDocument,
   type ProblemSink,
+  type Fields,
   type Located,
 } from './checks.js';
 import { configNameOf } from './names.js';
@@ -80,7 +81,7 @@ function optional<T>(field: Located | undefined, read: (field: Located) => T | u
 function parseConnection(
   sink: ProblemSink,
   root: Located,
-  fields: Map<string, Located>,
+  fields: Fields,
   name: string,
 ): NodeDef['connection'] | undefined {
   const typeField = fields.get('connection_type');
@@ -137,7 +138,7 @@ function parseSsh(sink: ProblemSink, at: Located, name: string): SshConnection |
 function required<T>(
   sink: ProblemSink,
   at: Located,
-  fields: Map<string, Located>,
+  fields: Fields,
   key: string,
   example: string,
   read: (field: Located) => T | undefined,

@@ -6,12 +6,14 @@ import {
   readDuration,
   readEnum,
   readString,
+  type Fields,
   type Located,
   type ProblemSink,
 } from './checks.js';
 
 export { NOTIFY_EVENTS };
 const DEFAULT_EVENTS: NotifyEvent[] = ['failure', 'recovery'];
+const NO_FIELDS: Fields = new Map<string, Located>();
 // Deliberately loose: one "@", no spaces, a dot in the domain. The SMTP server is the real judge.
 const EMAIL = /^[^\s@"<>,;]+@[^\s@"<>,;]+\.[^\s@"<>,;]+$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -53,9 +55,9 @@ export function parseNotify(
 ): JobDef['notify'] | undefined {
   // remindEveryMs stays unset unless the job says so: the daemon's --remind-every is the default.
   const notify: JobDef['notify'] = { on: [], email: [], webhooks: [] };
-  const fields = at
+  const fields: Fields | undefined = at
     ? objectFields(sink, at, ['on', 'email', 'webhooks', 'remind_every'])
-    : new Map<string, Located>();
+    : NO_FIELDS;
   if (!fields) return undefined;
   const emailField = fields.get('email');
   if (emailField) notify.email = readEmails(sink, emailField);
@@ -119,7 +121,7 @@ function readUrl(sink: ProblemSink, at: Located): string | undefined {
   return value;
 }
 
-function readSecret(sink: ProblemSink, fields: Map<string, Located>, hook: WebhookDef): void {
+function readSecret(sink: ProblemSink, fields: Fields, hook: WebhookDef): void {
   const secretField = fields.get('secret');
   const envField = fields.get('secret_env');
   if (secretField && envField) {

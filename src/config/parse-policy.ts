@@ -6,6 +6,7 @@ import {
   readInteger,
   readStringArray,
   readStringMap,
+  type Fields,
   type Located,
   type ProblemSink,
 } from './checks.js';
@@ -39,7 +40,7 @@ export function parsePolicy(
 }
 
 /** `select`, or the README form's string-valued `hosts` ("any" / "all"). */
-function readSelect(sink: ProblemSink, fields: Map<string, Located>): JobPolicy['select'] | undefined {
+function readSelect(sink: ProblemSink, fields: Fields): JobPolicy['select'] | undefined {
   const selectField = fields.get('select');
   const hostsField = fields.get('hosts');
   const select = selectField ? readEnum(sink, selectField, SELECT) : undefined;
@@ -50,7 +51,7 @@ function readSelect(sink: ProblemSink, fields: Map<string, Located>): JobPolicy[
   return legacy ?? select;
 }
 
-function readTargets(sink: ProblemSink, at: Located, fields: Map<string, Located>, policy: JobPolicy): void {
+function readTargets(sink: ProblemSink, at: Located, fields: Fields, policy: JobPolicy): void {
   const hostsField = fields.get('hosts');
   const hostList = hostsField && hostsField.node.type !== 'string' ? hostsField : undefined;
   const rolesField = fields.get('roles');
@@ -71,7 +72,7 @@ function readTargets(sink: ProblemSink, at: Located, fields: Map<string, Located
   if (matchField && !rolesField) sink.warn(matchField, '"roles_match" has no effect without "roles"');
 }
 
-function readTuning(sink: ProblemSink, fields: Map<string, Located>, policy: JobPolicy): void {
+function readTuning(sink: ProblemSink, fields: Fields, policy: JobPolicy): void {
   const placementField = fields.get('placement');
   if (placementField) {
     policy.placement =

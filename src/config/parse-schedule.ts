@@ -7,6 +7,7 @@ import {
   readDuration,
   readString,
   wrongType,
+  type Fields,
   type Located,
   type ProblemSink,
 } from './checks.js';
@@ -89,7 +90,7 @@ function stringSpec(sink: ProblemSink, at: Located, timezone?: string): Schedule
 function objectSpec(
   sink: ProblemSink,
   kind: (typeof KINDS)[number],
-  fields: Map<string, Located>,
+  fields: Fields,
 ): ScheduleSpec | undefined {
   const tzField = fields.get('timezone');
   const timezone = tzField ? readTimezone(sink, tzField) : undefined;
@@ -111,11 +112,7 @@ function cronSpec(sink: ProblemSink, at: Located, timezone: string | undefined):
   return stringSpec(sink, at, timezone);
 }
 
-function intervalSpec(
-  sink: ProblemSink,
-  fields: Map<string, Located>,
-  timezone?: string,
-): ScheduleSpec | undefined {
+function intervalSpec(sink: ProblemSink, fields: Fields, timezone?: string): ScheduleSpec | undefined {
   const intervalMs = readDuration(sink, fields.get('interval')!);
   const refField = fields.get('reference');
   const reference = refField ? readWallTime(sink, refField) : '00:00';
@@ -124,11 +121,7 @@ function intervalSpec(
   return { kind: 'interval', intervalMs, reference, timezone: timezone ?? 'UTC' };
 }
 
-function fuzzySpec(
-  sink: ProblemSink,
-  fields: Map<string, Located>,
-  timezone?: string,
-): ScheduleSpec | undefined {
+function fuzzySpec(sink: ProblemSink, fields: Fields, timezone?: string): ScheduleSpec | undefined {
   const period = readFuzzyPeriod(sink, fields.get('fuzzy')!);
   const windowField = fields.get('window');
   const window = windowField ? readWindow(sink, windowField) : undefined;

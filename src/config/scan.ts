@@ -4,7 +4,7 @@
  * not followed). Never throws. I/O.
  */
 import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { ConfigProblem } from '../core/types.js';
 import { isConfigFileName, isSkippedDirName } from './names.js';
 
@@ -46,8 +46,11 @@ function walk(dir: string, listing: DirListing, seen: Set<string>): void {
     return; // vanished or unreadable while scanning: the watcher's next pass sees the truth
   }
   listing.dirs.push(dir);
+  // join() normalises each time (measurable at 100k files); below a normal directory path,
+  // "dir/name" is exactly what it returns.
+  const prefix = join(dir) === dir && dir !== '.' && !dir.endsWith(sep) ? dir + sep : undefined;
   for (const entry of entries) {
-    const path = join(dir, entry.name);
+    const path = prefix === undefined ? join(dir, entry.name) : prefix + entry.name;
     if (entry.isDirectory()) {
       if (!isSkippedDirName(entry.name)) enterOnce(path, listing, seen);
     } else if (entry.isSymbolicLink()) {

@@ -89,6 +89,14 @@ describe('config: reading many files on a helper thread', () => {
     expect(calls).to.equal(1);
   });
 
+  it('lists files under a root given unnormalised exactly as path.join names them', () => {
+    cfg.job('a/x.json', simpleJob());
+    cfg.job('b/c/y.json', simpleJob());
+    const root = `${cfg.jobsDir}/./b/..//`;
+    const files = scanConfigDir(root, 'jobs').files;
+    expect(files).to.deep.equal([join(root, 'a', 'x.json'), join(root, 'b', 'c', 'y.json')]);
+  });
+
   it('settles at once for no files', async () => {
     let calls = 0;
     await readAhead([], () => calls++);
