@@ -63,20 +63,24 @@ export class RunJournal {
 
   private commit(writes: readonly Write[]): void {
     try {
-      this.store.batch(() => writes.forEach((w) => this.apply(w)));
+      this.store.batch(() => writes.forEach((w) => this.write(w)));
     } catch (err) {
-      // The commit itself failed (e.g. the file stayed locked past busy_timeout), so nothing of
-      // the batch is stored: write each on its own, as unbatched writes would have been.
+      // Nothing of the batch is stored (one write failed, or the commit itself, e.g. the file
+      // stayed locked past busy_timeout): write each on its own, so one bad write costs only itself.
       this.logger.warn({ err, writes: writes.length }, 'run writes: batch commit failed; writing one by one');
-      writes.forEach((w) => this.apply(w));
+      writes.forEach((w) => this.writeAlone(w));
     }
   }
 
-  /** One write; a failure is logged and undone alone (a savepoint inside the batch). */
-  private apply(write: Write): void {
+  private write(write: Write): void {
+    if (write.kind === 'start') this.store.markStarted(write.id, write.fields);
+    else this.store.finishRun(write.run, write.outbox);
+  }
+
+  /** One write in its own transaction; a failure is logged. */
+  private writeAlone(write: Write): void {
     try {
-      if (write.kind === 'start') this.store.markStarted(write.id, write.fields);
-      else this.store.finishRun(write.run, write.outbox);
+      this.write(write);
     } catch (err) {
       if (write.kind === 'start') this.logger.error({ err, run: write.id }, 'could not record a run start');
       else

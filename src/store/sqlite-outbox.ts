@@ -39,10 +39,11 @@ function prepareOutboxReads(db: Database) {
 export abstract class SqliteOutboxTables {
   /**
    * One IMMEDIATE transaction wrapper, made once: better-sqlite3's db.transaction() builds four
-   * wrapper functions per call, which cost more than the writes of a small transaction. Nested
-   * calls (inside batch()) become savepoints, so each write keeps its own all-or-nothing.
+   * wrapper functions per call, which cost more than the writes of a small transaction.
    */
   private readonly immediate: <T>(body: () => T) => T;
+  /** A write inside the open batch() failed: the batch must not commit (see batch()). */
+  private batchSpoiled = false;
 
   protected constructor(
     protected readonly db: Database,
@@ -53,9 +54,33 @@ export abstract class SqliteOutboxTables {
     this.immediate = tx.immediate as <T>(body: () => T) => T;
   }
 
-  /** Runs `body` in one IMMEDIATE transaction (a savepoint when one is open already). */
+  /**
+   * Several writes, one commit (one WAL append instead of one per write), all or nothing: when
+   * `writes` throws, or any write inside it failed (even one whose error `writes` caught), the
+   * whole batch is undone and batch() throws. Writes inside take no savepoint of their own — a
+   * savepoint per write costs as much as the write — so a failed one may have left a part
+   * behind that only undoing the batch removes.
+   */
+  batch<T>(writes: () => T): T {
+    if (this.db.inTransaction) return writes();
+    this.batchSpoiled = false;
+    return this.immediate(() => {
+      const result = writes();
+      if (this.batchSpoiled)
+        throw new Error('store: a write inside batch() failed; the whole batch is undone');
+      return result;
+    });
+  }
+
+  /** Runs `body` in one IMMEDIATE transaction, or as part of the transaction already open (batch()). */
   protected atomically<T>(body: () => T): T {
-    return this.immediate(body);
+    if (!this.db.inTransaction) return this.immediate(body);
+    try {
+      return body();
+    } catch (err) {
+      this.batchSpoiled = true;
+      throw err;
+    }
   }
 
   // ---- outbox --------------------------------------------------------------------------

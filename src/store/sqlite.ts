@@ -114,15 +114,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.st.recordOutcome.run({ job: run.job, status: run.status, id: run.id, finished_at: run.finished_at });
   }
 
-  /**
-   * Several writes, one commit (one WAL append instead of one per write). Each write inside
-   * keeps its own all-or-nothing as a savepoint: one that throws is undone alone when `writes`
-   * catches it; an exception that leaves `writes` undoes the whole batch.
-   */
-  batch<T>(writes: () => T): T {
-    return this.atomically(writes);
-  }
-
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void {
     const started_at = storedStartTime(id, fields.started_at);
     const changes = this.st.markStarted.run({ id, ...fields, started_at }).changes;

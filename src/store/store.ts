@@ -113,9 +113,10 @@ export interface Store {
   /** Insert a run outside a scheduled fire (manual trigger, retry). */
   insertRun(run: RunRecord, nodeKey?: string): void;
   /**
-   * Several writes with one commit: all of them, or (when `writes` throws) none. Each write
-   * called inside keeps its own atomicity, so one that throws and is caught inside `writes` is
-   * undone alone while the others commit. Returns what `writes` returns.
+   * Several writes with one commit, all or nothing: when `writes` throws, or any write inside
+   * it fails (even if `writes` catches the error), none is stored and batch() throws. A caller
+   * that must store the others despite one bad write retries them one by one. Returns what
+   * `writes` returns; a batch inside a batch is part of the outer one.
    */
   batch<T>(writes: () => T): T;
   /** Set node/host/started_at when a queued run actually starts. */

@@ -87,7 +87,7 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
     expect(store.getRun(run!.id)).to.deep.include({ status: 'succeeded', host: 'h0', started_at: startedAt });
   });
 
-  it('logs a finish it cannot store, keeps the others, and still tells every finisher', async () => {
+  it('logs a finish it cannot store, stores the others one by one, and still tells every finisher', async () => {
     const [run] = insertRunning(1);
     const unknown = fakeRun({ status: 'failed' });
     const told: string[] = [];

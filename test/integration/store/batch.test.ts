@@ -44,19 +44,29 @@ describe('SQLite store: batch (several writes, one commit)', () => {
     expect(store.outboxBacklog().notify).to.equal(0);
   });
 
-  it('undoes only the write that failed when the body catches it, keeping that write all-or-nothing', () => {
+  it('undoes the whole batch when a write inside it fails, even if the body catches the error', () => {
     const good = fakeRun({ status: 'running' });
     const bad = fakeRun({ status: 'running', node: 'db2' });
     store.insertRun(good);
     store.insertRun(bad);
-    store.batch(() => {
-      expect(() => store.finishRun(finishedRun(bad, { status: 'failed' }), [unserializable])).to.throw();
-      store.finishRun(finishedRun(good), [{ sink: 'elasticsearch', key: good.id, payload: {} }]);
-    });
+    expect(() =>
+      store.batch(() => {
+        store.finishRun(finishedRun(good), [{ sink: 'elasticsearch', key: good.id, payload: {} }]);
+        expect(() => store.finishRun(finishedRun(bad, { status: 'failed' }), [unserializable])).to.throw();
+      }),
+    ).to.throw(/store: a write inside batch\(\) failed/);
     expect(store.getRun(bad.id)!.status).to.equal('running');
-    expect(store.getRun(good.id)!.status).to.equal('succeeded');
-    expect(store.getJobState('backup')!.lastRunId).to.equal(good.id);
-    expect(store.outboxBacklog()).to.deep.equal({ elasticsearch: 1, notify: 0, email: 0, webhook: 0 });
+    expect(store.getRun(good.id)!.status).to.equal('running');
+    expect(store.getJobState('backup')).to.equal(undefined);
+    expect(store.outboxBacklog()).to.deep.equal({ elasticsearch: 0, notify: 0, email: 0, webhook: 0 });
+  });
+
+  it('commits a later batch normally after a spoiled one', () => {
+    const run = fakeRun({ status: 'running' });
+    store.insertRun(run);
+    expect(() => store.batch(() => store.finishRun(fakeRun({ status: 'failed' }), []))).to.throw();
+    store.batch(() => store.finishRun(finishedRun(run), []));
+    expect(store.getRun(run.id)!.status).to.equal('succeeded');
   });
 
   it('finishing a run keeps the job, execution, trigger, attempt and instant it was inserted with', () => {
