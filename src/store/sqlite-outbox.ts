@@ -64,13 +64,29 @@ export abstract class SqliteOutboxTables {
   batch<T>(writes: () => T): T {
     if (this.db.inTransaction) return writes();
     this.batchSpoiled = false;
-    return this.immediate(() => {
-      const result = writes();
-      if (this.batchSpoiled)
-        throw new Error('store: a write inside batch() failed; the whole batch is undone');
-      return result;
-    });
+    this.batching = true;
+    try {
+      return this.immediate(() => {
+        const result = writes();
+        if (this.batchSpoiled)
+          throw new Error('store: a write inside batch() failed; the whole batch is undone');
+        this.beforeBatchCommit();
+        return result;
+      });
+    } finally {
+      this.batching = false;
+      this.afterBatch();
+    }
   }
+
+  /** Inside batch(): writes that only the last of the batch needs may wait for beforeBatchCommit(). */
+  protected batching = false;
+
+  /** Last writes of a batch, inside its transaction. */
+  protected beforeBatchCommit(): void {}
+
+  /** After a batch, committed or undone: forget what it deferred. */
+  protected afterBatch(): void {}
 
   /** Runs `body` in one IMMEDIATE transaction, or as part of the transaction already open (batch()). */
   protected atomically<T>(body: () => T): T {

@@ -37,6 +37,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   private readonly runQueries = new Map<string, Statement>();
   private readonly logger: Logger;
   private closed = false;
+  /** Each job's last outcome recorded inside the open batch(), written just before it commits. */
+  private readonly batchOutcomes = new Map<string, RunRecord>();
   private statsRefreshedAt: Millis;
 
   constructor(options: SqliteStoreOptions) {
@@ -110,8 +112,22 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     if (isFinal(run)) this.recordOutcome(run);
   }
 
+  /** The job's latest outcome; in a batch only each job's last one is written (the others would be overwritten). */
   private recordOutcome(run: RunRecord): void {
+    if (this.batching) this.batchOutcomes.set(run.job, run);
+    else this.writeOutcome(run);
+  }
+
+  private writeOutcome(run: RunRecord): void {
     this.st.recordOutcome.run({ job: run.job, status: run.status, id: run.id, finished_at: run.finished_at });
+  }
+
+  protected override beforeBatchCommit(): void {
+    for (const run of this.batchOutcomes.values()) this.writeOutcome(run);
+  }
+
+  protected override afterBatch(): void {
+    this.batchOutcomes.clear();
   }
 
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void {

@@ -69,6 +69,35 @@ describe('SQLite store: batch (several writes, one commit)', () => {
     expect(store.getRun(run.id)!.status).to.equal('succeeded');
   });
 
+  it("records each job's last outcome of the batch in the job state", () => {
+    const [a, b, c] = [
+      fakeRun({ status: 'running' }),
+      fakeRun({ status: 'running' }),
+      fakeRun({ status: 'running', job: 'rotate' }),
+    ];
+    for (const run of [a!, b!, c!]) store.insertRun(run);
+    store.batch(() => {
+      store.finishRun(finishedRun(a!, { status: 'failed' }), []);
+      store.finishRun(finishedRun(c!), []);
+      store.finishRun(finishedRun(b!), []);
+    });
+    expect(store.getJobState('backup')).to.deep.include({ lastRunId: b!.id, lastStatus: 'succeeded' });
+    expect(store.getJobState('rotate')).to.deep.include({ lastRunId: c!.id, lastStatus: 'succeeded' });
+  });
+
+  it('forgets the outcomes of an undone batch', () => {
+    const run = fakeRun({ status: 'running' });
+    store.insertRun(run);
+    expect(() =>
+      store.batch(() => {
+        store.finishRun(finishedRun(run), []);
+        throw new Error('boom');
+      }),
+    ).to.throw('boom');
+    store.batch(() => store.enqueueOutbox([{ sink: 'notify', key: 'k', payload: {} }]));
+    expect(store.getJobState('backup')).to.equal(undefined);
+  });
+
   it('finishing a run keeps the job, execution, trigger, attempt and instant it was inserted with', () => {
     const run = fakeRun({ status: 'running', trigger: 'retry', attempt: 2 });
     store.insertRun(run);
