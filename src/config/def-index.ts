@@ -25,7 +25,9 @@ export class DefIndex<T> {
   private readonly byName = new Map<string, string | string[]>();
   private readonly failing = new Set<string>();
   private readonly collided = new Set<string>();
+  /** Names touched since the last pick; not kept before the first (that one looks at every name). */
   private touched = new Set<string>();
+  private picked = false;
 
   constructor(private readonly what: Kind) {}
 
@@ -46,7 +48,7 @@ export class DefIndex<T> {
     this.files.set(file, entry);
     if (entry.problems.length > 0) this.failing.add(file);
     else this.failing.delete(file);
-    this.touched.add(entry.name);
+    if (this.picked) this.touched.add(entry.name);
   }
 
   delete(file: string): void {
@@ -59,7 +61,7 @@ export class DefIndex<T> {
     if (list.length === 0) this.byName.delete(entry.name);
     else this.byName.set(entry.name, list.length === 1 ? list[0]! : list);
     if (list.length < 2) this.collided.delete(entry.name);
-    this.touched.add(entry.name);
+    if (this.picked) this.touched.add(entry.name);
   }
 
   private addName(name: string, file: string): void {
@@ -81,8 +83,13 @@ export class DefIndex<T> {
 
   /** name → active definition, built from `previous` plus the names touched since. */
   pick(previous?: ReadonlyMap<string, T>): { defs: Map<string, T>; diff: NameDiff; touched: string[] } {
-    const touched = previous ? [...this.touched].sort() : [...this.byName.keys()];
+    const touched = !previous
+      ? [...this.byName.keys()]
+      : this.picked
+        ? [...this.touched].sort()
+        : [...new Set([...previous.keys(), ...this.byName.keys()])].sort();
     this.touched = new Set();
+    this.picked = true;
     const defs = previous ? new Map(previous) : new Map<string, T>();
     const diff: NameDiff = { added: [], changed: [], removed: [] };
     for (const name of touched) {

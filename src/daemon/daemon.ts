@@ -53,7 +53,7 @@ export async function startDaemon(
     const registry = new JobRegistry(options.timezone, logger);
     const source = await openConfigSource(options, logger);
     cleanup.push('config watcher', () => source.close());
-    registry.apply(source.current());
+    const initial = registry.apply(source.current());
     metrics.configErrors.set(countErrorFiles(registry));
 
     const store = openSqliteStore({ path: options.dbPath, logger, clock });
@@ -138,10 +138,8 @@ export async function startDaemon(
     };
     const initialStates = store.listJobStates();
     const persisted = new Map(initialStates.map((s) => [s.job, s.lastScheduledAt]));
-    scheduler.setJobs(
-      [...registry.allJobs()].map((job) => ({ job, schedule: registry.schedule(job.name)! })),
-      persisted,
-    );
+    // Nothing changes the registry before this (listeners come after): every job is in `upserted`.
+    scheduler.setJobs(initial.upserted, persisted);
     source.onChange(applyConfig);
 
     control = new DaemonControlImpl({

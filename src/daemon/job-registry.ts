@@ -35,6 +35,7 @@ export class JobRegistry {
 
   apply(state: ConfigState): RegistryDiff {
     const diff: RegistryDiff = { upserted: [], removed: [], nodesRemoved: [] };
+    const hadJobs = this.jobs.size > 0;
     for (const [name, job] of state.jobs) {
       if (this.jobs.get(name) === job) continue;
       const schedule = this.compile(job);
@@ -42,7 +43,8 @@ export class JobRegistry {
       this.jobs.set(name, job);
       diff.upserted.push({ job, schedule });
     }
-    for (const name of [...this.jobs.keys()].filter((n) => !state.jobs.has(n))) {
+    const gone = hadJobs ? [...this.jobs.keys()].filter((n) => !state.jobs.has(n)) : [];
+    for (const name of gone) {
       this.jobs.delete(name);
       this.schedules.delete(name);
       diff.removed.push(name);
