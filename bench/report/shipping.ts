@@ -1,14 +1,21 @@
 /**
  * Elasticsearch shipping benchmark against a real server (the test harness's integ-test-zip):
- *  1. throughput: a backlog of runs with 1 KB of stdout each, shipped by EsShipper (bulk);
+ *  1. throughput: a backlog of runs with 1 KB of stdout each, shipped by EsShipper (bulk), after
+ *     unmeasured warm-up rounds (a long-running cluster has its JIT warm; a fresh one does not);
+ *     CPU per run is reported for both processes, the figure least disturbed by other load;
  *  2. a naive baseline: one index request per run (no peer tool exists to compare with);
  *  3. lag at a steady rate: runs finished through the store at --rate per second for
  *     --lag-seconds; lag = finish (outbox commit) → the document is searchable (what Kibana sees).
  *
- *   npx tsx bench/report/shipping.ts [--runs 20000] [--rounds 3] [--naive 2000] [--rate 100]
- *                                    [--lag-seconds 60] [--es-url http://127.0.0.1:9200] [--version 9.5.3]
- *                                    [--batch-size 1000] [--concurrency 2]
+ *   npx tsx bench/report/shipping.ts [--runs 20000] [--rounds 3] [--warmup 300000] [--naive 2000]
+ *                                    [--rate 100] [--lag-seconds 60] [--es-url http://127.0.0.1:9200]
+ *                                    [--version 9.5.3] [--heap-mb 2048] [--batch-size N] [--concurrency N]
+ *
+ * --heap-mb sizes the harness server's JVM heap (the test suites use 512 MB; Elasticsearch gives
+ * 10% of the heap to its indexing buffer). Without --batch-size/--concurrency the shipper's own
+ * defaults are measured.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -16,7 +23,7 @@ import { Client } from '@elastic/elasticsearch';
 import type { RunRecord } from '../../src/core/types.js';
 import { indexFor, runToDocument } from '../../src/report/document.js';
 import { esOutboxEntry } from '../../src/report/outbox.js';
-import { EsShipper } from '../../src/report/shipper.js';
+import { ES_SHIPPER_DEFAULTS, EsShipper } from '../../src/report/shipper.js';
 import { EsTestServer, ES_TEST_VERSIONS } from '../../test/harness/elasticsearch.js';
 import {
   countIn,
@@ -36,14 +43,46 @@ const { values: args } = parseArgs({
     'lag-seconds': { type: 'string', default: '60' },
     'es-url': { type: 'string' },
     version: { type: 'string', default: ES_TEST_VERSIONS.v9 },
-    'batch-size': { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '300000' },
+    'heap-mb': { type: 'string', default: '2048' },
+    'batch-size': { type: 'string' },
+    concurrency: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
 const RATE = Number(args.rate);
 const LAG_SECONDS = Number(args['lag-seconds']);
-const TUNING = { batchSize: Number(args['batch-size']), concurrency: Number(args.concurrency) };
+const TUNING = {
+  batchSize: args['batch-size'] === undefined ? undefined : Number(args['batch-size']),
+  concurrency: args.concurrency === undefined ? undefined : Number(args.concurrency),
+};
+const TUNED = { ...ES_SHIPPER_DEFAULTS, ...definedOnly(TUNING) };
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** CPU milliseconds used so far by the process(es) whose command line names `marker`. */
+function cpuMsOf(marker: string | null): number {
+  if (marker === null) return NaN;
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return ticks * 10; // USER_HZ = 100 on Linux
+}
+
+interface RoundResult {
+  rate: number;
+  nodeCpuUsPerRun: number;
+  esCpuUsPerRun: number;
+}
 
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -56,22 +95,55 @@ const median = (xs: number[]) =>
     0.5,
   );
 
-async function shipBacklog(esUrl: string, month: string): Promise<number> {
+/**
+ * Unmeasured rounds first: a fresh JVM needs a few hundred thousand documents before its JIT has
+ * compiled the indexing path (CPU per document falls several-fold over that), while a production
+ * cluster is long warm. Without this the rounds measure the server's warm-up, not the shipper.
+ */
+async function warmUp(esUrl: string, runs: number, esMarker: string | null): Promise<void> {
+  for (let done = 0, m = 1; done < runs; done += RUNS, m++) {
+    const month = `2035-${String(Math.min(m, 12)).padStart(2, '0')}`;
+    await shipBacklog(esUrl, month, Math.min(RUNS, runs - done), esMarker, false);
+  }
+}
+
+/**
+ * Ships a backlog of `runs` and times it until the last one is acknowledged. Completion is read
+ * from the shipper's counter (no SQL count every few ms competing with the shipper's thread);
+ * the outbox and the index are checked afterwards.
+ */
+async function shipBacklog(
+  esUrl: string,
+  month: string,
+  runs: number,
+  esMarker: string | null,
+  checkIndex = true,
+): Promise<RoundResult> {
   const temp = tempStore();
   enqueueRuns(
     temp.store,
-    Array.from({ length: RUNS }, (_, i) => reportRun(month, i * 1000)),
+    Array.from({ length: runs }, (_, i) => reportRun(month, i * 1000)),
   );
-  const shipper = new EsShipper({ store: temp.store, url: esUrl, ...TUNING });
+  const shipper = new EsShipper({ store: temp.store, url: esUrl, ...definedOnly(TUNING) });
+  const esCpu = cpuMsOf(esMarker);
+  const cpu = process.cpuUsage();
   const started = performance.now();
   shipper.start();
-  await waitFor(() => temp.store.outboxBacklog().elasticsearch === 0, 600_000, 5);
+  await waitFor(() => shipper.status().shipped >= runs, 600_000, 5);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const esCpuMs = cpuMsOf(esMarker) - esCpu;
   await shipper.close();
+  const left = temp.store.outboxBacklog().elasticsearch;
   temp.dispose();
-  const stored = await countIn(esUrl, `distcron-runs-${month.replace('-', '.')}`);
-  if (stored !== RUNS) throw new Error(`bench: expected ${RUNS} documents in ${month}, found ${stored}`);
-  return RUNS / seconds;
+  if (left !== 0) throw new Error(`bench: ${left} runs left in the outbox of ${month}`);
+  const stored = checkIndex ? await countIn(esUrl, `distcron-runs-${month.replace('-', '.')}`) : runs;
+  if (stored !== runs) throw new Error(`bench: expected ${runs} documents in ${month}, found ${stored}`);
+  return {
+    rate: runs / seconds,
+    nodeCpuUsPerRun: (used.user + used.system) / runs,
+    esCpuUsPerRun: (esCpuMs * 1000) / runs,
+  };
 }
 
 async function naiveIndexing(esUrl: string, count: number): Promise<number> {
@@ -138,28 +210,36 @@ async function steadyLag(esUrl: string): Promise<{ lags: number[]; achievedRate:
 }
 
 async function main(): Promise<void> {
-  const server = args['es-url'] ? null : await EsTestServer.launch({ version: args.version });
+  const heapMb = Number(args['heap-mb']);
+  const server = args['es-url'] ? null : await EsTestServer.launch({ version: args.version, heapMb });
   const esUrl = args['es-url'] ?? server!.url;
+  // The server's JVM runs with -Djava.io.tmpdir under the harness's per-server directory.
+  const esMarker = server ? server.dir : null;
   try {
     await esJson(`${esUrl}/distcron-runs-203*`, { method: 'DELETE' }).catch(() => undefined);
-    const rates: number[] = [];
+    await warmUp(esUrl, Number(args.warmup), esMarker);
+    const results: RoundResult[] = [];
     for (let r = 0; r < Number(args.rounds); r++)
-      rates.push(await shipBacklog(esUrl, `2036-${String(r + 1).padStart(2, '0')}`));
+      results.push(await shipBacklog(esUrl, `2036-${String(r + 1).padStart(2, '0')}`, RUNS, esMarker));
+    const rates = results.map((r) => r.rate);
     const naive = await naiveIndexing(esUrl, Number(args.naive));
     const { lags, achievedRate } = await steadyLag(esUrl);
     const sortedLags = [...lags].sort((a, b) => a - b);
     const shipped = median(rates);
+    const heap = server ? `, JVM heap ${heapMb} MB` : '';
     console.log(
-      `\nElasticsearch ${args.version ?? ''} at ${esUrl}; ${cpus().length} cores, load average ${loadavg()
+      `\nElasticsearch ${args.version ?? ''} at ${esUrl}${heap}; ${cpus().length} cores, load average ${loadavg()
         .map((l) => l.toFixed(1))
-        .join(' ')}`,
+        .join(' ')}; warm-up of ${args.warmup} runs not counted`,
     );
-    console.log('\n| shipping (1 KB stdout per run) | runs | runs/s (median) | min | max | ratio |');
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
     console.log(
-      `| EsShipper bulk (${TUNING.batchSize} docs × ${TUNING.concurrency} in flight) | ${RUNS} × ${rates.length} | ${shipped.toFixed(0)} | ${Math.min(...rates).toFixed(0)} | ${Math.max(...rates).toFixed(0)} | ${(shipped / naive).toFixed(1)}× |`,
+      '\n| shipping (1 KB stdout per run) | runs | runs/s (median) | min | max | ratio | node CPU µs/run | ES CPU µs/run |',
     );
-    console.log(`| naive: one index request per run | ${args.naive} | ${naive.toFixed(0)} | | | 1.0× |`);
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log(
+      `| EsShipper bulk (≤ ${TUNED.batchSize} docs, ≤ ${TUNED.batchBytes / 1048576} MB × ${TUNED.concurrency} in flight) | ${RUNS} × ${rates.length} | ${shipped.toFixed(0)} | ${Math.min(...rates).toFixed(0)} | ${Math.max(...rates).toFixed(0)} | ${(shipped / naive).toFixed(1)}× | ${median(results.map((r) => r.nodeCpuUsPerRun)).toFixed(0)} | ${median(results.map((r) => r.esCpuUsPerRun)).toFixed(0)} |`,
+    );
+    console.log(`| naive: one index request per run | ${args.naive} | ${naive.toFixed(0)} | | | 1.0× | | |`);
     console.log(
       `\n| lag at ${RATE} runs/s for ${LAG_SECONDS} s (finish → searchable) | runs | achieved runs/s | median ms | p99 ms | max ms |`,
     );

@@ -1,5 +1,5 @@
 import type { OutboxItem } from '../store/store.js';
-import { indexFor, runToDocument } from './document.js';
+import { indexAt, runToDocument } from './document.js';
 import type { EsRunPayload } from './outbox.js';
 
 /** One bulk request: NDJSON lines (action, source) for `items`, in the same order. */
@@ -26,7 +26,7 @@ export function buildBulkBatch(items: readonly OutboxItem[], maxBytes: number): 
     const size = Buffer.byteLength(lines[0]) + Buffer.byteLength(lines[1]) + 2;
     if (batch.items.length > 0 && bytes + size > maxBytes) break;
     bytes += size;
-    batch.lines.push(...lines);
+    batch.lines.push(lines[0], lines[1]);
     batch.items.push(item);
   }
   return batch;
@@ -37,8 +37,9 @@ function bulkLines(item: OutboxItem): [string, string] | string {
   if (!isRunPayload(item.payload)) return 'report: outbox payload is not a run report (corrupt entry)';
   try {
     const doc = runToDocument(item.payload);
-    const action = { index: { _index: indexFor(item.payload.run), _id: item.payload.run.id } };
-    return [JSON.stringify(action), JSON.stringify(doc)];
+    // The index name is ASCII letters, digits and dots; only the id needs JSON quoting.
+    const action = `{"index":{"_index":"${indexAt(doc['@timestamp'])}","_id":${JSON.stringify(doc.run_id)}}}`;
+    return [action, JSON.stringify(doc)];
   } catch (err) {
     return (err as Error).message;
   }

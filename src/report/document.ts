@@ -48,7 +48,12 @@ export function reportTimestamp(run: RunRecord): string {
 
 /** `distcron-runs-YYYY.MM` of the run's report timestamp, in UTC. */
 export function indexFor(run: RunRecord): string {
-  const at = new Date(reportTimestamp(run));
+  return indexAt(reportTimestamp(run));
+}
+
+/** `distcron-runs-YYYY.MM` of a report timestamp (a document's `@timestamp`), in UTC. */
+export function indexAt(timestamp: string): string {
+  const at = new Date(timestamp);
   const month = String(at.getUTCMonth() + 1).padStart(2, '0');
   return `${INDEX_PREFIX}${at.getUTCFullYear()}.${month}`;
 }

@@ -21,7 +21,10 @@ export interface EsShipperOptions {
   caFile?: string;
   /** Documents per bulk request. */
   batchSize?: number;
-  /** Bulk requests in flight at once (Elasticsearch indexes them on separate write threads). */
+  /**
+   * Bulk requests in flight at once: Elasticsearch indexes them on separate write threads, and
+   * the shipper builds the next one meanwhile, so neither side waits for the other.
+   */
   concurrency?: number;
   /** Bytes per bulk request (a single larger document still goes alone). */
   batchBytes?: number;
@@ -42,7 +45,7 @@ export interface EsShipperOptions {
 
 export const ES_SHIPPER_DEFAULTS = {
   batchSize: 1000,
-  concurrency: 2,
+  concurrency: 4,
   batchBytes: 5 * 1024 * 1024,
   minBackoffMs: 500,
   maxBackoffMs: 60_000,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Metrics } from '../../../src/core/metrics.js';
-import { EsShipper } from '../../../src/report/shipper.js';
+import { EsShipper, type EsShipperOptions } from '../../../src/report/shipper.js';
 import { ES_TEST_VERSIONS, type EsTestServer } from '../../harness/elasticsearch.js';
 import {
   countIn,
@@ -13,6 +13,16 @@ import {
   waitFor,
   type TempStore,
 } from './fixtures.js';
+
+/** `_id` → `_version` of every document in `index` (at most 10,000). */
+async function versionsIn(esUrl: string, index: string): Promise<Map<string, number>> {
+  await esJson(`${esUrl}/${index}/_refresh`, { method: 'POST' });
+  const res = await esJson<{ hits: { hits: { _id: string; _version: number }[] } }>(
+    `${esUrl}/${index}/_search`,
+    { method: 'POST', body: JSON.stringify({ size: 10000, version: true, _source: false }) },
+  );
+  return new Map(res.hits.hits.map((h) => [h._id, h._version]));
+}
 
 async function deadLetterCount(metrics: Metrics): Promise<number> {
   const metric = await metrics.deadLetters.get();
@@ -46,13 +56,14 @@ for (const [label, version, bulkRuns] of [
       temp.dispose();
     });
 
-    function startShipper(): EsShipper {
+    function startShipper(tuning: Partial<EsShipperOptions> = {}): EsShipper {
       shipper = new EsShipper({
         store: temp.store,
         url: es.url,
         metrics,
         minBackoffMs: 100,
         maxBackoffMs: 1000,
+        ...tuning,
       });
       shipper.start();
       return shipper;
@@ -72,6 +83,19 @@ for (const [label, version, bulkRuns] of [
       expect(new Set(ids)).to.deep.equal(new Set(runs.map((r) => r.id)));
       expect(shipper!.status().shipped).to.equal(bulkRuns);
       expect((await metrics.outboxBacklog.get()).values[0]?.value).to.equal(0);
+    });
+
+    it('sends every run in exactly one request when several small requests are in flight', async () => {
+      const runs = Array.from({ length: 600 }, (_, i) => reportRun('2031-03', i * 1000));
+      enqueueRuns(temp.store, runs);
+      // About three documents per request by bytes, four requests in flight.
+      startShipper({ batchSize: 50, batchBytes: 6 * 1024, concurrency: 4 }).notify();
+      expect(await drained()).to.equal(true);
+      expect(shipper!.status().shipped).to.equal(runs.length);
+      const versions = await versionsIn(es.url, 'distcron-runs-2031.03');
+      expect(versions.size, 'documents').to.equal(runs.length);
+      // A document indexed twice would have _version 2.
+      expect([...versions.values()].filter((v) => v !== 1)).to.deep.equal([]);
     });
 
     it('overwrites instead of duplicating when the same runs are queued again', async () => {
