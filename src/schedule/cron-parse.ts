@@ -142,7 +142,12 @@ const programCache = new Map<string, CronProgram>();
 
 function compileFields(raw: string[], expression: string, jobName: string): CronProgram {
   const fields = raw.map((field, i) => expandHashTokens(field, i, jobName));
-  const key = `${fields.join(' ')} ${isWildcard(raw[1]!)} ${isWildcard(raw[2]!)} ${isWildcard(raw[3]!)} ${isWildcard(raw[5]!)}`;
+  const flags =
+    (isWildcard(raw[1]!) ? 1 : 0) |
+    (isWildcard(raw[2]!) ? 2 : 0) |
+    (isWildcard(raw[3]!) ? 4 : 0) |
+    (isWildcard(raw[5]!) ? 8 : 0);
+  const key = `${fields.join(' ')} ${flags}`;
   let program = programCache.get(key);
   if (!program) {
     program = programOf(raw, fields, expression);
@@ -184,7 +189,7 @@ function programOf(raw: readonly string[], fields: string[], expression: string)
 function isWildcard(field: string): boolean {
   const first = field.charCodeAt(0);
   if (first === 42 /* * */ || first === 63 /* ? */) return true;
-  return first === 72 /* H */ && /^H\/\d+$/.test(field);
+  return first === 72 /* H */ && field.length > 2 && /^H\/\d+$/.test(field);
 }
 
 function allowsAll(table: FieldTable, min: number, max: number): boolean {

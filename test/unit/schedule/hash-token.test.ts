@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { parseCron } from '../../../src/schedule/cron-parse.js';
 import { compile, fires } from './fires.js';
 
 const NOW = Date.parse('2026-11-26T00:00:00Z');
@@ -16,6 +17,16 @@ describe('schedule: H tokens', () => {
     expect(compile('H H H * * *', 'backup-db').describe()).to.equal(
       'cron H H H * * * = 48 50 15 * * * (UTC)',
     );
+  });
+
+  it('keeps H/n a wildcard (Debian DST rules) even where a literal range expands the same', () => {
+    const hashed = parseCron('H/15 2 * * *', 'a');
+    if (hashed.kind !== 'cron') throw new Error('expected a cron program');
+    const literal = parseCron(`${hashed.program.fields[1]} 2 * * *`, 'b');
+    if (literal.kind !== 'cron') throw new Error('expected a cron program');
+    expect(literal.program.fields).to.deep.equal(hashed.program.fields);
+    expect(hashed.program.fixedTime).to.equal(false);
+    expect(literal.program.fixedTime).to.equal(true);
   });
 
   it('keeps plain H within the field range and spreads it across job names', () => {
