@@ -104,8 +104,9 @@ export function readAhead(files: readonly string[], onBatch: (batch: ReadBatch) 
       worker = new Worker(WORKER_SOURCE, {
         eval: true,
         workerData: { files, first: BATCH, batch: BATCH, limit: MAX_CONFIG_FILE_BYTES },
-        // It holds the file list and one batch; a small heap keeps its memory small.
-        resourceLimits: { maxOldGenerationSizeMb: 64 },
+        // It holds the file list (~7 MB at 100k files) and one batch. Past this cap (millions
+        // of files) it stops and the main thread reads the rest: slower, never wrong.
+        resourceLimits: { maxOldGenerationSizeMb: 256 },
       });
     } catch {
       return withoutWorker();
