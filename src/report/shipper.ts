@@ -196,38 +196,40 @@ export class EsShipper {
    * next one while the others are indexed. Each request reads on past the ones in flight
    * (outbox cursor), so no item is ever in two requests; the pass ends when nothing more is due,
    * or at the first request that fails as a whole, once every request in flight has finished.
+   * After a failure, one request at a time probes the cluster until one succeeds.
    */
   private async shipOnce(): Promise<'idle' | 'shipped' | 'failed'> {
-    const inFlight = new Set<Promise<boolean>>();
+    const inFlight = new Set<Promise<void>>();
     let cursor = 0;
-    let failed = false;
+    const failures: unknown[] = [];
     try {
-      while (!failed && !this.shouldStop()) {
-        if (inFlight.size >= this.settings.concurrency) {
+      while (failures.length === 0 && !this.shouldStop()) {
+        if (inFlight.size >= (this.state.failures > 0 ? 1 : this.settings.concurrency)) {
           await Promise.race(inFlight);
           continue;
         }
         const batch = this.nextBatch(cursor);
         if (batch === null) break;
         cursor = batch.lastId;
-        const request: Promise<boolean> = this.shipBatch(batch)
-          .catch((err: unknown) => {
-            this.failed(err, 'report: outbox step failed; will retry with backoff');
-            return false;
-          })
-          .then((ok) => {
-            inFlight.delete(request);
-            failed ||= !ok;
-            return ok;
-          });
+        const request: Promise<void> = this.shipBatch(batch)
+          .catch((err: unknown) => void failures.push(err))
+          .finally(() => inFlight.delete(request));
         inFlight.add(request);
       }
     } finally {
       await Promise.all(inFlight);
     }
     this.updateBacklog();
-    if (failed) return 'failed';
-    return cursor === 0 ? 'idle' : 'shipped';
+    if (failures.length === 0) return cursor === 0 ? 'idle' : 'shipped';
+    this.reportFailure(failures[0]);
+    return 'failed';
+  }
+
+  /** One failure per pass, however many requests were in flight when the cluster went away. */
+  private reportFailure(err: unknown): void {
+    if (err instanceof BulkRequestFailed)
+      this.failed(err.cause, 'report: bulk request to Elasticsearch failed; will retry with backoff');
+    else this.failed(err, 'report: outbox step failed; will retry with backoff');
   }
 
   /** The next due items after `cursor` as one bulk body, or null when none are due. */
@@ -244,21 +246,19 @@ export class EsShipper {
     return { ...batch, lastId: items[used - 1]!.id };
   }
 
-  /** Dead-letters the invalid items, sends the rest; false when the request failed as a whole. */
-  private async shipBatch(batch: BulkBatch): Promise<boolean> {
+  /** Dead-letters the invalid items, sends the rest; throws BulkRequestFailed when the request failed as a whole. */
+  private async shipBatch(batch: BulkBatch): Promise<void> {
     for (const bad of batch.invalid) this.deadLetter(bad.item, bad.reason);
-    if (batch.items.length === 0) return true;
+    if (batch.items.length === 0) return;
     let outcomes: BulkItemOutcome[];
     try {
       outcomes = await this.api.bulk(batch.lines, this.requests.signal);
       if (outcomes.length !== batch.items.length) throw new Error(`bulk answered ${outcomes.length} items`);
     } catch (err) {
-      this.failed(err, 'report: bulk request to Elasticsearch failed; will retry with backoff');
-      return false;
+      throw new BulkRequestFailed(err);
     }
     this.succeeded();
     this.applyOutcomes(batch, outcomes);
-    return true;
   }
 
   private applyOutcomes(batch: BulkBatch, outcomes: BulkItemOutcome[]): void {
@@ -323,6 +323,13 @@ export class EsShipper {
     const { minBackoffMs, maxBackoffMs, random } = this.settings;
     const delay = backoffDelay(this.state.failures, minBackoffMs, maxBackoffMs, random);
     await this.settings.clock.sleep(delay, this.waits.signal);
+  }
+}
+
+/** A whole bulk request failed (its items stay queued), as opposed to a store error. */
+class BulkRequestFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('report: bulk request failed');
   }
 }
 
