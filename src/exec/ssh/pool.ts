@@ -24,6 +24,8 @@ export class PooledConnection {
     readonly client: ssh2.Client,
     readonly signature: string,
     now: number,
+    /** The node it was opened for. */
+    readonly node: string,
   ) {
     this.lastUsedAt = now;
   }
@@ -164,7 +166,7 @@ export class ConnectionPool {
   }
 
   private adopt(name: string, entry: NodeConns, client: ssh2.Client, sig: string): PooledConnection {
-    const conn = new PooledConnection(client, sig, this.o.clock.now());
+    const conn = new PooledConnection(client, sig, this.o.clock.now(), name);
     client.on('close', () => this.drop(conn));
     client.on('end', () => this.drop(conn));
     if (this.closing) {
@@ -211,7 +213,8 @@ export class ConnectionPool {
 
   /** The first connection of a node is its main one; the others are extras and go sooner. */
   private idleLimit(conn: PooledConnection): number {
-    const isMain = [...this.byNode.values()].some((e) => e.conns[0] === conn);
+    // Its own node's list only: scanning every node's on each release cost O(nodes) per run.
+    const isMain = this.byNode.get(conn.node)?.conns[0] === conn;
     return isMain ? this.o.idleTimeoutMs : Math.min(this.o.extraIdleTimeoutMs, this.o.idleTimeoutMs);
   }
 
