@@ -268,6 +268,8 @@ export class Runner {
     if (execution.units.length === 0) return;
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, this.shutdown.signal]);
+    // Each unit in flight listens on it (one per node of an `all` job): many is expected.
+    setMaxListeners(0, signal);
     for (const unit of execution.units) this.controllers.set(unit.run.id, controller);
     const name = execution.job.name;
     const promise = this.activity
