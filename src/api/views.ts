@@ -18,25 +18,6 @@ export function runDetailJson(run: RunRecord): RunRecord {
   return { ...run };
 }
 
-type SummaryField = readonly [key: string, value: (view: JobView) => unknown];
-
-/** Fields that depend only on the definition: the list serializes them once per JobDef. */
-const DEFINITION_FIELDS: readonly SummaryField[] = [
-  ['name', (v) => v.definition.name],
-  ['file', (v) => v.definition.file],
-  ['description', (v) => v.definition.description ?? null],
-  ['tags', (v) => v.definition.tags],
-];
-
-const STATE_FIELDS: readonly SummaryField[] = [
-  ['enabled', (v) => v.enabled],
-  ['enabled_override', (v) => v.enabledOverride],
-  ['schedule', (v) => v.schedule],
-  ['next_fire_times', (v) => v.nextFireTimes],
-  ['last_run', (v) => (v.lastRun ? runSummaryJson(v.lastRun) : null)],
-  ['running', (v) => v.running],
-];
-
 export interface JobSummaryJson {
   name: string;
   file: string;
@@ -50,13 +31,24 @@ export interface JobSummaryJson {
   running: number;
 }
 
-function fieldsOf(fields: readonly SummaryField[], view: JobView): Record<string, unknown> {
-  return Object.fromEntries(fields.map(([key, value]) => [key, value(view)]));
+/** The fields that depend only on the definition: the list serializes them once per JobDef. */
+function definitionPart(def: JobDef) {
+  return { name: def.name, file: def.file, description: def.description ?? null, tags: def.tags };
+}
+
+function statePart(view: JobView) {
+  return {
+    enabled: view.enabled,
+    enabled_override: view.enabledOverride,
+    schedule: view.schedule,
+    next_fire_times: view.nextFireTimes,
+    last_run: view.lastRun ? runSummaryJson(view.lastRun) : null,
+    running: view.running,
+  };
 }
 
 export function jobSummaryJson(view: JobView): JobSummaryJson {
-  const summary = { ...fieldsOf(DEFINITION_FIELDS, view), ...fieldsOf(STATE_FIELDS, view) };
-  return summary as unknown as JobSummaryJson;
+  return { ...definitionPart(view.definition), ...statePart(view) };
 }
 
 /** The definition part of a summary as JSON members (no braces), once per definition. */
@@ -69,10 +61,10 @@ const definitionText = new WeakMap<JobDef, string>();
 export function jobSummaryText(view: JobView): string {
   let head = definitionText.get(view.definition);
   if (head === undefined) {
-    head = JSON.stringify(fieldsOf(DEFINITION_FIELDS, view)).slice(1, -1);
+    head = JSON.stringify(definitionPart(view.definition)).slice(1, -1);
     definitionText.set(view.definition, head);
   }
-  return `{${head},${JSON.stringify(fieldsOf(STATE_FIELDS, view)).slice(1)}`;
+  return `{${head},${JSON.stringify(statePart(view)).slice(1)}`;
 }
 
 export function jobDetailJson(view: JobView) {
