@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ApiServer } from '../api/server.js';
+import { loadApiTokens, startApiServer, type ApiServer } from '../api/server.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -50,9 +50,7 @@ export async function startServices(options: DaemonOptions, deps: ServiceDeps): 
   };
 }
 
-/** Loaded only when the API listens: express and the routes cost ~0.2 s of CPU to import. */
-async function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiServer> {
-  const { loadApiTokens, startApiServer } = await import('../api/server.js');
+function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiServer> {
   const { host, port } = parseListen(options.listen!);
   const tokens = options.apiTokensFile ? loadApiTokens(options.apiTokensFile) : null;
   return startApiServer(deps.control, { host, port, tokens, logger: deps.logger });
