@@ -60,7 +60,6 @@ const SQL = {
 
   enqueue: `INSERT INTO outbox (sink, key, payload, attempts, next_attempt_at, created_at)
     VALUES (@sink, @key, @payload, 0, @now, @now) ON CONFLICT (sink, key) DO NOTHING`,
-  takeOutbox: 'SELECT * FROM outbox WHERE sink = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?',
   ackOutbox: 'DELETE FROM outbox WHERE id = ?',
   retryOutbox: `UPDATE outbox SET attempts = attempts + 1, last_error = @error,
     next_attempt_at = @next WHERE id = @id`,
