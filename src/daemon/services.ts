@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { loadApiTokens, startApiServer, type ApiServer } from '../api/server.js';
+import type { ApiServer } from '../api/server.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -50,7 +50,9 @@ export async function startServices(options: DaemonOptions, deps: ServiceDeps): 
   };
 }
 
-function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiServer> {
+/** Loaded only when the API listens: express and the routes cost ~0.8 s of CPU to import. */
+async function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiServer> {
+  const { loadApiTokens, startApiServer } = await import('../api/server.js');
   const { host, port } = parseListen(options.listen!);
   const tokens = options.apiTokensFile ? loadApiTokens(options.apiTokensFile) : null;
   return startApiServer(deps.control, { host, port, tokens, logger: deps.logger });
