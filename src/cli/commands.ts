@@ -3,7 +3,6 @@ import { loadConfig } from '../config/index.js';
 import { withDefaults } from '../daemon/options.js';
 import { listRuns, runRemote } from './client.js';
 import { resolveDaemonOptions } from './daemon-flags.js';
-import { runKeyscan } from './keyscan.js';
 import { runValidate } from './validate.js';
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -77,6 +76,8 @@ export function addConfigCommands(program: Command): void {
       if (missing.length) throw new Error(`distcron: no such node: ${missing.join(', ')}`);
       if (!o.knownHostsFile) throw new Error('distcron: keyscan needs --known-hosts FILE');
       const nodes = names.map((n) => config.nodes.get(n)!);
+      // Loaded on use: ssh2 would otherwise load on every CLI start, the daemon's included.
+      const { runKeyscan } = await import('./keyscan.js');
       process.exitCode = await runKeyscan({
         nodes,
         knownHostsFile: o.knownHostsFile,

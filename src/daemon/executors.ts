@@ -3,8 +3,9 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { ExecutorRegistry, type Executor } from '../exec/executor.js';
+import { LazyExecutor } from '../exec/lazy.js';
 import { LocalExecutor } from '../exec/local.js';
-import { SshExecutor } from '../exec/ssh/executor.js';
+import type { SshExecutorInput } from '../exec/ssh/options.js';
 import { hostKeyChangedEntry } from '../notify/outbox.js';
 import type { Store } from '../store/store.js';
 import type { JobRegistry } from './job-registry.js';
@@ -22,7 +23,15 @@ export interface ExecutorDeps {
 
 /** Local processes and SSH, routed by each node's connection type. */
 export function createExecutors(options: DaemonOptions, deps: ExecutorDeps): Executor {
-  const ssh = new SshExecutor({
+  const ssh = new LazyExecutor(async () => {
+    const { SshExecutor } = await import('../exec/ssh/executor.js');
+    return new SshExecutor(sshOptions(options, deps));
+  }, deps.clock.now.bind(deps.clock));
+  return new ExecutorRegistry({ local: new LocalExecutor({ clock: deps.clock }), ssh });
+}
+
+function sshOptions(options: DaemonOptions, deps: ExecutorDeps): SshExecutorInput {
+  return {
     knownHostsFile: options.knownHostsFile,
     hostKeyPolicy: options.hostKeyPolicy,
     tofuKnownHostsFile: options.tofuKnownHostsFile ?? join(dirname(options.dbPath), 'known_hosts'),
@@ -37,6 +46,5 @@ export function createExecutors(options: DaemonOptions, deps: ExecutorDeps): Exe
     metrics: deps.metrics,
     logger: deps.logger,
     clock: deps.clock,
-  });
-  return new ExecutorRegistry({ local: new LocalExecutor({ clock: deps.clock }), ssh });
+  };
 }

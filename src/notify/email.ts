@@ -1,6 +1,7 @@
 /** SMTP delivery through nodemailer. The only part of notify/ that speaks SMTP. */
 import { createHash } from 'node:crypto';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { DeliveryError } from './delivery-error.js';
 
 export interface SmtpOptions {
@@ -81,7 +82,8 @@ export function classifySmtpError(err: unknown): DeliveryError {
 }
 
 export class SmtpMailer {
-  private readonly transport: Transporter;
+  private transport: Promise<Transporter> | undefined;
+  private readonly transportOptions: SMTPTransport.Options;
   private readonly target: ParsedSmtpUrl;
   private readonly password: string | undefined;
   private closed = false;
@@ -91,7 +93,7 @@ export class SmtpMailer {
     const user = options.user ?? this.target.user;
     this.password = options.password ?? this.target.password;
     const timeout = options.timeoutMs ?? 10_000;
-    this.transport = nodemailer.createTransport({
+    this.transportOptions = {
       host: this.target.host,
       port: this.target.port,
       secure: this.target.secure,
@@ -103,7 +105,15 @@ export class SmtpMailer {
       socketTimeout: timeout * 3,
       logger: false,
       debug: false,
-    });
+    };
+  }
+
+  /** nodemailer is loaded with the first mail: start-up CPU is not spent on a mail that may never go. */
+  private transporter(): Promise<Transporter> {
+    this.transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport(this.transportOptions),
+    );
+    return this.transport;
   }
 
   /** Where mail goes, without credentials (for logs). */
@@ -117,10 +127,12 @@ export class SmtpMailer {
   }
 
   async send(mail: OutgoingMail): Promise<void> {
+    if (this.closed) throw new DeliveryError('email: the mailer is closed (daemon shutting down)', false);
     if (!VALID_ADDRESS.test(mail.to))
       throw new DeliveryError(`email: invalid recipient address "${mail.to}"`, true);
     try {
-      await this.transport.sendMail({
+      const transport = await this.transporter();
+      await transport.sendMail({
         from: this.options.from,
         to: mail.to,
         subject: mail.subject,
@@ -137,6 +149,9 @@ export class SmtpMailer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.transport.close();
+    void this.transport?.then(
+      (transport) => transport.close(),
+      () => undefined,
+    );
   }
 }
