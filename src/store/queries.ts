@@ -26,21 +26,27 @@ export const LIST_RUN_COLUMNS = RUN_COLUMNS.map((c) =>
  * itself: building ~16 JavaScript values per row and stringifying them again costs several times
  * more than the query. Keys are the RunRecord field names.
  */
-export const SUMMARY_JSON_COLUMNS = `id, json_object(${RUN_COLUMNS.filter(
-  (c) => c !== 'stdout' && c !== 'stderr',
-)
+export const SUMMARY_JSON = `json_object(${RUN_COLUMNS.filter((c) => c !== 'stdout' && c !== 'stderr')
   .map((c) =>
     c === 'output_truncated' ? `'${c}', json(CASE ${c} WHEN 1 THEN 'true' ELSE 'false' END)` : `'${c}', ${c}`,
   )
-  .join(', ')}) AS json`;
+  .join(', ')})`;
 
-/** What a run query returns per row: full records, records without output, or summary JSON. */
-export type RunRowForm = 'output' | 'list' | 'json';
+/** A run summary with what the store's summary cache needs to key and keep it. */
+export const SUMMARY_COLUMNS = `rowid, id, status, ${SUMMARY_JSON} AS json`;
+
+/**
+ * What a run query returns per row: full records, records without output, summaries, or only
+ * the rowid (read from the same index entries as the id, so the page costs no table reads; the
+ * store then looks the summaries up by rowid).
+ */
+export type RunRowForm = 'output' | 'list' | 'summary' | 'rowid';
 
 const COLUMNS_OF: Record<RunRowForm, string> = {
   output: FULL_RUN_COLUMNS,
   list: LIST_RUN_COLUMNS,
-  json: SUMMARY_JSON_COLUMNS,
+  summary: SUMMARY_COLUMNS,
+  rowid: 'rowid',
 };
 
 type Condition = { name: keyof RunFilter; sql: string; time?: true };
@@ -61,6 +67,7 @@ export const TIME_PROBE_ROWS = 1000;
 export interface RunQuery {
   /** Identifies the SQL text; equal shapes share one prepared statement. */
   shape: string;
+  form: RunRowForm;
   sql: string;
   /**
    * Time-bounded queries only: a cheap first try over the newest TIME_PROBE_ROWS candidates.
@@ -86,12 +93,15 @@ export function buildRunQuery(
   const limit = clampLimit(filter.limit);
   const query = {
     shape: `${present.map((c) => c.name).join(',')}|${form}`,
+    form,
     sql: `SELECT ${columns} FROM runs ${whereOf(present)} ORDER BY id DESC LIMIT @fetch`,
     params: { ...params, fetch: limit + 1, probe: TIME_PROBE_ROWS },
     limit,
   };
   if (!present.some((c) => c.time)) return query;
-  return { ...query, sql: pageOfIdsFirst(columns, present), probeSql: probeNewest(columns, present) };
+  // Rowids come from the index entries like ids, so the plain query already sorts only those.
+  const sql = form === 'rowid' ? query.sql : pageOfIdsFirst(columns, present);
+  return { ...query, sql, probeSql: probeNewest(form, present) };
 }
 
 function whereOf(conditions: readonly Condition[]): string {
@@ -109,12 +119,14 @@ function pageOfIdsFirst(columns: string, conditions: readonly Condition[]): stri
 }
 
 /** Ranges reaching up to the newest runs (the usual "since yesterday") are answered from the top. */
-function probeNewest(columns: string, conditions: readonly Condition[]): string {
+function probeNewest(form: RunRowForm, conditions: readonly Condition[]): string {
   const others = conditions.filter((c) => !c.time);
   const timeTests = conditions.filter((c) => c.time).map((c) => c.sql.replace(RUN_TIME_SQL, 't'));
-  const newest = `SELECT id, ${RUN_TIME_SQL} AS t FROM runs ${whereOf(others)} ORDER BY id DESC LIMIT @probe`;
-  const ids = `SELECT id FROM (${newest}) WHERE ${timeTests.join(' AND ')} ORDER BY id DESC LIMIT @fetch`;
-  return `SELECT ${columns} FROM runs WHERE id IN (${ids}) ORDER BY id DESC`;
+  const newest = `SELECT id, rowid AS r, ${RUN_TIME_SQL} AS t FROM runs ${whereOf(others)} ORDER BY id DESC LIMIT @probe`;
+  const inRange = (column: string) =>
+    `SELECT ${column} FROM (${newest}) WHERE ${timeTests.join(' AND ')} ORDER BY id DESC LIMIT @fetch`;
+  if (form === 'rowid') return inRange('r');
+  return `SELECT ${COLUMNS_OF[form]} FROM runs WHERE id IN (${inRange('id')}) ORDER BY id DESC`;
 }
 
 function filterParams(filter: RunFilter): Record<string, string> {

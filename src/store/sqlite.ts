@@ -2,12 +2,13 @@ import { resolve } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
+import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord, type RunStatus } from '../core/types.js';
 import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
-import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
+import { openDatabase, STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import type { FireClaim, JobState, OutboxEntry, RunFilter, RunJsonPage, RunPage, Store } from './store.js';
+import { RunSummaryCache, type CachedSummary } from './summary-cache.js';
 
 export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 
@@ -40,6 +41,12 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   /** Each job's last outcome recorded inside the open batch(), written just before it commits. */
   private readonly batchOutcomes = new Map<string, RunRecord>();
   private statsRefreshedAt: Millis;
+  private readonly summaries: RunSummaryCache;
+  /** One read transaction (one snapshot) around a body; made once, like `immediate`. */
+  private readonly snapshot: <T>(body: () => T) => T;
+  private readonly dataVersion: Statement;
+  /** PRAGMA data_version when the summaries were last known to match the file. */
+  private summariesVersion: number | null = null;
 
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
@@ -50,6 +57,9 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.path = path;
     this.logger = logger;
     this.statsRefreshedAt = clock.now();
+    this.summaries = new RunSummaryCache(options.summaryCacheEntries ?? STORE_DEFAULTS.summaryCacheEntries);
+    this.snapshot = db.transaction((body: () => unknown) => body()).deferred as <T>(body: () => T) => T;
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
   }
 
   // ---- runs ----------------------------------------------------------------------------
@@ -131,6 +141,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void {
+    this.summaries.forget(id);
     const started_at = storedStartTime(id, fields.started_at);
     const changes = this.st.markStarted.run({ id, ...fields, started_at }).changes;
     if (changes === 0) throw new Error(`store: markStarted: run ${id} does not exist; insert it first`);
@@ -148,6 +159,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   private updateRunRow(run: RunRecord): void {
+    this.summaries.forget(run.id);
     if (this.st.updateRun.run(runToRow(run)).changes === 0) {
       throw new Error(
         `store: run ${run.id} does not exist; insert it (claimFire/insertRun) before finishing it`,
@@ -190,25 +202,81 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     return { runs: page, nextCursor: nextCursorOf(page, rows.length > query.limit) };
   }
 
+  /** How many run summaries the list cache holds (for tests and diagnostics). */
+  get cachedSummaryCount(): number {
+    return this.summaries.size;
+  }
+
+  /**
+   * Summaries of finished runs come from the summary cache: the page's rowids are read from the
+   * index, and only what the cache lacks from the table, all in one snapshot.
+   */
   queryRunsJson(filter: RunFilter): RunJsonPage {
-    const query = buildRunQuery(filter, 'json');
-    const rows = this.pageRows(query) as { id: string; json: string }[];
+    // Inside a write transaction a summary could be of a write that is then rolled back.
+    if (this.db.inTransaction || this.summaries.capacity <= 0) return this.summaryPage(filter, false);
+    const query = buildRunQuery(filter, 'rowid');
+    return this.snapshot(() => {
+      const rowids = this.pageRows(query) as number[];
+      this.forgetForeignWrites();
+      const more = rowids.length > query.limit;
+      const page = this.cachedSummaries(more ? rowids.slice(0, query.limit) : rowids);
+      if (page === null) return this.summaryPage(filter, true);
+      return { runsJson: page.map((s) => s.json), nextCursor: nextCursorOf(page, more) };
+    });
+  }
+
+  /** The page read from the table, its finished runs' summaries cached when `cache`. */
+  private summaryPage(filter: RunFilter, cache: boolean): RunJsonPage {
+    const query = buildRunQuery(filter, 'summary');
+    const rows = this.pageRows(query) as SummaryRow[];
     const page = rows.slice(0, query.limit);
+    if (cache) this.cacheFinished(page);
     return { runsJson: page.map((r) => r.json), nextCursor: nextCursorOf(page, rows.length > query.limit) };
+  }
+
+  /** Another connection (another daemon, sqlite3 in a shell) committed: any cached row may have changed. */
+  private forgetForeignWrites(): void {
+    const version = this.dataVersion.get() as number;
+    if (version !== this.summariesVersion) this.summaries.clear();
+    this.summariesVersion = version;
+  }
+
+  /**
+   * The summaries of `rowids`, the few the cache lacks read by rowid; null when it lacks most of
+   * them (reading the whole page with its own query costs less than looking up each rowid).
+   */
+  private cachedSummaries(rowids: readonly number[]): CachedSummary[] | null {
+    const found = rowids.map((rowid) => this.summaries.get(rowid));
+    const missing = rowids.filter((_, i) => found[i] === undefined);
+    if (missing.length === 0) return found as CachedSummary[];
+    if (missing.length * 2 > rowids.length) return null;
+    const rows = this.st.summariesByRowid.all(JSON.stringify(missing)) as SummaryRow[];
+    this.cacheFinished(rows);
+    const fetched = new Map(rows.map((row) => [row.rowid, row]));
+    return rowids.flatMap((rowid, i) => found[i] ?? fetched.get(rowid) ?? []);
+  }
+
+  /** A running run's row changes when it finishes; a finished one's never does. */
+  private cacheFinished(rows: readonly SummaryRow[]): void {
+    for (const { rowid, id, status, json } of rows)
+      if (FINAL_STATUSES.includes(status)) this.summaries.put(rowid, { id, json });
   }
 
   /** The page's rows plus one more when another page follows. */
   private pageRows(query: RunQuery): unknown[] {
     const rows = query.probeSql
-      ? this.runStatement(`probe:${query.shape}`, query.probeSql).all(query.params)
+      ? this.runStatement(`probe:${query.shape}`, query.probeSql, query.form).all(query.params)
       : [];
-    return rows.length > query.limit ? rows : this.runStatement(query.shape, query.sql).all(query.params);
+    return rows.length > query.limit
+      ? rows
+      : this.runStatement(query.shape, query.sql, query.form).all(query.params);
   }
 
-  private runStatement(shape: string, sql: string): Statement {
+  private runStatement(shape: string, sql: string, form: RunQuery['form']): Statement {
     let statement = this.runQueries.get(shape);
     if (!statement) {
       statement = this.db.prepare(sql);
+      if (form === 'rowid') statement.pluck();
       this.runQueries.set(shape, statement);
     }
     return statement;
@@ -231,6 +299,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     return this.atomically(() => {
       const ids = this.st.pruneCandidates.pluck().all(cutoff, Math.max(0, Math.floor(batch))) as string[];
       for (const id of ids) {
+        this.summaries.forget(id);
         this.st.deleteRun.run(id);
         this.st.deleteClaims.run({ id, before: cutoff });
       }
@@ -297,6 +366,13 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
       this.logger.info({ path: this.path }, 'store: closed');
     }
   }
+}
+
+interface SummaryRow {
+  rowid: number;
+  id: string;
+  status: RunStatus;
+  json: string;
 }
 
 function isFinal(run: RunRecord): boolean {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../../src/core/clock.js';
-import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite.js';
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../../src/store/sqlite.js';
 import { REFERENCE_TIME } from '../../harness/runs.js';
 
 /**
@@ -15,8 +15,8 @@ export class TempStore {
   readonly clock = new ManualClock(REFERENCE_TIME);
   private readonly opened: SqliteStore[] = [];
 
-  open(): SqliteStore {
-    const store = openSqliteStore({ path: this.path, clock: this.clock, busyTimeoutMs: 2000 });
+  open(options: Partial<SqliteStoreOptions> = {}): SqliteStore {
+    const store = openSqliteStore({ path: this.path, clock: this.clock, busyTimeoutMs: 2000, ...options });
     this.opened.push(store);
     return store;
   }
