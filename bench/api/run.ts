@@ -1,8 +1,9 @@
 /**
  * REST API benchmark (issue 4, item 9). Fills SQLite with 1,000,000 runs over 1,000 jobs and
  * writes 10,000 job files, starts the real daemon with its API in a child process, and drives
- * 50 concurrent connections (autocannon) at four routes (one of them the run list spread over every job). The same requests against a bare
- * node:http server running the same SQLite queries give the floor, so the table has ratios.
+ * 50 concurrent connections (autocannon) at four routes (one of them the run list spread over
+ * every job). The same requests against a bare node:http server running the same SQLite queries
+ * give the floor, so the table has ratios.
  *
  *   npx tsx bench/api/run.ts [--duration 10] [--rounds 3] [--connections 50] [--runs 1000000]
  *                            [--jobs 1000] [--job-files 10000] [--dir /tmp/distcron-bench-api]
