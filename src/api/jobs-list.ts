@@ -107,8 +107,15 @@ function firstAfter(sorted: JobDef[], after: string | null): number {
 
 /** Views of `names`, in that order (tolerates a control that returns more or fewer). */
 function viewsOf(control: DaemonControl, names: string[]): JobView[] {
-  const views = new Map(control.listJobs(names).map((v) => [v.name, v]));
-  return names.flatMap((n) => views.get(n) ?? []);
+  const views = control.listJobs(names);
+  if (views.length === names.length && views.every((v, i) => v.name === names[i])) return views;
+  const byName = new Map(views.map((v) => [v.name, v]));
+  const out: JobView[] = [];
+  for (const name of names) {
+    const view = byName.get(name);
+    if (view) out.push(view);
+  }
+  return out;
 }
 
 function pageOf(matches: JobView[], limit: number): JobsPage {
@@ -130,24 +137,41 @@ export function jobsPage(control: DaemonControl, query: JobsQuery): JobsPage {
     const matches = query.status === undefined ? views : views.filter((v) => matchesStatus(v, query.status!));
     return pageOf(matches.sort(byName), query.limit);
   }
-  const sorted = sortedDefinitions(control, definitions);
-  const keep = definitionFilter(query);
-  let i = firstAfter(sorted, query.after);
-  const nextNames = (count: number): string[] => {
-    const names: string[] = [];
-    for (; i < sorted.length && names.length < count; i++) if (keep(sorted[i]!)) names.push(sorted[i]!.name);
-    return names;
-  };
+  const scan = new NameScan(sortedDefinitions(control, definitions), definitionFilter(query), query.after);
   if (query.status === undefined) {
     // The (limit+1)-th name only tells whether another page follows; it needs no view.
-    const names = nextNames(query.limit + 1);
+    const names = scan.next(query.limit + 1);
     const jobs = viewsOf(control, names.slice(0, query.limit));
     return { jobs, lastName: names.length > query.limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
   }
   const matches: JobView[] = [];
-  while (i < sorted.length && matches.length <= query.limit)
+  while (!scan.done && matches.length <= query.limit)
     matches.push(
-      ...viewsOf(control, nextNames(STATUS_SCAN_CHUNK)).filter((v) => matchesStatus(v, query.status!)),
+      ...viewsOf(control, scan.next(STATUS_SCAN_CHUNK)).filter((v) => matchesStatus(v, query.status!)),
     );
   return pageOf(matches, query.limit);
+}
+
+/** Walks the sorted definitions from the cursor on, handing out the names that pass the filter. */
+class NameScan {
+  private i: number;
+
+  constructor(
+    private readonly sorted: JobDef[],
+    private readonly keep: (def: JobDef) => boolean,
+    after: string | null,
+  ) {
+    this.i = firstAfter(sorted, after);
+  }
+
+  get done(): boolean {
+    return this.i >= this.sorted.length;
+  }
+
+  next(count: number): string[] {
+    const names: string[] = [];
+    for (; this.i < this.sorted.length && names.length < count; this.i++)
+      if (this.keep(this.sorted[this.i]!)) names.push(this.sorted[this.i]!.name);
+    return names;
+  }
 }

@@ -29,6 +29,36 @@ export function openApiPath(expressPath: string): string {
 
 /** A `Link` header value for the next page: the same path and filters with `cursor` set. */
 export function nextLink(path: string, query: Record<string, string>, cursor: string): string {
-  const params = new URLSearchParams({ ...query, cursor });
-  return `<${path}?${params.toString()}>; rel="next"`;
+  let search = '';
+  for (const [key, value] of Object.entries({ ...query, cursor }))
+    search += `${search === '' ? '' : '&'}${formEncode(key)}=${formEncode(value)}`;
+  return `<${path}?${search}>; rel="next"`;
+}
+
+/** Characters that application/x-www-form-urlencoded leaves as they are. */
+const FORM_PLAIN = /^[A-Za-z0-9*._-]*$/;
+/** Those encodeURIComponent leaves alone but the form encoding escapes, and its space. */
+const FORM_EXTRA = /[!'()~]|%20/g;
+const FORM_ESCAPES: Record<string, string> = {
+  '!': '%21',
+  "'": '%27',
+  '(': '%28',
+  ')': '%29',
+  '~': '%7E',
+  '%20': '+',
+};
+
+/**
+ * What URLSearchParams#toString() writes for one name or value, without building one per
+ * request (the object and its serializer cost more than the rest of the header): names,
+ * job names and cursors are plain, other text is percent-encoded as UTF-8 with "+" for spaces.
+ */
+export function formEncode(text: string): string {
+  if (FORM_PLAIN.test(text)) return text;
+  try {
+    return encodeURIComponent(text).replace(FORM_EXTRA, (c) => FORM_ESCAPES[c]!);
+  } catch {
+    // A lone surrogate: URLSearchParams writes U+FFFD for it.
+    return new URLSearchParams({ v: text }).toString().slice(2);
+  }
 }

@@ -53,10 +53,34 @@ export function jobSummaryJson(view: JobView): JobSummaryJson {
 
 /** The definition part of a summary as JSON members (no braces), once per definition. */
 const definitionText = new WeakMap<JobDef, string>();
+/** A last run's summary as JSON, once per run record (records handed out are never changed). */
+const lastRunText = new WeakMap<RunRecord, string>();
+
+/** Printable ASCII without `"` and `\`: the JSON of such a string is the string in quotes. */
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** `JSON.stringify(text)`; schedule descriptions and times need no escaping, which is tested first. */
+function jsonString(text: string): string {
+  return PLAIN_STRING.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+function jsonStrings(texts: readonly string[]): string {
+  let out = '';
+  for (const text of texts) out += out === '' ? jsonString(text) : `,${jsonString(text)}`;
+  return `[${out}]`;
+}
+
+function runText(run: RunRecord | null): string {
+  if (run === null) return 'null';
+  let text = lastRunText.get(run);
+  if (text === undefined) lastRunText.set(run, (text = JSON.stringify(runSummaryJson(run))));
+  return text;
+}
 
 /**
- * `JSON.stringify(jobSummaryJson(view))`, with the definition's part serialized once per
- * definition: a page of the job list is mostly that part.
+ * `JSON.stringify(jobSummaryJson(view))`, written member by member (same order): a page of the
+ * job list is 50 of these, and one JSON.stringify call per small object cost ~2 µs. The
+ * definition's part is serialized once per definition, a last run once per run record.
  */
 export function jobSummaryText(view: JobView): string {
   let head = definitionText.get(view.definition);
@@ -64,7 +88,11 @@ export function jobSummaryText(view: JobView): string {
     head = JSON.stringify(definitionPart(view.definition)).slice(1, -1);
     definitionText.set(view.definition, head);
   }
-  return `{${head},${JSON.stringify(statePart(view)).slice(1)}`;
+  return (
+    `{${head},"enabled":${view.enabled},"enabled_override":${view.enabledOverride},` +
+    `"schedule":${jsonString(view.schedule)},"next_fire_times":${jsonStrings(view.nextFireTimes)},` +
+    `"last_run":${runText(view.lastRun)},"running":${JSON.stringify(view.running)}}`
+  );
 }
 
 export function jobDetailJson(view: JobView) {
