@@ -55,6 +55,8 @@ export function jobSummaryJson(view: JobView): JobSummaryJson {
 const definitionText = new WeakMap<JobDef, string>();
 /** A last run's summary as JSON, once per run record (records handed out are never changed). */
 const lastRunText = new WeakMap<RunRecord, string>();
+/** The whole summary of a frozen view (a control's list views that did not change). */
+const frozenViewText = new WeakMap<JobView, string>();
 
 /** Printable ASCII without `"` and `\`: the JSON of such a string is the string in quotes. */
 const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -80,19 +82,30 @@ function runText(run: RunRecord | null): string {
 /**
  * `JSON.stringify(jobSummaryJson(view))`, written member by member (same order): a page of the
  * job list is 50 of these, and one JSON.stringify call per small object cost ~2 µs. The
- * definition's part is serialized once per definition, a last run once per run record.
+ * definition's part is serialized once per definition, a last run once per run record, and a
+ * frozen view (it cannot change) once.
  */
 export function jobSummaryText(view: JobView): string {
+  let text = frozenViewText.get(view);
+  if (text === undefined) {
+    text = summaryText(view);
+    if (Object.isFrozen(view) && Object.isFrozen(view.nextFireTimes)) frozenViewText.set(view, text);
+  }
+  return text;
+}
+
+function summaryText(view: JobView): string {
   let head = definitionText.get(view.definition);
   if (head === undefined) {
     head = JSON.stringify(definitionPart(view.definition)).slice(1, -1);
     definitionText.set(view.definition, head);
   }
-  return (
-    `{${head},"enabled":${view.enabled},"enabled_override":${view.enabledOverride},` +
-    `"schedule":${jsonString(view.schedule)},"next_fire_times":${jsonStrings(view.nextFireTimes)},` +
-    `"last_run":${runText(view.lastRun)},"running":${JSON.stringify(view.running)}}`
-  );
+  // join(), unlike +, gives one flat string: a page joins 50 of them without walking 50 trees.
+  return [
+    `{${head},"enabled":${view.enabled},"enabled_override":${view.enabledOverride},`,
+    `"schedule":${jsonString(view.schedule)},"next_fire_times":${jsonStrings(view.nextFireTimes)},`,
+    `"last_run":${runText(view.lastRun)},"running":${JSON.stringify(view.running)}}`,
+  ].join('');
 }
 
 export function jobDetailJson(view: JobView) {

@@ -1,7 +1,14 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metrics } from '../core/metrics.js';
-import { isoUtc, type ConfigProblem, type JobDef, type NodeDef, type RunRecord } from '../core/types.js';
+import {
+  isoUtc,
+  type ConfigProblem,
+  type JobDef,
+  type Millis,
+  type NodeDef,
+  type RunRecord,
+} from '../core/types.js';
 import { selectCandidates } from '../placement/index.js';
 import type { JobState, Store } from '../store/store.js';
 import {
@@ -43,6 +50,8 @@ export class DaemonControlImpl implements DaemonControl {
   private readonly lastRuns = new Map<string, RunRecord | null>();
   /** API enable/disable overrides, read once at start-up; the store stays the source of truth. */
   private readonly overrides = new Map<string, boolean>();
+  /** Each definition's last list view, with the state it shows (see listView). */
+  private readonly listed = new WeakMap<JobDef, { view: JobView; state: ViewState }>();
 
   constructor(private readonly deps: ControlDeps) {
     this.store = deps.store;
@@ -59,10 +68,31 @@ export class DaemonControlImpl implements DaemonControl {
   }
 
   listJobs(names?: readonly string[]): JobView[] {
-    const jobs = names
-      ? names.map((n) => this.deps.registry.job(n)).filter((j): j is JobDef => j !== undefined)
-      : [...this.deps.registry.allJobs()];
-    return jobs.map((job) => this.view(job, 1));
+    const views: JobView[] = [];
+    if (names === undefined) {
+      for (const job of this.deps.registry.allJobs()) views.push(this.listView(job));
+      return views;
+    }
+    for (const name of names) {
+      const job = this.deps.registry.job(name);
+      if (job) views.push(this.listView(job));
+    }
+    return views;
+  }
+
+  /**
+   * The list view of a job, with one next fire time. The API asks for a page of them on every
+   * request and they rarely change: while a job's state stays the same its view is the same
+   * frozen object, so the API serializes it once (see jobSummaryText).
+   */
+  private listView(job: JobDef): JobView {
+    const state = this.stateOf(job, 1);
+    const last = this.listed.get(job);
+    if (last !== undefined && sameState(last.state, state)) return last.view;
+    const view = this.viewOf(job, state);
+    Object.freeze(view.nextFireTimes);
+    this.listed.set(job, { view: Object.freeze(view), state });
+    return view;
   }
 
   /** Definitions only: lets the API filter and page 100k jobs before building any view. */
@@ -139,17 +169,30 @@ export class DaemonControlImpl implements DaemonControl {
   }
 
   private view(job: JobDef, nextCount: number): JobView {
-    const override = this.overrides.get(job.name) ?? null;
+    return this.viewOf(job, this.stateOf(job, nextCount));
+  }
+
+  private stateOf(job: JobDef, nextCount: number): ViewState {
+    return {
+      override: this.overrides.get(job.name) ?? null,
+      schedule: describeSchedule(this.deps.registry.schedule(job.name)),
+      nextAt: this.deps.scheduler.nextFireTimes(job.name, nextCount),
+      lastRun: this.lastRun(job.name),
+      running: this.deps.runner.runningCount(job.name),
+    };
+  }
+
+  private viewOf(job: JobDef, state: ViewState): JobView {
     return {
       name: job.name,
       file: job.file,
       definition: job,
-      enabled: override ?? job.enabled,
-      enabledOverride: override,
-      schedule: describeSchedule(this.deps.registry.schedule(job.name)),
-      nextFireTimes: this.deps.scheduler.nextFireTimes(job.name, nextCount).map(isoUtc),
-      lastRun: this.lastRun(job.name),
-      running: this.deps.runner.runningCount(job.name),
+      enabled: state.override ?? job.enabled,
+      enabledOverride: state.override,
+      schedule: state.schedule,
+      nextFireTimes: state.nextAt.map(isoUtc),
+      lastRun: state.lastRun,
+      running: state.running,
     };
   }
 
@@ -191,6 +234,26 @@ export class DaemonControlImpl implements DaemonControl {
     if (!this.deps.isValidJobName(name))
       throw new ControlError('invalid', `invalid job name ${JSON.stringify(name)}`);
   }
+}
+
+/** What a job view shows besides its definition. */
+interface ViewState {
+  override: boolean | null;
+  schedule: string;
+  nextAt: readonly Millis[];
+  lastRun: RunRecord | null;
+  running: number;
+}
+
+function sameState(a: ViewState, b: ViewState): boolean {
+  return (
+    a.override === b.override &&
+    a.schedule === b.schedule &&
+    a.lastRun === b.lastRun &&
+    a.running === b.running &&
+    a.nextAt.length === b.nextAt.length &&
+    a.nextAt.every((at, i) => at === b.nextAt[i])
+  );
 }
 
 /** temp file + rename in the same directory, so the watcher never sees a half-written job. */

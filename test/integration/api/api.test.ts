@@ -134,6 +134,25 @@ describe('REST API on a real daemon', function () {
     expect((await api.post(`/api/v1/runs/${id}/cancel`)).status).to.equal(409);
   });
 
+  it('shows each change of a job in the job list at once: running, last run, enabled', async () => {
+    const listed = async () =>
+      (await api.get('/api/v1/jobs')).json.jobs.find((j: { name: string }) => j.name === 'sleepy');
+    const before = await listed();
+    expect(await listed()).to.deep.equal(before);
+    const id = (await api.post('/api/v1/jobs/sleepy/run')).json.run_ids[0];
+    await eventually(async () => ((await listed()).running === 1 ? true : undefined));
+    await api.post(`/api/v1/runs/${id}/cancel`);
+    const after = await eventually(async () => {
+      const job = await listed();
+      return job.running === 0 && job.last_run?.id === id ? job : undefined;
+    });
+    expect(after.last_run).to.include({ id, status: 'cancelled' });
+    expect((await api.post('/api/v1/jobs/sleepy/disable')).status).to.equal(200);
+    expect(await listed()).to.include({ enabled: false, enabled_override: false });
+    expect((await api.post('/api/v1/jobs/sleepy/enable')).status).to.equal(200);
+    expect(await listed()).to.include({ enabled: true, enabled_override: true });
+  });
+
   it('shows nodes with up/down, runs in flight and last error', async () => {
     const reply = await api.get('/api/v1/nodes');
     expect(reply.json.nodes).to.have.length(1);
