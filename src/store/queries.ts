@@ -89,19 +89,25 @@ export function buildRunQuery(
 ): RunQuery {
   const params = filterParams(filter);
   const present = CONDITIONS.filter((c) => params[c.name] !== undefined);
-  const columns = COLUMNS_OF[form];
   const limit = clampLimit(filter.limit);
-  const query = {
-    shape: `${present.map((c) => c.name).join(',')}|${form}`,
-    form,
-    sql: `SELECT ${columns} FROM runs ${whereOf(present)} ORDER BY id DESC LIMIT @fetch`,
-    params: { ...params, fetch: limit + 1, probe: TIME_PROBE_ROWS },
-    limit,
-  };
-  if (!present.some((c) => c.time)) return query;
+  const shape = `${present.map((c) => c.name).join(',')}|${form}`;
+  let texts = SQL_OF_SHAPE.get(shape);
+  if (texts === undefined) SQL_OF_SHAPE.set(shape, (texts = sqlOf(form, present)));
+  return { shape, form, ...texts, params: { ...params, fetch: limit + 1, probe: TIME_PROBE_ROWS }, limit };
+}
+
+/** The SQL of each shape (at most 2^7 filter sets × 4 forms), built once. */
+const SQL_OF_SHAPE = new Map<string, Pick<RunQuery, 'sql' | 'probeSql'>>();
+
+function sqlOf(form: RunRowForm, present: readonly Condition[]): Pick<RunQuery, 'sql' | 'probeSql'> {
+  const columns = COLUMNS_OF[form];
+  const sql = `SELECT ${columns} FROM runs ${whereOf(present)} ORDER BY id DESC LIMIT @fetch`;
+  if (!present.some((c) => c.time)) return { sql };
   // Rowids come from the index entries like ids, so the plain query already sorts only those.
-  const sql = form === 'rowid' ? query.sql : pageOfIdsFirst(columns, present);
-  return { ...query, sql, probeSql: probeNewest(form, present) };
+  return {
+    sql: form === 'rowid' ? sql : pageOfIdsFirst(columns, present),
+    probeSql: probeNewest(form, present),
+  };
 }
 
 function whereOf(conditions: readonly Condition[]): string {
