@@ -2,7 +2,7 @@
  * SQL for `queryRuns`: one statement per filter shape (which filters are present), so every
  * statement is prepared once and each shape walks the index made for it (see migrations.ts).
  */
-import { isoUtc } from '../core/types.js';
+import { FINAL_STATUSES, isoUtc } from '../core/types.js';
 import type { RunFilter } from './store.js';
 import { RUN_COLUMNS } from './rows.js';
 
@@ -32,8 +32,11 @@ export const SUMMARY_JSON = `json_object(${RUN_COLUMNS.filter((c) => c !== 'stdo
   )
   .join(', ')})`;
 
+/** 1 for a run in a final status (its row no longer changes), else 0: a number, not a string per row. */
+const FINAL_SQL = `status IN (${FINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+
 /** A run summary with what the store's summary cache needs to key and keep it. */
-export const SUMMARY_COLUMNS = `rowid, id, status, ${SUMMARY_JSON} AS json`;
+export const SUMMARY_COLUMNS = `rowid, id, ${FINAL_SQL} AS final, ${SUMMARY_JSON} AS json`;
 
 /**
  * What a run query returns per row: full records, records without output, summaries, or only

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord, type RunStatus } from '../core/types.js';
+import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
 import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
@@ -258,8 +258,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   /** A running run's row changes when it finishes; a finished one's never does. */
   private cacheFinished(rows: readonly SummaryRow[]): void {
-    for (const { rowid, id, status, json } of rows)
-      if (FINAL_STATUSES.includes(status)) this.summaries.put(rowid, { id, json });
+    for (const { rowid, id, final, json } of rows) if (final === 1) this.summaries.put(rowid, { id, json });
   }
 
   /** The page's rows plus one more when another page follows. */
@@ -371,7 +370,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 interface SummaryRow {
   rowid: number;
   id: string;
-  status: RunStatus;
+  /** 1 when the run's status is final. */
+  final: number;
   json: string;
 }
 

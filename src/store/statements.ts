@@ -1,6 +1,6 @@
 /** Every fixed statement of the SQLite store, prepared once when the store opens. */
 import type { Database, Statement } from 'better-sqlite3';
-import { FULL_RUN_COLUMNS, SUMMARY_JSON } from './queries.js';
+import { FULL_RUN_COLUMNS, SUMMARY_COLUMNS } from './queries.js';
 import { RUN_COLUMNS } from './rows.js';
 
 const RUN_VALUES = RUN_COLUMNS.map((c) => `@${c}`).join(', ');
@@ -31,7 +31,7 @@ const SQL = {
   markStarted: 'UPDATE runs SET node = @node, host = @host, started_at = @started_at WHERE id = @id',
   getRun: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE id = ?`,
   /** Summaries of the runs whose rowids are in a JSON array (a list page's cache misses). */
-  summariesByRowid: `SELECT rowid, id, status, ${SUMMARY_JSON} AS json FROM runs
+  summariesByRowid: `SELECT ${SUMMARY_COLUMNS} FROM runs
     WHERE rowid IN (SELECT value FROM json_each(?))`,
   selectRunning: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY id`,
   countRunning: `SELECT count(*) AS n FROM runs WHERE status = 'running'`,
