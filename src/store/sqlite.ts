@@ -3,12 +3,12 @@ import type { Statement } from 'better-sqlite3';
 import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
-import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
+import { buildRunQuery, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import type { FireClaim, JobState, OutboxEntry, RunFilter, RunJsonPage, RunPage, Store } from './store.js';
-import { RunSummaryCache, type CachedSummary } from './summary-cache.js';
+import { nextCursorOf, SummaryPages } from './summary-pages.js';
 
 export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 
@@ -41,12 +41,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   /** Each job's last outcome recorded inside the open batch(), written just before it commits. */
   private readonly batchOutcomes = new Map<string, RunRecord>();
   private statsRefreshedAt: Millis;
-  private readonly summaries: RunSummaryCache;
-  /** One read transaction (one snapshot) around a body; made once, like `immediate`. */
-  private readonly snapshot: <T>(body: () => T) => T;
-  private readonly dataVersion: Statement;
-  /** PRAGMA data_version when the summaries were last known to match the file. */
-  private summariesVersion: number | null = null;
+  private readonly lists: SummaryPages;
 
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
@@ -57,9 +52,16 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.path = path;
     this.logger = logger;
     this.statsRefreshedAt = clock.now();
-    this.summaries = new RunSummaryCache(options.summaryCacheEntries ?? STORE_DEFAULTS.summaryCacheEntries);
-    this.snapshot = db.transaction((body: () => unknown) => body()).deferred as <T>(body: () => T) => T;
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    // One read transaction wrapper, made once like `immediate`.
+    const snapshot = db.transaction((body: () => unknown) => body()).deferred as <T>(body: () => T) => T;
+    const source = {
+      pageRows: (query: RunQuery) => this.pageRows(query),
+      summariesByRowid: st.summariesByRowid,
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+      snapshot,
+      inTransaction: () => db.inTransaction,
+    };
+    this.lists = new SummaryPages(source, options.summaryCacheEntries ?? STORE_DEFAULTS.summaryCacheEntries);
   }
 
   // ---- runs ----------------------------------------------------------------------------
@@ -141,7 +143,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void {
-    this.summaries.forget(id);
+    this.lists.cache.forget(id);
     const started_at = storedStartTime(id, fields.started_at);
     const changes = this.st.markStarted.run({ id, ...fields, started_at }).changes;
     if (changes === 0) throw new Error(`store: markStarted: run ${id} does not exist; insert it first`);
@@ -159,7 +161,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   private updateRunRow(run: RunRecord): void {
-    this.summaries.forget(run.id);
+    this.lists.cache.forget(run.id);
     if (this.st.updateRun.run(runToRow(run)).changes === 0) {
       throw new Error(
         `store: run ${run.id} does not exist; insert it (claimFire/insertRun) before finishing it`,
@@ -204,61 +206,12 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   /** How many run summaries the list cache holds (for tests and diagnostics). */
   get cachedSummaryCount(): number {
-    return this.summaries.size;
+    return this.lists.cache.size;
   }
 
-  /**
-   * Summaries of finished runs come from the summary cache: the page's rowids are read from the
-   * index, and only what the cache lacks from the table, all in one snapshot.
-   */
+  /** Summaries of finished runs come from a cache (see SummaryPages). */
   queryRunsJson(filter: RunFilter): RunJsonPage {
-    // Inside a write transaction a summary could be of a write that is then rolled back.
-    if (this.db.inTransaction || this.summaries.capacity <= 0) return this.summaryPage(filter, false);
-    const query = buildRunQuery(filter, 'rowid');
-    return this.snapshot(() => {
-      const rowids = this.pageRows(query) as number[];
-      this.forgetForeignWrites();
-      const more = rowids.length > query.limit;
-      const page = this.cachedSummaries(more ? rowids.slice(0, query.limit) : rowids);
-      if (page === null) return this.summaryPage(filter, true);
-      return { runsJson: page.map((s) => s.json), nextCursor: nextCursorOf(page, more) };
-    });
-  }
-
-  /** The page read from the table, its finished runs' summaries cached when `cache`. */
-  private summaryPage(filter: RunFilter, cache: boolean): RunJsonPage {
-    const query = buildRunQuery(filter, 'summary');
-    const rows = this.pageRows(query) as SummaryRow[];
-    const page = rows.slice(0, query.limit);
-    if (cache) this.cacheFinished(page);
-    return { runsJson: page.map((r) => r.json), nextCursor: nextCursorOf(page, rows.length > query.limit) };
-  }
-
-  /** Another connection (another daemon, sqlite3 in a shell) committed: any cached row may have changed. */
-  private forgetForeignWrites(): void {
-    const version = this.dataVersion.get() as number;
-    if (version !== this.summariesVersion) this.summaries.clear();
-    this.summariesVersion = version;
-  }
-
-  /**
-   * The summaries of `rowids`, the few the cache lacks read by rowid; null when it lacks most of
-   * them (reading the whole page with its own query costs less than looking up each rowid).
-   */
-  private cachedSummaries(rowids: readonly number[]): CachedSummary[] | null {
-    const found = rowids.map((rowid) => this.summaries.get(rowid));
-    const missing = rowids.filter((_, i) => found[i] === undefined);
-    if (missing.length === 0) return found as CachedSummary[];
-    if (missing.length * 2 > rowids.length) return null;
-    const rows = this.st.summariesByRowid.all(JSON.stringify(missing)) as SummaryRow[];
-    this.cacheFinished(rows);
-    const fetched = new Map(rows.map((row) => [row.rowid, row]));
-    return rowids.flatMap((rowid, i) => found[i] ?? fetched.get(rowid) ?? []);
-  }
-
-  /** A running run's row changes when it finishes; a finished one's never does. */
-  private cacheFinished(rows: readonly SummaryRow[]): void {
-    for (const { rowid, id, final, json } of rows) if (final === 1) this.summaries.put(rowid, { id, json });
+    return this.lists.page(filter);
   }
 
   /** The page's rows plus one more when another page follows. */
@@ -298,7 +251,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     return this.atomically(() => {
       const ids = this.st.pruneCandidates.pluck().all(cutoff, Math.max(0, Math.floor(batch))) as string[];
       for (const id of ids) {
-        this.summaries.forget(id);
+        this.lists.cache.forget(id);
         this.st.deleteRun.run(id);
         this.st.deleteClaims.run({ id, before: cutoff });
       }
@@ -367,18 +320,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 }
 
-interface SummaryRow {
-  rowid: number;
-  id: string;
-  /** 1 when the run's status is final. */
-  final: number;
-  json: string;
-}
-
 function isFinal(run: RunRecord): boolean {
   return FINAL_STATUSES.includes(run.status);
-}
-
-function nextCursorOf(page: readonly { id: string }[], more: boolean): string | null {
-  return more && page.length > 0 ? encodeCursor(page[page.length - 1]!.id) : null;
 }

@@ -56,10 +56,12 @@ export class RunSummaryCache {
     return aged;
   }
 
+  /**
+   * A run keeps its rowid while it exists (the store forgets runs it deletes, and everything
+   * when another connection wrote), so a run is never cached under two rowids.
+   */
   put(rowid: number, summary: CachedSummary): void {
     if (this.capacity <= 0) return;
-    this.forget(summary.id);
-    this.young.remove(rowid);
     this.old.remove(rowid);
     this.addYoung(rowid, summary);
   }

@@ -142,6 +142,25 @@ describe('SQLite store: cached run summaries', () => {
     expect(listedRun(store, running.id)).to.include({ status: 'running' });
   });
 
+  it('stays exact while most pages are read once, and again once pages repeat', () => {
+    const pages: RunFilter[] = [];
+    let cursor: string | undefined;
+    do {
+      const page: RunFilter = { limit: 1, ...(cursor === undefined ? {} : { cursor }) };
+      pages.push(page);
+      cursor = store.queryRuns(page).nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    for (const page of pages) expect(listedPage(store, page)).to.deep.equal(expectedPage(store, page));
+    const repeated = { limit: 20, job: 'job-1' };
+    const target = runs.filter((r) => r.job === 'job-1' && r.status !== 'running').at(-1)!;
+    const other = temp.open();
+    for (let round = 0; round < 30; round++) {
+      if (round === 20) other.finishRun({ ...target, status: 'lost', error: 'another daemon' }, []);
+      expect(listedPage(store, repeated), `round ${round}`).to.deep.equal(expectedPage(store, repeated));
+    }
+    expect(listedRun(store, target.id, repeated)).to.include({ status: 'lost' });
+  });
+
   it('answers the same pages with the cache turned off', () => {
     const uncached = temp.open({ summaryCacheEntries: 0 });
     for (const filter of [{ limit: 13 }, { limit: 3, job: 'job-1', status: 'succeeded' as const }]) {

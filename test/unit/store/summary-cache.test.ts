@@ -53,16 +53,18 @@ describe('store: run summary cache', () => {
     expect(cache.get(7)).to.deep.equal(summary(7));
   });
 
-  it('replaces the summary of a rowid, and of a run id put under another rowid', () => {
-    const cache = new RunSummaryCache(10);
+  it('replaces the summary of a rowid, in either generation, and forgets the new one by its id', () => {
+    const cache = new RunSummaryCache(6);
     cache.put(1, summary(1));
     cache.put(1, summary(2, 'run-other'));
     expect(cache.get(1)).to.deep.equal(summary(2, 'run-other'));
-    cache.put(5, summary(5, 'run-other'));
-    expect(cache.get(1)).to.equal(undefined);
-    expect(cache.get(5)).to.deep.equal(summary(5, 'run-other'));
+    cache.put(5, summary(5));
+    cache.put(6, summary(6)); // the third summary: 1, 5 and 6 are now the old generation
+    cache.put(5, summary(7, 'run-seven'));
+    expect(cache.size).to.equal(3);
     cache.forget('run-other');
-    expect(cache.size).to.equal(0);
+    cache.forget('run-seven');
+    expect([cache.get(1), cache.get(5), cache.get(6)]).to.deep.equal([undefined, undefined, summary(6)]);
   });
 
   it('holds nothing with capacity 0, and nothing after clear()', () => {
