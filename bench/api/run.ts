@@ -1,6 +1,7 @@
 /**
  * REST API benchmark (issue 4, item 9). Fills SQLite with 1,000,000 runs over 1,000 jobs and
- * writes 10,000 job files, starts the real daemon with its API in a child process, and drives
+ * writes 10,000 job files, starts the daemon as users run it (`node dist/cli/main.js daemon`,
+ * built first, with its API on a loopback port) in a child process, and drives
  * 50 concurrent connections (autocannon) at four routes (one of them the run list spread over
  * every job). The same requests against a bare node:http server running the same SQLite queries
  * give the floor, so the table has ratios.
@@ -13,7 +14,7 @@
  *
  * Not a test: it prints a table and asserts nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -104,6 +105,32 @@ async function drive(server: Server, route: Route, seconds: number, connections:
     non2xx: result.non2xx,
     errors: result.errors,
   };
+}
+
+/** The shipped daemon, compiled: what `npm start`, the package's bin and the Docker image run. */
+function spawnDaemon(fixture: { jobsDir: string; nodesDir: string; dbPath: string }): Promise<Server> {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  const started = performance.now();
+  // The fixture's runs are in the past: a century of retention keeps the pruner off them.
+  const flags = ['--jobs-dir', fixture.jobsDir, '--nodes-dir', fixture.nodesDir, '--db', fixture.dbPath];
+  const child = spawn(
+    process.execPath,
+    [`${root}dist/cli/main.js`, 'daemon', ...flags, '--listen', '127.0.0.1:0', '--retention', '36500d'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) =>
+      reject(new Error(`bench: the daemon exited with ${code} before it was ready`)),
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as { msg?: string; api?: string; jobs?: number };
+      if (entry.msg !== 'distcron ready') return;
+      const info = { url: entry.api, startMs: Math.round(performance.now() - started), jobs: entry.jobs };
+      process.stderr.write(`distcron: ready ${JSON.stringify(info)}\n`);
+      resolve({ name: 'distcron', url: entry.api!, child });
+    });
+  });
 }
 
 async function startServer(name: string, script: string, argv: string[]): Promise<Server> {
@@ -217,11 +244,7 @@ async function main(): Promise<void> {
       `${cpus().length} cores, load ${load.join(' ')}`,
   );
   const servers = [
-    await startServer('distcron', './server-distcron.ts', [
-      fixture.jobsDir,
-      fixture.nodesDir,
-      fixture.dbPath,
-    ]),
+    await spawnDaemon(fixture),
     await startServer('floor', './server-floor.ts', [fixture.dbPath]),
   ];
   const distcron = new Map<string, Measure>();
