@@ -19,6 +19,7 @@ import { configNameOf } from './names.js';
 import { ENV_NAME, parseNotify, parseOwners } from './parse-notify.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseSchedule } from './parse-schedule.js';
+import type { TextBytes } from './source-map.js';
 
 export interface JobParseOptions {
   defaultTimezone: string;
@@ -52,14 +53,19 @@ const JOB_HINTS: Record<string, string> = {
 };
 const MAX_RETRIES = 100;
 
+/** `bytes`: what `text` was decoded from, if the caller holds them (see source-map.ts). */
 export function parseJobText(
   file: string,
   text: string,
   opts: JobParseOptions,
+  bytes?: TextBytes,
 ): { job?: JobDef; problems: ConfigProblem[] } {
   const name = configNameOf(file);
-  const { def, problems } = checkDocument(file, text, (sink, root) =>
-    jobFromTree(sink, root, name, file, opts),
+  const { def, problems } = checkDocument(
+    file,
+    text,
+    (sink, root) => jobFromTree(sink, root, name, file, opts),
+    bytes,
   );
   return def ? { job: def, problems } : { problems };
 }

@@ -9,12 +9,17 @@
  */
 import { Worker } from 'node:worker_threads';
 import { MAX_CONFIG_FILE_BYTES } from './limits.js';
+import type { TextBytes } from './source-map.js';
 
-/** One batch as it arrives: `text(i)` is the content of file `start + i`, or undefined to read it here. */
+/**
+ * One batch as it arrives: `text(i)` is the content of file `start + i`, or undefined to read
+ * it here; `bytes(i)` is where that text was decoded from (valid when text(i) is defined).
+ */
 export interface ReadBatch {
   start: number;
   count: number;
   text(i: number): string | undefined;
+  bytes?(i: number): TextBytes;
 }
 
 interface BatchMessage {
@@ -136,6 +141,7 @@ function batchOf(m: BatchMessage): ReadBatch {
     start: m.start,
     count: ends.length,
     text: (i) => (ends[i] === -1 ? undefined : bytes.toString('utf8', starts[i], ends[i])),
+    bytes: (i) => ({ buffer: bytes, start: starts[i]!, end: ends[i]! }),
   };
 }
 

@@ -10,6 +10,7 @@ import { isEmptyDiff, type ConfigDiff } from './diff.js';
 import { configNameOf, nameProblem } from './names.js';
 import { parseJobText } from './parse-job.js';
 import { parseNodeText } from './parse-node.js';
+import type { TextBytes } from './source-map.js';
 
 export type { Kind } from './def-index.js';
 
@@ -23,7 +24,8 @@ export interface ConfigSnapshot {
   problems: ConfigProblem[];
 }
 
-export type FileInput = { ok: true; text: string } | { ok: false; error: string };
+/** `bytes`: what `text` was decoded from, kept instead of the string (see source-map.ts). */
+export type FileInput = { ok: true; text: string; bytes?: TextBytes } | { ok: false; error: string };
 
 interface Published {
   snapshot: ConfigSnapshot;
@@ -37,17 +39,21 @@ export class ConfigTable {
   /** Problems that belong to a directory rather than one file, per root. */
   readonly dirProblems = new Map<string, ConfigProblem[]>();
   private last?: Published;
+  private readonly jobOptions: { defaultTimezone: string };
 
   constructor(
     private readonly defaultTimezone: string,
     private readonly resolve: (file: string) => string = (f) => f,
-  ) {}
+  ) {
+    this.jobOptions = { defaultTimezone };
+  }
 
   /** Re-parses one file; on failure its last good definition is kept. */
   update(kind: Kind, file: string, input: FileInput): void {
     if (kind === 'job') {
+      const bytes = input.ok ? input.bytes : undefined;
       this.updateIn(this.jobFiles, file, input, (text) => {
-        const { job, problems } = parseJobText(file, text, { defaultTimezone: this.defaultTimezone });
+        const { job, problems } = parseJobText(file, text, this.jobOptions, bytes);
         return { def: job, problems };
       });
     } else {

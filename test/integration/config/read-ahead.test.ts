@@ -63,6 +63,23 @@ describe('config: reading many files on a helper thread', () => {
     ]);
   });
 
+  it('places a problem found after loading (a host naming no node) where it is in a file read ahead', async () => {
+    const files = oddTree();
+    // Multi-byte characters before the place on its line: a column counted in bytes would be off.
+    const body =
+      '{\n  "description": "Grüße 🎉 ✓", "policy": {"hosts": ["nope"]},\n  "command": ["/bin/true"]\n}';
+    cfg.job('d0/pretty.json', body);
+    files.push(join(cfg.jobsDir, 'd0/pretty.json'));
+    const ahead = new ConfigTable('UTC');
+    await readFresh(ahead, 'job', files, 0);
+    const problem = ahead.snapshot().problems.find((p) => p.file.endsWith('pretty.json'));
+    expect(problem).to.include({
+      line: 2,
+      column: body.split('\n')[1]!.indexOf('"nope"') + 1,
+      path: '$.policy.hosts[0]',
+    });
+  });
+
   it('delivers every file once, in order, in batches on separate event-loop turns', async () => {
     const files = oddTree();
     const seen: number[] = [];
