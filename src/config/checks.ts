@@ -7,7 +7,8 @@ import type { ConfigProblem } from '../core/types.js';
 import { DurationError, formatDuration, parseDuration } from '../core/duration.js';
 import { parseJsonDocument, parseJsonFast, PlainNode, type JsonNode } from './json-doc.js';
 import { formatPath, LineIndex, type PathSegment } from './locate.js';
-import { rememberSource, type TextBytes } from './source-map.js';
+import type { ReadFacts } from './read-facts.js';
+import { rememberSource } from './source-map.js';
 import { closestMatch } from './suggest.js';
 
 /**
@@ -300,20 +301,20 @@ export function readStringMap(
 /**
  * Runs `build` over a document: first over the fast JSON.parse tree; when that finds any
  * problem (or cannot be used), again over the located tree so every problem has its place.
- * `bytes`, when given, are what `text` was decoded from: kept for later places instead of it.
+ * `facts`, when given, come from the reader thread (bytes kept for later places instead of `text`).
  */
 export function checkDocument<T extends object>(
   file: string,
   text: string,
   build: (sink: ProblemSink, root: Located) => T | undefined,
-  bytes?: TextBytes,
+  facts?: ReadFacts,
 ): { def?: T; problems: ConfigProblem[] } {
-  const fast = parseJsonFast(text);
+  const fast = parseJsonFast(text, facts?.colons);
   if (fast) {
     const sink = new ProblemSink(file, text, false);
     const def = build(sink, { node: fast });
     if (def !== undefined && sink.problems.length === 0) {
-      rememberSource(def, file, bytes ?? text);
+      rememberSource(def, file, facts ?? text);
       return { def, problems: [] };
     }
   }
@@ -325,6 +326,6 @@ export function checkDocument<T extends object>(
   }
   const def = build(sink, { node: doc.root });
   if (def === undefined || sink.errorCount > 0) return { problems: sink.problems };
-  rememberSource(def, file, bytes ?? text);
+  rememberSource(def, file, facts ?? text);
   return { def, problems: sink.problems };
 }

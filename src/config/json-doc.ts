@@ -40,9 +40,9 @@ export function parseJsonDocument(rawText: string): JsonDocument {
  * offsets. Undefined when the text needs the located parser: a syntax error, nesting deeper
  * than MAX_NESTING, or duplicate keys, which JSON.parse silently merges: in valid JSON every
  * colon outside strings ends a key, so when there are as many as keys were parsed, no key
- * was repeated.
+ * was repeated. `colons`: that count, when the reader thread made it already.
  */
-export function parseJsonFast(text: string): JsonNode | undefined {
+export function parseJsonFast(text: string, colons?: number): JsonNode | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -50,7 +50,7 @@ export function parseJsonFast(text: string): JsonNode | undefined {
     return undefined;
   }
   const keys = countParsedKeys(value, 0);
-  return keys !== -1 && keys === countKeys(text) ? new PlainNode(value) : undefined;
+  return keys !== -1 && keys === (colons ?? countKeys(text)) ? new PlainNode(value) : undefined;
 }
 
 /**

@@ -71,7 +71,7 @@ export async function readFresh(
       const file = files[batch.start + i]!;
       const text = batch.text(i);
       if (text === undefined) readOne(table, kind, file);
-      else table.update(kind, file, { ok: true, text, bytes: batch.bytes?.(i) });
+      else table.update(kind, file, { ok: true, text, facts: batch.facts?.(i) });
     }
   });
 }

@@ -19,7 +19,8 @@ import { configNameOf } from './names.js';
 import { ENV_NAME, parseNotify, parseOwners } from './parse-notify.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseSchedule } from './parse-schedule.js';
-import type { TextBytes } from './source-map.js';
+import type { ReadFacts } from './read-facts.js';
+import { offerDigest } from '../schedule/hash.js';
 
 export interface JobParseOptions {
   defaultTimezone: string;
@@ -53,19 +54,20 @@ const JOB_HINTS: Record<string, string> = {
 };
 const MAX_RETRIES = 100;
 
-/** `bytes`: what `text` was decoded from, if the caller holds them (see source-map.ts). */
+/** `facts`: what the reader thread found out about `text` (see read-ahead.ts). */
 export function parseJobText(
   file: string,
   text: string,
   opts: JobParseOptions,
-  bytes?: TextBytes,
+  facts?: ReadFacts,
 ): { job?: JobDef; problems: ConfigProblem[] } {
   const name = configNameOf(file);
+  if (facts) offerDigest(name, facts.nameDigest);
   const { def, problems } = checkDocument(
     file,
     text,
     (sink, root) => jobFromTree(sink, root, name, file, opts),
-    bytes,
+    facts,
   );
   return def ? { job: def, problems } : { problems };
 }

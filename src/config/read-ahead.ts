@@ -9,17 +9,17 @@
  */
 import { Worker } from 'node:worker_threads';
 import { MAX_CONFIG_FILE_BYTES } from './limits.js';
-import type { TextBytes } from './source-map.js';
+import type { ReadFacts } from './read-facts.js';
 
 /**
  * One batch as it arrives: `text(i)` is the content of file `start + i`, or undefined to read
- * it here; `bytes(i)` is where that text was decoded from (valid when text(i) is defined).
+ * it here; `facts(i)` is what the reader found out about that text (when text(i) is defined).
  */
 export interface ReadBatch {
   start: number;
   count: number;
   text(i: number): string | undefined;
-  bytes?(i: number): TextBytes;
+  facts?(i: number): ReadFacts;
 }
 
 interface BatchMessage {
@@ -27,6 +27,10 @@ interface BatchMessage {
   bytes: ArrayBuffer;
   /** End offset of each file's bytes in `bytes`; -1: the main thread reads that file. */
   ends: Int32Array;
+  /** Per file: colons outside strings (see parseJsonFast). */
+  colons: Int32Array;
+  /** Per file: sha256 hex (64 characters) of its job name, concatenated. */
+  digests: string;
 }
 
 const BATCH = 512;
@@ -34,10 +38,29 @@ const BATCH = 512;
 /**
  * Plain JavaScript evaluated in the worker (no module loading, so it also runs under test
  * runners that compile TypeScript on the fly). Opening non-blocking never hangs on a FIFO.
+ * nameOf is configNameOf (names.ts) and colons is countKeys (json-doc.ts) on bytes: UTF-8
+ * multi-byte sequences never contain '"', ':' or '\\', so counting bytes counts characters.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
+const crypto = require('node:crypto');
+const sha256 = crypto.hash
+  ? (s) => crypto.hash('sha256', s, 'hex')
+  : (s) => crypto.createHash('sha256').update(s).digest('hex');
+function nameOf(path) {
+  const base = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\\\')) + 1);
+  return base.slice(0, -5);
+}
+function colonsIn(at, end) {
+  let n = 0;
+  for (let i = at; i < end; i++) {
+    const c = buf[i];
+    if (c === 0x3a) n++;
+    else if (c === 0x22) for (i++; i < end && buf[i] !== 0x22; i++) if (buf[i] === 0x5c) i++;
+  }
+  return n;
+}
 const { files, first, batch, limit } = workerData;
 const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
 let buf = Buffer.allocUnsafe(2 * (limit + 1));
@@ -59,15 +82,21 @@ function readInto(path, at) {
 for (let start = first; start < files.length; start += batch) {
   const count = Math.min(batch, files.length - start);
   const ends = new Int32Array(count);
+  const colons = new Int32Array(count);
+  let digests = '';
   let at = 0;
   for (let i = 0; i < count; i++) {
     const end = readInto(files[start + i], at);
     ends[i] = end;
-    if (end !== -1) at = end;
+    if (end !== -1) {
+      colons[i] = colonsIn(at, end);
+      at = end;
+    }
+    digests += sha256(nameOf(files[start + i]));
   }
   const bytes = new ArrayBuffer(at);
   buf.copy(new Uint8Array(bytes), 0, 0, at);
-  parentPort.postMessage({ start, bytes, ends }, [bytes, ends.buffer]);
+  parentPort.postMessage({ start, bytes, ends, colons, digests }, [bytes, ends.buffer, colons.buffer]);
 }
 `;
 
@@ -141,7 +170,13 @@ function batchOf(m: BatchMessage): ReadBatch {
     start: m.start,
     count: ends.length,
     text: (i) => (ends[i] === -1 ? undefined : bytes.toString('utf8', starts[i], ends[i])),
-    bytes: (i) => ({ buffer: bytes, start: starts[i]!, end: ends[i]! }),
+    facts: (i) => ({
+      buffer: bytes,
+      start: starts[i]!,
+      end: ends[i]!,
+      colons: m.colons[i]!,
+      nameDigest: m.digests.slice(i * 64, i * 64 + 64),
+    }),
   };
 }
 

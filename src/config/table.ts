@@ -10,7 +10,7 @@ import { isEmptyDiff, type ConfigDiff } from './diff.js';
 import { configNameOf, nameProblem } from './names.js';
 import { parseJobText } from './parse-job.js';
 import { parseNodeText } from './parse-node.js';
-import type { TextBytes } from './source-map.js';
+import type { ReadFacts } from './read-facts.js';
 
 export type { Kind } from './def-index.js';
 
@@ -24,8 +24,8 @@ export interface ConfigSnapshot {
   problems: ConfigProblem[];
 }
 
-/** `bytes`: what `text` was decoded from, kept instead of the string (see source-map.ts). */
-export type FileInput = { ok: true; text: string; bytes?: TextBytes } | { ok: false; error: string };
+/** `facts`: what the reader thread found out about `text` (see read-ahead.ts). */
+export type FileInput = { ok: true; text: string; facts?: ReadFacts } | { ok: false; error: string };
 
 interface Published {
   snapshot: ConfigSnapshot;
@@ -51,9 +51,9 @@ export class ConfigTable {
   /** Re-parses one file; on failure its last good definition is kept. */
   update(kind: Kind, file: string, input: FileInput): void {
     if (kind === 'job') {
-      const bytes = input.ok ? input.bytes : undefined;
+      const facts = input.ok ? input.facts : undefined;
       this.updateIn(this.jobFiles, file, input, (text) => {
-        const { job, problems } = parseJobText(file, text, this.jobOptions, bytes);
+        const { job, problems } = parseJobText(file, text, this.jobOptions, facts);
         return { def: job, problems };
       });
     } else {

@@ -23,6 +23,16 @@ function digestFor(jobName: string, block: number): string {
   return memoDigest;
 }
 
+/**
+ * The digest of `jobName` (block 0) computed elsewhere: the config reader thread hashes the
+ * names of the files it reads, so the main thread need not while it compiles their schedules.
+ * Used only when the next lookup is for exactly this name; a stale offer is never read.
+ */
+export function offerDigest(jobName: string, hexDigest: string): void {
+  memoKey = jobName;
+  memoDigest = hexDigest;
+}
+
 /** Stable fraction in [0, 1) for (job name, slot); 40 bits make modulo bias negligible. */
 export function stableFraction(jobName: string, slot: number): number {
   const digest = digestFor(jobName, Math.floor(slot / SLOTS_PER_DIGEST));

@@ -7,7 +7,15 @@ import { readAll, readFresh } from '../../../src/config/load.js';
 import { readAhead } from '../../../src/config/read-ahead.js';
 import { scanConfigDir } from '../../../src/config/scan.js';
 import { ConfigTable } from '../../../src/config/table.js';
+import type { ReadFacts } from '../../../src/config/read-facts.js';
+import { createHash } from 'node:crypto';
+import type { ScheduleSpec } from '../../../src/core/types.js';
+import { compileSchedule } from '../../../src/schedule/index.js';
 import { simpleJob, TmpConfig } from './tmp-config.js';
+
+const FIXED = Date.UTC(2026, 10, 26, 12, 0, 0);
+const nextOf = (spec: ScheduleSpec, jobName: string) =>
+  compileSchedule(spec, { jobName, defaultTimezone: 'UTC' }).nextAfter(FIXED);
 
 describe('config: reading many files on a helper thread', () => {
   let cfg: TmpConfig;
@@ -78,6 +86,59 @@ describe('config: reading many files on a helper thread', () => {
       column: body.split('\n')[1]!.indexOf('"nope"') + 1,
       path: '$.policy.hosts[0]',
     });
+  });
+
+  it('compiles H and fuzzy schedules of files read ahead to the same instants as read here', async () => {
+    const files = oddTree();
+    const schedules = ['H H * * *', 'H(0-29)/10 H * * 1-5', { fuzzy: 'daily' }, '0 H/6 * * *'];
+    for (let i = 0; i < 600; i++)
+      cfg.job(`d1/hashed-${i}.json`, simpleJob({ schedule: schedules[i % schedules.length] }));
+    const all = scanConfigDir(cfg.jobsDir, 'jobs').files;
+    const here = new ConfigTable('UTC');
+    await readAll(here, 'job', all);
+    const ahead = new ConfigTable('UTC');
+    await readFresh(ahead, 'job', all, 0);
+    const instants = (table: ConfigTable) =>
+      [...table.snapshot().jobs.values()]
+        .filter((job) => job.name.startsWith('hashed-'))
+        .map((job) => [job.name, nextOf(job.schedule, job.name)]);
+    const expected = instants(here);
+    expect(expected).to.have.length(600);
+    expect(new Set(expected.map(([, at]) => at)).size).to.be.greaterThan(100);
+    expect(instants(ahead)).to.deep.equal(expected);
+    expect(files.length).to.be.greaterThan(1500);
+  });
+
+  it('finds a duplicate key in a file read ahead, with colons and escaped quotes inside strings', async () => {
+    const files = oddTree();
+    cfg.job(
+      'd0/dup.json',
+      '{"description": "a\\":b: \\\\", "command": ["x:y"], "command": ["z"], "policy": {"hosts": ["db1"]}}',
+    );
+    cfg.job(
+      'd0/colons.json',
+      '{"description": "a\\":b:\\\\\\"c:", "command": ["x:y"], "policy": {"hosts": ["db1"]}}',
+    );
+    files.push(join(cfg.jobsDir, 'd0/dup.json'), join(cfg.jobsDir, 'd0/colons.json'));
+    const ahead = new ConfigTable('UTC');
+    await readFresh(ahead, 'job', files, 0);
+    const snapshot = ahead.snapshot();
+    const dup = snapshot.problems.find((p) => p.file.endsWith('dup.json'));
+    expect(dup?.message).to.match(/duplicate/i);
+    expect(snapshot.jobs.get('colons')?.description).to.equal('a":b:\\"c:');
+  });
+
+  it('reports per file the colons outside strings and the digest of the job name', async () => {
+    const files = oddTree();
+    cfg.job('d0/colons.json', '{"a\\":": "x:\\\\", "b": {"c": "\\"::"}, "d": [":"]}');
+    files.push(join(cfg.jobsDir, 'd0/colons.json'));
+    let facts: ReadFacts | undefined;
+    await readAhead(files, (batch) => {
+      for (let i = 0; i < batch.count; i++)
+        if (files[batch.start + i]!.endsWith('colons.json') && batch.text(i)) facts = batch.facts?.(i);
+    });
+    expect(facts?.colons).to.equal(4);
+    expect(facts?.nameDigest).to.equal(createHash('sha256').update('colons').digest('hex'));
   });
 
   it('delivers every file once, in order, in batches on separate event-loop turns', async () => {

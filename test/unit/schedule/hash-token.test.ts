@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { parseCron } from '../../../src/schedule/cron-parse.js';
+import { offerDigest } from '../../../src/schedule/hash.js';
 import { compile, fires } from './fires.js';
 
 const NOW = Date.parse('2026-11-26T00:00:00Z');
@@ -17,6 +18,15 @@ describe('schedule: H tokens', () => {
     expect(compile('H H H * * *', 'backup-db').describe()).to.equal(
       'cron H H H * * * = 48 50 15 * * * (UTC)',
     );
+  });
+
+  it('uses a digest offered by the config reader only for the name it was offered for', () => {
+    // Bytes 0-4 of this digest are 0, so H picks minute 0 and hour 0 when the offer is used.
+    offerDigest('offered-job', '0'.repeat(64));
+    expect(compile('H H * * *', 'another-job').describe()).to.not.equal('cron H H * * * = 0 0 * * * (UTC)');
+    offerDigest('offered-job', '0'.repeat(64));
+    expect(compile('H H * * *', 'offered-job').describe()).to.equal('cron H H * * * = 0 0 * * * (UTC)');
+    expect(compile('H H * * *', 'backup-db').describe()).to.equal('cron H H * * * = 50 15 * * * (UTC)');
   });
 
   it('keeps H/n a wildcard (Debian DST rules) even where a literal range expands the same', () => {
