@@ -8,7 +8,11 @@ import { DurationError, formatDuration, parseDuration } from '../core/duration.j
 import { parseJsonDocument, parseJsonFast, PlainNode, type JsonNode } from './json-doc.js';
 import { formatPath, LineIndex, type PathSegment } from './locate.js';
 import type { ReadFacts } from './read-facts.js';
+import { noItems } from './shared-defaults.js';
 import { rememberSource } from './source-map.js';
+
+/** The problems of a clean file, shared (most files are clean). */
+const NO_PROBLEMS = noItems<ConfigProblem>();
 import { closestMatch } from './suggest.js';
 
 /**
@@ -315,7 +319,7 @@ export function checkDocument<T extends object>(
     const def = build(sink, { node: fast });
     if (def !== undefined && sink.problems.length === 0) {
       rememberSource(def, file, facts ?? text);
-      return { def, problems: [] };
+      return { def, problems: NO_PROBLEMS };
     }
   }
   const sink = new ProblemSink(file, text);

@@ -19,6 +19,7 @@ import { configNameOf } from './names.js';
 import { ENV_NAME, parseNotify, parseOwners } from './parse-notify.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseSchedule } from './parse-schedule.js';
+import { NO_ENVIRONMENT, NO_LABELS, NO_NOTIFY, NO_RETRIES, NO_STRINGS, noItems } from './shared-defaults.js';
 import type { ReadFacts } from './read-facts.js';
 import { offerDigest } from '../schedule/hash.js';
 
@@ -87,11 +88,11 @@ function jobFromTree(
   const job: JobDef = {
     name,
     file,
-    owners: owners ?? [],
+    owners: owners ?? noItems(),
     policy: parsePolicy(sink, fields.get('policy'), root) ?? {
       select: 'any',
       rolesMatch: 'any',
-      labels: {},
+      labels: NO_LABELS,
       placement: 'least_loaded',
     },
     schedule: parseSchedule(sink, fields.get('schedule'), {
@@ -99,16 +100,12 @@ function jobFromTree(
       defaultTimezone: opts.defaultTimezone,
     }) ?? { kind: 'manual' },
     command: parseCommand(sink, root, fields) ?? { kind: 'shell', script: '' },
-    environment: ifGiven(fields.get('environment'), sink, readEnvironment) ?? {},
-    retries: ifGiven(fields.get('retries'), sink, parseRetries) ?? { count: 0, delayMs: 0 },
+    environment: ifGiven(fields.get('environment'), sink, readEnvironment) ?? NO_ENVIRONMENT,
+    retries: ifGiven(fields.get('retries'), sink, parseRetries) ?? NO_RETRIES,
     overlap: ifGiven(fields.get('overlap'), sink, readOverlap) ?? 'skip',
     catchUp: ifGiven(fields.get('catch_up'), sink, readCatchUp) ?? 'latest',
-    notify: parseNotify(sink, fields.get('notify'), (owners ?? []).length > 0) ?? {
-      on: [],
-      email: [],
-      webhooks: [],
-    },
-    tags: ifGiven(fields.get('tags'), sink, readStringArray) ?? [],
+    notify: parseNotify(sink, fields.get('notify'), (owners?.length ?? 0) > 0) ?? NO_NOTIFY,
+    tags: ifGiven(fields.get('tags'), sink, readStringArray) ?? NO_STRINGS,
     enabled: ifGiven(fields.get('enabled'), sink, readBoolean) ?? true,
   };
   const description = ifGiven(fields.get('description'), sink, readString);

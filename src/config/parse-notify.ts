@@ -11,6 +11,8 @@ import {
   type ProblemSink,
 } from './checks.js';
 
+import { NO_NOTIFY } from './shared-defaults.js';
+
 export { NOTIFY_EVENTS };
 const DEFAULT_EVENTS: NotifyEvent[] = ['failure', 'recovery'];
 const NO_FIELDS: Fields = new Map<string, Located>();
@@ -53,6 +55,7 @@ export function parseNotify(
   at: Located | undefined,
   hasOwners: boolean,
 ): JobDef['notify'] | undefined {
+  if (!at && !hasOwners) return NO_NOTIFY;
   // remindEveryMs stays unset unless the job says so: the daemon's --remind-every is the default.
   const notify: JobDef['notify'] = { on: [], email: [], webhooks: [] };
   const fields: Fields | undefined = at

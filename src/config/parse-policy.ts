@@ -10,6 +10,7 @@ import {
   type Located,
   type ProblemSink,
 } from './checks.js';
+import { NO_LABELS } from './shared-defaults.js';
 
 const POLICY_FIELDS = ['select', 'hosts', 'roles', 'roles_match', 'labels', 'placement', 'max_parallel'];
 const SELECT = ['any', 'all'] as const;
@@ -31,7 +32,7 @@ export function parsePolicy(
   const policy: JobPolicy = {
     select: select ?? 'any',
     rolesMatch: 'any',
-    labels: {},
+    labels: NO_LABELS,
     placement: 'least_loaded',
   };
   readTargets(sink, at, fields, policy);
