@@ -43,8 +43,11 @@ export class DefIndex<T> {
     return [...this.files.keys()];
   }
 
+  /** Stores `entry` for `file`; without a definition it keeps the file's last good one. */
   set(file: string, entry: FileEntry<T>): void {
-    if (!this.files.has(file)) this.addName(entry.name, file);
+    const before = this.files.get(file);
+    if (!before) this.addName(entry.name, file);
+    else if (!entry.def && before.def) entry.def = before.def;
     this.files.set(file, entry);
     if (entry.problems.length > 0) this.failing.add(file);
     else this.failing.delete(file);

@@ -85,8 +85,6 @@ export class ConfigTable {
       if (def) def.file = this.resolve(file);
       entry = def ? { name, def, problems } : { name, problems };
     }
-    const previous = files.get(file)?.def;
-    if (!entry.def && previous) entry.def = previous;
     files.set(file, entry);
   }
 

@@ -66,8 +66,9 @@ export class Scheduler {
     let earliest = Infinity;
     for (const { job, schedule } of items) {
       const persisted = known ? (known.get(job.name) ?? null) : this.options.lastScheduled(job.name);
-      const last = this.entries.get(job.name)?.last ?? persisted ?? now;
-      if (!this.entries.has(job.name) && persisted === null) fresh.push(job.name);
+      const existing = this.entries.get(job.name);
+      const last = existing?.last ?? persisted ?? now;
+      if (!existing && persisted === null) fresh.push(job.name);
       const entry: Entry = {
         job,
         schedule,
