@@ -32,7 +32,17 @@ export function checkNodes(index: NodeIndex): ConfigProblem[] {
   return [...index.byName.values()].flatMap((node) => checkJump(node, index.byName));
 }
 
+/** Every job is checked on each change of the nodes: the common, clean case allocates nothing. */
 export function checkJobAgainst(job: JobDef, index: NodeIndex): ConfigProblem[] {
+  const hosts = job.policy.hosts ?? NONE;
+  const roles = job.policy.roles ?? NONE;
+  if (hosts.every((h) => index.byName.has(h)) && roles.every((r) => index.roles.has(r))) return [];
+  return problemsAgainst(job, index);
+}
+
+const NONE: readonly string[] = [];
+
+function problemsAgainst(job: JobDef, index: NodeIndex): ConfigProblem[] {
   const nodes = index.byName;
   const roles = index.roles;
   const problems: ConfigProblem[] = [];

@@ -2,6 +2,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ConfigProblem } from '../core/types.js';
 
+/**
+ * Names in sorted order, except in the first snapshot's diff (everything added), which lists
+ * them in load order: nothing needs that order, and sorting 100,000 names costs ~80 ms of start-up.
+ */
 export interface NameDiff {
   added: string[];
   changed: string[];

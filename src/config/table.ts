@@ -160,7 +160,7 @@ function crossSome(
 const emptyNames = () => ({ added: [], changed: [], removed: [] });
 
 function everythingAdded(snapshot: ConfigSnapshot): ConfigDiff {
-  const names = (m: Map<string, unknown>) => ({ added: [...m.keys()].sort(), changed: [], removed: [] });
+  const names = (m: Map<string, unknown>) => ({ added: [...m.keys()], changed: [], removed: [] });
   return { jobs: names(snapshot.jobs), nodes: names(snapshot.nodes) };
 }
 
