@@ -30,7 +30,6 @@ interface Entry {
   /** The first instant after `base`, the time it was computed from (max of last and the clock then). */
   next: Millis | null;
   base: Millis;
-  version: number;
 }
 
 /** How many due jobs to handle before yielding to the event loop (a burst of 100k fires). */
@@ -43,11 +42,11 @@ const BATCH = 500;
  */
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
-  private readonly heap = new MinHeap<{ name: string; version: number }>();
+  /** Keyed by the entry itself: an entry replaced or removed since it was pushed is skipped. */
+  private readonly heap = new MinHeap<Entry>();
   private wake: AbortController | null = null;
   private stopped = true;
   private loopDone: Promise<void> = Promise.resolve();
-  private versions = 0;
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -75,11 +74,10 @@ export class Scheduler {
         last,
         next: schedule.nextAfter(last),
         base: last,
-        version: ++this.versions,
       };
       this.entries.set(job.name, entry);
       if (entry.next === null) continue;
-      this.heap.push(entry.next, { name: job.name, version: entry.version });
+      this.heap.push(entry.next, entry);
       earliest = Math.min(earliest, entry.next);
     }
     if (fresh.length > 0) this.options.initLastScheduled(fresh, now);
@@ -146,8 +144,8 @@ export class Scheduler {
       const top = this.heap.peek();
       if (!top || top.at > now || this.stopped) return;
       this.heap.pop();
-      const entry = this.entries.get(top.key.name);
-      if (!entry || entry.version !== top.key.version) continue;
+      const entry = top.key;
+      if (this.entries.get(entry.job.name) !== entry) continue;
       this.handle(entry, now);
       if (++handled % BATCH === 0) await new Promise((r) => setImmediate(r));
     }
@@ -166,7 +164,7 @@ export class Scheduler {
     }
     entry.base = Math.max(entry.last, now);
     entry.next = entry.schedule.nextAfter(entry.base);
-    if (entry.next !== null) this.heap.push(entry.next, { name: entry.job.name, version: entry.version });
+    if (entry.next !== null) this.heap.push(entry.next, entry);
   }
 
   private dispatch(entry: Entry, due: ReturnType<typeof dueInstants>, latest: Millis, now: Millis): void {

@@ -83,7 +83,7 @@ export type ParsedCron =
 /** Parses a cron string (5 or 6 fields, descriptor, `@every`, `@manual`); throws ScheduleError. */
 export function parseCron(expression: string, jobName: string): ParsedCron {
   // Without H the result depends on the text alone; fleets repeat expressions a lot.
-  if (expression.includes('H')) return parseUncached(expression, jobName);
+  if (expression.includes('H')) return parseHashed(expression, jobName);
   let parsed = parsedCache.get(expression);
   if (!parsed) {
     parsed = parseUncached(expression, jobName);
@@ -107,6 +107,34 @@ function parseUncached(expression: string, jobName: string): ParsedCron {
     );
   if (fields.length === 5) fields.unshift('0');
   return { kind: 'cron', program: compileFields(fields, expression, jobName) };
+}
+
+/** A cron expression with H tokens, split once: per job only the H fields are expanded. */
+interface HashedTemplate {
+  raw: string[];
+  hashed: number[];
+  flags: number;
+}
+
+const templates = new Map<string, HashedTemplate>();
+
+/** Fleets use a few H expressions for many jobs: the text is split and checked once per expression. */
+function parseHashed(expression: string, jobName: string): ParsedCron {
+  let template = templates.get(expression);
+  if (!template) {
+    const text = expression.trim();
+    const raw = text.split(/\s+/);
+    if (text.startsWith('@') || (raw.length !== 5 && raw.length !== 6))
+      return parseUncached(expression, jobName);
+    if (raw.length === 5) raw.unshift('0');
+    const hashed = raw.flatMap((field, i) => (field.includes('H') ? [i] : []));
+    template = { raw, hashed, flags: wildcardFlags(raw) };
+    if (templates.size >= PARSED_CACHE_LIMIT) templates.clear();
+    templates.set(expression, template);
+  }
+  const fields = template.raw.slice();
+  for (const i of template.hashed) fields[i] = expandHashTokens(fields[i]!, i, jobName);
+  return { kind: 'cron', program: programFor(template.raw, fields, template.flags, expression) };
 }
 
 function parseDescriptor(text: string, jobName: string): ParsedCron {
@@ -142,11 +170,24 @@ const programCache = new Map<string, CronProgram>();
 
 function compileFields(raw: string[], expression: string, jobName: string): CronProgram {
   const fields = raw.map((field, i) => expandHashTokens(field, i, jobName));
-  const flags =
+  return programFor(raw, fields, wildcardFlags(raw), expression);
+}
+
+function wildcardFlags(raw: readonly string[]): number {
+  return (
     (isWildcard(raw[1]!) ? 1 : 0) |
     (isWildcard(raw[2]!) ? 2 : 0) |
     (isWildcard(raw[3]!) ? 4 : 0) |
-    (isWildcard(raw[5]!) ? 8 : 0);
+    (isWildcard(raw[5]!) ? 8 : 0)
+  );
+}
+
+function programFor(
+  raw: readonly string[],
+  fields: string[],
+  flags: number,
+  expression: string,
+): CronProgram {
   const key = `${fields.join(' ')} ${flags}`;
   let program = programCache.get(key);
   if (!program) {

@@ -29,6 +29,13 @@ describe('schedule: H tokens', () => {
     expect(compile('H H * * *', 'backup-db').describe()).to.equal('cron H H * * * = 50 15 * * * (UTC)');
   });
 
+  it('reports a bad field of an H expression for every job that uses it, not only the first', () => {
+    for (const job of ['first', 'second'])
+      expect(() => parseCron('H 99 * * *', job)).to.throw(/hour field "99"/);
+    for (const job of ['first', 'second'])
+      expect(() => parseCron('H H * *', job)).to.throw(/expected 5 fields .* got 4/);
+  });
+
   it('keeps H/n a wildcard (Debian DST rules) even where a literal range expands the same', () => {
     const hashed = parseCron('H/15 2 * * *', 'a');
     if (hashed.kind !== 'cron') throw new Error('expected a cron program');
