@@ -50,7 +50,7 @@ export class DefIndex<T> {
     else if (!entry.def && before.def) entry.def = before.def;
     this.files.set(file, entry);
     if (entry.problems.length > 0) this.failing.add(file);
-    else this.failing.delete(file);
+    else if (before) this.failing.delete(file);
     if (this.picked) this.touched.add(entry.name);
   }
 
@@ -86,6 +86,7 @@ export class DefIndex<T> {
 
   /** name → active definition, built from `previous` plus the names touched since. */
   pick(previous?: ReadonlyMap<string, T>): { defs: Map<string, T>; diff: NameDiff; touched: string[] } {
+    if (!previous && this.collided.size === 0) return this.firstPick();
     const touched = !previous
       ? [...this.byName.keys()]
       : this.picked
@@ -106,6 +107,19 @@ export class DefIndex<T> {
       else if (before !== after && !isDeepStrictEqual(before, after)) diff.changed.push(name);
     }
     return { defs, diff, touched };
+  }
+
+  /** The first pick without name collisions: each file gives its own name (one pass, no lookups). */
+  private firstPick(): { defs: Map<string, T>; diff: NameDiff; touched: string[] } {
+    this.touched = new Set();
+    this.picked = true;
+    const defs = new Map<string, T>();
+    const touched: string[] = [];
+    for (const entry of this.files.values()) {
+      touched.push(entry.name);
+      if (entry.def !== undefined) defs.set(entry.name, entry.def);
+    }
+    return { defs, diff: { added: [], changed: [], removed: [] }, touched };
   }
 
   private activeDef(name: string): T | undefined {
