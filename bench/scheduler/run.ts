@@ -2,13 +2,20 @@
  * bench/scheduler — start-up, memory, idle CPU and per-fire cost of the daemon at 1,000 and
  * 100,000 jobs, side by side with Debian cron holding the same number of entries.
  *
+ * The cost of a fire is measured twice: a probe job running `true` on the local node, and one
+ * running it on a loopback sshd test host. A local run forks the daemon, and fork copies its
+ * page tables, so that cost follows the daemon's memory (see spawn-cost.ts); an SSH run reuses
+ * a pooled connection, so its cost is distcron's own scheduling, recording and ssh2 work.
+ *
  *   npm run build && npx tsx bench/scheduler/run.ts [--sizes 1000,100000] [--idle 60] [--repeat 3]
+ *                                                   [--no-ssh]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { SshTestHosts, sshdMissingReason } from '../../test/harness/sshd.js';
 import { generateCrontab, generateJobs } from './generate.js';
 import { cpuSeconds, median, percentile, rssMiB, sleep } from './proc.js';
 
@@ -20,13 +27,14 @@ const PROBE_S = Number(args.get('--probe') || 20);
 /** After loading 100k files V8 runs a one-off memory-reducing GC (~60 s in): measure the steady state after it. */
 const SETTLE_S = Number(args.get('--settle') || 90);
 const CLI = join(process.cwd(), 'dist/cli/main.js');
+const WITH_SSH = !process.argv.includes('--no-ssh');
 
 interface Started {
   child: ChildProcess;
   readyMs: number;
 }
 
-async function startDaemon(root: string, db: string): Promise<Started> {
+async function startDaemon(root: string, db: string, extra: string[] = []): Promise<Started> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -43,6 +51,7 @@ async function startDaemon(root: string, db: string): Promise<Started> {
       'off',
       '--timezone',
       'UTC',
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -64,7 +73,10 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function setup(size: number, withProbe: boolean): string {
+/** Where the probe job runs: nowhere (start-up rows), the local node, or an sshd test host. */
+type Probe = 'none' | 'local' | SshTestHosts;
+
+function setup(size: number, probeOn: Probe): string {
   const root = mkdtempSync(join(tmpdir(), 'distcron-bench-'));
   mkdirSync(join(root, 'nodes.d'));
   writeFileSync(
@@ -72,9 +84,11 @@ function setup(size: number, withProbe: boolean): string {
     JSON.stringify({ roles: ['local'], connection_type: 'local' }),
   );
   generateJobs(join(root, 'jobs.d'), size);
-  if (withProbe) {
+  if (probeOn !== 'none') {
+    const role = probeOn === 'local' ? 'local' : 'probe-ssh';
+    if (probeOn !== 'local') writeSshNode(root, probeOn);
     const probe = {
-      policy: { select: 'any', roles: ['local'] },
+      policy: { select: 'any', roles: [role] },
       schedule: '* * * * * *',
       command: ['true'],
       overlap: 'allow',
@@ -84,8 +98,21 @@ function setup(size: number, withProbe: boolean): string {
   return root;
 }
 
+function writeSshNode(root: string, hosts: SshTestHosts): void {
+  const node = {
+    roles: ['probe-ssh'],
+    connection_type: 'ssh',
+    connection_options: {
+      ssh_host: hosts.hostPort(0),
+      ssh_user: hosts.user,
+      ssh_private_key_file: hosts.clientKeyFile,
+    },
+  };
+  writeFileSync(join(root, 'nodes.d', 'probe-host.json'), JSON.stringify(node));
+}
+
 async function measureStartup(size: number) {
-  const root = setup(size, false);
+  const root = setup(size, 'none');
   const ready: number[] = [];
   const rss: number[] = [];
   for (let i = 0; i < REPEAT; i++) {
@@ -116,10 +143,11 @@ async function measureStartup(size: number) {
   };
 }
 
-async function measureFireCost(size: number, idlePct: number) {
-  const root = setup(size, true);
+async function measureFireCost(size: number, idlePct: number, probeOn: 'local' | SshTestHosts) {
+  const root = setup(size, probeOn);
   const db = join(root, 'probe.sqlite');
-  const { child } = await startDaemon(root, db);
+  const extra = probeOn === 'local' ? [] : ['--known-hosts', probeOn.knownHostsFile];
+  const { child } = await startDaemon(root, db, extra);
   await sleep(SETTLE_S * 1000);
   const t0 = Date.now();
   const before = cpuSeconds(child.pid!);
@@ -169,10 +197,14 @@ async function main() {
   if (!existsSync(CLI)) execFileSync('npm', ['run', 'build'], { stdio: 'inherit' });
   const rows: string[][] = [];
   const perFire: Record<number, number> = {};
+  const perSshFire: Record<number, number> = {};
+  const ssh = await sshHosts();
   for (const size of SIZES) {
     const s = await measureStartup(size);
-    const f = await measureFireCost(size, s.idlePct);
+    const f = await measureFireCost(size, s.idlePct, 'local');
+    const g = ssh ? await measureFireCost(size, s.idlePct, ssh) : null;
     perFire[size] = f.cpuMsPerFire;
+    if (g) perSshFire[size] = g.cpuMsPerFire;
     rows.push([
       `distcron ${size} jobs`,
       `${fmt(s.ready / 1000, 2)} (${fmt(s.readyMin / 1000, 2)}–${fmt(s.readyMax / 1000, 2)})`,
@@ -182,6 +214,9 @@ async function main() {
       fmt(f.cpuMsPerFire, 2),
       `${f.lateP50}/${f.lateP99}`,
       String(f.fires),
+      g ? fmt(g.cpuMsPerFire, 2) : '-',
+      g ? `${g.lateP50}/${g.lateP99}` : '-',
+      g ? String(g.fires) : '-',
     ]);
     const c = await measureCron(size);
     if (c)
@@ -190,6 +225,9 @@ async function main() {
         `(loads in <${fmt(c.startMs / 1000, 1)})`,
         fmt(c.rss, 0),
         fmt(c.idlePct, 2),
+        '-',
+        '-',
+        '-',
         '-',
         '-',
         '-',
@@ -203,18 +241,34 @@ async function main() {
     'RSS MiB',
     `idle CPU % of a core (${IDLE_S}s)`,
     `CPU s in the ${SETTLE_S}s after ready`,
-    'CPU ms per fire',
+    'CPU ms per local fire',
     'lateness ms p50/p99',
     'fires',
+    'CPU ms per SSH fire',
+    'SSH lateness ms p50/p99',
+    'SSH fires',
   ];
   printTable(header, rows);
   const [small, large] = SIZES;
   if (small && large) {
     console.log(
-      `\nper-fire CPU ratio ${large}/${small} jobs: ${fmt(perFire[large]! / perFire[small]!, 2)}x (1.0 = does not grow with job count)`,
+      `\nper-fire CPU ratio ${large}/${small} jobs: local ${fmt(perFire[large]! / perFire[small]!, 2)}x` +
+        (ssh ? `, SSH ${fmt(perSshFire[large]! / perSshFire[small]!, 2)}x` : '') +
+        ' (1.0 = does not grow with job count; a local fire forks the daemon, see spawn-cost.ts)',
     );
   }
+  await ssh?.close();
   console.log(`targets: 100,000 jobs ready < 5 s, RSS < 500 MiB, idle CPU < 2 % of a core`);
+}
+
+async function sshHosts(): Promise<SshTestHosts | null> {
+  if (!WITH_SSH) return null;
+  const missing = sshdMissingReason();
+  if (missing) {
+    console.log(`(no SSH probe: ${missing})`);
+    return null;
+  }
+  return SshTestHosts.start({ count: 1 });
 }
 
 function printTable(header: string[], rows: string[][]): void {
