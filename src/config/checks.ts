@@ -10,10 +10,10 @@ import { formatPath, LineIndex, type PathSegment } from './locate.js';
 import type { ReadFacts } from './read-facts.js';
 import { noItems } from './shared-defaults.js';
 import { rememberSource } from './source-map.js';
+import { closestMatch } from './suggest.js';
 
 /** The problems of a clean file, shared (most files are clean). */
 const NO_PROBLEMS = noItems<ConfigProblem>();
-import { closestMatch } from './suggest.js';
 
 /**
  * A value found in the document. The path to it is a parent chain, turned into an array only

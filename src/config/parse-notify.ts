@@ -10,7 +10,6 @@ import {
   type Located,
   type ProblemSink,
 } from './checks.js';
-
 import { NO_NOTIFY } from './shared-defaults.js';
 
 export { NOTIFY_EVENTS };
