@@ -39,10 +39,11 @@ export class ConfigTable {
   /** Problems that belong to a directory rather than one file, per root. */
   readonly dirProblems = new Map<string, ConfigProblem[]>();
   private last?: Published;
+  /** One options object for every job file parsed (not one per file). */
   private readonly jobOptions: { defaultTimezone: string };
 
   constructor(
-    private readonly defaultTimezone: string,
+    defaultTimezone: string,
     private readonly resolve: (file: string) => string = (f) => f,
   ) {
     this.jobOptions = { defaultTimezone };

@@ -99,6 +99,11 @@ const parsedCache = new Map<string, ParsedCron>();
 function parseUncached(expression: string, jobName: string): ParsedCron {
   const text = expression.trim();
   if (text.startsWith('@')) return parseDescriptor(text, jobName);
+  return { kind: 'cron', program: compileFields(cronFields(expression, text), expression, jobName) };
+}
+
+/** The 6 fields (seconds first) of a trimmed cron text that is not a descriptor. */
+function cronFields(expression: string, text: string): string[] {
   const fields = text.split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6)
     throw new ScheduleError(
@@ -106,7 +111,7 @@ function parseUncached(expression: string, jobName: string): ParsedCron {
         `or 6 fields (seconds first), got ${text === '' ? 0 : fields.length}`,
     );
   if (fields.length === 5) fields.unshift('0');
-  return { kind: 'cron', program: compileFields(fields, expression, jobName) };
+  return fields;
 }
 
 /** A cron expression with H tokens, split once: per job only the H fields are expanded. */
@@ -123,10 +128,8 @@ function parseHashed(expression: string, jobName: string): ParsedCron {
   let template = templates.get(expression);
   if (!template) {
     const text = expression.trim();
-    const raw = text.split(/\s+/);
-    if (text.startsWith('@') || (raw.length !== 5 && raw.length !== 6))
-      return parseUncached(expression, jobName);
-    if (raw.length === 5) raw.unshift('0');
+    if (text.startsWith('@')) return parseUncached(expression, jobName);
+    const raw = cronFields(expression, text);
     const hashed = raw.flatMap((field, i) => (field.includes('H') ? [i] : []));
     template = { raw, hashed, flags: wildcardFlags(raw) };
     if (templates.size >= PARSED_CACHE_LIMIT) templates.clear();
