@@ -35,20 +35,30 @@ export function pathParam(req: Request, key: string): string {
 /** Query parameters as single strings; unknown or repeated parameters are a 400. */
 export function readQuery(req: Request, allowed: readonly string[]): Record<string, string> {
   const query = req.query as Record<string, unknown>;
-  const unknown = Object.keys(query).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0)
+  const out: Record<string, string> = {};
+  let unknown: string[] | null = null;
+  let repeated: string | null = null;
+  for (const key in query) {
+    const value = query[key];
+    if (!allowed.includes(key)) (unknown ??= []).push(key);
+    else if (typeof value === 'string') out[key] = value;
+    else repeated ??= key;
+  }
+  // Unknown parameters are reported first (all of them), then the first repeated one.
+  if (unknown !== null)
     throw new ApiError(400, 'unknown_parameters', `api: unknown query parameters: ${unknown.join(', ')}`, {
       unknown_fields: unknown,
       allowed: [...allowed],
     });
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(query)) {
-    if (typeof value !== 'string')
-      throw new ApiError(400, 'invalid_parameter', `api: the query parameter "${key}" must be given once`, {
-        parameter: key,
-      });
-    out[key] = value;
-  }
+  if (repeated !== null)
+    throw new ApiError(
+      400,
+      'invalid_parameter',
+      `api: the query parameter "${repeated}" must be given once`,
+      {
+        parameter: repeated,
+      },
+    );
   return out;
 }
 

@@ -13,22 +13,20 @@ export const RUNS_DEFAULT_LIMIT = 50;
 export const RUNS_MAX_LIMIT = 1000;
 const RUN_QUERY = ['job', 'node', 'status', 'trigger', 'since', 'until', 'limit', 'cursor'];
 
+/** The filter with only the parameters given: no undefined-valued keys to delete afterwards. */
 function runFilter(query: Record<string, string>, fixed: Partial<RunFilter>): RunFilter {
   const filter: RunFilter = {
     limit: parseLimit(query.limit, RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT),
     withOutput: false,
-    job: query.job,
-    node: query.node,
-    status: parseEnum(query.status, 'status', RUN_STATUSES),
-    trigger: parseEnum(query.trigger, 'trigger', TRIGGERS),
-    since: parseInstant(query.since, 'since'),
-    until: parseInstant(query.until, 'until'),
-    cursor: query.cursor,
-    ...fixed,
   };
-  for (const key of Object.keys(filter) as (keyof RunFilter)[])
-    if (filter[key] === undefined) delete filter[key];
-  return filter;
+  if (query.job !== undefined) filter.job = query.job;
+  if (query.node !== undefined) filter.node = query.node;
+  if (query.status !== undefined) filter.status = parseEnum(query.status, 'status', RUN_STATUSES);
+  if (query.trigger !== undefined) filter.trigger = parseEnum(query.trigger, 'trigger', TRIGGERS);
+  if (query.since !== undefined) filter.since = parseInstant(query.since, 'since');
+  if (query.until !== undefined) filter.until = parseInstant(query.until, 'until');
+  if (query.cursor !== undefined) filter.cursor = query.cursor;
+  return Object.assign(filter, fixed);
 }
 
 function queryRuns(ctx: RouteContext, filter: RunFilter): RunJsonPage {

@@ -103,6 +103,11 @@ describe('api runs routes', () => {
     expect(cursor.json.error.message).to.match(/^api: invalid cursor/);
     expect((await api.get('/api/v1/runs?job=a&job=b')).json.error.details.parameter).to.equal('job');
     expect((await api.get('/api/v1/runs?jobs=a')).json.error.details.unknown_fields).to.deep.equal(['jobs']);
+    const both = await api.get('/api/v1/runs?job=a&job=b&jobs=a&nodes=b');
+    expect([both.json.error.code, both.json.error.details.unknown_fields]).to.deep.equal([
+      'unknown_parameters',
+      ['jobs', 'nodes'],
+    ]);
   });
 
   it('answers 404 for an unknown run id and 400 for an id that cannot be one', async () => {
