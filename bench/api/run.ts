@@ -3,14 +3,17 @@
  * writes 10,000 job files, starts the daemon as users run it (`node dist/cli/main.js daemon`,
  * built first, with its API on a loopback port) in a child process, and drives
  * 50 concurrent connections (autocannon) at four routes (one of them the run list spread over
- * every job). The same requests against a bare node:http server running the same SQLite queries
- * give the floor, so the table has ratios.
+ * every job). Three bare node:http servers answer the same requests as floors, so the table has
+ * ratios: plain SQL (no cache), distcron's own store (its summary cache), and that store in
+ * several processes sharing the port (node:cluster), which shows what more processes buy on
+ * this machine, where autocannon shares the cores.
  *
  *   npx tsx bench/api/run.ts [--duration 10] [--rounds 3] [--connections 50] [--runs 1000000]
- *                            [--jobs 1000] [--job-files 10000] [--dir /tmp/distcron-bench-api]
+ *                            [--jobs 1000] [--job-files 10000] [--floor-processes 2]
+ *                            [--dir /tmp/distcron-bench-api]
  *
- * Both servers run for the whole bench; rounds alternate between them so load from elsewhere on
- * the machine hits both alike. Each cell is the median over the rounds.
+ * All servers run for the whole bench; rounds alternate between them so load from elsewhere on
+ * the machine hits all alike. Each cell is the median over the rounds.
  *
  * Not a test: it prints a table and asserts nothing.
  */
@@ -34,6 +37,8 @@ const { values: args } = parseArgs({
     dir: { type: 'string', default: '/tmp/distcron-bench-api' },
     /** Rounds per route and server, interleaved (distcron, floor, distcron, ...); medians reported. */
     rounds: { type: 'string', default: '3' },
+    /** Processes of the multi-process store floor (node:cluster). */
+    'floor-processes': { type: 'string', default: '2' },
   },
 });
 
@@ -82,10 +87,20 @@ function spawnServer(
   });
 }
 
-/** CPU time (user + system) of a process so far, in ms, from /proc (Linux). */
+/** CPU time (user + system) so far of a process and its children (a cluster's workers), in ms (Linux /proc). */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  const own = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  return own + childPids(pid).reduce((sum, child) => sum + cpuMs(child), 0);
+}
+
+function childPids(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return text === '' ? [] : text.split(' ').map(Number);
+  } catch {
+    return [];
+  }
 }
 
 async function drive(server: Server, route: Route, seconds: number, connections: number): Promise<Measure> {
@@ -173,7 +188,7 @@ function pad(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 }
 
-function printTable(routes: Route[], distcron: Map<string, Measure>, floor: Map<string, Measure>): void {
+function printTable(routes: Route[], servers: Server[], results: Map<string, Map<string, Measure>>): void {
   const header = [
     'route',
     'server',
@@ -190,25 +205,24 @@ function printTable(routes: Route[], distcron: Map<string, Measure>, floor: Map<
   ];
   const rows: string[][] = [];
   for (const route of routes) {
-    const d = distcron.get(route.name)!;
-    const f = floor.get(route.name)!;
-    const row = (server: string, m: Measure, target: string, ratios: string[]) => [
-      route.name,
-      server,
-      m.p50.toFixed(1),
-      m.p99.toFixed(1),
-      m.rps.toFixed(0),
-      m.cpuUsPerRequest.toFixed(0),
-      String(m.non2xx),
-      String(m.errors),
-      target,
-      ...ratios,
-    ];
-    const ratios = [d.p99 / f.p99, d.rps / f.rps, d.cpuUsPerRequest / f.cpuUsPerRequest].map((r) =>
-      r.toFixed(2),
-    );
-    rows.push(row('distcron', d, route.target, ratios));
-    rows.push(row('node:http floor', f, '', ['1.00', '1.00', '1.00']));
+    const measured = results.get(route.name)!;
+    const f = measured.get('node:http floor')!;
+    for (const server of servers) {
+      const m = measured.get(server.name)!;
+      const ratios = [m.p99 / f.p99, m.rps / f.rps, m.cpuUsPerRequest / f.cpuUsPerRequest];
+      rows.push([
+        route.name,
+        server.name,
+        m.p50.toFixed(1),
+        m.p99.toFixed(1),
+        m.rps.toFixed(0),
+        m.cpuUsPerRequest.toFixed(0),
+        String(m.non2xx),
+        String(m.errors),
+        server.name === 'distcron' ? route.target : '',
+        ...ratios.map((r) => r.toFixed(2)),
+      ]);
+    }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(pad(header, widths));
@@ -243,22 +257,23 @@ async function main(): Promise<void> {
       `${args.connections} connections, ${args.rounds} × ${args.duration}s per route and server (medians); ` +
       `${cpus().length} cores, load ${load.join(' ')}`,
   );
+  const storeFloor = ['--store', '--processes', args['floor-processes']!];
   const servers = [
     await spawnDaemon(fixture),
-    await startServer('floor', './server-floor.ts', [fixture.dbPath]),
+    await startServer('node:http floor', './server-floor.ts', [fixture.dbPath]),
+    await startServer('store floor', './server-floor.ts', [fixture.dbPath, '--store']),
+    await startServer(`store floor ×${args['floor-processes']} processes`, './server-floor.ts', [
+      fixture.dbPath,
+      ...storeFloor,
+    ]),
   ];
-  const distcron = new Map<string, Measure>();
-  const floor = new Map<string, Measure>();
+  const results = new Map<string, Map<string, Measure>>();
   try {
-    for (const route of routes) {
-      const measured = await measureRoute(route, servers);
-      distcron.set(route.name, measured.get('distcron')!);
-      floor.set(route.name, measured.get('floor')!);
-    }
+    for (const route of routes) results.set(route.name, await measureRoute(route, servers));
   } finally {
     for (const server of servers) server.child.kill('SIGTERM');
   }
-  printTable(routes, distcron, floor);
+  printTable(routes, servers, results);
 }
 
 await main();

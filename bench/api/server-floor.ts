@@ -1,21 +1,33 @@
 /**
- * Benchmark child: the floor. A bare node:http server answering the same three requests with
- * the same SQLite queries (better-sqlite3, prepared once) and a precomputed jobs page: what a
- * request costs with no framework, no validation, no auth. Prints {"url": ...} when ready.
+ * Benchmark child: a floor. A bare node:http server answering the bench's requests with no
+ * framework, no validation, no auth, and a precomputed jobs page. Prints {"url": ...} when ready.
+ *
+ *   server-floor.ts DB                      plain SQL (better-sqlite3, prepared once)
+ *   server-floor.ts DB --store              distcron's own store: the run lists' summary cache
+ *   server-floor.ts DB --store --processes N   the same in N processes (node:cluster) sharing the port
+ *
+ * The store floor is the least a run list can cost with distcron's query path: what remains
+ * is node:http, the SQLite read and the write of the answer to the socket.
  */
-import { createServer } from 'node:http';
+import cluster from 'node:cluster';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { RunStatus } from '../../src/core/types.js';
+import type { RunFilter } from '../../src/store/store.js';
 
-const [dbPath] = process.argv.slice(2) as [string];
-const db = new BetterSqlite3(dbPath, { readonly: true });
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { store: { type: 'boolean', default: false }, processes: { type: 'string', default: '1' } },
+});
+const dbPath = positionals[0]!;
+
 const LIST_COLUMNS =
   'id, execution_id, job, node, host, trigger, attempt, scheduled_at, started_at, finished_at, duration_ms, ' +
   'status, exit_code, signal, output_truncated, error';
-const byJobStatus = db.prepare(
-  `SELECT ${LIST_COLUMNS} FROM runs WHERE job = ? AND status = ? ORDER BY id DESC LIMIT ?`,
-);
-const byId = db.prepare('SELECT * FROM runs WHERE id = ?');
+
 const jobsPage = JSON.stringify({
   jobs: Array.from({ length: 50 }, (_, j) => ({
     name: `job-${String(j).padStart(5, '0')}`,
@@ -32,7 +44,48 @@ const jobsPage = JSON.stringify({
   next_cursor: 'am9iLTAwMDQ5',
 });
 
-function send(res: import('node:http').ServerResponse, status: number, body: string): void {
+interface RunReads {
+  /** The JSON body of a run list page. */
+  list(job: string, status: string, limit: number): string;
+  /** The JSON body of one run, or null. */
+  byId(id: string): string | null;
+}
+
+function plainSqlReads(): RunReads {
+  const db = new BetterSqlite3(dbPath, { readonly: true });
+  const byJobStatus = db.prepare(
+    `SELECT ${LIST_COLUMNS} FROM runs WHERE job = ? AND status = ? ORDER BY id DESC LIMIT ?`,
+  );
+  const byId = db.prepare('SELECT * FROM runs WHERE id = ?');
+  return {
+    list(job, status, limit) {
+      const rows = byJobStatus.all(job, status, limit + 1) as { id: string; output_truncated: number }[];
+      const page = rows.slice(0, limit).map((r) => ({ ...r, output_truncated: r.output_truncated === 1 }));
+      return JSON.stringify({ runs: page, next_cursor: rows.length > limit ? page.at(-1)!.id : null });
+    },
+    byId: (id) => {
+      const row = byId.get(id);
+      return row ? JSON.stringify(row) : null;
+    },
+  };
+}
+
+function storeReads(): RunReads {
+  const store = openSqliteStore({ path: dbPath });
+  return {
+    list(job, status, limit) {
+      const filter: RunFilter = { job, status: status as RunStatus, limit, withOutput: false };
+      const page = store.queryRunsJson(filter);
+      return `{"runs":[${page.runsJson.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)}}`;
+    },
+    byId: (id) => {
+      const run = store.getRun(id);
+      return run ? JSON.stringify(run) : null;
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
@@ -40,31 +93,53 @@ function send(res: import('node:http').ServerResponse, status: number, body: str
   res.end(body);
 }
 
-const server = createServer((req, res) => {
+function answer(reads: RunReads, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname === '/api/v1/runs') {
-    const limit = Number(url.searchParams.get('limit') ?? 50);
-    const rows = byJobStatus.all(url.searchParams.get('job'), url.searchParams.get('status'), limit + 1) as {
-      id: string;
-      output_truncated: number;
-    }[];
-    const page = rows.slice(0, limit).map((r) => ({ ...r, output_truncated: r.output_truncated === 1 }));
+    const q = url.searchParams;
     return send(
       res,
       200,
-      JSON.stringify({ runs: page, next_cursor: rows.length > limit ? page.at(-1)!.id : null }),
+      reads.list(q.get('job') ?? '', q.get('status') ?? '', Number(q.get('limit') ?? 50)),
     );
   }
   if (url.pathname.startsWith('/api/v1/runs/')) {
-    const row = byId.get(decodeURIComponent(url.pathname.slice('/api/v1/runs/'.length)));
-    return row ? send(res, 200, JSON.stringify(row)) : send(res, 404, '{"error":{"code":"not_found"}}');
+    const body = reads.byId(decodeURIComponent(url.pathname.slice('/api/v1/runs/'.length)));
+    return body ? send(res, 200, body) : send(res, 404, '{"error":{"code":"not_found"}}');
   }
   if (url.pathname === '/api/v1/jobs') return send(res, 200, jobsPage);
   send(res, 404, '{"error":{"code":"not_found"}}');
-});
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(
-    `${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`,
-  );
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+function serve(port: number, ready: (port: number) => void): void {
+  const reads = flags.store ? storeReads() : plainSqlReads();
+  const server = createServer((req, res) => answer(reads, req, res));
+  server.listen(port, '127.0.0.1', () => ready((server.address() as AddressInfo).port));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+function announce(port: number): void {
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
+}
+
+/** node:cluster: the primary hands each new connection to the next worker in turn. */
+function serveInProcesses(count: number): void {
+  if (cluster.isWorker) return serve(Number(process.env.FLOOR_PORT), () => undefined);
+  let listening = 0;
+  // The workers share one port, chosen by the primary up front.
+  const probe = createServer().listen(0, '127.0.0.1', () => {
+    const port = (probe.address() as AddressInfo).port;
+    probe.close(() => {
+      const workers = Array.from({ length: count }, () => cluster.fork({ FLOOR_PORT: String(port) }));
+      cluster.on('listening', () => ++listening === count && announce(port));
+      process.on('SIGTERM', () => {
+        for (const worker of workers) worker.kill('SIGTERM');
+        process.exit(0);
+      });
+    });
+  });
+}
+
+const processes = Number(flags.processes);
+if (processes > 1) serveInProcesses(processes);
+else serve(0, announce);
