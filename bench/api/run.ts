@@ -3,10 +3,11 @@
  * writes 10,000 job files, starts the daemon as users run it (`node dist/cli/main.js daemon`,
  * built first, with its API on a loopback port) in a child process, and drives
  * 50 concurrent connections (autocannon) at four routes (one of them the run list spread over
- * every job). Three bare node:http servers answer the same requests as floors, so the table has
- * ratios: plain SQL (no cache), distcron's own store (its summary cache), and that store in
- * several processes sharing the port (node:cluster), which shows what more processes buy on
- * this machine, where autocannon shares the cores.
+ * every job). Four bare node:http servers answer the same requests as floors, so the table has
+ * ratios: plain SQL (no cache), distcron's own store (its summary cache), the same answers
+ * cached per URL (HTTP and the socket alone), and the store in several processes sharing the
+ * port (node:cluster), which shows what more processes buy on this machine, where autocannon
+ * shares the cores.
  *
  *   npx tsx bench/api/run.ts [--duration 10] [--rounds 3] [--connections 50] [--runs 1000000]
  *                            [--jobs 1000] [--job-files 10000] [--floor-processes 2]
@@ -262,6 +263,7 @@ async function main(): Promise<void> {
     await spawnDaemon(fixture),
     await startServer('node:http floor', './server-floor.ts', [fixture.dbPath]),
     await startServer('store floor', './server-floor.ts', [fixture.dbPath, '--store']),
+    await startServer('cached answers', './server-floor.ts', [fixture.dbPath, '--store', '--cached']),
     await startServer(`store floor ×${args['floor-processes']} processes`, './server-floor.ts', [
       fixture.dbPath,
       ...storeFloor,

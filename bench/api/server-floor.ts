@@ -5,6 +5,8 @@
  *   server-floor.ts DB                      plain SQL (better-sqlite3, prepared once)
  *   server-floor.ts DB --store              distcron's own store: the run lists' summary cache
  *   server-floor.ts DB --store --processes N   the same in N processes (node:cluster) sharing the port
+ *   server-floor.ts DB --store --cached     each distinct answer built once, then sent as it is: the
+ *                                           cost of HTTP and the socket alone (what a per-URL cache gets)
  *
  * The store floor is the least a run list can cost with distcron's query path: what remains
  * is node:http, the SQLite read and the write of the answer to the socket.
@@ -20,7 +22,11 @@ import type { RunFilter } from '../../src/store/store.js';
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { store: { type: 'boolean', default: false }, processes: { type: 'string', default: '1' } },
+  options: {
+    store: { type: 'boolean', default: false },
+    cached: { type: 'boolean', default: false },
+    processes: { type: 'string', default: '1' },
+  },
 });
 const dbPath = positionals[0]!;
 
@@ -85,6 +91,18 @@ function storeReads(): RunReads {
   };
 }
 
+function cachedReads(reads: RunReads): RunReads {
+  const answers = new Map<string, string | null>();
+  const once = (key: string, build: () => string | null) => {
+    if (!answers.has(key)) answers.set(key, build());
+    return answers.get(key)!;
+  };
+  return {
+    list: (job, status, limit) => once(`${job}|${status}|${limit}`, () => reads.list(job, status, limit))!,
+    byId: (id) => once(id, () => reads.byId(id)),
+  };
+}
+
 function send(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -112,7 +130,8 @@ function answer(reads: RunReads, req: IncomingMessage, res: ServerResponse): voi
 }
 
 function serve(port: number, ready: (port: number) => void): void {
-  const reads = flags.store ? storeReads() : plainSqlReads();
+  const direct = flags.store ? storeReads() : plainSqlReads();
+  const reads = flags.cached ? cachedReads(direct) : direct;
   const server = createServer((req, res) => answer(reads, req, res));
   server.listen(port, '127.0.0.1', () => ready((server.address() as AddressInfo).port));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
