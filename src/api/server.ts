@@ -167,8 +167,7 @@ function buildApiApp(control: DaemonControl, options: ApiOptions): ApiApp {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.set('case sensitive routing', true);
-  app.use(headers);
-  app.use(routes);
+  // Only what no route serves reaches the app: directDispatch ran the headers and the routes.
   app.all(`${API_PREFIX}/jobs/*rest`, nestedJobName);
   app.use(notFound);
   app.use(onError);
@@ -176,10 +175,11 @@ function buildApiApp(control: DaemonControl, options: ApiOptions): ApiApp {
 }
 
 /**
- * Requests for an API route go straight to its handlers; express's app and router run only for
- * what no route serves (404s, the nested-name answer). On the hot read routes their per-request
- * closures and layer walk cost about a tenth of the whole answer. What app.handle and the router
- * set up, and the handlers read, is set here the same way.
+ * Every request gets the common headers here, and one for an API route goes straight to its
+ * handlers; express's app and router run only for what no route serves (404s, the nested-name
+ * answer). On the hot read routes their per-request closures and layer walk cost about a tenth
+ * of the whole answer. What app.handle and the router set up, and the handlers read, is set here
+ * the same way.
  */
 function directDispatch(
   app: Express,

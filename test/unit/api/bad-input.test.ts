@@ -29,6 +29,22 @@ describe('api bad input', () => {
   });
   after(() => t.close());
 
+  it('logs one access line per request, for unknown routes and nested job names too', async () => {
+    const paths = ['/api/v1/no-such-route', '/api/v1/jobs/a/b', '/api/v1/runs'];
+    const replies = [];
+    for (const path of paths) replies.push((await api.call('DELETE', path)).status);
+    replies.push((await api.get('/api/v1/no-such-route?marker=1')).status);
+    expect(replies).to.deep.equal([404, 400, 405, 404]);
+    const lines = t
+      .logLines()
+      .split('\n')
+      .filter(
+        (line) =>
+          line.includes('"msg":"api: request"') && /no-such-route|jobs\/a\/b|"\/api\/v1\/runs"/.test(line),
+      );
+    expect(lines).to.have.length(4);
+  });
+
   it('answers 400 malformed_json for a body that is not JSON', async () => {
     const reply = await api.call('POST', '/api/v1/jobs/backup/run', { body: '{"node": ' });
     expect([reply.status, reply.json.error.code]).to.deep.equal([400, 'malformed_json']);
