@@ -258,7 +258,6 @@ async function main(): Promise<void> {
       `${args.connections} connections, ${args.rounds} × ${args.duration}s per route and server (medians); ` +
       `${cpus().length} cores, load ${load.join(' ')}`,
   );
-  const storeFloor = ['--store', '--processes', args['floor-processes']!];
   const servers = [
     await spawnDaemon(fixture),
     await startServer('node:http floor', './server-floor.ts', [fixture.dbPath]),
@@ -266,7 +265,9 @@ async function main(): Promise<void> {
     await startServer('cached answers', './server-floor.ts', [fixture.dbPath, '--store', '--cached']),
     await startServer(`store floor ×${args['floor-processes']} processes`, './server-floor.ts', [
       fixture.dbPath,
-      ...storeFloor,
+      '--store',
+      '--processes',
+      args['floor-processes']!,
     ]),
   ];
   const results = new Map<string, Map<string, Measure>>();

@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite.js';
+import { runListJson } from '../../src/store/summary-pages.js';
 import type { RunStatus } from '../../src/core/types.js';
 import type { RunFilter } from '../../src/store/store.js';
 
@@ -81,8 +82,7 @@ function storeReads(): RunReads {
   return {
     list(job, status, limit) {
       const filter: RunFilter = { job, status: status as RunStatus, limit, withOutput: false };
-      const page = store.queryRunsJson(filter);
-      return `{"runs":[${page.runsJson.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)}}`;
+      return runListJson(store.queryRunsJson(filter));
     },
     byId: (id) => {
       const run = store.getRun(id);

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { RUN_STATUSES, TRIGGERS } from '../core/types.js';
 import { InvalidRunQueryError } from '../store/queries.js';
+import { runListJson } from '../store/summary-pages.js';
 import type { RunFilter, RunJsonPage } from '../store/store.js';
 import { ApiError } from './errors.js';
 import { bodyObject, parseEnum, parseInstant, parseLimit, pathParam, readQuery } from './request.js';
@@ -53,7 +54,7 @@ export function listRunsResponse(
   if (page.nextCursor !== null)
     res.setHeader('Link', nextLink(req.path, { ...query, limit: String(filter.limit) }, page.nextCursor));
   // The store serializes each run summary; only the envelope is built here.
-  sendJsonText(res, `{"runs":[${page.runsJson.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)}}`);
+  sendJsonText(res, runListJson(page));
 }
 
 function listRuns(ctx: RouteContext, req: Request, res: Response): void {

@@ -53,8 +53,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
 ];
 
 /**
- * Security headers on every answer, and the access log. One middleware instead of two: each
- * layer of express's router costs a path match and a closure call on every request.
+ * Security headers on every answer, and the access log: one handler, as it runs on every
+ * request.
  */
 function commonHeaders(logger: Logger): RequestHandler {
   const logReads = logger.isLevelEnabled('debug');
@@ -149,7 +149,7 @@ const nestedJobName: RequestHandler = (req, _res, next) => {
   next(new ApiError(400, 'invalid_name', 'api: the job name contains a path separator'));
 };
 
-/** The express app (every route, 404s, errors) and the request listener that fronts it. */
+/** The request listener, and the express app it falls back to for what no route serves. */
 interface ApiApp {
   app: Express;
   listener: (req: IncomingMessage, res: ServerResponse) => void;

@@ -115,6 +115,11 @@ export class SummaryPages {
   }
 }
 
+/** The body of a run list answer: the page's summaries (JSON already) in the API's envelope. */
+export function runListJson(page: RunJsonPage): string {
+  return `{"runs":[${page.runsJson.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)}}`;
+}
+
 export function nextCursorOf(page: readonly { id: string }[], more: boolean): string | null {
   return more && page.length > 0 ? encodeCursor(page[page.length - 1]!.id) : null;
 }
