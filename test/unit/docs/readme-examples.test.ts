@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { parseJobText, parseNodeText } from '../../../src/config/index.js';
+
+/** Every ```json block of the README, with the line it starts on. */
+function jsonExamples(file: string): { line: number; text: string }[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const blocks: { line: number; text: string }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.trim() !== '```json') continue;
+    const end = lines.indexOf('```', i + 1);
+    blocks.push({ line: i + 1, text: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return blocks;
+}
+
+function kindOf(value: unknown): 'node' | 'job' | 'unknown' {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'unknown';
+  if ('connection_type' in value) return 'node';
+  if ('command' in value || 'shell_command' in value || 'script' in value || 'script_inline' in value)
+    return 'job';
+  return 'unknown';
+}
+
+/** The JSON values in the example column of the README's schedule table. */
+function scheduleExamples(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const table = text.slice(text.indexOf('### Schedules'), text.indexOf('Daylight saving time'));
+  const rows = table.split('\n').filter((row) => row.startsWith('|'));
+  return rows.flatMap((row) => [...(row.split('|')[2] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!));
+}
+
+describe('README: every JSON example loads as written', () => {
+  const examples = jsonExamples('README.md');
+
+  it('has examples to check', () => {
+    expect(examples.length).to.be.greaterThan(1);
+  });
+
+  for (const { line, text } of examples) {
+    it(`the example at README.md:${line} parses without problems`, () => {
+      const kind = kindOf(JSON.parse(text));
+      expect(kind, 'a node or job example (teach this test the new kind)').to.not.equal('unknown');
+      const parse = kind === 'node' ? parseNodeText : parseJobText;
+      const { problems } = parse(`README.md:${line}.json`, text, { defaultTimezone: 'UTC' });
+      expect(problems.filter((p) => p.severity === 'error')).to.deep.equal([]);
+    });
+  }
+});
+
+describe('README: every schedule example loads as written', () => {
+  const examples = scheduleExamples('README.md');
+
+  it('has examples to check', () => {
+    expect(examples.length).to.be.greaterThan(5);
+  });
+
+  for (const example of examples) {
+    it(`the schedule ${example} parses without problems`, () => {
+      const text = JSON.stringify({
+        policy: { hosts: ['local'] },
+        schedule: JSON.parse(example),
+        command: ['true'],
+      });
+      const { problems } = parseJobText('jobs.d/example.json', text, { defaultTimezone: 'UTC' });
+      expect(problems.filter((p) => p.severity === 'error')).to.deep.equal([]);
+    });
+  }
+});
