@@ -7,7 +7,6 @@ import { esOutboxEntry } from '../report/outbox.js';
 import { runFinishedEntry } from '../notify/outbox.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { OutboxEntry, Store } from '../store/store.js';
-import type { FirePlan } from './catch-up.js';
 import { CleanupStack } from './cleanup.js';
 import { openConfigSource } from './config-source.js';
 import type { DaemonControl } from './control.js';
@@ -116,11 +115,13 @@ export async function startDaemon(
       logger,
       graceMs: options.graceMs,
       maxWaitMs: options.maxWaitMs,
-      lastScheduled: (job) => store.getJobState(job)?.lastScheduledAt ?? null,
-      initLastScheduled: (jobs, at) => store.initJobStates(jobs, at),
+      baseline: (job) => store.getJobState(job) ?? null,
+      setBaselines: (items) => store.setBaselines(items),
+      forgetBaseline: (job) => store.forgetBaseline(job),
       isEnabled: (job) => control!.isEnabled(job),
-      execute: (job, plan, latest) => executePlan(runner, job, plan, latest),
+      execute: (job, plan, latest) => runner.firePlan(job, plan, latest),
       passOver: (job, latest) => store.setLastScheduled(job.name, latest),
+      onClaimError: () => metrics.claimErrors.inc(),
     });
     cleanup.push('scheduler', () => scheduler.stop());
 
@@ -137,9 +138,11 @@ export async function startDaemon(
       }
     };
     const initialStates = store.listJobStates();
-    const persisted = new Map(initialStates.map((s) => [s.job, s.lastScheduledAt]));
+    const persisted = new Map(initialStates.map((s) => [s.job, s]));
     // Nothing changes the registry before this (listeners come after): every job is in `upserted`.
     scheduler.setJobs(initial.upserted, persisted);
+    // A job not in the config now was deleted: its state must not date a later job of that name.
+    scheduler.forgetAbsent(initialStates);
     source.onChange(applyConfig);
 
     control = new DaemonControlImpl({
@@ -187,17 +190,6 @@ export async function startDaemon(
     await cleanup.run(onCleanupError);
     throw err;
   }
-}
-
-function executePlan(runner: Runner, job: JobDef, plan: FirePlan, latest: number): void {
-  if (plan.kind === 'none') return;
-  if (plan.missed) runner.recordMissed(job, plan.missed, latest);
-  if (plan.kind !== 'fire') return;
-  if (plan.instants.length === 1) {
-    const only = plan.instants[0]!;
-    return runner.fire(job, only.at, only.late ? 'catch_up' : 'schedule', latest);
-  }
-  runner.fireSeries(job, plan.instants, latest);
 }
 
 function countErrorFiles(registry: JobRegistry): number {
