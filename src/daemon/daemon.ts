@@ -97,7 +97,7 @@ export async function startDaemon(
       nodes: () => registry.nodeMap(),
       slots: (node) => nodeLoad.slots(node),
       load: (name) => nodeLoad.load(name, health.isUp(name)),
-      noteStart: (name) => nodeLoad.start(name, clock.now()),
+      noteStart: (name) => nodeLoad.start(name),
       noteEnd: (name) => nodeLoad.end(name),
       roundRobin: new Map(),
       random: runtime.random ?? Math.random,
@@ -207,10 +207,9 @@ function countOf(items: Iterable<unknown>): number {
   return n;
 }
 
-/** Runs in flight and last use per node (least_loaded), and per-node slots (max_concurrent_runs). */
+/** Runs in flight per node (least_loaded), and per-node slots (max_concurrent_runs). */
 class NodeLoadBook {
   private readonly inFlight = new Map<string, number>();
-  private readonly lastUsed = new Map<string, number>();
   private readonly limiters = new Map<string, Limiter>();
   private total = 0;
 
@@ -230,12 +229,11 @@ class NodeLoadBook {
   }
 
   load(name: string, up: boolean) {
-    return { up, inFlight: this.inFlight.get(name) ?? 0, lastUsedAt: this.lastUsed.get(name) ?? 0 };
+    return { up, inFlight: this.inFlight.get(name) ?? 0 };
   }
 
-  start(name: string, now: number): void {
+  start(name: string): void {
     this.inFlight.set(name, (this.inFlight.get(name) ?? 0) + 1);
-    this.lastUsed.set(name, now);
     this.metrics.runsInFlight.set(++this.total);
   }
 

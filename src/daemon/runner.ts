@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { newId } from '../core/ids.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, Millis, NodeDef, RunRecord, Trigger } from '../core/types.js';
-import { selectCandidates } from '../placement/index.js';
+import { PlacementHistory, selectCandidates } from '../placement/index.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
 import { describeMissed, type FirePlan } from './catch-up.js';
@@ -11,7 +11,7 @@ import { finalRun, pendingRun, RETRYABLE, type NewRun } from './run-records.js';
 import { JobActivity } from './job-activity.js';
 import { RunJournal } from './run-journal.js';
 
-export interface RunnerOptions extends Omit<AttemptContext, 'recordStart'> {
+export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'placements'> {
   metrics: Metrics;
   /** Outbox entries queued with a final run (Elasticsearch, notifications). */
   outboxFor: (run: RunRecord, job: JobDef | undefined) => OutboxEntry[];
@@ -58,7 +58,11 @@ export class Runner {
 
   constructor(private readonly ctx: RunnerOptions) {
     this.journal = new RunJournal(ctx.store, ctx.logger);
-    this.attempts = { ...ctx, recordStart: (id, fields) => this.journal.markStarted(id, fields) };
+    this.attempts = {
+      ...ctx,
+      placements: new PlacementHistory(),
+      recordStart: (id, fields) => this.journal.markStarted(id, fields),
+    };
   }
 
   /** Every execution listens on the shutdown signal: hundreds at once is expected, not a leak. */
