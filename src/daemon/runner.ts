@@ -95,11 +95,16 @@ export class Runner {
     this.journal.flush();
     const taken = this.ctx.store.claimFires(prepared.map((p) => p.claim));
     prepared.forEach((p, i) => (taken[i] ? this.claimed(p) : this.alreadyClaimed(p.claim)));
+    // Only once the claims are stored: a refused claim is retried and would be counted twice.
+    if (!series) for (const { at } of plan.fires) this.observeLateness(at);
+  }
+
+  private observeLateness(at: Millis): void {
+    this.ctx.metrics.scheduleLateness.observe(Math.max(0, this.ctx.clock.now() - at) / 1000);
   }
 
   /** One fire, after the overlap policy: a `skipped` run while a previous one is still running. */
   private fireClaim(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): PreparedClaim {
-    this.ctx.metrics.scheduleLateness.observe(Math.max(0, this.ctx.clock.now() - at) / 1000);
     const busy = this.activity.active(job.name) > 0;
     if (busy && job.overlap === 'skip')
       return this.finalClaim(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');

@@ -98,3 +98,74 @@ describe('scheduler: a store that refuses claims', () => {
     expect(h.attempts).to.deep.equal([T0 + 1000]);
   });
 });
+
+describe('scheduler: baselines and the daemon start', () => {
+  const key = '{"expression":"* * * * * *","kind":"cron"}';
+
+  function withStored(stored: { lastScheduledAt: Millis | null; scheduleKey: string | null } | null) {
+    const clock = new ManualClock(T0);
+    const writes: unknown[] = [];
+    const plans: FirePlan[] = [];
+    const scheduler = new Scheduler({
+      clock,
+      logger: createLogger('silent'),
+      graceMs: 60_000,
+      maxWaitMs: 30_000,
+      baseline: () => stored,
+      setBaselines: (items) => writes.push(...items),
+      forgetBaseline: (job) => writes.push({ forget: job }),
+      isEnabled: () => true,
+      execute: (_job, plan) => plans.push(plan),
+      passOver: () => {},
+    });
+    return { clock, scheduler, writes, plans };
+  }
+
+  it('instants since the stored one that came before the start are catch-ups, later ones on time', async () => {
+    const h = withStored({ lastScheduledAt: T0 - 3 * SECOND, scheduleKey: key });
+    h.scheduler.setJobs([{ job, schedule: everySecond }]);
+    h.clock.advance(500);
+    h.scheduler.start();
+    await settle();
+    h.clock.advance(600);
+    await settle();
+    await h.scheduler.stop();
+    expect(h.plans.flatMap((p) => p.fires)).to.deep.equal([
+      { at: T0 - 2 * SECOND, late: true },
+      { at: T0 - SECOND, late: true },
+      { at: T0, late: true },
+      { at: T0 + SECOND, late: false },
+    ]);
+    expect(h.writes).to.deep.equal([]);
+  });
+
+  it('a stored instant counted under another schedule is dropped: the job counts from now', () => {
+    const h = withStored({ lastScheduledAt: T0 - 3600 * SECOND, scheduleKey: '{"kind":"manual"}' });
+    h.scheduler.setJobs([{ job, schedule: everySecond }]);
+    expect(h.writes).to.deep.equal([{ job: 'tick', key, at: T0 }]);
+    expect(h.scheduler.nextFireTimes('tick', 1)).to.deep.equal([T0 + SECOND]);
+  });
+
+  it('a stored instant from before schedule keys existed is kept, and the key recorded', () => {
+    const h = withStored({ lastScheduledAt: T0 - 5 * SECOND, scheduleKey: null });
+    h.scheduler.setJobs([{ job, schedule: everySecond }]);
+    expect(h.writes).to.deep.equal([{ job: 'tick', key, at: null }]);
+  });
+
+  it('an edit of a loaded job restarts its baseline only when the schedule changed', () => {
+    const h = withStored(null);
+    h.scheduler.setJobs([{ job, schedule: everySecond }]);
+    h.clock.advance(10 * SECOND);
+    h.scheduler.setJobs([
+      { job: { ...job, command: { kind: 'argv', argv: ['echo'] } }, schedule: everySecond },
+    ]);
+    const hourly = { ...job, schedule: { kind: 'cron' as const, expression: '0 * * * *' } };
+    h.scheduler.setJobs([{ job: hourly, schedule: everySecond }]);
+    h.scheduler.removeJob('tick');
+    expect(h.writes).to.deep.equal([
+      { job: 'tick', key, at: T0 },
+      { job: 'tick', key: '{"expression":"0 * * * *","kind":"cron"}', at: T0 + 10 * SECOND },
+      { forget: 'tick' },
+    ]);
+  });
+});
