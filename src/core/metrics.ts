@@ -22,6 +22,11 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300],
     registers: [this.registry],
   });
+  readonly claimErrors = new Counter({
+    name: 'distcron_claim_errors_total',
+    help: 'Claims of a scheduled fire the store refused (retried with backoff; the instant is kept)',
+    registers: [this.registry],
+  });
   readonly nodesUp = new Gauge({
     name: 'distcron_nodes_up',
     help: 'Nodes currently up',

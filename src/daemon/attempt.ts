@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { isoUtc, type JobDef, type NodeDef, type RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
-import { orderForAny, selectCandidates, type NodeLoad } from '../placement/index.js';
+import { orderForAny, selectCandidates, type NodeLoad, type PlacementHistory } from '../placement/index.js';
 import type { Store } from '../store/store.js';
 import type { Limiter } from './limiter.js';
 import type { NodeHealthTracker } from './node-health.js';
@@ -23,6 +23,8 @@ export interface AttemptContext {
   noteStart: (node: string) => void;
   noteEnd: (node: string) => void;
   roundRobin: Map<string, number>;
+  /** Which node each job used last (least_loaded ties). */
+  placements: PlacementHistory;
   random: () => number;
   outputLimitBytes: number;
   defaultTimeoutMs?: number;
@@ -79,6 +81,7 @@ function anyOrder(ctx: AttemptContext, job: JobDef, avoid: ReadonlySet<string>):
     load: ctx.load,
     roundRobinCursor: ctx.roundRobin.get(job.name) ?? 0,
     random: ctx.random,
+    jobLastUse: (node) => ctx.placements.lastUse(job.name, node),
     avoid,
   });
   ctx.roundRobin.set(job.name, result.nextRoundRobinCursor);
@@ -99,6 +102,7 @@ async function runOnNode(
   deadline: number | null,
 ): Promise<NodeResult> {
   ctx.noteStart(node.name);
+  ctx.placements.note(input.job.name, node.name);
   try {
     const waited = await waitForSlot(ctx, input, node, deadline);
     if (waited) return { kind: 'done', record: waited };

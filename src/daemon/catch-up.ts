@@ -49,15 +49,15 @@ function mostRecent(schedule: Schedule, after: Millis, now: Millis, keep: number
   }
 }
 
-export type FirePlan =
-  | { kind: 'none' }
-  /** Fire these instants now; `late` ones run with trigger catch_up. */
-  | { kind: 'fire'; instants: { at: Millis; late: boolean }[]; missed: MissedSummary | null }
-  /** Nothing runs; one `missed` run records the gap. */
-  | { kind: 'missed'; missed: MissedSummary };
+export interface FirePlan {
+  /** Instants to run now, ascending; `late` ones run with trigger `catch_up`. */
+  fires: { at: Millis; late: boolean }[];
+  /** One `missed` run standing for every due instant that does not run. */
+  missed: MissedSummary | null;
+}
 
 export interface MissedSummary {
-  /** The instant the `missed` run is recorded under. */
+  /** The instant the `missed` run is recorded under (the last one it stands for). */
   at: Millis;
   count: number;
   countCapped: boolean;
@@ -65,50 +65,47 @@ export interface MissedSummary {
   to: Millis;
 }
 
+export interface PlanContext {
+  policy: JobDef['catchUp'];
+  now: Millis;
+  /** A fire more than this late is a catch-up (`--grace`). */
+  graceMs: number;
+  /** When the scheduler started watching: an instant at or before it came while the daemon was down. */
+  upSince: Millis;
+}
+
 /**
  * What to do with the instants due since the job's last scheduled instant (SPEC §5 catch-up).
- * An instant more than `graceMs` old is late. With nothing late this is a plain on-time fire of
- * the latest due instant (earlier on-time ones coalesce into it).
+ * An instant is on time only if it came while the daemon was up and is at most `graceMs` old;
+ * each on-time instant runs. The late ones (always the oldest) follow the job's `catch_up`:
+ * `all` runs each, `latest` runs the newest, `skip` none; one `missed` run stands for the rest.
+ * At most CATCH_UP_REPLAY_CAP instants run per plan, so every instant not run lies in
+ * `due.recent` or before it and the missed range ends on a known instant.
  */
-export function planFires(
-  due: DueInstants,
-  policy: JobDef['catchUp'],
-  now: Millis,
-  graceMs: number,
-): FirePlan {
-  const latest = due.recent[due.recent.length - 1];
-  if (latest === undefined) return { kind: 'none' };
-  const isLate = (at: Millis) => now - at > graceMs;
-  const anyLate = due.first !== null && isLate(due.first);
-  if (!anyLate) return { kind: 'fire', instants: [{ at: latest, late: false }], missed: null };
+export function planFires(due: DueInstants, ctx: PlanContext): FirePlan {
+  const isLate = (at: Millis) => at <= ctx.upSince || ctx.now - at > ctx.graceMs;
+  const onTime = due.recent.filter((at) => !isLate(at)).slice(-CATCH_UP_REPLAY_CAP);
+  const late = due.recent.slice(0, due.recent.length - onTime.length);
+  const lateTotal = due.total - onTime.length;
+  const lateRuns = lateToRun(late, ctx.policy, CATCH_UP_REPLAY_CAP - onTime.length);
+  const dropped = lateTotal - lateRuns.length;
+  const lastDropped = late[late.length - lateRuns.length - 1];
+  return {
+    fires: [...lateRuns.map((at) => ({ at, late: true })), ...onTime.map((at) => ({ at, late: false }))],
+    missed: dropped > 0 && lastDropped !== undefined ? summary(lastDropped, dropped, due) : null,
+  };
+}
+
+function lateToRun(late: Millis[], policy: JobDef['catchUp'], room: number): Millis[] {
+  if (late.length === 0 || room <= 0) return [];
   switch (policy) {
     case 'skip':
-      return planSkip(due, latest, isLate);
+      return [];
     case 'latest':
-      return { kind: 'fire', instants: [{ at: latest, late: isLate(latest) }], missed: null };
+      return late.slice(-1);
     case 'all':
-      return planAll(due, isLate);
+      return late.slice(-room);
   }
-}
-
-function planSkip(due: DueInstants, latest: Millis, isLate: (at: Millis) => boolean): FirePlan {
-  const lateOnes = due.recent.filter(isLate);
-  const lastLate = lateOnes[lateOnes.length - 1] ?? latest;
-  const onTime = !isLate(latest);
-  const lateCount = onTime ? due.total - due.recent.filter((t) => !isLate(t)).length : due.total;
-  const missed = summary(lastLate, lateCount, due);
-  if (!onTime) return { kind: 'missed', missed };
-  return { kind: 'fire', instants: [{ at: latest, late: false }], missed };
-}
-
-/** Replays the most recent 100; older ones are recorded as one `missed` run (needs keep >= 101). */
-function planAll(due: DueInstants, isLate: (at: Millis) => boolean): FirePlan {
-  const replay = due.recent.slice(-CATCH_UP_REPLAY_CAP);
-  const dropped = due.total - replay.length;
-  const instants = replay.map((at) => ({ at, late: isLate(at) }));
-  const lastDropped = due.recent[due.recent.length - replay.length - 1];
-  const missed = dropped > 0 && lastDropped !== undefined ? summary(lastDropped, dropped, due) : null;
-  return { kind: 'fire', instants, missed };
 }
 
 function summary(at: Millis, count: number, due: DueInstants): MissedSummary {

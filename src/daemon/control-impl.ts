@@ -176,7 +176,8 @@ export class DaemonControlImpl implements DaemonControl {
     return {
       override: this.overrides.get(job.name) ?? null,
       schedule: describeSchedule(this.deps.registry.schedule(job.name)),
-      nextAt: this.deps.scheduler.nextFireTimes(job.name, nextCount),
+      // A disabled job will not fire: listing instants would promise runs that never come.
+      nextAt: this.isEnabled(job) ? this.deps.scheduler.nextFireTimes(job.name, nextCount) : [],
       lastRun: this.lastRun(job.name),
       running: this.deps.runner.runningCount(job.name),
     };

@@ -7,7 +7,6 @@ import { esOutboxEntry } from '../report/outbox.js';
 import { runFinishedEntry } from '../notify/outbox.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { OutboxEntry, Store } from '../store/store.js';
-import type { FirePlan } from './catch-up.js';
 import { CleanupStack } from './cleanup.js';
 import { openConfigSource } from './config-source.js';
 import type { DaemonControl } from './control.js';
@@ -98,7 +97,7 @@ export async function startDaemon(
       nodes: () => registry.nodeMap(),
       slots: (node) => nodeLoad.slots(node),
       load: (name) => nodeLoad.load(name, health.isUp(name)),
-      noteStart: (name) => nodeLoad.start(name, clock.now()),
+      noteStart: (name) => nodeLoad.start(name),
       noteEnd: (name) => nodeLoad.end(name),
       roundRobin: new Map(),
       random: runtime.random ?? Math.random,
@@ -116,11 +115,13 @@ export async function startDaemon(
       logger,
       graceMs: options.graceMs,
       maxWaitMs: options.maxWaitMs,
-      lastScheduled: (job) => store.getJobState(job)?.lastScheduledAt ?? null,
-      initLastScheduled: (jobs, at) => store.initJobStates(jobs, at),
+      baseline: (job) => store.getJobState(job) ?? null,
+      setBaselines: (items) => store.setBaselines(items),
+      forgetBaseline: (job) => store.forgetBaseline(job),
       isEnabled: (job) => control!.isEnabled(job),
-      execute: (job, plan, latest) => executePlan(runner, job, plan, latest),
+      execute: (job, plan, latest) => runner.firePlan(job, plan, latest),
       passOver: (job, latest) => store.setLastScheduled(job.name, latest),
+      onClaimError: () => metrics.claimErrors.inc(),
     });
     cleanup.push('scheduler', () => scheduler.stop());
 
@@ -137,9 +138,11 @@ export async function startDaemon(
       }
     };
     const initialStates = store.listJobStates();
-    const persisted = new Map(initialStates.map((s) => [s.job, s.lastScheduledAt]));
+    const persisted = new Map(initialStates.map((s) => [s.job, s]));
     // Nothing changes the registry before this (listeners come after): every job is in `upserted`.
     scheduler.setJobs(initial.upserted, persisted);
+    // A job not in the config now was deleted: its state must not date a later job of that name.
+    scheduler.forgetAbsent(initialStates);
     source.onChange(applyConfig);
 
     control = new DaemonControlImpl({
@@ -189,17 +192,6 @@ export async function startDaemon(
   }
 }
 
-function executePlan(runner: Runner, job: JobDef, plan: FirePlan, latest: number): void {
-  if (plan.kind === 'none') return;
-  if (plan.missed) runner.recordMissed(job, plan.missed, latest);
-  if (plan.kind !== 'fire') return;
-  if (plan.instants.length === 1) {
-    const only = plan.instants[0]!;
-    return runner.fire(job, only.at, only.late ? 'catch_up' : 'schedule', latest);
-  }
-  runner.fireSeries(job, plan.instants, latest);
-}
-
 function countErrorFiles(registry: JobRegistry): number {
   return new Set(
     registry
@@ -215,10 +207,9 @@ function countOf(items: Iterable<unknown>): number {
   return n;
 }
 
-/** Runs in flight and last use per node (least_loaded), and per-node slots (max_concurrent_runs). */
+/** Runs in flight per node (least_loaded), and per-node slots (max_concurrent_runs). */
 class NodeLoadBook {
   private readonly inFlight = new Map<string, number>();
-  private readonly lastUsed = new Map<string, number>();
   private readonly limiters = new Map<string, Limiter>();
   private total = 0;
 
@@ -238,12 +229,11 @@ class NodeLoadBook {
   }
 
   load(name: string, up: boolean) {
-    return { up, inFlight: this.inFlight.get(name) ?? 0, lastUsedAt: this.lastUsed.get(name) ?? 0 };
+    return { up, inFlight: this.inFlight.get(name) ?? 0 };
   }
 
-  start(name: string, now: number): void {
+  start(name: string): void {
     this.inFlight.set(name, (this.inFlight.get(name) ?? 0) + 1);
-    this.lastUsed.set(name, now);
     this.metrics.runsInFlight.set(++this.total);
   }
 

@@ -2,16 +2,16 @@ import { setMaxListeners } from 'node:events';
 import { newId } from '../core/ids.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, Millis, NodeDef, RunRecord, Trigger } from '../core/types.js';
-import { selectCandidates } from '../placement/index.js';
-import type { OutboxEntry } from '../store/store.js';
+import { PlacementHistory, selectCandidates } from '../placement/index.js';
+import type { FireClaim, OutboxEntry } from '../store/store.js';
 import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
-import { describeMissed, type MissedSummary } from './catch-up.js';
+import { describeMissed, type FirePlan } from './catch-up.js';
 import { Limiter } from './limiter.js';
 import { finalRun, pendingRun, RETRYABLE, type NewRun } from './run-records.js';
 import { JobActivity } from './job-activity.js';
 import { RunJournal } from './run-journal.js';
 
-export interface RunnerOptions extends Omit<AttemptContext, 'recordStart'> {
+export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'placements'> {
   metrics: Metrics;
   /** Outbox entries queued with a final run (Elasticsearch, notifications). */
   outboxFor: (run: RunRecord, job: JobDef | undefined) => OutboxEntry[];
@@ -28,6 +28,16 @@ interface Execution {
   job: JobDef;
   units: Unit[];
   environment: Record<string, string>;
+}
+
+/** A fire's runs ready to claim, and what to do once the claim is stored. */
+interface PreparedClaim {
+  claim: FireClaim;
+  /** Runs inserted already final (skipped, missed, node down, no candidate). */
+  finals: RunRecord[];
+  /** The runs that execute (null for a skipped or missed instant). */
+  execution: Execution | null;
+  afterPrevious: boolean;
 }
 
 const SHUTDOWN_REASON = 'cancelled: daemon shutting down';
@@ -48,7 +58,11 @@ export class Runner {
 
   constructor(private readonly ctx: RunnerOptions) {
     this.journal = new RunJournal(ctx.store, ctx.logger);
-    this.attempts = { ...ctx, recordStart: (id, fields) => this.journal.markStarted(id, fields) };
+    this.attempts = {
+      ...ctx,
+      placements: new PlacementHistory(),
+      recordStart: (id, fields) => this.journal.markStarted(id, fields),
+    };
   }
 
   /** Every execution listens on the shutdown signal: hundreds at once is expected, not a leak. */
@@ -58,30 +72,45 @@ export class Runner {
     return controller;
   }
 
-  /** A scheduled (or catch-up) fire of `job` at instant `at`. */
-  fire(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): void {
+  /**
+   * Carries out a plan of the scheduler: its `missed` run and every fire are claimed in one
+   * transaction (all or nothing), then what was claimed starts. A catch-up series runs one fire
+   * after another. Throws, having claimed nothing, when the store fails: the scheduler retries.
+   */
+  firePlan(job: JobDef, plan: FirePlan, advanceTo: Millis): void {
     if (this.draining) return;
+    const prepared: PreparedClaim[] = [];
+    if (plan.missed)
+      prepared.push(this.finalClaim(job, plan.missed.at, advanceTo, 'missed', describeMissed(plan.missed)));
+    const series = plan.fires.length > 1;
+    for (const { at, late } of plan.fires) {
+      const trigger = late ? 'catch_up' : 'schedule';
+      prepared.push(
+        series
+          ? this.executionClaim(job, at, trigger, advanceTo, true)
+          : this.fireClaim(job, at, trigger, advanceTo),
+      );
+    }
+    if (prepared.length === 0) return;
+    this.journal.flush();
+    const taken = this.ctx.store.claimFires(prepared.map((p) => p.claim));
+    prepared.forEach((p, i) => (taken[i] ? this.claimed(p) : this.alreadyClaimed(p.claim)));
+    // Only once the claims are stored: a refused claim is retried and would be counted twice.
+    if (!series) for (const { at } of plan.fires) this.observeLateness(at);
+  }
+
+  private observeLateness(at: Millis): void {
     this.ctx.metrics.scheduleLateness.observe(Math.max(0, this.ctx.clock.now() - at) / 1000);
+  }
+
+  /** One fire, after the overlap policy: a `skipped` run while a previous one is still running. */
+  private fireClaim(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): PreparedClaim {
     const busy = this.activity.active(job.name) > 0;
     if (busy && job.overlap === 'skip')
-      return this.claimFinal(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');
-    if (busy && job.overlap === 'queue' && this.activity.queued(job.name)) {
-      return this.claimFinal(job, at, advanceTo, 'skipped', 'a run is already queued (overlap: queue)');
-    }
-    const execution = this.claimScheduled(job, at, trigger, advanceTo);
-    if (execution) this.start(execution, busy && job.overlap === 'queue');
-  }
-
-  /** Catch-up `all`: every instant claimed now, executed one after another. */
-  fireSeries(job: JobDef, instants: { at: Millis; late: boolean }[], advanceTo: Millis): void {
-    const claimed = instants
-      .map((i) => this.claimScheduled(job, i.at, i.late ? 'catch_up' : 'schedule', advanceTo))
-      .filter((e): e is Execution => e !== null);
-    for (const execution of claimed) this.start(execution, true);
-  }
-
-  recordMissed(job: JobDef, missed: MissedSummary, advanceTo: Millis): void {
-    this.claimFinal(job, missed.at, advanceTo, 'missed', describeMissed(missed));
+      return this.finalClaim(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');
+    if (busy && job.overlap === 'queue' && this.activity.queued(job.name))
+      return this.finalClaim(job, at, advanceTo, 'skipped', 'a run is already queued (overlap: queue)');
+    return this.executionClaim(job, at, trigger, advanceTo, busy && job.overlap === 'queue');
   }
 
   /** Manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly. */
@@ -174,7 +203,13 @@ export class Runner {
     return chosen ? [chosen] : `node ${node} is not a candidate of job ${job.name}`;
   }
 
-  private claimScheduled(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): Execution | null {
+  private executionClaim(
+    job: JobDef,
+    at: Millis,
+    trigger: Trigger,
+    advanceTo: Millis,
+    afterPrevious: boolean,
+  ): PreparedClaim {
     const executionId = newId(this.ctx.clock.now());
     const candidates = selectCandidates(job, this.ctx.nodes());
     const execution = this.buildExecution(job, candidates.reason ?? candidates.nodes, {
@@ -182,39 +217,41 @@ export class Runner {
       trigger,
       scheduledAt: at,
     });
-    const finals = execution.units.filter((u) => u.run.status !== 'running');
-    const outbox = finals.flatMap((u) => this.ctx.outboxFor(u.run, job));
+    const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
+    const outbox = finals.flatMap((run) => this.ctx.outboxFor(run, job));
     const runs = execution.units.map((u) => ({ run: u.run, nodeKey: u.nodeKey }));
-    this.journal.flush();
-    if (!this.ctx.store.claimFire({ job: job.name, scheduledAt: at, advanceTo, runs, outbox })) {
-      this.ctx.logger.warn(
-        { job: job.name, at: new Date(at).toISOString() },
-        'fire already claimed; not running it again',
-      );
-      return null;
-    }
-    for (const unit of finals) this.afterFinish(unit.run);
     execution.units = execution.units.filter((u) => u.run.status === 'running');
-    return execution;
+    const claim = { job: job.name, scheduledAt: at, advanceTo, runs, outbox };
+    return { claim, finals, execution, afterPrevious };
   }
 
-  private claimFinal(
+  private finalClaim(
     job: JobDef,
     at: Millis,
     advanceTo: Millis,
     status: 'skipped' | 'missed',
     error: string,
-  ): void {
+  ): PreparedClaim {
     const run = finalRun(this.newRun(job, newId(this.ctx.clock.now()), null, 'schedule', at), status, error);
-    this.journal.flush();
-    const claimed = this.ctx.store.claimFire({
-      job: job.name,
-      scheduledAt: at,
-      advanceTo,
-      runs: [{ run, nodeKey: '*' }],
-      outbox: this.ctx.outboxFor(run, job),
-    });
-    if (claimed) this.afterFinish(run);
+    const claim = { job: job.name, scheduledAt: at, advanceTo, runs: [{ run, nodeKey: '*' }] };
+    return {
+      claim: { ...claim, outbox: this.ctx.outboxFor(run, job) },
+      finals: [run],
+      execution: null,
+      afterPrevious: false,
+    };
+  }
+
+  private claimed(prepared: PreparedClaim): void {
+    for (const run of prepared.finals) this.afterFinish(run);
+    if (prepared.execution) this.start(prepared.execution, prepared.afterPrevious);
+  }
+
+  private alreadyClaimed(claim: FireClaim): void {
+    this.ctx.logger.warn(
+      { job: claim.job, at: new Date(claim.scheduledAt).toISOString() },
+      'fire already claimed; not running it again',
+    );
   }
 
   /**

@@ -5,8 +5,6 @@ export interface NodeLoad {
   up: boolean;
   /** distcron runs currently in flight on the node (all jobs). */
   inFlight: number;
-  /** Last time a run was placed there (epoch ms; 0 = never). */
-  lastUsedAt: number;
 }
 
 export interface ChooseInput {
@@ -17,6 +15,8 @@ export interface ChooseInput {
   roundRobinCursor: number;
   /** Uniform [0, 1). */
   random: () => number;
+  /** When this job last used each node, as an order (see PlacementHistory; 0 = never). */
+  jobLastUse: (node: string) => number;
   /** Nodes to try last (e.g. the node a failed attempt ran on: retries prefer another node). */
   avoid?: ReadonlySet<string>;
 }
@@ -45,7 +45,7 @@ function orderBy(nodes: NodeDef[], input: ChooseInput): { ordered: NodeDef[]; cu
     case 'random':
       return { ordered: rotate(nodes, Math.floor(input.random() * nodes.length)), cursor };
     case 'least_loaded':
-      return { ordered: byLeastLoaded(nodes, input.load), cursor };
+      return { ordered: byLeastLoaded(nodes, input), cursor };
   }
 }
 
@@ -53,11 +53,18 @@ function rotate<T>(items: T[], by: number): T[] {
   return [...items.slice(by), ...items.slice(0, by)];
 }
 
-/** Fewest runs in flight first; ties go to the least recently used, then to name order. */
-function byLeastLoaded(nodes: NodeDef[], load: (node: string) => NodeLoad): NodeDef[] {
-  return [...nodes].sort((a, b) => {
-    const la = load(a.name);
-    const lb = load(b.name);
-    return la.inFlight - lb.inFlight || la.lastUsedAt - lb.lastUsedAt || (a.name < b.name ? -1 : 1);
-  });
+/**
+ * Fewest runs in flight first; ties go to the node this job used least recently, then to a
+ * random one — never to name order, which piles every tie onto the first host when another
+ * job's fan-out keeps all hosts equally busy.
+ */
+function byLeastLoaded(nodes: NodeDef[], input: ChooseInput): NodeDef[] {
+  const keyed = nodes.map((node) => ({
+    node,
+    inFlight: input.load(node.name).inFlight,
+    used: input.jobLastUse(node.name),
+    draw: input.random(),
+  }));
+  keyed.sort((a, b) => a.inFlight - b.inFlight || a.used - b.used || a.draw - b.draw);
+  return keyed.map((k) => k.node);
 }

@@ -105,7 +105,16 @@ CREATE TABLE notify_state (
 `;
 
 /** Append only: a released migration is never edited, a change is a new version. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL_SCHEMA }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
+  {
+    version: 2,
+    name: 'job_state.schedule_key',
+    // The schedule a job's last scheduled instant was counted under: an edited schedule restarts
+    // from now instead of catching up instants of the old one.
+    sql: 'ALTER TABLE job_state ADD COLUMN schedule_key TEXT;',
+  },
+];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

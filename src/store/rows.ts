@@ -110,6 +110,7 @@ export interface JobStateRow {
   last_status: string | null;
   last_run_id: string | null;
   last_finished_at: string | null;
+  schedule_key: string | null;
 }
 
 export function rowToJobState(row: JobStateRow): JobState {
@@ -120,6 +121,7 @@ export function rowToJobState(row: JobStateRow): JobState {
     lastStatus: row.last_status as RunStatus | null,
     lastRunId: row.last_run_id,
     lastFinishedAt: millisOrNull(row.last_finished_at),
+    scheduleKey: row.schedule_key,
   };
 }
 

@@ -7,7 +7,16 @@ import { buildRunQuery, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
-import type { FireClaim, JobState, OutboxEntry, RunFilter, RunJsonPage, RunPage, Store } from './store.js';
+import type {
+  BaselineWrite,
+  FireClaim,
+  JobState,
+  OutboxEntry,
+  RunFilter,
+  RunJsonPage,
+  RunPage,
+  Store,
+} from './store.js';
 import { nextCursorOf, SummaryPages } from './summary-pages.js';
 
 export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
@@ -15,7 +24,7 @@ export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 export const LOST_RUN_ERROR = 'daemon stopped while the run was in flight';
 
 const STATS_REFRESH_MS = 3_600_000;
-/** Names per initJobStates statement (a JSON array of ~100-300 KB). */
+/** Jobs per setBaselines statement (a JSON array of ~1 MB). */
 const INIT_CHUNK = 10_000;
 
 /** insertRun found the (job, scheduled instant, node, attempt) key already taken. */
@@ -42,6 +51,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   private readonly batchOutcomes = new Map<string, RunRecord>();
   private statsRefreshedAt: Millis;
   private readonly lists: SummaryPages;
+  /** Called inside an open transaction, a better-sqlite3 transaction function is a savepoint. */
+  private readonly nested: <T>(body: () => T) => T;
 
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
@@ -52,6 +63,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.path = path;
     this.logger = logger;
     this.statsRefreshedAt = clock.now();
+    this.nested = db.transaction((body: () => unknown) => body()) as <T>(body: () => T) => T;
     // One read transaction wrapper, made once like `immediate`.
     const snapshot = db.transaction((body: () => unknown) => body()).deferred as <T>(body: () => T) => T;
     const source = {
@@ -69,6 +81,21 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   claimFire(claim: FireClaim): boolean {
     try {
       this.atomically(() => this.applyClaim(claim));
+      return true;
+    } catch (err) {
+      if (err instanceof ClaimTaken) return false;
+      throw err;
+    }
+  }
+
+  claimFires(claims: readonly FireClaim[]): boolean[] {
+    return this.atomically(() => claims.map((claim) => this.claimInSavepoint(claim)));
+  }
+
+  /** Inside an open transaction the wrapper is a savepoint: a taken claim undoes only itself. */
+  private claimInSavepoint(claim: FireClaim): boolean {
+    try {
+      this.nested(() => this.applyClaim(claim));
       return true;
     } catch (err) {
       if (err instanceof ClaimTaken) return false;
@@ -286,13 +313,16 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.st.setEnabledOverride.run({ job, value: enabled === null ? null : enabled ? 1 : 0 });
   }
 
-  /** Jobs seen for the first time start counting from `at`; one transaction for any number. */
-  initJobStates(jobs: readonly string[], at: Millis): void {
-    const value = isoUtc(at);
+  setBaselines(items: readonly BaselineWrite[]): void {
+    const rows = items.map((i) => ({ job: i.job, key: i.key, at: i.at === null ? null : isoUtc(i.at) }));
     this.atomically(() => {
-      for (let i = 0; i < jobs.length; i += INIT_CHUNK)
-        this.st.initJobStates.run(value, JSON.stringify(jobs.slice(i, i + INIT_CHUNK)));
+      for (let i = 0; i < rows.length; i += INIT_CHUNK)
+        this.st.setBaselines.run(JSON.stringify(rows.slice(i, i + INIT_CHUNK)));
     });
+  }
+
+  forgetBaseline(job: string): void {
+    this.st.forgetBaseline.run(job);
   }
 
   setLastScheduled(job: string, at: Millis): void {

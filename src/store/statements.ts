@@ -47,12 +47,15 @@ const SQL = {
   ),
   setLastScheduled: upsertJobState('last_scheduled_at', 'last_scheduled_at = excluded.last_scheduled_at'),
   /**
-   * Jobs seen for the first time, from a JSON array of names (one statement for thousands: half
-   * the cost of one INSERT each); an existing row (even one without an instant) is left alone.
-   * `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
+   * Schedule baselines from a JSON array of {job, key, at} (one statement for thousands); `at`
+   * null keeps the stored instant. `WHERE true` keeps SQLite from reading ON CONFLICT as part
+   * of the SELECT.
    */
-  initJobStates: `INSERT INTO job_state (job, last_scheduled_at)
-    SELECT value, ? FROM json_each(?) WHERE true ON CONFLICT (job) DO NOTHING`,
+  setBaselines: `INSERT INTO job_state (job, schedule_key, last_scheduled_at)
+    SELECT json_extract(value, '$.job'), json_extract(value, '$.key'), json_extract(value, '$.at')
+    FROM json_each(?) WHERE true ON CONFLICT (job) DO UPDATE SET schedule_key = excluded.schedule_key,
+    last_scheduled_at = coalesce(excluded.last_scheduled_at, job_state.last_scheduled_at)`,
+  forgetBaseline: 'UPDATE job_state SET last_scheduled_at = NULL, schedule_key = NULL WHERE job = ?',
   setEnabledOverride: upsertJobState('enabled_override', 'enabled_override = excluded.enabled_override'),
   recordOutcome: `INSERT INTO job_state (job, last_status, last_run_id, last_finished_at)
     VALUES (@job, @status, @id, @finished_at) ON CONFLICT (job) DO UPDATE SET

@@ -30,6 +30,15 @@ export interface JobState {
   lastStatus: RunStatus | null;
   lastRunId: string | null;
   lastFinishedAt: Millis | null;
+  /** The schedule `lastScheduledAt` was counted under (see scheduleKey); null before it was kept. */
+  scheduleKey: string | null;
+}
+
+/** A job's schedule baseline to store; `at` null keeps the stored instant (records the key only). */
+export interface BaselineWrite {
+  job: string;
+  key: string;
+  at: Millis | null;
 }
 
 /**
@@ -110,6 +119,11 @@ export interface DeadLetter {
 export interface Store {
   /** Returns false (and writes nothing) when any of the claim keys already exists. */
   claimFire(claim: FireClaim): boolean;
+  /**
+   * Several claims in one transaction: each is taken or found taken (false, writing nothing of
+   * it); a store error throws and stores none of them.
+   */
+  claimFires(claims: readonly FireClaim[]): boolean[];
   /** Insert a run outside a scheduled fire (manual trigger, retry). */
   insertRun(run: RunRecord, nodeKey?: string): void;
   /**
@@ -136,8 +150,10 @@ export interface Store {
   listJobStates(): JobState[];
   setEnabledOverride(job: string, enabled: boolean | null): void;
   setLastScheduled(job: string, at: Millis): void;
-  /** Batch form for start-up: sets the last scheduled instant of jobs that have no state yet. */
-  initJobStates(jobs: readonly string[], at: Millis): void;
+  /** Sets schedule baselines (instant and schedule key) of any number of jobs in one transaction. */
+  setBaselines(items: readonly BaselineWrite[]): void;
+  /** The job left the config: its last scheduled instant and schedule key are forgotten. */
+  forgetBaseline(job: string): void;
 
   /** Items due (nextAttemptAt <= now), oldest first. */
   takeOutbox(sink: OutboxSink, limit: number, now: Millis): OutboxItem[];

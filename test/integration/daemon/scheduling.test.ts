@@ -63,11 +63,13 @@ describe('scheduling engine (manual clock, real SQLite file)', () => {
       return runsOf(second.daemon, 'nightly');
     }
 
-    it('latest runs once, now, for the latest missed instant', async () => {
+    it('latest runs once, now, for the latest missed instant and records the others as one missed run', async () => {
       const runs = await downtime('latest', '*/10 * * * *', 95);
       expect(runs.map((r) => [r.scheduled_at, r.trigger, r.status])).to.deep.equal([
+        [at(80), 'schedule', 'missed'],
         [at(90), 'catch_up', 'succeeded'],
       ]);
+      expect(runs[0]!.error).to.match(/^missed 8 scheduled instants between 2026-11-26T09:10:00.000Z and /);
     });
 
     it('skip records one missed run naming the gap, and runs nothing', async () => {

@@ -89,6 +89,44 @@ describe('SQLite store: fire claims', () => {
     expect(store.claimFire(claimFor([{ run: runningOn('db1'), nodeKey: 'db1' }]))).to.equal(true);
   });
 
+  describe('several claims in one transaction (a catch-up series)', () => {
+    const at = (n: number) => AT + n * 60_000;
+    const claimAt = (
+      n: number,
+      run: RunRecord = fakeRun({ status: 'running', scheduled_at: isoUtc(at(n)) }),
+    ) => ({
+      job: 'backup',
+      scheduledAt: at(n),
+      advanceTo: at(3),
+      runs: [{ run, nodeKey: '*' }],
+    });
+
+    it('stores each and advances the job once', () => {
+      const store = temp.open();
+      expect(store.claimFires([claimAt(1), claimAt(2), claimAt(3)])).to.deep.equal([true, true, true]);
+      expect(store.countRunning('backup')).to.equal(3);
+      expect(store.getJobState('backup')!.lastScheduledAt).to.equal(at(3));
+    });
+
+    it('reports a claim already taken as false and still stores the others', () => {
+      const store = temp.open();
+      store.claimFires([claimAt(2)]);
+      expect(store.claimFires([claimAt(1), claimAt(2), claimAt(3)])).to.deep.equal([true, false, true]);
+      expect(store.countRunning('backup')).to.equal(3);
+    });
+
+    it('stores none of them when a write fails part-way: no run left running that never starts', () => {
+      const store = temp.open();
+      const existing = fakeRun();
+      store.insertRun(existing);
+      const broken = fakeRun({ id: existing.id, status: 'running', scheduled_at: isoUtc(at(2)) });
+      expect(() => store.claimFires([claimAt(1), claimAt(2, broken), claimAt(3)])).to.throw();
+      expect(store.countRunning('backup')).to.equal(0);
+      expect(store.getJobState('backup')?.lastScheduledAt ?? null).to.equal(null);
+      expect(store.claimFires([claimAt(1), claimAt(2), claimAt(3)])).to.deep.equal([true, true, true]);
+    });
+  });
+
   it('treats other attempts, nodes and instants of the same job as distinct fires', () => {
     const store = temp.open();
     const base = { run: runningOn('db1'), nodeKey: 'db1' };

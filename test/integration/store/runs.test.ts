@@ -198,32 +198,45 @@ describe('SQLite store: runs', () => {
     expect(store.countRunning('zzz')).to.equal(0);
   });
 
-  it('initJobStates starts new jobs at the given instant and leaves known jobs alone', () => {
+  it('setBaselines sets instant and schedule key, and with no instant keeps the stored one', () => {
     store.setLastScheduled('known', REFERENCE_TIME - 60_000);
-    store.initJobStates(['known', 'new-a', 'new-b'], REFERENCE_TIME);
-    const states = store.listJobStates().map((s) => [s.job, s.lastScheduledAt]);
+    store.setLastScheduled('moved', REFERENCE_TIME - 60_000);
+    store.setBaselines([
+      { job: 'known', key: 'k1', at: null },
+      { job: 'moved', key: 'k2', at: REFERENCE_TIME },
+      { job: 'new-a', key: 'k3', at: REFERENCE_TIME },
+    ]);
+    const states = store.listJobStates().map((s) => [s.job, s.lastScheduledAt, s.scheduleKey]);
     expect(states).to.deep.equal([
-      ['known', REFERENCE_TIME - 60_000],
-      ['new-a', REFERENCE_TIME],
-      ['new-b', REFERENCE_TIME],
+      ['known', REFERENCE_TIME - 60_000, 'k1'],
+      ['moved', REFERENCE_TIME, 'k2'],
+      ['new-a', REFERENCE_TIME, 'k3'],
     ]);
   });
 
-  it('initJobStates takes many names at once, any characters included, each once', () => {
+  it('setBaselines takes many names at once, any characters included, each once', () => {
     const names = Array.from({ length: 25_000 }, (_, i) => `job-${i}`);
     names.push('quote"and\\backslash', 'ümlaut-🎉', '123', 'job-7');
-    store.initJobStates(names, REFERENCE_TIME);
+    store.setBaselines(names.map((job) => ({ job, key: '{"kind":"manual"}', at: REFERENCE_TIME })));
     const states = store.listJobStates();
     expect(states).to.have.length(25_003);
     expect(states.every((s) => s.lastScheduledAt === REFERENCE_TIME)).to.equal(true);
     expect(states.map((s) => s.job)).to.include.members(['quote"and\\backslash', 'ümlaut-🎉', '123']);
   });
 
-  it('initJobStates leaves a job alone that has a state row without an instant (an enable override)', () => {
+  it('setBaselines keeps the enable override; forgetBaseline drops instant and key only', () => {
     store.setEnabledOverride('paused', false);
-    store.initJobStates(['paused'], REFERENCE_TIME);
-    expect(store.getJobState('paused')?.lastScheduledAt).to.equal(null);
-    expect(store.getJobState('paused')?.enabledOverride).to.equal(false);
+    store.setBaselines([{ job: 'paused', key: 'k', at: REFERENCE_TIME }]);
+    expect(store.getJobState('paused')).to.include({
+      lastScheduledAt: REFERENCE_TIME,
+      enabledOverride: false,
+    });
+    store.forgetBaseline('paused');
+    expect(store.getJobState('paused')).to.include({
+      lastScheduledAt: null,
+      scheduleKey: null,
+      enabledOverride: false,
+    });
   });
 
   it('keeps the enable override and the last scheduled instant per job', () => {
@@ -236,6 +249,7 @@ describe('SQLite store: runs', () => {
       lastStatus: null,
       lastRunId: null,
       lastFinishedAt: null,
+      scheduleKey: null,
     });
     store.setEnabledOverride('backup', null);
     store.setEnabledOverride('alpha', true);

@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import { ManualClock } from '../../../src/core/clock.js';
+import { createLogger } from '../../../src/core/log.js';
+import type { Millis } from '../../../src/core/types.js';
+import type { FirePlan } from '../../../src/daemon/catch-up.js';
+import { Scheduler, type SchedulerOptions } from '../../../src/daemon/scheduler.js';
+import type { Schedule } from '../../../src/schedule/schedule.js';
+import { jobDef } from '../../harness/defs.js';
+
+const T0 = Date.parse('2026-11-26T00:00:00.000Z');
+const SECOND = 1000;
+
+const everySecond: Schedule = {
+  nextAfter: (t) => (Math.floor(t / SECOND) + 1) * SECOND,
+  describe: () => 'every second',
+};
+const job = jobDef('tick', { schedule: { kind: 'cron', expression: '* * * * * *' }, catchUp: 'all' });
+
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+/** A scheduler whose store refuses the first `failures` claims, as SQLITE_BUSY would. */
+function harness(failures: number) {
+  const clock = new ManualClock(T0);
+  const lines: { level: number; msg: string }[] = [];
+  const logger = createLogger('info', { write: (s: string) => lines.push(JSON.parse(s) as never) });
+  const claimed: Millis[] = [];
+  const attempts: Millis[] = [];
+  let refusals = 0;
+  let left = failures;
+  const options: SchedulerOptions = {
+    clock,
+    logger,
+    graceMs: 60_000,
+    maxWaitMs: 30_000,
+    baseline: () => null,
+    setBaselines: () => {},
+    forgetBaseline: () => {},
+    isEnabled: () => true,
+    execute: (_job, plan: FirePlan) => {
+      attempts.push(clock.now());
+      if (left-- > 0) throw new Error('SQLITE_BUSY: database is locked');
+      claimed.push(...plan.fires.map((f) => f.at));
+    },
+    passOver: () => {},
+    onClaimError: () => refusals++,
+  };
+  const scheduler = new Scheduler(options);
+  scheduler.setJobs([{ job, schedule: everySecond }]);
+  scheduler.start();
+  const run = async (until: Millis) => {
+    while (clock.now() < until) {
+      clock.advance(100);
+      await settle();
+    }
+  };
+  return { clock, scheduler, claimed, attempts, lines, run, refusals: () => refusals };
+}
+
+describe('scheduler: a store that refuses claims', () => {
+  it('keeps the instants unclaimed and retries with backoff until the store takes them: each once, none lost', async () => {
+    const h = harness(3);
+    await h.run(T0 + 10 * SECOND);
+    await h.scheduler.stop();
+    expect(h.claimed).to.deep.equal(Array.from({ length: 10 }, (_, i) => T0 + (i + 1) * SECOND));
+    // Refused at 1 s, then retried 500 ms, 1 s and 2 s later (doubling); taken at 4.5 s.
+    expect(h.attempts.slice(0, 4)).to.deep.equal([T0 + 1000, T0 + 1500, T0 + 2500, T0 + 4500]);
+    expect(h.refusals()).to.equal(3);
+  });
+
+  it('logs one error per streak of refusals and one line when claims are stored again', async () => {
+    const h = harness(3);
+    await h.run(T0 + 6 * SECOND);
+    await h.scheduler.stop();
+    const messages = h.lines.map((l) => l.msg);
+    expect(messages.filter((m) => m.startsWith('could not claim a fire'))).to.have.length(1);
+    expect(messages.filter((m) => m === 'claims are stored again')).to.have.length(1);
+  });
+
+  it('caps the backoff and lists the real next fire times while a retry is pending', async () => {
+    const h = harness(Infinity);
+    await h.run(T0 + 120 * SECOND);
+    const gaps = h.attempts.slice(1).map((t, i) => t - h.attempts[i]!);
+    expect(Math.max(...gaps)).to.equal(30_000);
+    expect(h.claimed).to.deep.equal([]);
+    expect(h.scheduler.nextFireTimes('tick', 2)).to.deep.equal([T0 + 121 * SECOND, T0 + 122 * SECOND]);
+    await h.scheduler.stop();
+  });
+
+  it('stops at once while waiting to retry (the wait is abortable)', async () => {
+    const h = harness(Infinity);
+    await h.run(T0 + 1100);
+    expect(h.attempts).to.deep.equal([T0 + 1000]);
+    await h.scheduler.stop();
+    h.clock.advance(60 * SECOND);
+    await settle();
+    expect(h.attempts).to.deep.equal([T0 + 1000]);
+  });
+});
+
+describe('scheduler: baselines and the daemon start', () => {
+  const key = '{"expression":"* * * * * *","kind":"cron"}';
+
+  function withStored(stored: { lastScheduledAt: Millis | null; scheduleKey: string | null } | null) {
+    const clock = new ManualClock(T0);
+    const writes: unknown[] = [];
+    const plans: FirePlan[] = [];
+    const scheduler = new Scheduler({
+      clock,
+      logger: createLogger('silent'),
+      graceMs: 60_000,
+      maxWaitMs: 30_000,
+      baseline: () => stored,
+      setBaselines: (items) => writes.push(...items),
+      forgetBaseline: (job) => writes.push({ forget: job }),
+      isEnabled: () => true,
+      execute: (_job, plan) => plans.push(plan),
+      passOver: () => {},
+    });
+    return { clock, scheduler, writes, plans };
+  }
+
+  it('instants since the stored one that came before the start are catch-ups, later ones on time', async () => {
+    const h = withStored({ lastScheduledAt: T0 - 3 * SECOND, scheduleKey: key });
+    h.scheduler.setJobs([{ job, schedule: everySecond }]);
+    h.clock.advance(500);
+    h.scheduler.start();
+    await settle();
+    h.clock.advance(600);
+    await settle();
+    await h.scheduler.stop();
+    expect(h.plans.flatMap((p) => p.fires)).to.deep.equal([
+      { at: T0 - 2 * SECOND, late: true },
+      { at: T0 - SECOND, late: true },
+      { at: T0, late: true },
+      { at: T0 + SECOND, late: false },
+    ]);
+    expect(h.writes).to.deep.equal([]);
+  });
+
+  it('a stored instant counted under another schedule is dropped: the job counts from now', () => {
+    const h = withStored({ lastScheduledAt: T0 - 3600 * SECOND, scheduleKey: '{"kind":"manual"}' });
+    h.scheduler.setJobs([{ job, schedule: everySecond }]);
+    expect(h.writes).to.deep.equal([{ job: 'tick', key, at: T0 }]);
+    expect(h.scheduler.nextFireTimes('tick', 1)).to.deep.equal([T0 + SECOND]);
+  });
+
+  it('a stored instant from before schedule keys existed is kept, and the key recorded', () => {
+    const h = withStored({ lastScheduledAt: T0 - 5 * SECOND, scheduleKey: null });
+    h.scheduler.setJobs([{ job, schedule: everySecond }]);
+    expect(h.writes).to.deep.equal([{ job: 'tick', key, at: null }]);
+  });
+
+  it('an edit of a loaded job restarts its baseline only when the schedule changed', () => {
+    const h = withStored(null);
+    h.scheduler.setJobs([{ job, schedule: everySecond }]);
+    h.clock.advance(10 * SECOND);
+    h.scheduler.setJobs([
+      { job: { ...job, command: { kind: 'argv', argv: ['echo'] } }, schedule: everySecond },
+    ]);
+    const hourly = { ...job, schedule: { kind: 'cron' as const, expression: '0 * * * *' } };
+    h.scheduler.setJobs([{ job: hourly, schedule: everySecond }]);
+    h.scheduler.removeJob('tick');
+    expect(h.writes).to.deep.equal([
+      { job: 'tick', key, at: T0 },
+      { job: 'tick', key: '{"expression":"0 * * * *","kind":"cron"}', at: T0 + 10 * SECOND },
+      { forget: 'tick' },
+    ]);
+  });
+});
