@@ -286,8 +286,9 @@ export class ConfigWatcher extends EventEmitter {
     const event = { snapshot: after, diff };
     try {
       this.emit('change', event);
-    } catch {
-      // A failing listener must not stop the watcher; the listener owns its errors.
+    } catch (err) {
+      // A failing listener must not stop the watcher, but its failure must be heard.
+      this.defect(err);
     }
     return event;
   }

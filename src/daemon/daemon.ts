@@ -9,6 +9,7 @@ import { openSqliteStore } from '../store/sqlite.js';
 import type { OutboxEntry, Store } from '../store/store.js';
 import type { FirePlan } from './catch-up.js';
 import { CleanupStack } from './cleanup.js';
+import { ConfigApplier } from './config-apply.js';
 import { openConfigSource } from './config-source.js';
 import type { DaemonControl } from './control.js';
 import { DaemonControlImpl } from './control-impl.js';
@@ -124,17 +125,23 @@ export async function startDaemon(
     });
     cleanup.push('scheduler', () => scheduler.stop());
 
+    const applier = new ConfigApplier({
+      registry,
+      scheduler,
+      logger,
+      onApplied: (diff) => {
+        for (const name of diff.nodesRemoved) health.forget(name);
+        for (const node of registry.nodeMap().values()) nodeLoad.resize(node);
+        updateNodeGauges();
+        if (diff.upserted.length + diff.removed.length > 0) {
+          logger.info({ changed: diff.upserted.length, removed: diff.removed.length }, 'config applied');
+        }
+      },
+    });
+    cleanup.push('config applier', () => applier.close());
     const applyConfig = (state: ConfigState) => {
-      const diff = registry.apply(state);
-      scheduler.setJobs(diff.upserted);
-      for (const name of diff.removed) scheduler.removeJob(name);
-      for (const name of diff.nodesRemoved) health.forget(name);
-      for (const node of registry.nodeMap().values()) nodeLoad.resize(node);
+      applier.apply(state);
       metrics.configErrors.set(countErrorFiles(registry));
-      updateNodeGauges();
-      if (diff.upserted.length + diff.removed.length > 0) {
-        logger.info({ changed: diff.upserted.length, removed: diff.removed.length }, 'config applied');
-      }
     };
     const initialStates = store.listJobStates();
     const persisted = new Map(initialStates.map((s) => [s.job, s.lastScheduledAt]));

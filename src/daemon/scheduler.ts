@@ -62,25 +62,24 @@ export class Scheduler {
   setJobs(items: { job: JobDef; schedule: Schedule }[], known?: ReadonlyMap<string, Millis | null>): void {
     const now = this.options.clock.now();
     const fresh: string[] = [];
-    let earliest = Infinity;
+    const entries: Entry[] = [];
+    // Store reads and writes first, then the in-memory change: a store error leaves the
+    // scheduler exactly as it was, so the caller can keep the previous config and retry.
     for (const { job, schedule } of items) {
       const persisted = known ? (known.get(job.name) ?? null) : this.options.lastScheduled(job.name);
       const existing = this.entries.get(job.name);
       const last = existing?.last ?? persisted ?? now;
       if (!existing && persisted === null) fresh.push(job.name);
-      const entry: Entry = {
-        job,
-        schedule,
-        last,
-        next: schedule.nextAfter(last),
-        base: last,
-      };
-      this.entries.set(job.name, entry);
+      entries.push({ job, schedule, last, next: schedule.nextAfter(last), base: last });
+    }
+    if (fresh.length > 0) this.options.initLastScheduled(fresh, now);
+    let earliest = Infinity;
+    for (const entry of entries) {
+      this.entries.set(entry.job.name, entry);
       if (entry.next === null) continue;
       this.heap.push(entry.next, entry);
       earliest = Math.min(earliest, entry.next);
     }
-    if (fresh.length > 0) this.options.initLastScheduled(fresh, now);
     if (this.wake && earliest <= (this.heap.peek()?.at ?? Infinity)) this.wake.abort();
   }
 
@@ -90,6 +89,11 @@ export class Scheduler {
 
   hasJob(name: string): boolean {
     return this.entries.has(name);
+  }
+
+  /** The definition the scheduler fires for `name` (the registry must hold the same one). */
+  jobOf(name: string): JobDef | undefined {
+    return this.entries.get(name)?.job;
   }
 
   /** The next `n` fire instants of a job after now (or after its last instant, if later). */
