@@ -174,6 +174,8 @@ export class DaemonControlImpl implements DaemonControl {
   }
 
   async runJob(name: string, request: ManualRunRequest): Promise<{ executionId: string; runIds: string[] }> {
+    if (this.deps.runner.isDraining)
+      throw new ControlError('unavailable', 'the daemon is shutting down; no new runs are started');
     const job = this.requireJob(name);
     if (request.node !== undefined && !this.deps.registry.nodeMap().has(request.node)) {
       throw new ControlError('not_found', `node ${request.node} does not exist`);
