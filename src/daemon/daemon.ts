@@ -5,6 +5,7 @@ import type { JobDef, NodeDef, RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
 import { esOutboxEntry } from '../report/outbox.js';
 import { runFinishedEntry } from '../notify/outbox.js';
+import { acquireDaemonLock } from '../store/daemon-lock.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { OutboxEntry, Store } from '../store/store.js';
 import type { FirePlan } from './catch-up.js';
@@ -51,6 +52,8 @@ export async function startDaemon(
   const onCleanupError = (name: string, err: unknown) =>
     logger.error({ err, step: name }, 'shutdown step failed');
   try {
+    const lock = acquireDaemonLock(options.dbPath);
+    cleanup.push('daemon lock', () => lock.release());
     const registry = new JobRegistry(options.timezone, logger);
     const source = await openConfigSource(options, logger);
     cleanup.push('config watcher', () => source.close());
