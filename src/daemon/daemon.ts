@@ -136,6 +136,7 @@ export async function startDaemon(
         for (const name of diff.nodesRemoved) health.forget(name);
         for (const node of registry.nodeMap().values()) nodeLoad.resize(node);
         updateNodeGauges();
+        metrics.configErrors.set(countErrorFiles(registry));
         if (diff.upserted.length + diff.removed.length > 0) {
           logger.info({ changed: diff.upserted.length, removed: diff.removed.length }, 'config applied');
         }
