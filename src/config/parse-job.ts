@@ -18,10 +18,9 @@ import {
 import { configNameOf } from './names.js';
 import { ENV_NAME, parseNotify, parseOwners } from './parse-notify.js';
 import { parsePolicy } from './parse-policy.js';
-import { parseSchedule } from './parse-schedule.js';
+import { parseSchedule, type ScheduleOptions } from './parse-schedule.js';
 import { NO_ENVIRONMENT, NO_LABELS, NO_NOTIFY, NO_RETRIES, NO_STRINGS, noItems } from './shared-defaults.js';
 import type { ReadFacts } from './read-facts.js';
-import { offerDigest } from '../schedule/hash.js';
 
 export interface JobParseOptions {
   defaultTimezone: string;
@@ -63,11 +62,15 @@ export function parseJobText(
   facts?: ReadFacts,
 ): { job?: JobDef; problems: ConfigProblem[] } {
   const name = configNameOf(file);
-  if (facts) offerDigest(name, facts.nameDigest);
+  const scheduleOpts = {
+    jobName: name,
+    defaultTimezone: opts.defaultTimezone,
+    nameDigest: facts?.nameDigest,
+  };
   const { def, problems } = checkDocument(
     file,
     text,
-    (sink, root) => jobFromTree(sink, root, name, file, opts),
+    (sink, root) => jobFromTree(sink, root, name, file, scheduleOpts),
     facts,
   );
   return def ? { job: def, problems } : { problems };
@@ -78,7 +81,7 @@ function jobFromTree(
   root: Located,
   name: string,
   file: string,
-  opts: JobParseOptions,
+  scheduleOpts: ScheduleOptions,
 ): JobDef | undefined {
   if (root.node.type !== 'object') return wrongType(sink, root, 'a JSON object (a job definition)');
   const fields = objectFields(sink, root, JOB_FIELDS, JOB_HINTS);
@@ -95,10 +98,7 @@ function jobFromTree(
       labels: NO_LABELS,
       placement: 'least_loaded',
     },
-    schedule: parseSchedule(sink, fields.get('schedule'), {
-      jobName: name,
-      defaultTimezone: opts.defaultTimezone,
-    }) ?? { kind: 'manual' },
+    schedule: parseSchedule(sink, fields.get('schedule'), scheduleOpts) ?? { kind: 'manual' },
     command: parseCommand(sink, root, fields) ?? { kind: 'shell', script: '' },
     environment: ifGiven(fields.get('environment'), sink, readEnvironment) ?? NO_ENVIRONMENT,
     retries: ifGiven(fields.get('retries'), sink, parseRetries) ?? NO_RETRIES,

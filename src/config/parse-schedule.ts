@@ -15,6 +15,8 @@ import {
 export interface ScheduleOptions {
   jobName: string;
   defaultTimezone: string;
+  /** sha256 hex of jobName, when the config reader thread computed it (seeds H values). */
+  nameDigest?: string;
 }
 
 const KINDS = ['cron', 'interval', 'fuzzy', 'at'] as const;
@@ -186,6 +188,7 @@ function readTimezone(sink: ProblemSink, at: Located): string | undefined {
 }
 
 // IANAZone.isValidZone builds an Intl.DateTimeFormat (~0.5 ms): far too slow for 100k files.
+// Safe to share process-wide: whether a zone name exists is fixed for the life of the process.
 const zoneValidity = new Map<string, boolean>();
 
 function isKnownZone(zone: string): boolean {

@@ -9,6 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { MAX_CONFIG_FILE_BYTES } from './limits.js';
+import type { ReaderBatch, ReaderInput } from './read-ahead-worker.js';
 import type { ReadFacts } from './read-facts.js';
 
 /**
@@ -22,83 +23,27 @@ export interface ReadBatch {
   facts?(i: number): ReadFacts;
 }
 
-interface BatchMessage {
-  start: number;
-  bytes: ArrayBuffer;
-  /** End offset of each file's bytes in `bytes`; -1: the main thread reads that file. */
-  ends: Int32Array;
-  /** Per file: colons outside strings (see parseJsonFast). */
-  colons: Int32Array;
-  /** Per file: sha256 hex (64 characters) of its job name, concatenated. */
-  digests: string;
-}
-
 const BATCH = 512;
 
 /**
- * Plain JavaScript evaluated in the worker (no module loading, so it also runs under test
- * runners that compile TypeScript on the fly). Opening non-blocking never hangs on a FIFO.
- * nameOf is configNameOf (names.ts) and colons is countKeys (json-doc.ts) on bytes: UTF-8
- * multi-byte sequences never contain '"', ':' or '\\', so counting bytes counts characters.
+ * Starts the reader thread (read-ahead-worker.ts). Built, it is the .js next to this file. Run
+ * through tsx (tests, bench), it is the .ts source, loaded through tsx's API: Node 20 does not
+ * apply `--import` loaders to a worker's entry module, so a one-line bootstrap registers tsx first.
  */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const crypto = require('node:crypto');
-const sha256 = crypto.hash
-  ? (s) => crypto.hash('sha256', s, 'hex')
-  : (s) => crypto.createHash('sha256').update(s).digest('hex');
-function nameOf(path) {
-  const base = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\\\')) + 1);
-  return base.slice(0, -5);
+function startReader(input: ReaderInput): Worker {
+  const options = {
+    workerData: input,
+    // It holds the file list (~7 MB at 100k files) and one batch. Past this cap (millions
+    // of files) it stops and the main thread reads the rest: slower, never wrong.
+    resourceLimits: { maxOldGenerationSizeMb: 256 },
+  };
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./read-ahead-worker.js', here), options);
+  const entry = JSON.stringify(new URL('./read-ahead-worker.ts', here).href);
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const boot = `import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`;
+  return new Worker(boot, { ...options, eval: true });
 }
-function colonsIn(at, end) {
-  let n = 0;
-  for (let i = at; i < end; i++) {
-    const c = buf[i];
-    if (c === 0x3a) n++;
-    else if (c === 0x22) for (i++; i < end && buf[i] !== 0x22; i++) if (buf[i] === 0x5c) i++;
-  }
-  return n;
-}
-const { files, first, batch, limit } = workerData;
-const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
-let buf = Buffer.allocUnsafe(2 * (limit + 1));
-function readInto(path, at) {
-  if (buf.length < at + limit + 1) {
-    const bigger = Buffer.allocUnsafe(2 * (at + limit + 1));
-    buf.copy(bigger, 0, 0, at);
-    buf = bigger;
-  }
-  let fd;
-  try { fd = fs.openSync(path, flags); } catch { return -1; }
-  try {
-    let length = 0;
-    for (let n = -1; n !== 0 && length <= limit; length += n)
-      n = fs.readSync(fd, buf, at + length, limit + 1 - length, length);
-    return length === 0 || length > limit ? -1 : at + length;
-  } catch { return -1; } finally { try { fs.closeSync(fd); } catch {} }
-}
-for (let start = first; start < files.length; start += batch) {
-  const count = Math.min(batch, files.length - start);
-  const ends = new Int32Array(count);
-  const colons = new Int32Array(count);
-  let digests = '';
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const end = readInto(files[start + i], at);
-    ends[i] = end;
-    if (end !== -1) {
-      colons[i] = colonsIn(at, end);
-      at = end;
-    }
-    digests += sha256(nameOf(files[start + i]));
-  }
-  const bytes = new ArrayBuffer(at);
-  buf.copy(new Uint8Array(bytes), 0, 0, at);
-  parentPort.postMessage({ start, bytes, ends, colons, digests }, [bytes, ends.buffer, colons.buffer]);
-}
-`;
 
 /**
  * Calls `onBatch` for every batch of `files`, in order, each on its own event-loop turn; the
@@ -135,18 +80,12 @@ export function readAhead(files: readonly string[], onBatch: (batch: ReadBatch) 
     };
     if (files.length === 0) return finish();
     try {
-      worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { files, first: BATCH, batch: BATCH, limit: MAX_CONFIG_FILE_BYTES },
-        // It holds the file list (~7 MB at 100k files) and one batch. Past this cap (millions
-        // of files) it stops and the main thread reads the rest: slower, never wrong.
-        resourceLimits: { maxOldGenerationSizeMb: 256 },
-      });
+      worker = startReader({ files, first: BATCH, batch: BATCH, limit: MAX_CONFIG_FILE_BYTES });
     } catch {
       return withoutWorker();
     }
     // Batches come in order; one that does not start where the last ended was already read here.
-    worker.on('message', (m: BatchMessage) => {
+    worker.on('message', (m: ReaderBatch) => {
       if (!settled && m.start === next) deliver(batchOf(m));
     });
     worker.on('error', () => undefined);
@@ -158,7 +97,7 @@ export function readAhead(files: readonly string[], onBatch: (batch: ReadBatch) 
   });
 }
 
-function batchOf(m: BatchMessage): ReadBatch {
+function batchOf(m: ReaderBatch): ReadBatch {
   const bytes = Buffer.from(m.bytes);
   const ends = m.ends;
   const starts = new Int32Array(ends.length);

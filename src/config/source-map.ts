@@ -26,6 +26,7 @@ interface Source {
   places?: Map<string, { line: number; column: number }>;
 }
 
+/** Safe to share: keyed by the (immutable) parsed definition itself, and gone with it. */
 const sources = new WeakMap<object, Source>();
 
 export function rememberSource(def: object, file: string, text: string | TextBytes): void {

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { lstatSync, statSync, type Stats } from 'node:fs';
-import { basename, sep } from 'node:path';
+import { basename, resolve, sep } from 'node:path';
 import { isEmptyDiff, sameProblems, type ConfigDiff } from './diff.js';
 import { DirWatchers } from './dir-watchers.js';
 import { absolutePaths, loadInto, readAll, readOne } from './load.js';
@@ -66,11 +66,14 @@ export class ConfigWatcher extends EventEmitter {
 
   constructor(options: ConfigWatcherOptions) {
     super();
-    this.opts = { ...DEFAULTS, ...options };
-    this.table = new ConfigTable(options.defaultTimezone, absolutePaths(options));
+    // Event paths are built from the watched directory's name and matched against the roots by
+    // prefix: "./jobs.d", "jobs.d/" or "../x" must all become one spelling, or events are dropped.
+    const dirs = { jobsDir: resolve(options.jobsDir), nodesDir: resolve(options.nodesDir) };
+    this.opts = { ...DEFAULTS, ...options, ...dirs };
+    this.table = new ConfigTable(options.defaultTimezone, absolutePaths(dirs));
     this.roots = [
-      { kind: 'node', dir: options.nodesDir, what: 'nodes', present: true },
-      { kind: 'job', dir: options.jobsDir, what: 'jobs', present: true },
+      { kind: 'node', dir: dirs.nodesDir, what: 'nodes', present: true },
+      { kind: 'job', dir: dirs.jobsDir, what: 'jobs', present: true },
     ];
     this.dirs = new DirWatchers((path) => this.markDirty(path));
     if (options.onChange) this.on('change', options.onChange);
@@ -103,7 +106,7 @@ export class ConfigWatcher extends EventEmitter {
   refresh(paths: readonly string[]): Promise<ConfigChangeEvent | undefined> {
     return this.serial(async () => {
       if (this.closed || !this.started) return undefined;
-      for (const path of paths) await this.revisit(path);
+      for (const path of paths) await this.revisit(resolve(path));
       return this.publish();
     });
   }
@@ -283,8 +286,9 @@ export class ConfigWatcher extends EventEmitter {
     const event = { snapshot: after, diff };
     try {
       this.emit('change', event);
-    } catch {
-      // A failing listener must not stop the watcher; the listener owns its errors.
+    } catch (err) {
+      // A failing listener must not stop the watcher, but its failure must be heard.
+      this.defect(err);
     }
     return event;
   }

@@ -43,8 +43,15 @@ export async function openConfigSource(options: DaemonOptions, logger: Logger): 
     debounceMs: options.reloadDebounceMs,
     onChange: ({ snapshot }) => {
       report(snapshot);
-      for (const listener of listeners) listener(snapshot);
+      for (const listener of listeners) {
+        try {
+          listener(snapshot);
+        } catch (err) {
+          logger.error({ err }, 'config: applying a change failed unexpectedly');
+        }
+      }
     },
+    onError: (err) => logger.error({ err }, err.message),
   });
   report(await watcher.start());
   return {

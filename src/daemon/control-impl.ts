@@ -1,5 +1,6 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Metrics } from '../core/metrics.js';
 import {
   isoUtc,
@@ -52,6 +53,8 @@ export class DaemonControlImpl implements DaemonControl {
   private readonly overrides = new Map<string, boolean>();
   /** Each definition's last list view, with the state it shows (see listView). */
   private readonly listed = new WeakMap<JobDef, { view: JobView; state: ViewState }>();
+  /** PUT/DELETE one at a time: each must see the load outcome of its own write. */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: ControlDeps) {
     this.store = deps.store;
@@ -105,27 +108,74 @@ export class DaemonControlImpl implements DaemonControl {
     return job ? this.view(job, 5) : undefined;
   }
 
+  /**
+   * Writes the job's file (in place when the job already lives in a subdirectory) and answers
+   * once the daemon has loaded it: with the job's view, or with the load problems after putting
+   * the file back as it was. Writes are serialized so each sees the outcome of its own file.
+   */
   async putJob(name: string, body: unknown): Promise<PutJobResult> {
     this.assertName(name);
     const checked = this.deps.validateJobBody(name, body);
     if (checked.problems.some((p) => p.severity === 'error'))
       return { ok: false, problems: checked.problems };
-    const created = !this.deps.registry.job(name);
-    const file = await writeAtomically(this.deps.jobsDir, `${name}.json`, checked.text);
-    await this.deps.reload(file);
-    return { ok: true, created, job: this.getJob(name) ?? null };
+    return this.serialWrite(async () => {
+      const created = !this.deps.registry.job(name);
+      const file = this.fileOf(name) ?? resolve(this.deps.jobsDir, `${name}.json`);
+      const previous = await readFile(file, 'utf8').catch(() => null);
+      await writeAtomically(file, checked.text);
+      await this.deps.reload(file);
+      const problems = this.loadProblems(file);
+      if (problems.length === 0 && this.deps.registry.job(name)?.file === file)
+        return { ok: true, created, job: this.getJob(name) ?? null };
+      if (previous === null) await rm(file, { force: true });
+      else await writeAtomically(file, previous);
+      await this.deps.reload(file);
+      return { ok: false, problems: problems.length > 0 ? problems : [notLoaded(file, name)] };
+    });
   }
 
+  /** Removes the job's file (a loaded job's, or a file of that name that failed to load). */
   async deleteJob(name: string): Promise<boolean> {
     this.assertName(name);
-    const job = this.deps.registry.job(name);
-    if (!job) return false;
-    await rm(job.file, { force: true });
-    await this.deps.reload(job.file);
-    return true;
+    return this.serialWrite(async () => {
+      const file = this.fileOf(name);
+      if (!file) return false;
+      await rm(file, { force: true });
+      await this.deps.reload(file);
+      if (this.deps.registry.job(name)?.file === file) {
+        const why = this.loadProblems(file)[0]?.message ?? 'see GET /api/v1/config/errors';
+        throw new ControlError(
+          'unavailable',
+          `job ${name}: its file is removed but the daemon could not apply that yet: ${why}`,
+        );
+      }
+      return true;
+    });
+  }
+
+  private serialWrite<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(task, task);
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Where job `name` is defined: its loaded file, else a file of that name that failed to load. */
+  private fileOf(name: string): string | undefined {
+    const loaded = this.deps.registry.job(name)?.file;
+    if (loaded) return loaded;
+    const root = resolve(this.deps.jobsDir) + sep;
+    return this.deps.registry
+      .configProblems()
+      .find((p) => p.file.startsWith(root) && basename(p.file) === `${name}.json`)?.file;
+  }
+
+  private loadProblems(file: string): ConfigProblem[] {
+    return this.deps.registry.configProblems().filter((p) => p.file === file && p.severity === 'error');
   }
 
   async runJob(name: string, request: ManualRunRequest): Promise<{ executionId: string; runIds: string[] }> {
+    if (this.deps.runner.isDraining)
+      throw new ControlError('unavailable', 'the daemon is shutting down; no new runs are started');
     const job = this.requireJob(name);
     if (request.node !== undefined && !this.deps.registry.nodeMap().has(request.node)) {
       throw new ControlError('not_found', `node ${request.node} does not exist`);
@@ -258,14 +308,23 @@ function sameState(a: ViewState, b: ViewState): boolean {
 }
 
 /** temp file + rename in the same directory, so the watcher never sees a half-written job. */
-async function writeAtomically(dir: string, fileName: string, text: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  // A dotfile ending in .tmp: the watcher ignores it, so only the rename is seen.
-  const temp = join(dir, `.${fileName}.${process.pid}.${Date.now()}.tmp`);
-  const target = join(dir, fileName);
-  await writeFile(temp, text, { mode: 0o644 });
-  await rename(temp, target);
-  return target;
+async function writeAtomically(target: string, text: string): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  // A dotfile ending in .tmp: the watcher ignores it, so only the rename is seen. The random
+  // part keeps two writers (two daemons' APIs, or a retry racing the first try) apart.
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomUUID()}.tmp`);
+  try {
+    await writeFile(temp, text, { mode: 0o644 });
+    await rename(temp, target);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+function notLoaded(file: string, name: string): ConfigProblem {
+  const message = `job "${name}" was written but did not load; the file is restored (see GET /api/v1/config/errors)`;
+  return { file, line: 1, column: 1, path: '$', message, severity: 'error' };
 }
 
 /** Descriptions are built once per compiled schedule: job lists show one per job on every page. */

@@ -52,7 +52,7 @@ export interface ManualRunRequest {
 
 export class ControlError extends Error {
   constructor(
-    readonly code: 'not_found' | 'conflict' | 'invalid',
+    readonly code: 'not_found' | 'conflict' | 'invalid' | 'unavailable',
     message: string,
     readonly details?: unknown,
   ) {

@@ -5,9 +5,11 @@ import type { JobDef, NodeDef, RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
 import { esOutboxEntry } from '../report/outbox.js';
 import { runFinishedEntry } from '../notify/outbox.js';
+import { acquireDaemonLock } from '../store/daemon-lock.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { OutboxEntry, Store } from '../store/store.js';
 import { CleanupStack } from './cleanup.js';
+import { ConfigApplier } from './config-apply.js';
 import { openConfigSource } from './config-source.js';
 import type { DaemonControl } from './control.js';
 import { DaemonControlImpl } from './control-impl.js';
@@ -49,6 +51,8 @@ export async function startDaemon(
   const onCleanupError = (name: string, err: unknown) =>
     logger.error({ err, step: name }, 'shutdown step failed');
   try {
+    const lock = acquireDaemonLock(options.dbPath);
+    cleanup.push('daemon lock', () => lock.release());
     const registry = new JobRegistry(options.timezone, logger);
     const source = await openConfigSource(options, logger);
     cleanup.push('config watcher', () => source.close());
@@ -125,17 +129,24 @@ export async function startDaemon(
     });
     cleanup.push('scheduler', () => scheduler.stop());
 
+    const applier = new ConfigApplier({
+      registry,
+      scheduler,
+      logger,
+      onApplied: (diff) => {
+        for (const name of diff.nodesRemoved) health.forget(name);
+        for (const node of registry.nodeMap().values()) nodeLoad.resize(node);
+        updateNodeGauges();
+        metrics.configErrors.set(countErrorFiles(registry));
+        if (diff.upserted.length + diff.removed.length > 0) {
+          logger.info({ changed: diff.upserted.length, removed: diff.removed.length }, 'config applied');
+        }
+      },
+    });
+    cleanup.push('config applier', () => applier.close());
     const applyConfig = (state: ConfigState) => {
-      const diff = registry.apply(state);
-      scheduler.setJobs(diff.upserted);
-      for (const name of diff.removed) scheduler.removeJob(name);
-      for (const name of diff.nodesRemoved) health.forget(name);
-      for (const node of registry.nodeMap().values()) nodeLoad.resize(node);
+      applier.apply(state);
       metrics.configErrors.set(countErrorFiles(registry));
-      updateNodeGauges();
-      if (diff.upserted.length + diff.removed.length > 0) {
-        logger.info({ changed: diff.upserted.length, removed: diff.removed.length }, 'config applied');
-      }
     };
     const initialStates = store.listJobStates();
     const persisted = new Map(initialStates.map((s) => [s.job, s]));

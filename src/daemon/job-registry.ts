@@ -16,15 +16,26 @@ export interface RegistryDiff {
   nodesRemoved: string[];
 }
 
+/** A config change computed against the registry but not yet made: see prepare() and commit(). */
+export interface PreparedConfig extends RegistryDiff {
+  state: ConfigState;
+  /** Jobs whose schedule does not compile: their last good version stays. */
+  compileProblems: ConfigProblem[];
+}
+
 /**
  * The daemon's current view of the config: the last good version of every job and node, and
- * each job's compiled schedule. Applying a new snapshot yields what the scheduler must change.
+ * each job's compiled schedule. A change is applied in two steps: prepare() computes what the
+ * scheduler must change without touching anything, and commit() makes it current once the
+ * scheduler has taken it, so the two never disagree.
  */
 export class JobRegistry {
   private jobs = new Map<string, JobDef>();
   private nodes: ReadonlyMap<string, NodeDef> = new Map();
   private readonly schedules = new Map<string, Schedule>();
   private problems: ConfigProblem[] = [];
+  private compileProblems: ConfigProblem[] = [];
+  private applyProblems: ConfigProblem[] = [];
   /** Frozen list of the current definitions; replaced (never mutated) when anything changes. */
   private definitions: readonly JobDef[] | null = null;
 
@@ -33,27 +44,53 @@ export class JobRegistry {
     private readonly logger: Logger,
   ) {}
 
+  /** prepare() and commit() at once: for the first load, before anything reads the registry. */
   apply(state: ConfigState): RegistryDiff {
-    const diff: RegistryDiff = { upserted: [], removed: [], nodesRemoved: [] };
+    const prepared = this.prepare(state);
+    this.commit(prepared);
+    return prepared;
+  }
+
+  /** What applying `state` changes; the registry itself is left as it is. */
+  prepare(state: ConfigState): PreparedConfig {
+    const prepared: PreparedConfig = {
+      state,
+      upserted: [],
+      removed: [],
+      nodesRemoved: [],
+      compileProblems: [],
+    };
     const hadJobs = this.jobs.size > 0;
     for (const [name, job] of state.jobs) {
       if (this.jobs.get(name) === job) continue;
-      const schedule = this.compile(job);
-      if (!schedule) continue;
-      this.jobs.set(name, job);
-      diff.upserted.push({ job, schedule });
+      const schedule = this.compile(job, prepared.compileProblems);
+      if (schedule) prepared.upserted.push({ job, schedule });
     }
-    const gone = hadJobs ? [...this.jobs.keys()].filter((n) => !state.jobs.has(n)) : [];
-    for (const name of gone) {
+    if (hadJobs) prepared.removed = [...this.jobs.keys()].filter((n) => !state.jobs.has(n));
+    prepared.nodesRemoved = [...this.nodes.keys()].filter((n) => !state.nodes.has(n));
+    return prepared;
+  }
+
+  /** Makes a prepared change current (the scheduler has taken it). */
+  commit(prepared: PreparedConfig): void {
+    for (const { job, schedule } of prepared.upserted) {
+      this.jobs.set(job.name, job);
+      this.schedules.set(job.name, schedule);
+    }
+    for (const name of prepared.removed) {
       this.jobs.delete(name);
       this.schedules.delete(name);
-      diff.removed.push(name);
     }
-    if (diff.upserted.length + diff.removed.length > 0) this.definitions = null;
-    diff.nodesRemoved = [...this.nodes.keys()].filter((n) => !state.nodes.has(n));
-    this.nodes = state.nodes;
-    this.problems = state.problems;
-    return diff;
+    if (prepared.upserted.length + prepared.removed.length > 0) this.definitions = null;
+    this.nodes = prepared.state.nodes;
+    this.problems = prepared.state.problems;
+    this.compileProblems = prepared.compileProblems;
+    this.applyProblems = [];
+  }
+
+  /** A prepared change that could not be made: listed with the config errors until one is. */
+  setApplyProblems(problems: ConfigProblem[]): void {
+    this.applyProblems = problems;
   }
 
   job(name: string): JobDef | undefined {
@@ -79,18 +116,23 @@ export class JobRegistry {
   }
 
   configProblems(): ConfigProblem[] {
-    return this.problems;
+    if (this.compileProblems.length + this.applyProblems.length === 0) return this.problems;
+    return [...this.problems, ...this.compileProblems, ...this.applyProblems];
   }
 
-  private compile(job: JobDef): Schedule | null {
+  private compile(job: JobDef, problems: ConfigProblem[]): Schedule | null {
     try {
-      const schedule = compileSchedule(job.schedule, { jobName: job.name, defaultTimezone: this.timezone });
-      this.schedules.set(job.name, schedule);
-      return schedule;
+      return compileSchedule(job.schedule, { jobName: job.name, defaultTimezone: this.timezone });
     } catch (err) {
       // The config layer validated it already; keep the last good version if this ever happens.
       this.logger.error({ err, job: job.name }, 'schedule does not compile; keeping the previous version');
+      const message = `schedule of job "${job.name}" does not compile (${errorText(err)}); the previous version stays active`;
+      problems.push({ file: job.file, line: 1, column: 1, path: '$.schedule', message, severity: 'error' });
       return null;
     }
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -12,6 +12,10 @@ type Write =
   | { kind: 'start'; id: string; fields: StartFields }
   | { kind: 'finish'; run: RunRecord; outbox: OutboxEntry[]; committed: () => void };
 
+/** First wait before writes that failed on a transient store error are tried again; doubles. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 10_000;
+
 /**
  * Groups the run writes of one event-loop turn (the starts and finishes of a fan-out's runs)
  * into one store transaction instead of one commit each — a commit (a WAL append) costs more
@@ -19,10 +23,18 @@ type Write =
  * together, and whatever relies on the record being stored (waiters, metrics, the notifier's
  * wake-up) runs only after the commit. Writes reach the store in call order: anything that
  * writes runs directly (claims, inserts, reads that must see finishes) flushes first.
+ *
+ * A write that fails on a transient store error (locked, disk full, I/O error, read-only) is
+ * kept, in order, and tried again with backoff; nothing is reported as finished before its
+ * record is stored. A write that can never succeed (a defect) is logged and dropped.
  */
 export class RunJournal {
   private pending: Write[] = [];
+  /** Writes that failed transiently: they go first in the next flush. */
+  private failed: Write[] = [];
   private scheduled: NodeJS.Immediate | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = RETRY_FIRST_MS;
 
   constructor(
     private readonly store: Store,
@@ -33,7 +45,7 @@ export class RunJournal {
     this.push({ kind: 'start', id, fields });
   }
 
-  /** Queues the final record; `committed` runs once it is stored (or could not be). */
+  /** Queues the final record; `committed` runs once it is stored. */
   finish(run: RunRecord, outbox: OutboxEntry[], committed: () => void): void {
     this.push({ kind: 'finish', run, outbox, committed });
   }
@@ -44,15 +56,47 @@ export class RunJournal {
     this.flush();
   }
 
-  /** Commits what is queued now (no-op when nothing is). */
+  /** Writes still waiting to be stored (queued, or failed and waiting for a retry). */
+  get unstored(): number {
+    return this.pending.length + this.failed.length;
+  }
+
+  /** Commits what is queued now (no-op when nothing is); writes that failed before go first. */
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
-    const writes = this.pending;
+    const writes = [...this.failed, ...this.pending];
     if (writes.length === 0) return;
     this.pending = [];
-    this.commit(withoutSupersededStarts(writes));
-    for (const write of writes) if (write.kind === 'finish') this.notify(write);
+    this.failed = [];
+    const kept = withoutSupersededStarts(writes);
+    const unstored = this.commit(kept);
+    this.failed = kept.filter((w) => unstored.get(w) === 'retry');
+    for (const write of kept) if (write.kind === 'finish' && !unstored.has(write)) this.notify(write);
+    if (this.failed.length > 0) this.scheduleRetry();
+    else this.retryDelayMs = RETRY_FIRST_MS;
+  }
+
+  /**
+   * Shutdown: flushes, retrying failed writes until `timeoutMs` has passed. Resolves with the
+   * number of writes that could still not be stored (their runs show as lost at the next start).
+   */
+  async settle(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    this.flush();
+    while (this.failed.length > 0 && Date.now() < deadline) {
+      await new Promise((r) =>
+        setTimeout(r, Math.min(this.retryDelayMs, Math.max(0, deadline - Date.now()))),
+      );
+      this.flush();
+    }
+    this.cancelRetry();
+    if (this.failed.length > 0)
+      this.logger.error(
+        { writes: this.failed.length },
+        'run writes could not be stored before shutdown; those runs will be recorded as lost at the next start',
+      );
+    return this.failed.length;
   }
 
   private push(write: Write): void {
@@ -61,15 +105,38 @@ export class RunJournal {
     this.scheduled ??= setImmediate(() => this.flush());
   }
 
-  private commit(writes: readonly Write[]): void {
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(RETRY_MAX_MS, delay * 2);
+    this.logger.warn({ writes: this.failed.length, retryInMs: delay }, 'run writes not stored yet; retrying');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.flush();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** Stores the writes; returns the outcome of those that were not stored. */
+  private commit(writes: readonly Write[]): Map<Write, 'retry' | 'dropped'> {
+    const unstored = new Map<Write, 'retry' | 'dropped'>();
     try {
       this.store.batch(() => writes.forEach((w) => this.write(w)));
     } catch (err) {
       // Nothing of the batch is stored (one write failed, or the commit itself, e.g. the file
       // stayed locked past busy_timeout): write each on its own, so one bad write costs only itself.
       this.logger.warn({ err, writes: writes.length }, 'run writes: batch commit failed; writing one by one');
-      writes.forEach((w) => this.writeAlone(w));
+      for (const write of writes) {
+        const outcome = this.writeAlone(write);
+        if (outcome !== 'stored') unstored.set(write, outcome);
+      }
     }
+    return unstored;
   }
 
   private write(write: Write): void {
@@ -77,14 +144,18 @@ export class RunJournal {
     else this.store.finishRun(write.run, write.outbox);
   }
 
-  /** One write in its own transaction; a failure is logged. */
-  private writeAlone(write: Write): void {
+  /** One write in its own transaction: stored, to be retried, or dropped (it can never succeed). */
+  private writeAlone(write: Write): 'stored' | 'retry' | 'dropped' {
     try {
       this.write(write);
+      return 'stored';
     } catch (err) {
-      if (write.kind === 'start') this.logger.error({ err, run: write.id }, 'could not record a run start');
-      else
-        this.logger.error({ err, run: write.run.id, job: write.run.job }, 'could not record a finished run');
+      const transient = isTransient(err);
+      const what = write.kind === 'start' ? 'a run start' : 'a finished run';
+      const ids = write.kind === 'start' ? { run: write.id } : { run: write.run.id, job: write.run.job };
+      if (transient) this.logger.warn({ err, ...ids }, `could not record ${what} yet; it will be retried`);
+      else this.logger.error({ err, ...ids }, `could not record ${what}; dropped (not retryable)`);
+      return transient ? 'retry' : 'dropped';
     }
   }
 
@@ -102,4 +173,12 @@ function withoutSupersededStarts(writes: readonly Write[]): Write[] {
   const finished = new Set<string>();
   for (const w of writes) if (w.kind === 'finish') finished.add(w.run.id);
   return writes.filter((w) => w.kind === 'finish' || !finished.has(w.id));
+}
+
+/** Store errors that may go away (lock, full disk, I/O, read-only remount), as SQLite codes them. */
+const TRANSIENT = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|PROTOCOL|NOMEM|INTERRUPT)/;
+
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT.test(code);
 }

@@ -41,6 +41,8 @@ interface PreparedClaim {
 }
 
 const SHUTDOWN_REASON = 'cancelled: daemon shutting down';
+/** At shutdown, how long run writes that fail (store locked, disk full) are retried before exit. */
+const JOURNAL_SETTLE_MS = 15_000;
 
 /**
  * Turns fires into runs: claims each (job, instant, node) once, applies the overlap policy,
@@ -179,21 +181,34 @@ export class Runner {
     return current ? Promise.resolve(current) : Promise.reject(new Error(`run ${id} not found`));
   }
 
-  /** Shutdown ladder: no new fires, wait up to `graceMs`, then cancel what still runs (recorded). */
+  /** True once shutdown began: no new runs are accepted. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Shutdown ladder: no new fires, wait up to `graceMs` for every execution (also one that began
+   * after the drain did), then cancel what still runs and wait for those cancellations; finally
+   * store every outcome (retrying failed writes) before the caller closes the store.
+   */
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
-    const settled = Promise.allSettled([...this.executions]);
     const timer = new AbortController();
     const finished = await Promise.race([
-      settled.then(() => true),
+      this.idle().then(() => true),
       this.ctx.clock.sleep(graceMs, timer.signal).then(() => false),
     ]);
     timer.abort();
     if (!finished) {
       this.shutdown.abort(SHUTDOWN_REASON);
-      await Promise.allSettled([...this.executions]);
+      await this.idle();
     }
-    this.journal.flush();
+    await this.journal.settle(JOURNAL_SETTLE_MS);
+  }
+
+  /** Resolves when no execution is in flight, including ones started while waiting. */
+  private async idle(): Promise<void> {
+    while (this.executions.size > 0) await Promise.allSettled([...this.executions]);
   }
 
   private manualTargets(job: JobDef, node: string | undefined): NodeDef[] | string {

@@ -93,18 +93,22 @@ export class Scheduler {
   setJobs(items: { job: JobDef; schedule: Schedule }[], known?: ReadonlyMap<string, ScheduleBaseline>): void {
     const now = this.options.clock.now();
     const writes: BaselineWrite[] = [];
-    let earliest = Infinity;
+    const entries: Entry[] = [];
+    // Store reads and writes first, then the in-memory change: a store error leaves the
+    // scheduler exactly as it was, so the caller can keep the previous config and retry.
     for (const { job, schedule } of items) {
       const key = scheduleKey(job.schedule);
       const last = this.baselineOf(job.name, key, now, writes, known);
-      const next = schedule.nextAfter(last);
-      const entry: Entry = { job, schedule, key, last, next, base: last, failures: 0 };
-      this.entries.set(job.name, entry);
-      if (next === null) continue;
-      this.heap.push(next, entry);
-      earliest = Math.min(earliest, next);
+      entries.push({ job, schedule, key, last, next: schedule.nextAfter(last), base: last, failures: 0 });
     }
     if (writes.length > 0) this.options.setBaselines(writes);
+    let earliest = Infinity;
+    for (const entry of entries) {
+      this.entries.set(entry.job.name, entry);
+      if (entry.next === null) continue;
+      this.heap.push(entry.next, entry);
+      earliest = Math.min(earliest, entry.next);
+    }
     if (this.wake && earliest <= (this.heap.peek()?.at ?? Infinity)) this.wake.abort();
   }
 
@@ -146,6 +150,11 @@ export class Scheduler {
 
   hasJob(name: string): boolean {
     return this.entries.has(name);
+  }
+
+  /** The definition the scheduler fires for `name` (the registry must hold the same one). */
+  jobOf(name: string): JobDef | undefined {
+    return this.entries.get(name)?.job;
   }
 
   /** The next `n` fire instants of a job after now (or after its last instant, if later). */

@@ -1,6 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { DurationError, parseDuration } from '../core/duration.js';
-import { stableInt } from './hash.js';
+import { StableDraws } from './hash.js';
 import { ScheduleError } from './schedule.js';
 
 /**
@@ -81,12 +81,13 @@ export type ParsedCron =
   { kind: 'cron'; program: CronProgram } | { kind: 'every'; intervalMs: number } | { kind: 'manual' };
 
 /** Parses a cron string (5 or 6 fields, descriptor, `@every`, `@manual`); throws ScheduleError. */
-export function parseCron(expression: string, jobName: string): ParsedCron {
+export function parseCron(expression: string, job: string | StableDraws): ParsedCron {
+  const draws = typeof job === 'string' ? new StableDraws(job) : job;
   // Without H the result depends on the text alone; fleets repeat expressions a lot.
-  if (expression.includes('H')) return parseHashed(expression, jobName);
+  if (expression.includes('H')) return parseHashed(expression, draws);
   let parsed = parsedCache.get(expression);
   if (!parsed) {
-    parsed = parseUncached(expression, jobName);
+    parsed = parseUncached(expression, draws);
     if (parsedCache.size >= PARSED_CACHE_LIMIT) parsedCache.clear();
     parsedCache.set(expression, parsed);
   }
@@ -94,12 +95,13 @@ export function parseCron(expression: string, jobName: string): ParsedCron {
 }
 
 const PARSED_CACHE_LIMIT = 200_000;
+/** Safe to share: the result depends on the expression text alone (no H) and is never mutated. */
 const parsedCache = new Map<string, ParsedCron>();
 
-function parseUncached(expression: string, jobName: string): ParsedCron {
+function parseUncached(expression: string, draws: StableDraws): ParsedCron {
   const text = expression.trim();
-  if (text.startsWith('@')) return parseDescriptor(text, jobName);
-  return { kind: 'cron', program: compileFields(cronFields(expression, text), expression, jobName) };
+  if (text.startsWith('@')) return parseDescriptor(text, draws);
+  return { kind: 'cron', program: compileFields(cronFields(expression, text), expression, draws) };
 }
 
 /** The 6 fields (seconds first) of a trimmed cron text that is not a descriptor. */
@@ -121,14 +123,15 @@ interface HashedTemplate {
   flags: number;
 }
 
+/** Safe to share: a template depends on the expression text alone; the per-job draws are applied after. */
 const templates = new Map<string, HashedTemplate>();
 
 /** Fleets use a few H expressions for many jobs: the text is split and checked once per expression. */
-function parseHashed(expression: string, jobName: string): ParsedCron {
+function parseHashed(expression: string, draws: StableDraws): ParsedCron {
   let template = templates.get(expression);
   if (!template) {
     const text = expression.trim();
-    if (text.startsWith('@')) return parseUncached(expression, jobName);
+    if (text.startsWith('@')) return parseUncached(expression, draws);
     const raw = cronFields(expression, text);
     const hashed = raw.flatMap((field, i) => (field.includes('H') ? [i] : []));
     template = { raw, hashed, flags: wildcardFlags(raw) };
@@ -136,11 +139,11 @@ function parseHashed(expression: string, jobName: string): ParsedCron {
     templates.set(expression, template);
   }
   const fields = template.raw.slice();
-  for (const i of template.hashed) fields[i] = expandHashTokens(fields[i]!, i, jobName);
+  for (const i of template.hashed) fields[i] = expandHashTokens(fields[i]!, i, draws);
   return { kind: 'cron', program: programFor(template.raw, fields, template.flags, expression) };
 }
 
-function parseDescriptor(text: string, jobName: string): ParsedCron {
+function parseDescriptor(text: string, draws: StableDraws): ParsedCron {
   const lower = text.toLowerCase();
   if (lower === '@manual') return { kind: 'manual' };
   if (lower.startsWith('@every')) return { kind: 'every', intervalMs: parseEvery(text) };
@@ -150,7 +153,7 @@ function parseDescriptor(text: string, jobName: string): ParsedCron {
       `unknown cron descriptor "${text}": use one of ${Object.keys(DESCRIPTORS).join(' ')}, ` +
         `"@every <duration>" or "@manual"`,
     );
-  return { kind: 'cron', program: compileFields(['0', ...fields.split(' ')], text, jobName) };
+  return { kind: 'cron', program: compileFields(['0', ...fields.split(' ')], text, draws) };
 }
 
 function parseEvery(text: string): number {
@@ -167,12 +170,13 @@ function parseEvery(text: string): number {
 
 /**
  * Programs by expanded fields and wildcard flags: with H, 100,000 jobs expand to far fewer
- * distinct programs, and a shared (immutable) program is computed and stored once.
+ * distinct programs, and a shared (immutable) program is computed and stored once. Safe to
+ * share: the key is everything a program depends on.
  */
 const programCache = new Map<string, CronProgram>();
 
-function compileFields(raw: string[], expression: string, jobName: string): CronProgram {
-  const fields = raw.map((field, i) => expandHashTokens(field, i, jobName));
+function compileFields(raw: string[], expression: string, draws: StableDraws): CronProgram {
+  const fields = raw.map((field, i) => expandHashTokens(field, i, draws));
   return programFor(raw, fields, wildcardFlags(raw), expression);
 }
 
@@ -255,13 +259,13 @@ function someMonthHasADay(dayOfMonth: FieldTable, month: FieldTable): boolean {
 const HASH_ITEM = /^H(?:\((\d+)-(\d+)\))?(?:\/(\d+))?$/;
 
 /** Replaces Jenkins-style `H`, `H(a-b)`, `H/n`, `H(a-b)/n` list items by values hashed from the job name. */
-function expandHashTokens(field: string, fieldIndex: number, jobName: string): string {
+function expandHashTokens(field: string, fieldIndex: number, draws: StableDraws): string {
   if (!field.includes('H')) return field;
   const unit = UNITS[fieldIndex]!;
   if (field === 'H') {
     // The common case, without the list machinery below (same slot: first item of the field).
     const [lo, hi] = H_RANGE[unit];
-    return String(stableInt(jobName, fieldIndex, lo, hi));
+    return String(draws.int(fieldIndex, lo, hi));
   }
   return field
     .split(',')
@@ -270,11 +274,11 @@ function expandHashTokens(field: string, fieldIndex: number, jobName: string): s
       if (!match) return item;
       const [lo, hi] = hashRange(unit, match, field);
       const slot = index * UNITS.length + fieldIndex;
-      if (match[3] === undefined) return String(stableInt(jobName, slot, lo, hi));
+      if (match[3] === undefined) return String(draws.int(slot, lo, hi));
       const step = Number(match[3]);
       if (step < 1)
         throw new ScheduleError(`${LABEL[unit]} field "${field}": the step of H must be at least 1`);
-      const start = lo + stableInt(jobName, slot, 0, Math.min(step, hi - lo + 1) - 1);
+      const start = lo + draws.int(slot, 0, Math.min(step, hi - lo + 1) - 1);
       return `${start}-${hi}/${step}`;
     })
     .join(',');

@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/duration.js';
 import type { FuzzyPeriod, Millis } from '../core/types.js';
-import { stableFraction } from './hash.js';
+import type { StableDraws } from './hash.js';
 import { nextOnGrid } from './periodic.js';
 import { ScheduleError, type Schedule } from './schedule.js';
 import type { Window } from './wall-time.js';
@@ -39,19 +39,19 @@ export function compileFuzzy(
   period: FuzzyPeriod,
   window: Window | undefined,
   zone: Zone,
-  jobName: string,
+  draws: StableDraws,
 ): Schedule {
   const ms = periodMs(period);
   if (!Number.isInteger(ms) || ms < 1000)
     throw new ScheduleError(`fuzzy period must be at least 1s, got ${JSON.stringify(period)}`);
   const label = typeof period === 'string' ? period : `every ${formatDuration(ms)}`;
-  if (ms % DAY === 0) return new FuzzyDays(ms / DAY, window, zone, jobName, label);
-  if (!window) return new FuzzyGrid(ms, jobName, label);
+  if (ms % DAY === 0) return new FuzzyDays(ms / DAY, window, zone, draws, label);
+  if (!window) return new FuzzyGrid(ms, draws, label);
   if (ms > DAY)
     throw new ScheduleError(
       `fuzzy period ${formatDuration(ms)} cannot have a window: use a whole number of days (e.g. "48h") or less than a day`,
     );
-  return new FuzzyInWindow(ms, window, zone, jobName, label);
+  return new FuzzyInWindow(ms, window, zone, draws, label);
 }
 
 class FuzzyDays implements Schedule {
@@ -63,14 +63,14 @@ class FuzzyDays implements Schedule {
     private readonly days: number,
     private readonly window: Window | undefined,
     private readonly zone: Zone,
-    jobName: string,
+    draws: StableDraws,
     private readonly label: string,
   ) {
     this.anchorDay = days === 7 ? MONDAY_EPOCH_DAY : 0;
-    this.dayIndex = Math.floor(stableFraction(jobName, SLOT_DAY) * days);
+    this.dayIndex = Math.floor(draws.fraction(SLOT_DAY) * days);
     const startSec = window?.startSec ?? 0;
     const lengthSec = window?.lengthSec ?? 86_400;
-    this.timeOfDayMs = (startSec + Math.floor(stableFraction(jobName, SLOT_TIME) * lengthSec)) * 1000;
+    this.timeOfDayMs = (startSec + Math.floor(draws.fraction(SLOT_TIME) * lengthSec)) * 1000;
   }
 
   nextAfter(t: Millis): Millis | null {
@@ -101,10 +101,10 @@ class FuzzyGrid implements Schedule {
   private readonly offsetMs: number;
   constructor(
     private readonly periodMs: number,
-    jobName: string,
+    draws: StableDraws,
     private readonly label: string,
   ) {
-    this.offsetMs = Math.floor(stableFraction(jobName, SLOT_TIME) * (periodMs / 1000)) * 1000;
+    this.offsetMs = Math.floor(draws.fraction(SLOT_TIME) * (periodMs / 1000)) * 1000;
   }
   nextAfter(t: Millis): Millis {
     return nextOnGrid(this.offsetMs, this.periodMs, t);
@@ -120,11 +120,11 @@ class FuzzyInWindow implements Schedule {
     private readonly periodMs: number,
     private readonly window: Window,
     private readonly zone: Zone,
-    jobName: string,
+    draws: StableDraws,
     private readonly label: string,
   ) {
     const spreadSec = Math.min(periodMs / 1000, window.lengthSec);
-    this.offsetMs = Math.floor(stableFraction(jobName, SLOT_TIME) * spreadSec) * 1000;
+    this.offsetMs = Math.floor(draws.fraction(SLOT_TIME) * spreadSec) * 1000;
   }
 
   nextAfter(t: Millis): Millis | null {

@@ -11,36 +11,49 @@ import { hash } from 'node:crypto';
 const SLOTS_PER_DIGEST = 6;
 const SLICE_BYTES = 5;
 
-let memoKey = '';
-let memoDigest = '';
+/** The draws of one job. Pure apart from the digests it computes once and keeps. */
+export class StableDraws {
+  private readonly digests: string[] = [];
 
-/** Hex digest: Node's one-shot hash is markedly faster with a string result than with a Buffer. */
-function digestFor(jobName: string, block: number): string {
-  const input = block === 0 ? jobName : `${block}\0${jobName}`;
-  if (memoDigest !== '' && memoKey === input) return memoDigest;
-  memoDigest = hash('sha256', input, 'hex');
-  memoKey = input;
-  return memoDigest;
+  /**
+   * `nameDigest`: sha256 hex of `jobName` when already known (the config reader thread hashes
+   * the names of the files it reads, so the main thread need not while compiling schedules).
+   */
+  constructor(
+    readonly jobName: string,
+    nameDigest?: string,
+  ) {
+    if (nameDigest !== undefined) this.digests[0] = nameDigest;
+  }
+
+  /** Stable fraction in [0, 1) for this job and `slot`; 40 bits make modulo bias negligible. */
+  fraction(slot: number): number {
+    const digest = this.digest(Math.floor(slot / SLOTS_PER_DIGEST));
+    const at = (slot % SLOTS_PER_DIGEST) * SLICE_BYTES * 2;
+    return parseInt(digest.slice(at, at + SLICE_BYTES * 2), 16) / 2 ** 40;
+  }
+
+  /** Stable integer in [min, max] (inclusive). */
+  int(slot: number, min: number, max: number): number {
+    return min + Math.floor(this.fraction(slot) * (max - min + 1));
+  }
+
+  /** Hex digest: Node's one-shot hash is markedly faster with a string result than with a Buffer. */
+  private digest(block: number): string {
+    return (this.digests[block] ??= hash(
+      'sha256',
+      block === 0 ? this.jobName : `${block}\0${this.jobName}`,
+      'hex',
+    ));
+  }
 }
 
-/**
- * The digest of `jobName` (block 0) computed elsewhere: the config reader thread hashes the
- * names of the files it reads, so the main thread need not while it compiles their schedules.
- * Used only when the next lookup is for exactly this name; a stale offer is never read.
- */
-export function offerDigest(jobName: string, hexDigest: string): void {
-  memoKey = jobName;
-  memoDigest = hexDigest;
-}
-
-/** Stable fraction in [0, 1) for (job name, slot); 40 bits make modulo bias negligible. */
+/** Stable fraction in [0, 1) for (job name, slot). */
 export function stableFraction(jobName: string, slot: number): number {
-  const digest = digestFor(jobName, Math.floor(slot / SLOTS_PER_DIGEST));
-  const at = (slot % SLOTS_PER_DIGEST) * SLICE_BYTES * 2;
-  return parseInt(digest.slice(at, at + SLICE_BYTES * 2), 16) / 2 ** 40;
+  return new StableDraws(jobName).fraction(slot);
 }
 
 /** Stable integer in [min, max] (inclusive). */
 export function stableInt(jobName: string, slot: number, min: number, max: number): number {
-  return min + Math.floor(stableFraction(jobName, slot) * (max - min + 1));
+  return new StableDraws(jobName).int(slot, min, max);
 }

@@ -13,6 +13,7 @@ import type { ScheduleSpec } from '../core/types.js';
 import { CronSchedule } from './cron-walk.js';
 import { parseCron } from './cron-parse.js';
 import { compileFuzzy } from './fuzzy.js';
+import { StableDraws } from './hash.js';
 import { AtSchedule, EverySchedule, IntervalSchedule, ManualSchedule } from './periodic.js';
 import { ScheduleError, type Schedule, type ScheduleContext } from './schedule.js';
 import { parseWindow } from './wall-time.js';
@@ -45,7 +46,7 @@ function compileUncached(spec: ScheduleSpec, ctx: ScheduleContext): Schedule {
     case 'manual':
       return MANUAL;
     case 'cron':
-      return compileCron(spec.expression, spec.timezone ?? ctx.defaultTimezone, ctx.jobName);
+      return compileCron(spec.expression, spec.timezone ?? ctx.defaultTimezone, drawsOf(ctx));
     case 'every':
       return new EverySchedule(positiveInterval(spec.intervalMs, '@every'));
     case 'interval':
@@ -60,7 +61,7 @@ function compileUncached(spec: ScheduleSpec, ctx: ScheduleContext): Schedule {
         spec.period,
         window,
         resolveZone(spec.timezone ?? ctx.defaultTimezone),
-        ctx.jobName,
+        drawsOf(ctx),
       );
     }
     case 'at':
@@ -71,10 +72,14 @@ function compileUncached(spec: ScheduleSpec, ctx: ScheduleContext): Schedule {
   }
 }
 
-function compileCron(expression: string, timezone: string, jobName: string): Schedule {
+function drawsOf(ctx: ScheduleContext): StableDraws {
+  return new StableDraws(ctx.jobName, ctx.nameDigest);
+}
+
+function compileCron(expression: string, timezone: string, draws: StableDraws): Schedule {
   if (typeof expression !== 'string' || expression.trim() === '')
     throw new ScheduleError('cron expression is empty: use e.g. "0 3 * * *", "@daily" or "@every 5m"');
-  const parsed = parseCron(expression, jobName);
+  const parsed = parseCron(expression, draws);
   if (parsed.kind === 'manual') return MANUAL;
   if (parsed.kind === 'every') return new EverySchedule(parsed.intervalMs);
   return new CronSchedule(parsed.program, resolveZone(timezone), expression);

@@ -11,6 +11,8 @@ export interface Schedule {
 export interface ScheduleContext {
   /** Job name: seeds the stable hash of fuzzy schedules and H tokens. */
   jobName: string;
+  /** sha256 hex of jobName when the caller has it already (the config reader thread). */
+  nameDigest?: string;
   /** IANA zone used when the schedule names none (daemon --timezone). */
   defaultTimezone: string;
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import Database from 'better-sqlite3';
 import { createLogger } from '../../../src/core/log.js';
 import { isoUtc } from '../../../src/core/types.js';
 import { RunJournal } from '../../../src/daemon/run-journal.js';
@@ -87,18 +88,63 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
     expect(store.getRun(run!.id)).to.deep.include({ status: 'succeeded', host: 'h0', started_at: startedAt });
   });
 
-  it('logs a finish it cannot store, stores the others one by one, and still tells every finisher', async () => {
+  it('logs a finish that can never be stored, stores the others one by one, and tells only their finishers', async () => {
     const [run] = insertRunning(1);
     const unknown = fakeRun({ status: 'failed' });
     const told: string[] = [];
     journal.finish(unknown, [notifyEntry(unknown.id)], () => told.push('unknown'));
     journal.finish(finishedRun(run!), [notifyEntry(run!.id)], () => told.push('known'));
     await nextTurn();
-    expect(told).to.deep.equal(['unknown', 'known']);
+    expect(told).to.deep.equal(['known']);
     expect(store.getRun(run!.id)!.status).to.equal('succeeded');
     expect(store.getRun(unknown.id)).to.equal(undefined);
     expect(store.outboxBacklog().notify).to.equal(1);
-    expect(logLines.join('\n')).to.match(/could not record a finished run/);
+    expect(logLines.join('\n')).to.match(/could not record a finished run; dropped/);
+    expect(journal.unstored).to.equal(0);
+  });
+
+  it('keeps a finish the store refuses for now (locked), reports nothing, and stores it by retrying', async () => {
+    const locked = temp.open({ busyTimeoutMs: 10 });
+    const lockedJournal = new RunJournal(locked, createLogger('silent'));
+    const [run] = insertRunning(1);
+    const blocker = new Database(temp.path);
+    blocker.exec('BEGIN IMMEDIATE');
+    let told = 0;
+    try {
+      lockedJournal.finish(finishedRun(run!), [notifyEntry(run!.id)], () => told++);
+      lockedJournal.flush();
+      expect(told).to.equal(0);
+      expect(lockedJournal.unstored).to.equal(1);
+      lockedJournal.flush();
+      expect(told).to.equal(0);
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    expect(await lockedJournal.settle(5_000)).to.equal(0);
+    expect(told).to.equal(1);
+    expect(store.getRun(run!.id)!.status).to.equal('succeeded');
+    expect(store.outboxBacklog().notify).to.equal(1);
+  });
+
+  it('retries on its own after a transient failure, in the order the writes were made', async () => {
+    const locked = temp.open({ busyTimeoutMs: 10 });
+    const lockedJournal = new RunJournal(locked, createLogger('silent'));
+    const [a, b] = insertRunning(2);
+    const blocker = new Database(temp.path);
+    blocker.exec('BEGIN IMMEDIATE');
+    const told: string[] = [];
+    const startedAt = isoUtc(REFERENCE_TIME);
+    lockedJournal.markStarted(a!.id, { node: 'n0', host: 'h0', started_at: startedAt });
+    lockedJournal.flush();
+    lockedJournal.finish(finishedRun({ ...a!, host: 'h0', started_at: startedAt }), [], () => told.push('a'));
+    lockedJournal.finish(finishedRun(b!), [], () => told.push('b'));
+    lockedJournal.flush();
+    blocker.exec('ROLLBACK');
+    blocker.close();
+    while (lockedJournal.unstored > 0) await new Promise((r) => setTimeout(r, 50));
+    expect(told).to.deep.equal(['a', 'b']);
+    expect(store.getRun(a!.id)).to.deep.include({ status: 'succeeded', host: 'h0', started_at: startedAt });
   });
 
   it('writes one by one when the batch commit itself fails', async () => {

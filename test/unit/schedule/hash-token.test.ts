@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseCron } from '../../../src/schedule/cron-parse.js';
-import { offerDigest } from '../../../src/schedule/hash.js';
+import { compileSchedule } from '../../../src/schedule/index.js';
 import { compile, fires } from './fires.js';
 
 const NOW = Date.parse('2026-11-26T00:00:00Z');
@@ -20,12 +20,15 @@ describe('schedule: H tokens', () => {
     );
   });
 
-  it('uses a digest offered by the config reader only for the name it was offered for', () => {
-    // Bytes 0-4 of this digest are 0, so H picks minute 0 and hour 0 when the offer is used.
-    offerDigest('offered-job', '0'.repeat(64));
+  it('uses the name digest passed with a job (from the config reader) for that compile only', () => {
+    // Bytes 0-4 of this digest are 0, so H picks minute 0 and hour 0 when it is used.
+    const zeros = '0'.repeat(64);
+    const given = compileSchedule(
+      { kind: 'cron', expression: 'H H * * *' },
+      { jobName: 'offered-job', defaultTimezone: 'UTC', nameDigest: zeros },
+    );
+    expect(given.describe()).to.equal('cron H H * * * = 0 0 * * * (UTC)');
     expect(compile('H H * * *', 'another-job').describe()).to.not.equal('cron H H * * * = 0 0 * * * (UTC)');
-    offerDigest('offered-job', '0'.repeat(64));
-    expect(compile('H H * * *', 'offered-job').describe()).to.equal('cron H H * * * = 0 0 * * * (UTC)');
     expect(compile('H H * * *', 'backup-db').describe()).to.equal('cron H H * * * = 50 15 * * * (UTC)');
   });
 

@@ -1,0 +1,91 @@
+import type { Logger } from '../core/log.js';
+import type { ConfigProblem } from '../core/types.js';
+import type { ConfigState, JobRegistry, PreparedConfig } from './job-registry.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface ConfigApplierOptions {
+  registry: JobRegistry;
+  scheduler: Pick<Scheduler, 'setJobs' | 'removeJob'>;
+  logger: Logger;
+  /** After a change is current in both registry and scheduler (nodes, gauges, log line). */
+  onApplied: (applied: PreparedConfig) => void;
+  /** First wait before a failed change is tried again; doubles up to `maxRetryMs`. */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+const DEFAULTS = { retryMs: 1_000, maxRetryMs: 60_000 };
+
+/**
+ * Applies config snapshots to the registry and the scheduler together: the change is prepared
+ * without touching either, handed to the scheduler (which takes all of it or, on a store error,
+ * none), and only then committed to the registry. A change that fails is logged, listed with
+ * the config errors (GET /config/errors) and tried again with the newest snapshot until it
+ * succeeds; meanwhile the previous version of every job stays active in both.
+ */
+export class ConfigApplier {
+  private readonly opts: ConfigApplierOptions & typeof DEFAULTS;
+  private latest: ConfigState | null = null;
+  private retryTimer?: NodeJS.Timeout;
+  private failures = 0;
+  private closed = false;
+
+  constructor(options: ConfigApplierOptions) {
+    this.opts = { ...DEFAULTS, ...options };
+  }
+
+  /** Never throws: a failure is reported and retried. */
+  apply(state: ConfigState): void {
+    if (this.closed) return;
+    this.latest = state;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const { registry, scheduler } = this.opts;
+    let prepared: PreparedConfig | undefined;
+    try {
+      prepared = registry.prepare(state);
+      scheduler.setJobs(prepared.upserted);
+      for (const name of prepared.removed) scheduler.removeJob(name);
+      registry.commit(prepared);
+    } catch (err) {
+      return this.failed(prepared, err);
+    }
+    this.failures = 0;
+    try {
+      this.opts.onApplied(prepared);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'config: applied, but updating what follows from it failed');
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+  }
+
+  private failed(prepared: PreparedConfig | undefined, err: unknown): void {
+    const delayMs = Math.min(this.opts.maxRetryMs, this.opts.retryMs * 2 ** this.failures++);
+    const reason = err instanceof Error ? err.message : String(err);
+    this.opts.logger.error(
+      { err, jobs: prepared?.upserted.map((u) => u.job.name), retryInMs: delayMs },
+      'config: a change could not be applied; the previous version stays active',
+    );
+    const files = prepared?.upserted.map((u) => u.job.file) ?? [];
+    const removed = prepared?.removed.map((name) => this.opts.registry.job(name)?.file ?? name) ?? [];
+    const problem = (file: string, what: string): ConfigProblem => ({
+      file,
+      line: 1,
+      column: 1,
+      path: '$',
+      message: `${what} could not be applied (${reason}); the previous state stays active, retrying in ${Math.round(delayMs / 1000)} s`,
+      severity: 'error',
+    });
+    this.opts.registry.setApplyProblems([
+      ...files.map((f) => problem(f, 'this job')),
+      ...removed.map((f) => problem(f, 'the removal of this job')),
+      ...(prepared ? [] : [problem('(config)', 'the config change')]),
+    ]);
+    this.retryTimer = setTimeout(() => this.latest && this.apply(this.latest), delayMs);
+    this.retryTimer.unref();
+  }
+}
