@@ -36,6 +36,13 @@ const bool: Parse = (v) => {
     throw new Error(`expected true or false, got "${v}"`);
   return ['true', '1', 'yes'].includes(v);
 };
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envNames: Parse = (v) => {
+  const names = v.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const bad = names.find((n) => !ENV_NAME.test(n));
+  if (bad !== undefined) throw new Error(`"${bad}" is not an environment variable name`);
+  return names;
+};
 const listen: Parse = (v) => (v === 'off' || v === '' ? null : v);
 
 /** Every `distcron daemon` flag; each is also read from DISTCRON_<FLAG_IN_CAPS>. */
@@ -127,6 +134,12 @@ export const DAEMON_FLAGS: FlagSpec[] = [
     key: 'floodPerHour',
     help: 'max notification messages per job per hour',
     parse: integer,
+  },
+  {
+    flag: 'env-passthrough',
+    key: 'envPassthrough',
+    help: 'NAME,... daemon environment variables local jobs also get (default: none beyond PATH, HOME, USER, LOGNAME, SHELL, LANG, TZ)',
+    parse: envNames,
   },
 ];
 
