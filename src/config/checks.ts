@@ -256,7 +256,7 @@ export function readDuration(sink: ProblemSink, at: Located, min = 1): number | 
 export function readStringArray(
   sink: ProblemSink,
   at: Located,
-  opts: { nonEmpty?: boolean; item?: (s: string, item: Located) => boolean } = {},
+  opts: { nonEmpty?: boolean; emptyItems?: boolean; item?: (s: string, item: Located) => boolean } = {},
 ): string[] | undefined {
   const items = arrayItems(sink, at, 'an array of strings');
   if (!items) return undefined;
@@ -265,7 +265,7 @@ export function readStringArray(
   const out = new Array<string>(items.length);
   let ok = true;
   for (let i = 0; i < items.length; i++) {
-    const value = readString(sink, items[i]!, { nonEmpty: true });
+    const value = readString(sink, items[i]!, { nonEmpty: !opts.emptyItems });
     if (value === undefined || (opts.item && !opts.item(value, items[i]!))) ok = false;
     else out[i] = value;
   }

@@ -30,6 +30,7 @@ export function testJob(name: string, overrides: Partial<JobDef> = {}): JobDef {
     schedule: { kind: 'manual' },
     command: { kind: 'argv', argv: ['true'] },
     environment: {},
+    parameters: {},
     retries: { count: 0, delayMs: 0 },
     overlap: 'skip',
     catchUp: 'latest',
