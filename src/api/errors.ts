@@ -73,7 +73,7 @@ function fromControlError(err: ControlError): ApiError {
       : err.details === undefined
         ? null
         : { info: err.details };
-  const status = { not_found: 404, conflict: 409, invalid: 400 }[err.code];
+  const status = { not_found: 404, conflict: 409, invalid: 400, unavailable: 503 }[err.code];
   return new ApiError(status, err.code, err.message, details);
 }
 
