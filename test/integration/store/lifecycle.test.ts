@@ -3,7 +3,12 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isoUtc } from '../../../src/core/types.js';
-import { LATEST_SCHEMA_VERSION, migrate, SchemaTooNewError } from '../../../src/store/migrations.js';
+import {
+  LATEST_SCHEMA_VERSION,
+  migrate,
+  MIGRATIONS,
+  SchemaTooNewError,
+} from '../../../src/store/migrations.js';
 import { openSqliteStore } from '../../../src/store/sqlite.js';
 import { fakeRun, REFERENCE_TIME } from '../../harness/runs.js';
 import { TempStore } from './temp-store.js';
@@ -48,16 +53,16 @@ describe('SQLite store: file, pragmas and migrations', () => {
     temp.open().close();
     const next = LATEST_SCHEMA_VERSION + 1;
     const migrations = [
-      { version: 1, name: 'initial schema', sql: 'SELECT 1' },
+      ...MIGRATIONS,
       { version: next, name: 'add a table', sql: 'CREATE TABLE extra (x INTEGER)' },
       { version: next + 1, name: 'broken', sql: 'CREATE TABLE extra (x INTEGER)' },
     ];
     withRawDb(temp.path, (db) => {
       expect(() => migrate(db, temp.path, migrations)).to.throw(
-        /store: migration 3 \(broken\).*already exists/,
+        new RegExp(`store: migration ${next + 1} \\(broken\\).*already exists`),
       );
       const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
-      expect(versions).to.deep.equal([1, next]);
+      expect(versions).to.deep.equal([...MIGRATIONS.map((m) => m.version), next]);
     });
   });
 
@@ -70,7 +75,9 @@ describe('SQLite store: file, pragmas and migrations', () => {
     );
     expect(() => openSqliteStore({ path: temp.path })).to.throw(
       SchemaTooNewError,
-      /store: .*schema version 2, newer than this distcron understands \(1\).*--db/,
+      new RegExp(
+        `store: .*schema version ${LATEST_SCHEMA_VERSION + 1}, newer than this distcron understands \\(${LATEST_SCHEMA_VERSION}\\).*--db`,
+      ),
     );
   });
 
