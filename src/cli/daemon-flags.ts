@@ -38,7 +38,10 @@ const bool: Parse = (v) => {
 };
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envNames: Parse = (v) => {
-  const names = v.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const names = v
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   const bad = names.find((n) => !ENV_NAME.test(n));
   if (bad !== undefined) throw new Error(`"${bad}" is not an environment variable name`);
   return names;
