@@ -15,6 +15,7 @@ import {
   type Fields,
   type Located,
 } from './checks.js';
+import { MAX_RETRY_DELAY_MS } from '../core/duration.js';
 import { configNameOf } from './names.js';
 import { ENV_NAME, parseNotify, parseOwners } from './parse-notify.js';
 import { parseParameters } from './parse-params.js';
@@ -219,6 +220,6 @@ function parseRetries(sink: ProblemSink, at: Located): JobDef['retries'] | undef
   if (!countField) return sink.error(at, '"retries" needs "count", e.g. {"count": 2, "delay": "1m"}');
   const count = readInteger(sink, countField, 0, MAX_RETRIES);
   const delayField = fields.get('delay');
-  const delayMs = delayField ? readDuration(sink, delayField, 0) : 0;
+  const delayMs = delayField ? readDuration(sink, delayField, 0, MAX_RETRY_DELAY_MS) : 0;
   return count === undefined || delayMs === undefined ? undefined : { count, delayMs };
 }

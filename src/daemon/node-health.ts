@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import { MAX_TIMER_MS, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Millis, NodeDef } from '../core/types.js';
 import type { NodeHealth } from './control.js';
@@ -108,7 +108,8 @@ export class NodeHealthTracker {
     if (this.closed) return;
     this.clearTimer(e);
     e.nextProbeAt = this.options.clock.now() + e.backoffMs;
-    e.timer = setTimeout(() => void this.probe(node, e), e.backoffMs);
+    // A probe may come early, never at once: past MAX_TIMER_MS a timer would fire immediately.
+    e.timer = setTimeout(() => void this.probe(node, e), Math.min(e.backoffMs, MAX_TIMER_MS));
     e.timer.unref();
   }
 

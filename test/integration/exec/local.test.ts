@@ -89,6 +89,22 @@ describe('LocalExecutor: running commands', function () {
     }
   });
 
+  it('lets a run with a 30-day timeout run (a timer past 24.8 days would fire at once)', async () => {
+    const outcome = await executor.run(
+      LOCAL_NODE,
+      request(shell('sleep 2; echo finished'), { timeoutMs: 30 * 86_400_000 }),
+    );
+    expect(outcome).to.include({ status: 'succeeded', stdout: 'finished\n', error: null });
+  });
+
+  it('passes empty arguments through intact', async () => {
+    const outcome = await executor.run(
+      LOCAL_NODE,
+      request(argv(process.execPath, printArgv, '', '-N', '', 'k')),
+    );
+    expect(JSON.parse(outcome.stdout)).to.deep.equal(['', '-N', '', 'k']);
+  });
+
   it('runs in the working directory', async () => {
     const cwd = join(dir, "work dir 'x'");
     mkdirSync(cwd);
