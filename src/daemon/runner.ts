@@ -138,6 +138,13 @@ export class Runner {
     return true;
   }
 
+  /** Callers waiting for runs to finish (waitForRun), for tests and diagnostics. */
+  get waiterCount(): number {
+    let n = 0;
+    for (const list of this.waiters.values()) n += list.length;
+    return n;
+  }
+
   runningCount(job: string): number {
     return this.activity.active(job);
   }
@@ -148,9 +155,20 @@ export class Runner {
     if (!this.controllers.has(id)) return this.storedRun(id);
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
-      list.push(resolve);
+      const onAbort = () => {
+        // An abandoned wait leaves nothing behind (a client polling with timeouts would pile up).
+        const rest = (this.waiters.get(id) ?? []).filter((w) => w !== waiter);
+        if (rest.length > 0) this.waiters.set(id, rest);
+        else this.waiters.delete(id);
+        reject(new Error('aborted'));
+      };
+      const waiter = (run: RunRecord) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(run);
+      };
+      list.push(waiter);
       this.waiters.set(id, list);
-      signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
