@@ -70,6 +70,23 @@ export class NodeHealthTracker {
     this.scheduleProbe(node, e);
   }
 
+  /**
+   * Probes now every down node whose last error `matches` (e.g. a host-key refusal after the
+   * known_hosts file changed), with the backoff reset: the fix takes effect at once.
+   */
+  reprobeNow(matches: (lastError: string) => boolean): string[] {
+    const probed: string[] = [];
+    for (const [node, e] of this.entries) {
+      if (e.up || this.closed || !matches(e.lastError ?? '')) continue;
+      this.clearTimer(e);
+      e.backoffMs = this.options.initialBackoffMs;
+      e.nextProbeAt = this.options.clock.now();
+      void this.probe(node, e);
+      probed.push(node);
+    }
+    return probed;
+  }
+
   /** Node removed from config: stop probing it. */
   forget(node: string): void {
     const e = this.entries.get(node);
