@@ -99,6 +99,10 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
           .sort(),
       ).to.deep.equal(['local y=1,2', 'third y=1,2']);
     }
+    const recorded = d.daemon.control.store.queryRuns({ job: 'where', limit: 10 }).runs;
+    expect(recorded.map((r) => [r.requestedBy, r.parameters])).to.deep.equal(
+      Array(4).fill(['ci', { WHAT: 'y=1,2' }]),
+    );
     const bad = await cli(['run', 'where', '--param', 'WHAT=z', '--api', d.url]);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.match(/parameter WHAT must be one of/);
