@@ -47,7 +47,9 @@ describe("daemon process: a job never sees the daemon's environment", function (
       ],
       { AWS_SECRET_ACCESS_KEY: SECRET, DISTCRON_SMTP_PASSWORD_HINT: SECRET, OPTED_IN: 'opted-in-value' },
     );
-    const run = await waitFor('a finished run', () => readRuns(env.dbPath, 'leaky').find((r) => r.finished_at));
+    const run = await waitFor('a finished run', () =>
+      readRuns(env.dbPath, 'leaky').find((r) => r.finished_at),
+    );
     // Delivery to Elasticsearch and SMTP happens while the daemon runs; SQLite is read after it stopped.
     const month = run.started_at!.slice(0, 7).replace('-', '.');
     const doc = await waitForDoc(es.url, `distcron-runs-${month}`, run.id);

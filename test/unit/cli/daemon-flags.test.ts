@@ -56,10 +56,9 @@ describe('daemon options: defaults < DISTCRON_* env < flag', () => {
   });
 
   it('reads --env-passthrough as a list of names, from the flag or DISTCRON_ENV_PASSTHROUGH', () => {
-    expect(resolveDaemonOptions({ envPassthrough: 'HTTP_PROXY, NO_PROXY' }, {}).envPassthrough).to.deep.equal([
-      'HTTP_PROXY',
-      'NO_PROXY',
-    ]);
+    expect(resolveDaemonOptions({ envPassthrough: 'HTTP_PROXY, NO_PROXY' }, {}).envPassthrough).to.deep.equal(
+      ['HTTP_PROXY', 'NO_PROXY'],
+    );
     expect(resolveDaemonOptions({}, { DISTCRON_ENV_PASSTHROUGH: 'A' }).envPassthrough).to.deep.equal(['A']);
     expect(withDefaults({}).envPassthrough).to.deep.equal([]);
     expect(() => resolveDaemonOptions({ envPassthrough: 'OK,1BAD' }, {})).to.throw(
