@@ -47,7 +47,27 @@ const runFields: Record<string, Schema> = {
   signal: nstr,
   output_truncated: bool,
   error: nstr,
+  parameters: nullable(strMap),
+  requestedBy: nstr,
+  parentRuns: nullable(arr(str)),
+  scriptSha256: nstr,
+  member: nstr,
 };
+/** Columns added after the first release: a run recorded before them may lack the fields. */
+const RUN_LATER_FIELDS = ['parameters', 'requestedBy', 'parentRuns', 'scriptSha256', 'member'];
+
+const parameterSpec = obj(
+  {
+    type: { const: 'string' },
+    enum: arr(str),
+    pattern: str,
+    max_length: int,
+    default: str,
+    required: bool,
+    description: str,
+  },
+  ['enum', 'pattern', 'max_length', 'default', 'description'],
+);
 
 const jobSummaryFields: Record<string, Schema> = {
   name: str,
@@ -82,6 +102,7 @@ const jobDefinition = obj({
   command: nullable(arr(str)),
   shell_command: nstr,
   environment: strMap,
+  parameters: { type: 'object', additionalProperties: parameterSpec },
   working_directory: nstr,
   timeout_ms: nint,
   retries: obj({ count: int, delay_ms: int }),
@@ -176,8 +197,8 @@ export const schemas: Record<string, Schema> = {
       },
     }),
   }),
-  RunSummary: obj(runFields),
-  RunDetail: obj({ ...runFields, stdout: str, stderr: str }),
+  RunSummary: obj(runFields, RUN_LATER_FIELDS),
+  RunDetail: obj({ ...runFields, stdout: str, stderr: str }, RUN_LATER_FIELDS),
   RunPage: obj({ runs: arr(ref('RunSummary')), next_cursor: nstr }),
   RunStarted: obj({ job: str, execution_id: str, run_ids: arr(str) }),
   CancelAccepted: obj({ id: str, job: str, cancel_requested: { const: true } }),
@@ -193,7 +214,12 @@ export const schemas: Record<string, Schema> = {
   RunRequest: {
     type: 'object',
     additionalProperties: false,
-    properties: { node: str, environment: strMap },
+    properties: {
+      nodes: { ...arr(str), minItems: 1, description: 'Run on exactly these nodes' },
+      parameters: { ...strMap, description: "Values for the job's declared parameters" },
+      node: { ...str, description: 'Legacy: one node (same as "nodes": [node])' },
+      environment: { ...strMap, description: 'Legacy: read as "parameters" (declared names only)' },
+    },
   },
   EmptyBody: { type: 'object', additionalProperties: false, maxProperties: 0 },
   Node: node,

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { JobView, ManualRunRequest } from '../daemon/control.js';
 import { ApiError } from './errors.js';
+import type { Caller } from './auth.js';
 import { bodyObject, checkJobName, parseLimit, pathParam, readQuery } from './request.js';
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
 import { checkJobStatusFilter, jobsPage } from './jobs-list.js';
@@ -87,15 +88,27 @@ async function deleteJob(ctx: RouteContext, req: Request, res: Response): Promis
   res.status(204).end();
 }
 
+/**
+ * `{"nodes": [...], "parameters": {...}}`; the legacy `node` (one name) and `environment` (read
+ * as parameters, so only declared names pass) keep working. The daemon checks the values.
+ */
 function parseRunRequest(body: unknown): ManualRunRequest {
-  const record = bodyObject(body, ['node', 'environment'], true);
+  const record = bodyObject(body, ['node', 'nodes', 'environment', 'parameters'], true);
   const request: ManualRunRequest = {};
   if (record.node !== undefined) {
     if (typeof record.node !== 'string' || record.node === '')
       throw new ApiError(400, 'invalid_body', 'api: node must be a node name (string)');
-    request.node = record.node;
+    request.nodes = [record.node];
   }
-  if (record.environment !== undefined) request.environment = parseEnvironment(record.environment);
+  if (record.nodes !== undefined) {
+    const nodes = record.nodes;
+    if (!Array.isArray(nodes) || nodes.length === 0 || nodes.some((n) => typeof n !== 'string' || n === ''))
+      throw new ApiError(400, 'invalid_body', 'api: nodes must be a non-empty array of node names');
+    request.nodes = [...(request.nodes ?? []), ...(nodes as string[])];
+  }
+  if (record.environment !== undefined) request.parameters = parseEnvironment(record.environment);
+  if (record.parameters !== undefined)
+    request.parameters = { ...request.parameters, ...parseEnvironment(record.parameters) };
   return request;
 }
 
@@ -119,6 +132,7 @@ async function runJob(ctx: RouteContext, req: Request, res: Response): Promise<v
   const name = jobName(req);
   readQuery(req, []);
   const request = parseRunRequest(req.body);
+  request.requestedBy = (res.locals.caller as Caller | undefined)?.name ?? null;
   existingJob(ctx, name);
   const started = await ctx.control.runJob(name, request);
   if (started.runIds[0]) res.setHeader('Location', `${API_PREFIX}/runs/${started.runIds[0]}`);

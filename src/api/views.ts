@@ -121,6 +121,7 @@ export function jobDefinitionJson(def: JobDef) {
     command: def.command.kind === 'argv' ? def.command.argv : null,
     shell_command: def.command.kind === 'shell' ? def.command.script : null,
     environment: def.environment,
+    parameters: parametersJson(def.parameters),
     working_directory: def.workingDirectory ?? null,
     timeout_ms: def.timeoutMs ?? null,
     retries: { count: def.retries.count, delay_ms: def.retries.delayMs },
@@ -130,6 +131,19 @@ export function jobDefinitionJson(def: JobDef) {
     tags: def.tags,
     enabled: def.enabled,
   };
+}
+
+function parametersJson(parameters: JobDef['parameters']) {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, p] of Object.entries(parameters)) {
+    out[name] = { type: p.type, required: p.required };
+    if (p.enum) out[name].enum = p.enum;
+    if (p.pattern !== undefined) out[name].pattern = p.pattern;
+    if (p.maxLength !== undefined) out[name].max_length = p.maxLength;
+    if (p.default !== undefined) out[name].default = p.default;
+    if (p.description !== undefined) out[name].description = p.description;
+  }
+  return out;
 }
 
 function policyJson(policy: JobDef['policy']) {

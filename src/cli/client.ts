@@ -15,8 +15,10 @@ export const CLIENT_DEFAULTS = { pollMs: 100, pollMaxMs: 1000, runsLimit: 50 } a
 
 export interface RunRemoteOptions extends ApiTarget {
   job: string;
-  node?: string;
-  environment?: Record<string, string>;
+  /** Run on exactly these nodes; default: the job's policy. */
+  nodes?: string[];
+  /** Values for the job's declared parameters. */
+  parameters?: Record<string, string>;
   json?: boolean;
   out?: LineWriter;
   err?: LineWriter;
@@ -80,15 +82,15 @@ function printRuns(runs: RunRecord[], out: LineWriter, err: LineWriter): void {
 }
 
 /**
- * `distcron run JOB [--node N]`: starts a manual run through the API, waits until every run of
+ * `distcron run JOB [--node N]... [--param K=V]...`: starts a manual run through the API, waits until every run of
  * the execution is final, prints the output, and returns the exit code (first failing run's).
  */
 export async function runRemote(options: RunRemoteOptions): Promise<number> {
   const out = options.out ?? stdoutLine;
   const err = options.err ?? stderrLine;
   const body: Record<string, unknown> = {};
-  if (options.node !== undefined) body.node = options.node;
-  if (options.environment !== undefined) body.environment = options.environment;
+  if (options.nodes !== undefined) body.nodes = options.nodes;
+  if (options.parameters !== undefined) body.parameters = options.parameters;
   try {
     const path = `/api/v1/jobs/${encodeURIComponent(options.job)}/run`;
     const started = await apiCall<RunStarted>(options, 'POST', path, body);

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/index.js';
 import { withDefaults } from '../daemon/options.js';
 import { listRuns, runRemote } from './client.js';
 import { resolveDaemonOptions } from './daemon-flags.js';
+import { collectNodes, collectPairs, distinctNodes, parsePairs } from './run-flags.js';
 import { runValidate } from './validate.js';
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -28,17 +29,6 @@ function stringFlags(flags: Flags): Record<string, string | undefined> {
     string,
     string
   >;
-}
-
-function parseEnvPairs(pairs: string[] | undefined): Record<string, string> | undefined {
-  if (!pairs?.length) return undefined;
-  return Object.fromEntries(
-    pairs.map((p) => {
-      const eq = p.indexOf('=');
-      if (eq <= 0) throw new Error(`distcron: --env expects NAME=VALUE, got "${p}"`);
-      return [p.slice(0, eq), p.slice(eq + 1)];
-    }),
-  );
 }
 
 export function addConfigCommands(program: Command): void {
@@ -107,17 +97,21 @@ export function addClientCommands(program: Command): void {
     .command('run')
     .description('run a job now through the API, wait, print its output, exit with its code')
     .argument('<job>', 'job name')
-    .option('--node <node>', 'run on this node only')
-    .option('--env <NAME=VALUE...>', 'extra environment for this run')
+    .option('--node <node>', 'run on exactly this node (repeat, or a,b, for several)', collectNodes)
+    .option('--param <NAME=VALUE>', 'a value for a parameter the job declares (repeatable)', collectPairs)
+    .option('--env <NAME=VALUE>', 'old name of --param (declared parameters only)', collectPairs)
     .option('--api <url>', 'daemon API base URL [env DISTCRON_API]')
     .option('--json', 'print the final run as JSON')
     .action(async (job: string, flags: Flags) => {
-      const environment = parseEnvPairs(flags.env as string[] | undefined);
+      const given = [
+        ...((flags.env as string[] | undefined) ?? []),
+        ...((flags.param as string[] | undefined) ?? []),
+      ];
       process.exitCode = await runRemote({
         ...apiTarget(flags),
         job,
-        node: flags.node as string | undefined,
-        environment,
+        nodes: distinctNodes(flags.node as string[] | undefined),
+        parameters: parsePairs('--param', given),
         json: flags.json === true,
         out,
         err,

@@ -1,4 +1,4 @@
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from '../core/duration.js';
 import type { DaemonOptions } from '../daemon/options.js';
 
 type Parse = (value: string) => unknown;
@@ -12,7 +12,14 @@ export interface FlagSpec {
   envOnly?: boolean;
 }
 
-const duration: Parse = (v) => parseDuration(v);
+const duration: Parse = (v) => {
+  const ms = parseDuration(v);
+  if (ms > MAX_DURATION_MS)
+    throw new Error(`"${v}" is longer than the maximum ${formatDuration(MAX_DURATION_MS)}`);
+  return ms;
+};
+/** Retention counts in days; a century is the bound that keeps its arithmetic exact. */
+const MAX_RETENTION_DAYS = 36_500;
 const integer: Parse = (v) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got "${v}"`);
@@ -25,8 +32,12 @@ const bytes: Parse = (v) => {
   return Number(match[1]) * unit;
 };
 /** "90d" is allowed here (retention); everything else is a Go duration. */
-const longDuration: Parse = (v) =>
-  /^\d+d$/.test(v) ? Number(v.slice(0, -1)) * 86_400_000 : parseDuration(v);
+const longDuration: Parse = (v) => {
+  const days = /^\d+d$/.test(v) ? Number(v.slice(0, -1)) : null;
+  if (days !== null && days > MAX_RETENTION_DAYS)
+    throw new Error(`"${v}" is longer than the maximum ${MAX_RETENTION_DAYS}d`);
+  return days !== null ? days * 86_400_000 : duration(v);
+};
 const hostKeyPolicy: Parse = (v) => {
   if (v !== 'strict' && v !== 'tofu') throw new Error(`expected "strict" or "tofu", got "${v}"`);
   return v;
@@ -35,6 +46,16 @@ const bool: Parse = (v) => {
   if (!['true', 'false', '1', '0', 'yes', 'no'].includes(v))
     throw new Error(`expected true or false, got "${v}"`);
   return ['true', '1', 'yes'].includes(v);
+};
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envNames: Parse = (v) => {
+  const names = v
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  const bad = names.find((n) => !ENV_NAME.test(n));
+  if (bad !== undefined) throw new Error(`"${bad}" is not an environment variable name`);
+  return names;
 };
 const listen: Parse = (v) => (v === 'off' || v === '' ? null : v);
 
@@ -127,6 +148,12 @@ export const DAEMON_FLAGS: FlagSpec[] = [
     key: 'floodPerHour',
     help: 'max notification messages per job per hour',
     parse: integer,
+  },
+  {
+    flag: 'env-passthrough',
+    key: 'envPassthrough',
+    help: 'NAME,... daemon environment variables local jobs also get (default: none beyond PATH, HOME, USER, LOGNAME, SHELL, LANG, TZ)',
+    parse: envNames,
   },
 ];
 

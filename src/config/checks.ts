@@ -4,7 +4,7 @@
  * parsers collect every problem of a file in one pass. Pure.
  */
 import type { ConfigProblem } from '../core/types.js';
-import { DurationError, formatDuration, parseDuration } from '../core/duration.js';
+import { DurationError, formatDuration, MAX_DURATION_MS, parseDuration } from '../core/duration.js';
 import { parseJsonDocument, parseJsonFast, PlainNode, type JsonNode } from './json-doc.js';
 import { formatPath, LineIndex, type PathSegment } from './locate.js';
 import type { ReadFacts } from './read-facts.js';
@@ -239,13 +239,23 @@ export function readEnum<T extends string>(
   return sink.error(at, `${label(at)} must be one of ${choices}, not "${value}"${hint}`);
 }
 
-/** A Go-style duration string; `min` in milliseconds. */
-export function readDuration(sink: ProblemSink, at: Located, min = 1): number | undefined {
+/** A Go-style duration string; `min` and `max` in milliseconds. */
+export function readDuration(
+  sink: ProblemSink,
+  at: Located,
+  min = 1,
+  max = MAX_DURATION_MS,
+): number | undefined {
   if (at.node.type !== 'string')
     return wrongType(sink, at, 'a duration string', `write it with a unit, e.g. "30s", "5m" or "1h30m"`);
   try {
     const ms = parseDuration(at.node.value as string);
     if (ms < min) return sink.error(at, `${label(at)} must be at least ${formatDuration(min)}`);
+    if (ms > max)
+      return sink.error(
+        at,
+        `${label(at)} must be at most ${formatDuration(max)}, not "${at.node.value as string}"`,
+      );
     return ms;
   } catch (err) {
     if (err instanceof DurationError) return sink.error(at, `${label(at)}: ${err.message}`);
@@ -256,7 +266,7 @@ export function readDuration(sink: ProblemSink, at: Located, min = 1): number | 
 export function readStringArray(
   sink: ProblemSink,
   at: Located,
-  opts: { nonEmpty?: boolean; item?: (s: string, item: Located) => boolean } = {},
+  opts: { nonEmpty?: boolean; emptyItems?: boolean; item?: (s: string, item: Located) => boolean } = {},
 ): string[] | undefined {
   const items = arrayItems(sink, at, 'an array of strings');
   if (!items) return undefined;
@@ -265,7 +275,7 @@ export function readStringArray(
   const out = new Array<string>(items.length);
   let ok = true;
   for (let i = 0; i < items.length; i++) {
-    const value = readString(sink, items[i]!, { nonEmpty: true });
+    const value = readString(sink, items[i]!, { nonEmpty: !opts.emptyItems });
     if (value === undefined || (opts.item && !opts.item(value, items[i]!))) ok = false;
     else out[i] = value;
   }

@@ -15,11 +15,21 @@ import {
   type Fields,
   type Located,
 } from './checks.js';
+import { MAX_RETRY_DELAY_MS } from '../core/duration.js';
 import { configNameOf } from './names.js';
 import { ENV_NAME, parseNotify, parseOwners } from './parse-notify.js';
+import { parseParameters } from './parse-params.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseSchedule, type ScheduleOptions } from './parse-schedule.js';
-import { NO_ENVIRONMENT, NO_LABELS, NO_NOTIFY, NO_RETRIES, NO_STRINGS, noItems } from './shared-defaults.js';
+import {
+  NO_ENVIRONMENT,
+  NO_LABELS,
+  NO_PARAMETERS,
+  NO_NOTIFY,
+  NO_RETRIES,
+  NO_STRINGS,
+  noItems,
+} from './shared-defaults.js';
 import type { ReadFacts } from './read-facts.js';
 
 export interface JobParseOptions {
@@ -35,6 +45,7 @@ const JOB_FIELDS = [
   'command',
   'shell_command',
   'environment',
+  'parameters',
   'working_directory',
   'timeout',
   'retries',
@@ -101,6 +112,7 @@ function jobFromTree(
     schedule: parseSchedule(sink, fields.get('schedule'), scheduleOpts) ?? { kind: 'manual' },
     command: parseCommand(sink, root, fields) ?? { kind: 'shell', script: '' },
     environment: ifGiven(fields.get('environment'), sink, readEnvironment) ?? NO_ENVIRONMENT,
+    parameters: ifGiven(fields.get('parameters'), sink, parseParameters) ?? NO_PARAMETERS,
     retries: ifGiven(fields.get('retries'), sink, parseRetries) ?? NO_RETRIES,
     overlap: ifGiven(fields.get('overlap'), sink, readOverlap) ?? 'skip',
     catchUp: ifGiven(fields.get('catch_up'), sink, readCatchUp) ?? 'latest',
@@ -114,6 +126,7 @@ function jobFromTree(
   if (workingDirectory !== undefined) job.workingDirectory = workingDirectory;
   const timeoutMs = ifGiven(fields.get('timeout'), sink, readDuration);
   if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
+  checkScheduledParameters(sink, fields.get('parameters'), job);
   return job;
 }
 
@@ -132,6 +145,18 @@ const readOverlap = (sink: ProblemSink, f: Located) => readEnum(sink, f, OVERLAP
 const readCatchUp = (sink: ProblemSink, f: Located) => readEnum(sink, f, CATCH_UP);
 const readNonEmpty = (sink: ProblemSink, f: Located) => readString(sink, f, { nonEmpty: true });
 const readEnvironment = (sink: ProblemSink, f: Located) => readStringMap(sink, f, envKeyCheck(sink));
+
+/** A scheduled run has nobody to give a value: every required parameter needs a default. */
+function checkScheduledParameters(sink: ProblemSink, at: Located | undefined, job: JobDef): void {
+  if (!at || job.schedule.kind === 'manual') return;
+  for (const [name, spec] of Object.entries(job.parameters)) {
+    if (spec.required && spec.default === undefined)
+      sink.error(
+        at,
+        `parameter ${name} is required and has no "default", but the job runs on a schedule, where nobody gives a value; add a "default" or make the job "schedule": "@manual"`,
+      );
+  }
+}
 
 /** distcrond files may carry their own "name"; the file name is what counts. */
 function checkNameField(sink: ProblemSink, field: Located | undefined, name: string): void {
@@ -165,9 +190,15 @@ function parseCommand(sink: ProblemSink, root: Located, fields: Fields): Command
       'an argv array like ["/bin/echo", "hi"]',
       'use "shell_command" for a shell string',
     );
-  const argv = readStringArray(sink, argvField);
+  // Empty arguments are real arguments (`ssh-keygen -N ""`); only the program must be named.
+  const argv = readStringArray(sink, argvField, { emptyItems: true });
   if (argv && argv.length === 0)
     return sink.error(argvField, '"command" must not be empty; give at least the program to run');
+  if (argv && argv[0]!.trim() === '')
+    return sink.error(
+      { node: argvField.node.children?.[0] ?? argvField.node, parent: argvField, segment: 0 },
+      '"command[0]" (the program) must not be empty',
+    );
   return argv ? { kind: 'argv', argv } : undefined;
 }
 
@@ -189,6 +220,6 @@ function parseRetries(sink: ProblemSink, at: Located): JobDef['retries'] | undef
   if (!countField) return sink.error(at, '"retries" needs "count", e.g. {"count": 2, "delay": "1m"}');
   const count = readInteger(sink, countField, 0, MAX_RETRIES);
   const delayField = fields.get('delay');
-  const delayMs = delayField ? readDuration(sink, delayField, 0) : 0;
+  const delayMs = delayField ? readDuration(sink, delayField, 0, MAX_RETRY_DELAY_MS) : 0;
   return count === undefined || delayMs === undefined ? undefined : { count, delayMs };
 }

@@ -4,7 +4,7 @@
  * start-up allocates and the young-generation GC copies. Definitions are never mutated after
  * parsing; freezing makes an attempt throw instead of changing every job at once. Pure.
  */
-import type { JobDef } from '../core/types.js';
+import type { JobDef, ParameterSpec } from '../core/types.js';
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
@@ -16,6 +16,7 @@ export function noItems<T>(): T[] {
 export const NO_STRINGS = noItems<string>();
 export const NO_LABELS: Record<string, string> = Object.freeze({});
 export const NO_ENVIRONMENT: Record<string, string> = Object.freeze({});
+export const NO_PARAMETERS: Record<string, ParameterSpec> = Object.freeze({});
 export const NO_RETRIES: JobDef['retries'] = Object.freeze({ count: 0, delayMs: 0 });
 export const NO_NOTIFY: JobDef['notify'] = Object.freeze({
   on: noItems<JobDef['notify']['on'][number]>(),

@@ -7,19 +7,53 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** setTimeout fires at once for a delay past 2^31-1 ms (24.8 days): the longest one timer may wait. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** The timer functions a chunked sleep uses (injectable, so tests need not wait 25 days). */
+export interface TimerApi {
+  now(): Millis;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+  /** Longest single timer; MAX_TIMER_MS for real timers. */
+  maxChunkMs: number;
+}
+
+const realTimers: TimerApi = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  maxChunkMs: MAX_TIMER_MS,
+};
+
+/**
+ * Resolves `ms` after the call (or at once when aborted; never rejects). A wait longer than one
+ * timer can hold sleeps in chunks, re-reading the clock after each, so it ends on its deadline.
+ */
+export function sleepInChunks(ms: number, signal: AbortSignal | undefined, timers: TimerApi): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const deadline = timers.now() + Math.max(0, ms);
+    let handle: unknown;
+    const done = () => {
+      timers.clearTimer(handle);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const arm = () => {
+      const remaining = deadline - timers.now();
+      if (remaining <= 0) return done();
+      handle = timers.setTimer(arm, Math.min(remaining, timers.maxChunkMs));
+    };
+    signal?.addEventListener('abort', done, { once: true });
+    const first = Math.max(0, ms);
+    handle = timers.setTimer(first <= timers.maxChunkMs ? done : arm, Math.min(first, timers.maxChunkMs));
+  });
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    }),
+  sleep: (ms, signal) => sleepInChunks(ms, signal, realTimers),
 };
 
 /**

@@ -4,6 +4,15 @@ const TOKEN = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
 export class DurationError extends Error {}
 
+const HOUR_MS = 3_600_000;
+/**
+ * The longest duration any field takes (a year). Long enough for every real timeout, interval
+ * or reminder; the bound keeps every wait finite and its arithmetic exact.
+ */
+export const MAX_DURATION_MS = 8760 * HOUR_MS;
+/** Retry delays: a retry more than a week later is a new run, not a retry. */
+export const MAX_RETRY_DELAY_MS = 168 * HOUR_MS;
+
 /** Parses a duration string to milliseconds; throws DurationError with a hint on bad input. */
 export function parseDuration(text: string): number {
   if (typeof text !== 'string' || text.length === 0)

@@ -82,6 +82,21 @@ export interface JobPolicy {
   maxParallel?: number;
 }
 
+/**
+ * One declared job parameter. A value must pass every rule given; `default` fills in when a run
+ * gives none (scheduled runs always use the defaults).
+ */
+export interface ParameterSpec {
+  type: 'string';
+  enum?: string[];
+  /** Source of a regular expression the whole value must match (anchoring is the author's). */
+  pattern?: string;
+  maxLength?: number;
+  default?: string;
+  required: boolean;
+  description?: string;
+}
+
 export interface JobDef {
   name: string;
   file: string;
@@ -91,6 +106,8 @@ export interface JobDef {
   schedule: ScheduleSpec;
   command: CommandSpec;
   environment: Record<string, string>;
+  /** Declared run parameters by name (SPEC §11); they reach the command as environment variables. */
+  parameters: Record<string, ParameterSpec>;
   workingDirectory?: string;
   timeoutMs?: number;
   retries: { count: number; delayMs: number };
@@ -153,6 +170,19 @@ export interface RunRecord {
   stderr: string;
   output_truncated: boolean;
   error: string | null;
+  /**
+   * Trailing columns added after the first release (SPEC §8). Optional in the type so a run
+   * built before them still type-checks; the store always reads them back (null when unset).
+   */
+  /** A manual run's parameter values (defaults filled in); JSON text in SQLite. */
+  parameters?: Record<string, string> | null;
+  /** The API token name that asked for a manual run. */
+  requestedBy?: string | null;
+  /** Ids of the runs whose finish triggered a dependency fire; JSON text in SQLite. */
+  parentRuns?: string[] | null;
+  scriptSha256?: string | null;
+  /** The daemon (its --member-id) that executed the run. */
+  member?: string | null;
 }
 
 export { isoUtc } from './iso-time.js';

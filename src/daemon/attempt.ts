@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { isoUtc, type JobDef, type NodeDef, type RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
+import { runVariables } from '../exec/job-env.js';
 import { orderForAny, selectCandidates, type NodeLoad, type PlacementHistory } from '../placement/index.js';
 import type { Store } from '../store/store.js';
 import type { Limiter } from './limiter.js';
@@ -152,7 +153,7 @@ async function execOnNode(
     runId: run.id,
     job: job.name,
     command: job.command,
-    environment: input.environment,
+    environment: { ...input.environment, ...runVariables({ runId: run.id, job: job.name, node: node.name }) },
     workingDirectory: job.workingDirectory,
     timeoutMs: remaining,
     signal: input.signal,

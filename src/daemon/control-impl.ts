@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Metrics } from '../core/metrics.js';
+import { resolveParameters } from '../core/parameters.js';
 import {
   isoUtc,
   type ConfigProblem,
@@ -177,14 +178,32 @@ export class DaemonControlImpl implements DaemonControl {
     if (this.deps.runner.isDraining)
       throw new ControlError('unavailable', 'the daemon is shutting down; no new runs are started');
     const job = this.requireJob(name);
-    if (request.node !== undefined && !this.deps.registry.nodeMap().has(request.node)) {
-      throw new ControlError('not_found', `node ${request.node} does not exist`);
-    }
-    const candidates = selectCandidates(job, this.deps.registry.nodeMap()).nodes;
-    if (request.node !== undefined && !candidates.some((n) => n.name === request.node)) {
-      throw new ControlError('invalid', `node ${request.node} is not a candidate of job ${name}`);
-    }
-    return this.deps.runner.runManual(job, request);
+    const nodes = this.pinnedNodes(job, request.nodes);
+    const parameters = resolveParameters(job.parameters, request.parameters ?? {});
+    if (!parameters.ok)
+      throw new ControlError('invalid', parameters.message, { parameter: parameters.parameter });
+    return this.deps.runner.runManual(job, {
+      nodes,
+      parameters: parameters.values,
+      requestedBy: request.requestedBy ?? null,
+    });
+  }
+
+  /** The nodes a manual run names, each checked: it exists and the job may run on it. */
+  private pinnedNodes(job: JobDef, names: readonly string[] | undefined): NodeDef[] | undefined {
+    if (names === undefined) return undefined;
+    if (names.length === 0) throw new ControlError('invalid', 'nodes must name at least one node');
+    const known = this.deps.registry.nodeMap();
+    const unknown = names.filter((n) => !known.has(n));
+    if (unknown.length > 0)
+      throw new ControlError('invalid', `no such node: ${unknown.join(', ')}`, { nodes: unknown });
+    const candidates = new Map(selectCandidates(job, known).nodes.map((n) => [n.name, n]));
+    const outside = names.filter((n) => !candidates.has(n));
+    if (outside.length > 0)
+      throw new ControlError('invalid', `not a candidate of job ${job.name}: ${outside.join(', ')}`, {
+        nodes: outside,
+      });
+    return [...new Set(names)].map((n) => candidates.get(n)!);
   }
 
   setJobEnabled(name: string, enabled: boolean): void {

@@ -46,8 +46,12 @@ export type PutJobResult =
   { ok: true; created: boolean; job: JobView | null } | { ok: false; problems: ConfigProblem[] };
 
 export interface ManualRunRequest {
-  node?: string;
-  environment?: Record<string, string>;
+  /** Run on exactly these nodes (each must be a candidate of the job); default: the job's policy. */
+  nodes?: string[];
+  /** Values for the job's declared parameters; checked by the daemon, defaults fill in. */
+  parameters?: Record<string, unknown>;
+  /** The API token name that asked (null/undefined without tokens); recorded on the runs. */
+  requestedBy?: string | null;
 }
 
 export class ControlError extends Error {

@@ -13,9 +13,10 @@ import { ConfigApplier } from './config-apply.js';
 import { openConfigSource } from './config-source.js';
 import type { DaemonControl } from './control.js';
 import { DaemonControlImpl } from './control-impl.js';
-import { createExecutors } from './executors.js';
+import { createExecutors, tofuKnownHostsFileOf } from './executors.js';
 import { JobRegistry, type ConfigState } from './job-registry.js';
 import { Limiter } from './limiter.js';
+import { isHostKeyError, watchKnownHosts } from './known-hosts-watch.js';
 import { NodeHealthTracker } from './node-health.js';
 import { withDefaults, type DaemonOptions, type DaemonRuntime } from './options.js';
 import { startRetention } from './retention.js';
@@ -82,6 +83,15 @@ export async function startDaemon(
       maxBackoffMs: options.nodeProbeMaxMs,
     });
     cleanup.push('node health', () => health.close());
+    const stopWatchingKeys = watchKnownHosts(
+      [options.knownHostsFile, tofuKnownHostsFileOf(options)],
+      (file) => {
+        const nodes = health.reprobeNow(isHostKeyError);
+        if (nodes.length > 0)
+          logger.info({ file, nodes }, 'known_hosts changed; probing nodes down for their host key');
+      },
+    );
+    cleanup.push('known_hosts watch', stopWatchingKeys);
     const updateNodeGauges = () => {
       const { down } = health.counts();
       metrics.nodesDown.set(down);

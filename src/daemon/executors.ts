@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { ExecutorRegistry, type Executor } from '../exec/executor.js';
 import { LazyExecutor } from '../exec/lazy.js';
+import { baseEnvironment } from '../exec/job-env.js';
 import { LocalExecutor } from '../exec/local.js';
 import type { SshExecutorInput } from '../exec/ssh/options.js';
 import { hostKeyChangedEntry } from '../notify/outbox.js';
@@ -27,14 +28,25 @@ export function createExecutors(options: DaemonOptions, deps: ExecutorDeps): Exe
     const { SshExecutor } = await import('../exec/ssh/executor.js');
     return new SshExecutor(sshOptions(options, deps));
   }, deps.clock.now.bind(deps.clock));
-  return new ExecutorRegistry({ local: new LocalExecutor({ clock: deps.clock }), ssh });
+  return new ExecutorRegistry({
+    local: new LocalExecutor({
+      clock: deps.clock,
+      baseEnv: baseEnvironment(process.env, options.envPassthrough),
+    }),
+    ssh,
+  });
+}
+
+/** Where tofu records first-seen keys: --tofu-known-hosts, else beside the database. */
+export function tofuKnownHostsFileOf(options: DaemonOptions): string {
+  return options.tofuKnownHostsFile ?? join(dirname(options.dbPath), 'known_hosts');
 }
 
 function sshOptions(options: DaemonOptions, deps: ExecutorDeps): SshExecutorInput {
   return {
     knownHostsFile: options.knownHostsFile,
     hostKeyPolicy: options.hostKeyPolicy,
-    tofuKnownHostsFile: options.tofuKnownHostsFile ?? join(dirname(options.dbPath), 'known_hosts'),
+    tofuKnownHostsFile: tofuKnownHostsFileOf(options),
     connectTimeoutMs: options.sshConnectTimeoutMs,
     idleTimeoutMs: options.sshIdleTimeoutMs,
     resolveNode: (name) => deps.registry.nodeMap().get(name),

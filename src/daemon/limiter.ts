@@ -33,19 +33,22 @@ export class Limiter {
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const waiter = { resolve };
-      this.waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) {
-            this.waiters.splice(i, 1);
-            resolve(false);
-          }
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) {
+          this.waiters.splice(i, 1);
+          resolve(false);
+        }
+      };
+      // Granted: stop listening, or a long-lived signal collects one listener per wait.
+      const waiter = {
+        resolve: (ok: boolean) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(ok);
         },
-        { once: true },
-      );
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

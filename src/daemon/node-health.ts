@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import { MAX_TIMER_MS, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Millis, NodeDef } from '../core/types.js';
 import type { NodeHealth } from './control.js';
@@ -70,6 +70,23 @@ export class NodeHealthTracker {
     this.scheduleProbe(node, e);
   }
 
+  /**
+   * Probes now every down node whose last error `matches` (e.g. a host-key refusal after the
+   * known_hosts file changed), with the backoff reset: the fix takes effect at once.
+   */
+  reprobeNow(matches: (lastError: string) => boolean): string[] {
+    const probed: string[] = [];
+    for (const [node, e] of this.entries) {
+      if (e.up || this.closed || !matches(e.lastError ?? '')) continue;
+      this.clearTimer(e);
+      e.backoffMs = this.options.initialBackoffMs;
+      e.nextProbeAt = this.options.clock.now();
+      void this.probe(node, e);
+      probed.push(node);
+    }
+    return probed;
+  }
+
   /** Node removed from config: stop probing it. */
   forget(node: string): void {
     const e = this.entries.get(node);
@@ -108,7 +125,8 @@ export class NodeHealthTracker {
     if (this.closed) return;
     this.clearTimer(e);
     e.nextProbeAt = this.options.clock.now() + e.backoffMs;
-    e.timer = setTimeout(() => void this.probe(node, e), e.backoffMs);
+    // A probe may come early, never at once: past MAX_TIMER_MS a timer would fire immediately.
+    e.timer = setTimeout(() => void this.probe(node, e), Math.min(e.backoffMs, MAX_TIMER_MS));
     e.timer.unref();
   }
 

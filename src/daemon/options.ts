@@ -54,6 +54,8 @@ export interface DaemonOptions {
   floodPerHour: number;
   /** Config watcher debounce. */
   reloadDebounceMs: number;
+  /** Daemon environment variables local runs get besides the fixed base set (PATH, HOME, ...). */
+  envPassthrough: string[];
 }
 
 /** Programmatic-only knobs (tests, embedding). */
@@ -84,6 +86,7 @@ export const DAEMON_DEFAULTS: DaemonOptions = {
   remindEveryMs: 24 * 3_600_000,
   floodPerHour: 20,
   reloadDebounceMs: 100,
+  envPassthrough: [],
 };
 
 export function withDefaults(options: Partial<DaemonOptions>): DaemonOptions {

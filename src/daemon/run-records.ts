@@ -10,6 +10,8 @@ export interface NewRun {
   attempt: number;
   scheduledAt: Millis | null;
   now: Millis;
+  parameters?: Record<string, string> | null;
+  requestedBy?: string | null;
 }
 
 /** A run that is about to execute (or wait for a slot): status `running`, not started yet. */
@@ -33,6 +35,11 @@ export function pendingRun(r: NewRun): RunRecord {
     stderr: '',
     output_truncated: false,
     error: null,
+    parameters: r.parameters ?? null,
+    requestedBy: r.requestedBy ?? null,
+    parentRuns: null,
+    scriptSha256: null,
+    member: null,
   };
 }
 

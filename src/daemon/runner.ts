@@ -27,6 +27,7 @@ interface Unit {
 interface Execution {
   job: JobDef;
   units: Unit[];
+  /** The job's environment with the run's parameter values on top. */
   environment: Record<string, string>;
 }
 
@@ -38,6 +39,19 @@ interface PreparedClaim {
   /** The runs that execute (null for a skipped or missed instant). */
   execution: Execution | null;
   afterPrevious: boolean;
+}
+
+/** A manual run the control already checked: nodes are candidates, parameters resolved. */
+export interface ManualRun {
+  nodes?: NodeDef[];
+  parameters: Record<string, string>;
+  requestedBy: string | null;
+}
+
+/** What every run of one execution records about why and with what it ran. */
+interface RunFacts {
+  parameters: Record<string, string>;
+  requestedBy: string | null;
 }
 
 const SHUTDOWN_REASON = 'cancelled: daemon shutting down';
@@ -116,18 +130,15 @@ export class Runner {
   }
 
   /** Manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly. */
-  runManual(
-    job: JobDef,
-    options: { node?: string; environment?: Record<string, string> },
-  ): { executionId: string; runIds: string[] } {
+  runManual(job: JobDef, options: ManualRun): { executionId: string; runIds: string[] } {
     const executionId = newId(this.ctx.clock.now());
-    const nodes = this.manualTargets(job, options.node);
-    const pinned = options.node !== undefined;
+    const nodes = options.nodes ?? this.manualTargets(job);
     const execution = this.buildExecution(job, nodes, {
       executionId,
       trigger: 'manual',
       scheduledAt: null,
-      pinned,
+      pinned: options.nodes !== undefined,
+      facts: { parameters: options.parameters, requestedBy: options.requestedBy },
     });
     const runIds = execution.units.map((u) => u.run.id);
     const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
@@ -136,7 +147,6 @@ export class Runner {
       finals.flatMap((run) => this.ctx.outboxFor(run, job)),
     );
     for (const run of finals) this.afterFinish(run);
-    execution.environment = { ...job.environment, ...options.environment };
     execution.units = execution.units.filter((u) => u.run.status === 'running');
     this.start(execution, false);
     // Every run of the execution, including those final at once (node down, no candidate).
@@ -159,6 +169,13 @@ export class Runner {
     return true;
   }
 
+  /** Callers waiting for runs to finish (waitForRun), for tests and diagnostics. */
+  get waiterCount(): number {
+    let n = 0;
+    for (const list of this.waiters.values()) n += list.length;
+    return n;
+  }
+
   runningCount(job: string): number {
     return this.activity.active(job);
   }
@@ -169,9 +186,20 @@ export class Runner {
     if (!this.controllers.has(id)) return this.storedRun(id);
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
-      list.push(resolve);
+      const onAbort = () => {
+        // An abandoned wait leaves nothing behind (a client polling with timeouts would pile up).
+        const rest = (this.waiters.get(id) ?? []).filter((w) => w !== waiter);
+        if (rest.length > 0) this.waiters.set(id, rest);
+        else this.waiters.delete(id);
+        reject(new Error('aborted'));
+      };
+      const waiter = (run: RunRecord) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(run);
+      };
+      list.push(waiter);
       this.waiters.set(id, list);
-      signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -211,11 +239,9 @@ export class Runner {
     while (this.executions.size > 0) await Promise.allSettled([...this.executions]);
   }
 
-  private manualTargets(job: JobDef, node: string | undefined): NodeDef[] | string {
+  private manualTargets(job: JobDef): NodeDef[] | string {
     const { nodes, reason } = selectCandidates(job, this.ctx.nodes());
-    if (node === undefined) return reason ?? nodes;
-    const chosen = nodes.find((n) => n.name === node);
-    return chosen ? [chosen] : `node ${node} is not a candidate of job ${job.name}`;
+    return reason ?? nodes;
   }
 
   private executionClaim(
@@ -276,11 +302,20 @@ export class Runner {
   private buildExecution(
     job: JobDef,
     nodes: NodeDef[] | string,
-    how: { executionId: string; trigger: Trigger; scheduledAt: Millis | null; pinned?: boolean },
+    how: {
+      executionId: string;
+      trigger: Trigger;
+      scheduledAt: Millis | null;
+      pinned?: boolean;
+      facts?: RunFacts;
+    },
   ): Execution {
-    const make = (node: string | null) =>
-      this.newRun(job, how.executionId, node, how.trigger, how.scheduledAt);
-    const execution: Execution = { job, units: [], environment: job.environment };
+    const facts = how.facts ?? scheduledFacts(job);
+    const make = (node: string | null) => ({
+      ...this.newRun(job, how.executionId, node, how.trigger, how.scheduledAt),
+      ...recordedFacts(job, facts),
+    });
+    const execution: Execution = { job, units: [], environment: environmentOf(job, facts.parameters) };
     if (typeof nodes === 'string') {
       execution.units.push({
         run: finalRun(make(null), 'error', nodes),
@@ -399,7 +434,11 @@ export class Runner {
     const scheduledAt = previous.scheduled_at === null ? null : Date.parse(previous.scheduled_at);
     const node = unit.target.kind === 'node' ? unit.target.node.name : null;
     const next = {
-      ...pendingRun(this.newRun(job, previous.execution_id, node, 'retry', scheduledAt)),
+      ...pendingRun({
+        ...this.newRun(job, previous.execution_id, node, 'retry', scheduledAt),
+        parameters: previous.parameters ?? null,
+        requestedBy: previous.requestedBy ?? null,
+      }),
       attempt: previous.attempt + 1,
     };
     this.journal.flush();
@@ -439,4 +478,22 @@ export class Runner {
     this.waiters.delete(run.id);
     this.ctx.onFinished?.(run);
   }
+}
+
+/** Scheduled and catch-up runs have nobody to ask: the declared defaults. */
+function scheduledFacts(job: JobDef): RunFacts {
+  const parameters: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(job.parameters))
+    if (spec.default !== undefined) parameters[name] = spec.default;
+  return { parameters, requestedBy: null };
+}
+
+/** A job that declares no parameters records none (null), not an empty object. */
+function recordedFacts(job: JobDef, facts: RunFacts): Pick<NewRun, 'parameters' | 'requestedBy'> {
+  const declares = Object.keys(job.parameters).length > 0;
+  return { parameters: declares ? facts.parameters : null, requestedBy: facts.requestedBy };
+}
+
+function environmentOf(job: JobDef, parameters: Record<string, string>): Record<string, string> {
+  return Object.keys(parameters).length === 0 ? job.environment : { ...job.environment, ...parameters };
 }

@@ -4,7 +4,7 @@ import type { Millis } from '../core/types.js';
 import { errorOutcome, type ExecOutcome, type ExecRequest } from './executor.js';
 import { describeSpawnError, type SpawnPlan } from './local-spawn.js';
 import { OutputCapture } from './output.js';
-import { groupHasLiveMembers, signalGroup } from './process-group.js';
+import { groupHasLiveMembers, reapPollDelayMs, signalGroup } from './process-group.js';
 
 export interface LocalRunOptions {
   killGraceMs: number;
@@ -20,10 +20,8 @@ interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** How often the group is checked for survivors while it is being killed. */
-const REAP_POLL_MS = 25;
-/** SIGKILL takes effect at once but not synchronously: polls allowed for the group to vanish. */
-const REAP_POLLS_AFTER_KILL = 80;
+/** SIGKILL takes effect at once but not synchronously: how long the group may take to vanish. */
+const REAP_AFTER_KILL_MS = 2000;
 
 const KILL_MESSAGES: Record<KillReason, (req: ExecRequest) => string> = {
   timeout: (req) => `local: timed out after ${req.timeoutMs} ms; the whole process group was killed`,
@@ -190,14 +188,18 @@ export class LocalRun {
     return closed;
   }
 
-  /** Once the group is being killed, the run ends only when none of its processes is left. */
+  /**
+   * Once the group is being killed, the run ends only when none of its processes is left.
+   * Checks back off (see reapPollDelayMs): a check may scan /proc, which costs O(processes).
+   */
   private async reapGroup(): Promise<void> {
     const pgid = this.child.pid!;
-    while (!this.sigkillSent && groupHasLiveMembers(pgid)) {
-      await Promise.race([this.sigkilled, systemClock.sleep(REAP_POLL_MS)]);
+    for (let i = 0; !this.sigkillSent && groupHasLiveMembers(pgid); i++) {
+      await Promise.race([this.sigkilled, systemClock.sleep(reapPollDelayMs(i))]);
     }
-    for (let i = 0; i < REAP_POLLS_AFTER_KILL && groupHasLiveMembers(pgid); i++) {
-      await systemClock.sleep(REAP_POLL_MS);
+    const giveUpAt = Date.now() + REAP_AFTER_KILL_MS;
+    for (let i = 0; Date.now() < giveUpAt && groupHasLiveMembers(pgid); i++) {
+      await systemClock.sleep(Math.min(reapPollDelayMs(i), Math.max(1, giveUpAt - Date.now())));
     }
   }
 

@@ -17,7 +17,7 @@ export interface SpawnPlan {
 export async function planSpawn(
   command: CommandSpec,
   environment: Record<string, string>,
-  baseEnv: NodeJS.ProcessEnv,
+  baseEnv: Readonly<Record<string, string>>,
   workingDirectory?: string,
 ): Promise<SpawnPlan | string> {
   const program = programOf(command);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { NodeDef } from '../core/types.js';
 import { errorOutcome, type ExecOutcome, type ExecRequest, type Executor } from './executor.js';
+import { baseEnvironment } from './job-env.js';
 import { LocalRun } from './local-run.js';
 import { planSpawn } from './local-spawn.js';
 
@@ -15,8 +16,11 @@ export interface LocalExecutorOptions {
   pipeDrainMs?: number;
   /** Source of startedAt/finishedAt. */
   clock?: Clock;
-  /** The environment jobs start from (the job's own variables go on top). */
-  baseEnv?: NodeJS.ProcessEnv;
+  /**
+   * The environment jobs start from (the job's own variables go on top). Default: the fixed
+   * base set taken from this process (never all of it: the daemon's secrets live there).
+   */
+  baseEnv?: Readonly<Record<string, string>>;
 }
 
 export const LOCAL_EXECUTOR_DEFAULTS = { killGraceMs: 5000, pipeDrainMs: 2000 } as const;
@@ -30,7 +34,7 @@ export class LocalExecutor implements Executor {
   private readonly killGraceMs: number;
   private readonly pipeDrainMs: number;
   private readonly clock: Clock;
-  private readonly baseEnv: NodeJS.ProcessEnv;
+  private readonly baseEnv: Readonly<Record<string, string>>;
   private readonly host = hostname();
   private readonly running = new Set<LocalRun>();
   private closed = false;
@@ -39,7 +43,7 @@ export class LocalExecutor implements Executor {
     this.killGraceMs = options.killGraceMs ?? LOCAL_EXECUTOR_DEFAULTS.killGraceMs;
     this.pipeDrainMs = options.pipeDrainMs ?? LOCAL_EXECUTOR_DEFAULTS.pipeDrainMs;
     this.clock = options.clock ?? systemClock;
-    this.baseEnv = options.baseEnv ?? process.env;
+    this.baseEnv = options.baseEnv ?? baseEnvironment(process.env);
   }
 
   async run(_node: NodeDef, req: ExecRequest): Promise<ExecOutcome> {

@@ -19,9 +19,16 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  * for good, and `kill(-pgid, 0)` would report the group alive forever.
  */
 export function groupHasLiveMembers(pgid: number): boolean {
+  // kill(-pgid, 0) is one syscall: when the group is gone (the usual case after SIGKILL), the
+  // scan of every process in /proc is not needed at all.
+  if (!signalGroup(pgid, 0)) return false;
   const viaProc = liveMembersFromProc(pgid);
-  if (viaProc !== null) return viaProc;
-  return signalGroup(pgid, 0);
+  return viaProc ?? true;
+}
+
+/** While a group is being killed, how long to wait before each next check: 25 ms doubling to 1 s. */
+export function reapPollDelayMs(attempt: number): number {
+  return Math.min(1000, 25 * 2 ** Math.min(attempt, 6));
 }
 
 /** Scans /proc (Linux); null when there is no /proc to read. */

@@ -23,7 +23,7 @@ export function buildRemoteCommand(
   workingDirectory?: string,
 ): string {
   const parts: string[] = [];
-  if (workingDirectory !== undefined) parts.push(`cd ${shellQuote(cdTarget(workingDirectory))} &&`);
+  if (workingDirectory !== undefined) parts.push(`${cdCommand(workingDirectory)} &&`);
   const env = Object.entries(environment).map(([k, v]) => {
     if (!isValidEnvName(k)) throw new Error(`exec: invalid environment variable name ${JSON.stringify(k)}`);
     return `${k}=${shellQuote(v)}`;
@@ -35,11 +35,11 @@ export function buildRemoteCommand(
 }
 
 /**
- * A relative directory gets "./" so `cd` neither reads it as an option ("-x", "-") nor looks it
- * up in the remote CDPATH (which would also print the directory to stdout).
+ * A relative directory gets "./" so `cd` does not look it up in the remote CDPATH (which would
+ * also print the directory to stdout); `--` keeps any name from being read as an option.
  */
-function cdTarget(dir: string): string {
-  return dir.startsWith('/') ? dir : `./${dir}`;
+export function cdCommand(dir: string): string {
+  return `cd -- ${shellQuote(dir.startsWith('/') ? dir : `./${dir}`)}`;
 }
 
 /**

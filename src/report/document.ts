@@ -35,6 +35,12 @@ export interface EsRunDocument {
   error: string | null;
   tags: string[];
   description: string | null;
+  /** A manual run's parameter values (or a scheduled run's defaults); null when none are declared. */
+  parameters: Record<string, string> | null;
+  requested_by: string | null;
+  parent_runs: string[] | null;
+  script_sha256: string | null;
+  member: string | null;
 }
 
 /** The report time of a run: its start, else its scheduled instant, else when it finished. */
@@ -85,6 +91,11 @@ export function runToDocument(payload: EsRunPayload): EsRunDocument {
     error: run.error,
     tags: payload.tags,
     description: payload.description,
+    parameters: run.parameters ?? null,
+    requested_by: run.requestedBy ?? null,
+    parent_runs: run.parentRuns ?? null,
+    script_sha256: run.scriptSha256 ?? null,
+    member: run.member ?? null,
   };
 }
 

@@ -3,7 +3,7 @@ import { INDEX_PREFIX } from './document.js';
 export const INDEX_TEMPLATE_NAME = 'distcron-runs';
 export const INDEX_PATTERN = `${INDEX_PREFIX}*`;
 /** Bump when the mapping changes: start-up installs the template only when the cluster's is older. */
-export const TEMPLATE_VERSION = 1;
+export const TEMPLATE_VERSION = 2;
 
 const keyword = { type: 'keyword', ignore_above: 1024 } as const;
 const date = { type: 'date' } as const;
@@ -34,6 +34,12 @@ export const RUN_FIELD_TYPES = {
   error: 'text',
   description: 'text',
   output_truncated: 'boolean',
+  // Any parameter names a job declares, searchable as parameters.NAME without a mapping per name.
+  parameters: 'flattened',
+  requested_by: 'keyword',
+  parent_runs: 'keyword',
+  script_sha256: 'keyword',
+  member: 'keyword',
 } as const;
 
 export type RunField = keyof typeof RUN_FIELD_TYPES;

@@ -1,5 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
-import { DurationError, parseDuration } from '../core/duration.js';
+import { DurationError, formatDuration, MAX_DURATION_MS, parseDuration } from '../core/duration.js';
 import { StableDraws } from './hash.js';
 import { ScheduleError } from './schedule.js';
 
@@ -161,6 +161,8 @@ function parseEvery(text: string): number {
   try {
     const ms = parseDuration(duration);
     if (ms <= 0) throw new DurationError('the duration must be positive');
+    if (ms > MAX_DURATION_MS)
+      throw new DurationError(`the duration must be at most ${formatDuration(MAX_DURATION_MS)}`);
     return ms;
   } catch (err) {
     if (!(err instanceof DurationError)) throw err;

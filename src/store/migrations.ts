@@ -104,6 +104,15 @@ CREATE TABLE notify_state (
 ) STRICT;
 `;
 
+/** Trailing, nullable `runs` columns (SPEC §8); JSON columns hold JSON text. */
+const RUN_FACTS = `
+ALTER TABLE runs ADD COLUMN parameters TEXT;
+ALTER TABLE runs ADD COLUMN requested_by TEXT;
+ALTER TABLE runs ADD COLUMN parent_runs TEXT;
+ALTER TABLE runs ADD COLUMN script_sha256 TEXT;
+ALTER TABLE runs ADD COLUMN member TEXT;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -114,6 +123,7 @@ export const MIGRATIONS: readonly Migration[] = [
     // from now instead of catching up instants of the old one.
     sql: 'ALTER TABLE job_state ADD COLUMN schedule_key TEXT;',
   },
+  { version: 3, name: 'runs: parameters, requested_by, parent_runs, script_sha256, member', sql: RUN_FACTS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

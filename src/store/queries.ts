@@ -4,7 +4,7 @@
  */
 import { FINAL_STATUSES, isoUtc } from '../core/types.js';
 import type { RunFilter } from './store.js';
-import { RUN_COLUMNS } from './rows.js';
+import { isJsonColumn, RUN_COLUMNS, runFieldOf } from './rows.js';
 
 /** since/until compare against this expression; it must match the `runs_time` index exactly. */
 export const RUN_TIME_SQL = 'coalesce(started_at, scheduled_at)';
@@ -27,10 +27,13 @@ export const LIST_RUN_COLUMNS = RUN_COLUMNS.map((c) =>
  * more than the query. Keys are the RunRecord field names.
  */
 export const SUMMARY_JSON = `json_object(${RUN_COLUMNS.filter((c) => c !== 'stdout' && c !== 'stderr')
-  .map((c) =>
-    c === 'output_truncated' ? `'${c}', json(CASE ${c} WHEN 1 THEN 'true' ELSE 'false' END)` : `'${c}', ${c}`,
-  )
+  .map((c) => `'${runFieldOf(c)}', ${summaryValue(c)}`)
   .join(', ')})`;
+
+function summaryValue(column: string): string {
+  if (column === 'output_truncated') return `json(CASE ${column} WHEN 1 THEN 'true' ELSE 'false' END)`;
+  return isJsonColumn(column) ? `json(${column})` : column;
+}
 
 /** 1 for a run in a final status (its row no longer changes), else 0: a number, not a string per row. */
 const FINAL_SQL = `status IN (${FINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`;

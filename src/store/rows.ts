@@ -25,7 +25,34 @@ export const RUN_COLUMNS = [
   'stderr',
   'output_truncated',
   'error',
+  'parameters',
+  'requested_by',
+  'parent_runs',
+  'script_sha256',
+  'member',
 ] as const;
+
+/** The trailing columns whose RunRecord field has another name or shape (JSON text). */
+const FACT_FIELDS = {
+  parameters: 'parameters',
+  requested_by: 'requestedBy',
+  parent_runs: 'parentRuns',
+  script_sha256: 'scriptSha256',
+  member: 'member',
+} as const;
+type FactColumn = keyof typeof FACT_FIELDS;
+const FACT_COLUMNS = Object.keys(FACT_FIELDS) as FactColumn[];
+const JSON_COLUMNS: ReadonlySet<FactColumn> = new Set(['parameters', 'parent_runs']);
+
+/** The RunRecord field a column is read into (the same name but for the trailing columns). */
+export function runFieldOf(column: (typeof RUN_COLUMNS)[number]): string {
+  return (FACT_FIELDS as Record<string, string>)[column] ?? column;
+}
+
+/** True for columns holding JSON text (read back with json() in SQL summaries). */
+export function isJsonColumn(column: string): boolean {
+  return JSON_COLUMNS.has(column as FactColumn);
+}
 
 export interface RunRow {
   id: string;
@@ -46,6 +73,11 @@ export interface RunRow {
   stderr: string;
   output_truncated: number;
   error: string | null;
+  parameters: string | null;
+  requested_by: string | null;
+  parent_runs: string | null;
+  script_sha256: string | null;
+  member: string | null;
 }
 
 /**
@@ -55,6 +87,7 @@ export interface RunRow {
 export function runToRow(run: RunRecord): RunRow {
   return {
     ...pickRunColumns(run),
+    ...factsToColumns(run),
     scheduled_at: storedTime(run, 'scheduled_at'),
     started_at: storedTime(run, 'started_at'),
     finished_at: storedTime(run, 'finished_at'),
@@ -82,17 +115,40 @@ export function storedStartTime(id: string, startedAt: string): string {
 export function rowToRun(row: RunRow): RunRecord {
   return {
     ...pickRunColumns(row),
+    ...columnsToFacts(row),
     trigger: row.trigger as Trigger,
     status: row.status as RunStatus,
     output_truncated: row.output_truncated === 1,
   };
 }
 
-/** Copies exactly the run columns, so stray properties never reach SQL or the API. */
-function pickRunColumns<T extends RunRow | RunRecord>(source: T): T {
+/** Copies exactly the first release's run columns, so stray properties never reach SQL or the API. */
+function pickRunColumns<T extends RunRow | RunRecord>(source: T): Omit<T, FactColumn> {
   const out: Record<string, unknown> = {};
-  for (const column of RUN_COLUMNS) out[column] = source[column];
-  return out as T;
+  for (const column of RUN_COLUMNS) {
+    if (!Object.hasOwn(FACT_FIELDS, column))
+      out[column] = (source as unknown as Record<string, unknown>)[column];
+  }
+  return out as Omit<T, FactColumn>;
+}
+
+function factsToColumns(run: RunRecord): Pick<RunRow, FactColumn> {
+  const out: Record<string, string | null> = {};
+  for (const column of FACT_COLUMNS) {
+    const value = run[FACT_FIELDS[column]] ?? null;
+    out[column] =
+      value === null ? null : JSON_COLUMNS.has(column) ? JSON.stringify(value) : (value as string);
+  }
+  return out as Pick<RunRow, FactColumn>;
+}
+
+function columnsToFacts(row: RunRow): Pick<RunRecord, (typeof FACT_FIELDS)[FactColumn]> {
+  const out: Record<string, unknown> = {};
+  for (const column of FACT_COLUMNS) {
+    const value = row[column] ?? null;
+    out[FACT_FIELDS[column]] = value !== null && JSON_COLUMNS.has(column) ? JSON.parse(value) : value;
+  }
+  return out as Pick<RunRecord, (typeof FACT_FIELDS)[FactColumn]>;
 }
 
 export function isoOrNull(ms: Millis | null): string | null {

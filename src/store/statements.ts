@@ -16,6 +16,10 @@ const RUN_IDENTITY: ReadonlySet<string> = new Set([
   'trigger',
   'attempt',
   'scheduled_at',
+  'parameters',
+  'requested_by',
+  'parent_runs',
+  'script_sha256',
 ]);
 const RUN_UPDATES = RUN_COLUMNS.filter((c) => !RUN_IDENTITY.has(c))
   .map((c) => `${c} = @${c}`)

@@ -24,6 +24,7 @@ export function jobDef(name: string, overrides: Partial<JobDef> = {}): JobDef {
     schedule: { kind: 'manual' },
     command: { kind: 'argv', argv: ['true'] },
     environment: {},
+    parameters: {},
     retries: { count: 0, delayMs: 0 },
     overlap: 'skip',
     catchUp: 'latest',

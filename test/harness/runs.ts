@@ -34,6 +34,11 @@ export function fakeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     stderr: '',
     output_truncated: false,
     error: null,
+    parameters: null,
+    requestedBy: null,
+    parentRuns: null,
+    scriptSha256: null,
+    member: null,
     ...overrides,
   };
 }

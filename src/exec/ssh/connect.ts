@@ -3,6 +3,7 @@
  * small round-trip stalls on delayed ACKs) or over a stream forwarded through a bastion.
  * Every failure rejects with a ConnectError whose message names the node, user and host.
  */
+import { MAX_TIMER_MS } from '../../core/clock.js';
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
@@ -60,7 +61,10 @@ export function openClient(p: OpenParams): Promise<ssh2.Client> {
       sock.destroy();
       reject(err instanceof ConnectError ? err : new ConnectError(describe(p, err, refusal)));
     };
-    const timer = setTimeout(() => finish(new ConnectError(timeoutMessage(p))), p.timeoutMs);
+    const timer = setTimeout(
+      () => finish(new ConnectError(timeoutMessage(p))),
+      Math.min(p.timeoutMs, MAX_TIMER_MS),
+    );
     client.once('ready', () => finish(null));
     client.on('error', (err) => finish(err));
     client.once('close', () => finish(new Error('connection closed during handshake')));

@@ -2,6 +2,7 @@
  * Runs commands on ssh nodes over pooled ssh2 connections (see pool.ts), with host-key checks
  * (host-keys.ts), bastions via `ssh_jump`, and whole-tree kill on timeout/cancel (remote.ts).
  */
+import { MAX_TIMER_MS } from '../../core/clock.js';
 import type { Duplex } from 'node:stream';
 import type ssh2 from 'ssh2';
 import type { NodeDef, SshConnection } from '../../core/types.js';
@@ -187,10 +188,13 @@ function forwardOut(client: ssh2.Client, conn: SshConnection, timeoutMs: number)
   const host = conn.host.startsWith('[') ? conn.host.slice(1, -1) : conn.host;
   return new Promise((resolve, reject) => {
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        reject(new Error(`no answer within ${timeoutMs} ms`));
+      },
+      Math.min(timeoutMs, MAX_TIMER_MS),
+    );
     try {
       client.forwardOut('127.0.0.1', 0, host, conn.port, (err, stream) => {
         clearTimeout(timer);

@@ -39,9 +39,12 @@ export function parseKnownHostsLine(raw: string): KnownHostEntry | null {
   return { marker, hostField, keyType, keyBlob };
 }
 
-/** The name OpenSSH looks up: `host` on port 22, else `[host]:port`. */
+/**
+ * The name OpenSSH looks up: `host` on port 22, else `[host]:port`, lower-cased as ssh does
+ * before any lookup (a hashed entry is the HMAC of the lower-cased name).
+ */
 export function hostToken(host: string, port: number): string {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bare = (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase();
   return port === 22 ? bare : `[${bare}]:${port}`;
 }
 

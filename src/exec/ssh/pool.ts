@@ -5,7 +5,7 @@
  */
 import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
-import type { Clock } from '../../core/clock.js';
+import { MAX_TIMER_MS, type Clock } from '../../core/clock.js';
 import type { NodeDef } from '../../core/types.js';
 
 export class PooledConnection {
@@ -229,7 +229,8 @@ export class ConnectionPool {
         if (remaining <= 0) void this.end(conn);
         else this.scheduleIdleCheck(conn, remaining);
       },
-      Math.max(0, delayMs),
+      // Capped: the check re-reads the clock, and a longer timer would fire at once.
+      Math.min(Math.max(0, delayMs), MAX_TIMER_MS),
     );
     conn.timer.unref();
   }

@@ -5,7 +5,7 @@
  * signal). Timeout and cancel kill that whole group over a second exec channel: TERM, then
  * KILL after a grace period.
  */
-import { buildRemoteCommand, shellQuote } from '../quote.js';
+import { buildRemoteCommand, cdCommand } from '../quote.js';
 import type { ExecRequest } from '../executor.js';
 
 const PGID_PREFIX = 'DISTCRON_PGID=';
@@ -15,7 +15,7 @@ const SNIFF_LIMIT = 64;
 
 export function wrapCommand(req: Pick<ExecRequest, 'command' | 'environment' | 'workingDirectory'>): string {
   const inner = buildRemoteCommand(req.command, req.environment);
-  const cd = req.workingDirectory !== undefined ? `cd ${shellQuote(req.workingDirectory)} && ` : '';
+  const cd = req.workingDirectory !== undefined ? `${cdCommand(req.workingDirectory)} && ` : '';
   return `printf '${PGID_PREFIX}%s\\n' "$$" >&2; ${cd}exec ${inner}`;
 }
 

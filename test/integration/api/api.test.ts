@@ -22,7 +22,7 @@ const HELLO = {
   description: 'say hello',
   policy: { select: 'any', roles: ['local'] },
   shell_command: 'echo "hello $WHO"; echo oops >&2',
-  environment: { WHO: 'world' },
+  parameters: { WHO: { default: 'world' } },
   tags: ['greeting'],
 };
 const SLEEPY = { policy: { select: 'any', roles: ['local'] }, command: ['sleep', '30'] };
@@ -111,7 +111,7 @@ describe('REST API on a real daemon', function () {
     expect(readdirSync(d.dir).sort()).to.deep.equal(['data', 'jobs.d', 'nodes.d']);
   });
 
-  it('runs a job manually with extra environment and returns its output', async () => {
+  it('runs a job manually with a parameter given as legacy environment and returns its output', async () => {
     const started = await api.post('/api/v1/jobs/hello/run', { environment: { WHO: 'api' }, node: 'local' });
     expect(started.status).to.equal(202);
     const run = await finalRun(api, started.json.run_ids[0]);

@@ -1,8 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { listRuns, runRemote } from '../../../src/cli/client.js';
 import { TOKEN_FILE, TOKENS } from '../../unit/api/setup.js';
-import { ApiDaemon } from './api-daemon.js';
+import { ApiDaemon, eventually } from './api-daemon.js';
 
 const local = { policy: { select: 'any', roles: ['local'] } };
 
@@ -22,6 +23,20 @@ function capture() {
   return { lines, out: (l: string) => lines.out.push(l), err: (l: string) => lines.err.push(l) };
 }
 
+const CLI = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+
+/** The real `distcron` command line, as an operator types it. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...args],
+      { env: { ...process.env, DISTCRON_TOKEN: TOKENS.operate } },
+      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+    );
+  });
+}
+
 describe('CLI client (distcron run, distcron runs) against a real daemon', function () {
   this.timeout(60_000);
   const d = new ApiDaemon(TOKEN_FILE);
@@ -30,16 +45,21 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
   before(async () => {
     d.env.writeNode('local', { roles: ['local'], connection_type: 'local' });
     d.env.writeNode('other', { roles: ['local'], connection_type: 'local' });
-    d.env.writeJob('greet', { ...local, shell_command: 'sleep 0.3; echo "hi $WHO"; echo warn >&2' });
+    d.env.writeJob('greet', {
+      ...local,
+      shell_command: 'sleep 0.3; echo "hi $WHO"; echo warn >&2',
+      parameters: { WHO: { default: 'all', max_length: 20 } },
+    });
     d.env.writeJob('fail3', { ...local, shell_command: 'echo partial; exit 3' });
     d.env.writeJob('everywhere', { policy: { select: 'all', roles: ['local'] }, shell_command: 'echo each' });
+    d.env.writeNode('third', { roles: ['spare'], connection_type: 'local' });
     await d.start();
   });
   after(() => d.cleanup());
 
   it('waits for the run, prints stdout and stderr at the end, and exits 0', async () => {
     const c = capture();
-    const code = await runRemote({ ...target(), job: 'greet', environment: { WHO: 'cli' }, ...c });
+    const code = await runRemote({ ...target(), job: 'greet', parameters: { WHO: 'cli' }, ...c });
     expect(code).to.equal(0);
     expect(c.lines.out).to.deep.equal(['hi cli']);
     expect(c.lines.err[0]).to.equal('warn');
@@ -49,9 +69,43 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
   it('runs on the node given with --node', async () => {
     for (const node of ['other', 'other', 'local', 'local']) {
       const c = capture();
-      expect(await runRemote({ ...target(), job: 'greet', node, ...c })).to.equal(0);
+      expect(await runRemote({ ...target(), job: 'greet', nodes: [node], ...c })).to.equal(0);
       expect(c.lines.err.at(-1)).to.match(new RegExp(`^greet: succeeded on ${node} `));
     }
+  });
+
+  it('distcron run --node a --node b and --node a,b run on exactly the nodes named, with --param values', async () => {
+    d.env.writeJob('where', {
+      policy: { select: 'any', roles: ['local', 'spare'] },
+      overlap: 'allow',
+      shell_command: 'echo "$DISTCRON_NODE $WHAT"',
+      parameters: { WHAT: { enum: ['x', 'y=1,2'], default: 'x' } },
+    });
+    await eventually(async () =>
+      (await d.as(TOKENS.read).get('/api/v1/jobs/where')).json?.definition?.parameters?.WHAT
+        ? true
+        : undefined,
+    );
+    for (const nodeArgs of [
+      ['--node', 'local', '--node', 'third'],
+      ['--node', 'local,third'],
+    ]) {
+      const result = await cli(['run', 'where', ...nodeArgs, '--param', 'WHAT=y=1,2', '--api', d.url]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(
+        result.stdout
+          .split('\n')
+          .filter((l) => !l.startsWith('==>') && l !== '')
+          .sort(),
+      ).to.deep.equal(['local y=1,2', 'third y=1,2']);
+    }
+    const recorded = d.daemon.control.store.queryRuns({ job: 'where', limit: 10 }).runs;
+    expect(recorded.map((r) => [r.requestedBy, r.parameters])).to.deep.equal(
+      Array(4).fill(['ci', { WHAT: 'y=1,2' }]),
+    );
+    const bad = await cli(['run', 'where', '--param', 'WHAT=z', '--api', d.url]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.match(/parameter WHAT must be one of/);
   });
 
   it("exits with the run's exit code", async () => {

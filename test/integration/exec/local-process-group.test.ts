@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { groupHasLiveMembers, signalGroup } from '../../../src/exec/process-group.js';
+import { groupHasLiveMembers, reapPollDelayMs, signalGroup } from '../../../src/exec/process-group.js';
 import { waitFor } from './local-support.js';
 
 function detached(script: string): ChildProcess {
@@ -28,6 +28,12 @@ describe('process groups', () => {
     process.kill(child.pid!, 'SIGKILL');
     await exited(child);
     await waitFor(() => !groupHasLiveMembers(child.pid!), 'only the zombie to be left, or nothing');
+  });
+
+  it('backs off between checks while a group is killed: 25 ms doubling to at most 1 s', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 50].map(reapPollDelayMs)).to.deep.equal([
+      25, 50, 100, 200, 400, 800, 1000, 1000, 1000,
+    ]);
   });
 
   it('signalling a group that does not exist reports false instead of throwing', () => {

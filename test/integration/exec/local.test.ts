@@ -59,7 +59,7 @@ describe('LocalExecutor: running commands', function () {
   });
 
   it("gives the job's environment on top of the daemon's, keeping PATH", async () => {
-    const local = new LocalExecutor({ baseEnv: { PATH: process.env.PATH, KEEP: 'base', OVER: 'base' } });
+    const local = new LocalExecutor({ baseEnv: { PATH: process.env.PATH!, KEEP: 'base', OVER: 'base' } });
     const script = 'printf "%s|" "$KEEP" "$OVER" "$NEW" "$PATH"';
     const outcome = await local.run(
       LOCAL_NODE,
@@ -69,14 +69,40 @@ describe('LocalExecutor: running commands', function () {
     await local.close();
   });
 
-  it("starts from the daemon's own environment by default", async () => {
-    process.env.DISTCRON_LOCAL_TEST_VAR = 'from the daemon';
+  it("never hands the daemon's own environment to a job, only the fixed base set", async () => {
+    process.env.DISTCRON_LOCAL_TEST_SECRET = 'from the daemon';
+    const local = new LocalExecutor();
     try {
-      const outcome = await executor.run(LOCAL_NODE, request(argv('printenv', 'DISTCRON_LOCAL_TEST_VAR')));
-      expect(outcome.stdout).to.equal('from the daemon\n');
+      const outcome = await local.run(LOCAL_NODE, request(argv('env')));
+      expect(outcome.status).to.equal('succeeded');
+      expect(outcome.stdout).not.to.include('from the daemon');
+      const names = outcome.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.slice(0, l.indexOf('=')));
+      expect(names).to.include.members(['PATH', 'HOME', 'SHELL', 'LANG']);
+      const base = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'TZ'];
+      expect(names.filter((n) => !base.includes(n))).to.deep.equal([]);
     } finally {
-      delete process.env.DISTCRON_LOCAL_TEST_VAR;
+      delete process.env.DISTCRON_LOCAL_TEST_SECRET;
+      await local.close();
     }
+  });
+
+  it('lets a run with a 30-day timeout run (a timer past 24.8 days would fire at once)', async () => {
+    const outcome = await executor.run(
+      LOCAL_NODE,
+      request(shell('sleep 2; echo finished'), { timeoutMs: 30 * 86_400_000 }),
+    );
+    expect(outcome).to.include({ status: 'succeeded', stdout: 'finished\n', error: null });
+  });
+
+  it('passes empty arguments through intact', async () => {
+    const outcome = await executor.run(
+      LOCAL_NODE,
+      request(argv(process.execPath, printArgv, '', '-N', '', 'k')),
+    );
+    expect(JSON.parse(outcome.stdout)).to.deep.equal(['', '-N', '', 'k']);
   });
 
   it('runs in the working directory', async () => {

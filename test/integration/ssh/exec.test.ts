@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TEST_USER_HOME } from '../../harness/ssh-setup.js';
 import { SshExecutor } from '../../../src/exec/ssh/executor.js';
 import { argv, processesWith, request, shell, useSshHosts, waitFor } from '../../harness/ssh-fixture.js';
 
@@ -71,6 +73,28 @@ describe('SshExecutor running commands on a real sshd', function () {
     });
     const out = await executor.run(fixture.hosts.node(0), req);
     expect(out.stdout).to.equal(`/usr/share\n${value}`);
+  });
+
+  it('passes empty arguments intact (ssh-keygen -N "")', async () => {
+    const out = await executor.run(
+      fixture.hosts.node(0),
+      request(argv(NODE, '-e', PRINT_ARGV, '', '-N', '', '-f', 'k', '')),
+    );
+    expect(out.status, out.stderr).to.equal('succeeded');
+    expect(JSON.parse(out.stdout)).to.deep.equal(['', '-N', '', '-f', 'k', '']);
+  });
+
+  it('changes into a relative working directory that starts with "-" (cd --, not an option)', async () => {
+    const name = `-distcron-cd-${process.pid}`;
+    const target = join(TEST_USER_HOME, name);
+    mkdirSync(target, { mode: 0o755 });
+    try {
+      const out = await executor.run(fixture.hosts.node(0), request(argv('pwd'), { workingDirectory: name }));
+      expect(out.status, out.stderr).to.equal('succeeded');
+      expect(out.stdout).to.equal(`${target}\n`);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
   });
 
   it('captures stdout and stderr separately', async () => {

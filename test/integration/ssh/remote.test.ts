@@ -40,7 +40,7 @@ describe('remote wrapper pieces (pure)', () => {
       environment: {},
       workingDirectory: '/tmp',
     });
-    expect(cmd).to.equal(`printf 'DISTCRON_PGID=%s\\n' "$$" >&2; cd /tmp && exec echo 'a b'`);
+    expect(cmd).to.equal(`printf 'DISTCRON_PGID=%s\\n' "$$" >&2; cd -- /tmp && exec echo 'a b'`);
     const out = execFileSync('/bin/sh', ['-c', `exec 2>&1; ${cmd}`], { encoding: 'utf8' });
     expect(out).to.match(/^DISTCRON_PGID=\d+\na b\n$/);
   });

@@ -53,7 +53,7 @@ describe('SQLite store: file, pragmas and migrations', () => {
     temp.open().close();
     const next = LATEST_SCHEMA_VERSION + 1;
     const migrations = [
-      { version: 1, name: 'initial schema', sql: 'SELECT 1' },
+      ...MIGRATIONS,
       { version: next, name: 'add a table', sql: 'CREATE TABLE extra (x INTEGER)' },
       { version: next + 1, name: 'broken', sql: 'CREATE TABLE extra (x INTEGER)' },
     ];

@@ -25,6 +25,11 @@ const SPEC_COLUMNS = [
   'stderr',
   'output_truncated',
   'error',
+  'parameters',
+  'requested_by',
+  'parent_runs',
+  'script_sha256',
+  'member',
 ];
 
 function esEntry(run: RunRecord): OutboxEntry {
@@ -75,6 +80,37 @@ describe('SQLite store: runs', () => {
     store.insertRun({ ...sparse, started_at: null });
     expect(store.getRun(full.id)).to.deep.equal(full);
     expect(store.getRun(sparse.id)).to.deep.equal({ ...sparse, started_at: null });
+  });
+
+  it('round-trips the later columns: parameters and parent runs as JSON text, the rest as text', () => {
+    const run = fakeRun({
+      parameters: { TARGET: 'db2', NOTE: 'it\'s "quoted" ü' },
+      requestedBy: 'ci',
+      parentRuns: ['p1', 'p2'],
+      scriptSha256: 'ab'.repeat(32),
+      member: 'daemon-a',
+    });
+    store.insertRun(run);
+    expect(store.getRun(run.id)).to.deep.equal(run);
+    const listed = store.queryRuns({ limit: 10 }).runs.find((r) => r.id === run.id);
+    expect(listed).to.deep.include({
+      parameters: run.parameters,
+      requestedBy: 'ci',
+      parentRuns: ['p1', 'p2'],
+    });
+    const db = new BetterSqlite3(temp.path, { readonly: true });
+    try {
+      const row = db
+        .prepare('SELECT parameters, requested_by, parent_runs FROM runs WHERE id = ?')
+        .get(run.id);
+      expect(row).to.deep.equal({
+        parameters: JSON.stringify(run.parameters),
+        requested_by: 'ci',
+        parent_runs: '["p1","p2"]',
+      });
+    } finally {
+      db.close();
+    }
   });
 
   it('stores times as ISO-8601 UTC text and output_truncated as integer 0/1', () => {

@@ -165,9 +165,9 @@ describe('api jobs routes', () => {
   });
 
   it('refuses a run request with unknown fields, listing them, or bad environment names', async () => {
-    const unknown = await api.post('/api/v1/jobs/backup/run', { node: 'web1', nodes: ['x'], env: {} });
+    const unknown = await api.post('/api/v1/jobs/backup/run', { node: 'web1', hosts: ['x'], env: {} });
     expect(unknown.status).to.equal(400);
-    expect(unknown.json.error.details.unknown_fields).to.deep.equal(['nodes', 'env']);
+    expect(unknown.json.error.details.unknown_fields).to.deep.equal(['hosts', 'env']);
     const env = await api.post('/api/v1/jobs/backup/run', { environment: { 'BAD-NAME': 'x', OK: 1 } });
     expect(env.status).to.equal(400);
     expect(env.json.error.details.invalid_keys).to.deep.equal(['BAD-NAME', 'OK']);

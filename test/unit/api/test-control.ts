@@ -30,6 +30,7 @@ export function testJob(name: string, overrides: Partial<JobDef> = {}): JobDef {
     schedule: { kind: 'manual' },
     command: { kind: 'argv', argv: ['true'] },
     environment: {},
+    parameters: {},
     retries: { count: 0, delayMs: 0 },
     overlap: 'skip',
     catchUp: 'latest',
@@ -152,10 +153,11 @@ export class TestControl implements DaemonControl {
 
   async runJob(name: string, request: ManualRunRequest): Promise<{ executionId: string; runIds: string[] }> {
     if (!this.jobs.has(name)) throw new ControlError('not_found', `job ${name} does not exist`);
-    if (request.node !== undefined && !this.nodes.has(request.node))
-      throw new ControlError('not_found', `node ${request.node} does not exist`);
+    const node = request.nodes?.[0];
+    if (node !== undefined && !this.nodes.has(node))
+      throw new ControlError('not_found', `node ${node} does not exist`);
     const run = testRun(name, {
-      node: request.node ?? 'web1',
+      node: node ?? 'web1',
       status: 'running',
       finished_at: null,
       duration_ms: null,

@@ -54,4 +54,15 @@ describe('daemon options: defaults < DISTCRON_* env < flag', () => {
     expect(parseListen('[::1]:8080')).to.deep.equal({ host: '::1', port: 8080 });
     expect(() => parseListen('8080')).to.throw(/--listen must be HOST:PORT/);
   });
+
+  it('reads --env-passthrough as a list of names, from the flag or DISTCRON_ENV_PASSTHROUGH', () => {
+    expect(resolveDaemonOptions({ envPassthrough: 'HTTP_PROXY, NO_PROXY' }, {}).envPassthrough).to.deep.equal(
+      ['HTTP_PROXY', 'NO_PROXY'],
+    );
+    expect(resolveDaemonOptions({}, { DISTCRON_ENV_PASSTHROUGH: 'A' }).envPassthrough).to.deep.equal(['A']);
+    expect(withDefaults({}).envPassthrough).to.deep.equal([]);
+    expect(() => resolveDaemonOptions({ envPassthrough: 'OK,1BAD' }, {})).to.throw(
+      /--env-passthrough \(DISTCRON_ENV_PASSTHROUGH\): "1BAD" is not an environment variable name/,
+    );
+  });
 });

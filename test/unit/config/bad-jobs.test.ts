@@ -355,6 +355,78 @@ const CASES: Case[] = [
     path: '$.tags[1]',
     message: 'must be a string, not null',
   },
+  {
+    what: 'an empty program in argv',
+    source: job('"command": [⟪"", "-x"]'),
+    path: '$.command[0]',
+    message: '"command[0]" (the program) must not be empty',
+  },
+  {
+    what: 'a parameter named after a loader variable',
+    source: withCommand('"parameters": {⟪"LD_PRELOAD": {}}'),
+    path: '$.parameters.LD_PRELOAD',
+    message: 'LD_* variables are read by the loader',
+  },
+  {
+    what: 'a parameter named PATH',
+    source: withCommand('"parameters": {⟪"PATH": {"default": "/bin"}}'),
+    path: '$.parameters.PATH',
+    message: '"PATH" cannot be a parameter',
+  },
+  {
+    what: 'a parameter in the DISTCRON_ namespace',
+    source: withCommand('"parameters": {⟪"DISTCRON_JOB": {}}'),
+    path: '$.parameters.DISTCRON_JOB',
+    message: 'DISTCRON_* variables',
+  },
+  {
+    what: 'a parameter name that is not an environment name',
+    source: withCommand('"parameters": {⟪"1X": {}}'),
+    path: '$.parameters["1X"]',
+    message: '"1X" is not a valid parameter name',
+  },
+  {
+    what: 'an unknown parameter rule',
+    source: withCommand('"parameters": {"N": {⟪"regex": "^a$"}}'),
+    path: '$.parameters.N.regex',
+    message: 'write it as "pattern"',
+  },
+  {
+    what: 'a parameter pattern that is not a regular expression',
+    source: withCommand('"parameters": {"N": {"pattern": ⟪"([a-z"}}'),
+    path: '$.parameters.N.pattern',
+    message: '"pattern" is not a valid regular expression',
+  },
+  {
+    what: 'a parameter default outside its enum',
+    source: withCommand('"parameters": {"T": {"enum": ["db1", "db2"], "default": ⟪"db3"}}'),
+    path: '$.parameters.T.default',
+    message: '"default" must be one of "db1", "db2"',
+  },
+  {
+    what: 'a parameter default not matching its pattern',
+    source: withCommand('"parameters": {"C": {"pattern": "^[0-9]+$", "default": ⟪"ten"}}'),
+    path: '$.parameters.C.default',
+    message: '"default" must match the pattern ^[0-9]+$',
+  },
+  {
+    what: 'a parameter default longer than max_length',
+    source: withCommand('"parameters": {"C": {"max_length": 2, "default": ⟪"abc"}}'),
+    path: '$.parameters.C.default',
+    message: '"default" must be at most 2 characters long',
+  },
+  {
+    what: 'a parameter type other than string',
+    source: withCommand('"parameters": {"C": {"type": ⟪"int"}}'),
+    path: '$.parameters.C.type',
+    message: '"type" must be "string"',
+  },
+  {
+    what: 'a required parameter without default on a scheduled job',
+    source: withCommand('"schedule": "@every 1h", "parameters": ⟪{"C": {"required": true}}'),
+    path: '$.parameters',
+    message: 'parameter C is required and has no "default"',
+  },
 ];
 
 describe('config: bad job definitions', () => {

@@ -37,6 +37,7 @@ describe('config: job definitions that load', () => {
       schedule: { kind: 'interval', intervalMs: 10_000, reference: '03:10', timezone: 'UTC' },
       command: { kind: 'shell', script: 'echo $FOO' },
       environment: { FOO: 'bar' },
+      parameters: {},
       retries: { count: 0, delayMs: 0 },
       overlap: 'skip',
       catchUp: 'latest',

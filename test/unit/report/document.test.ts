@@ -51,6 +51,32 @@ describe('runToDocument', () => {
     });
   });
 
+  it("carries a manual run's parameters, requester and the later run facts", () => {
+    const doc = runToDocument({
+      run: run({
+        trigger: 'manual',
+        parameters: { TARGET: 'db2', COUNT: '5' },
+        requestedBy: 'ci',
+        parentRuns: ['01JDQ0000000000000000000P1'],
+        scriptSha256: 'ab'.repeat(32),
+        member: 'daemon-a',
+      }),
+      tags: [],
+      description: null,
+    });
+    expect(doc).to.deep.include({
+      parameters: { TARGET: 'db2', COUNT: '5' },
+      requested_by: 'ci',
+      parent_runs: ['01JDQ0000000000000000000P1'],
+      script_sha256: 'ab'.repeat(32),
+      member: 'daemon-a',
+    });
+    expect(runToDocument({ run: run(), tags: [], description: null })).to.deep.include({
+      parameters: null,
+      requested_by: null,
+    });
+  });
+
   it('produces exactly the fields the index template maps', () => {
     const doc = runToDocument({ run: run(), tags: [], description: null });
     expect(Object.keys(doc).sort()).to.deep.equal(Object.keys(RUN_FIELD_TYPES).sort());
