@@ -1,7 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../core/log.js';
 import { ControlError } from '../daemon/control.js';
-import { sendJson } from './respond.js';
 
 /** Every error the API answers with: `{"error": {"code", "message", "details"}}`. */
 export class ApiError extends Error {
@@ -16,11 +15,9 @@ export class ApiError extends Error {
 }
 
 export function sendError(res: Response, error: ApiError): void {
-  sendJson(
-    res,
-    { error: { code: error.code, message: error.message, details: error.details } },
-    error.status,
-  );
+  res
+    .status(error.status)
+    .json({ error: { code: error.code, message: error.message, details: error.details } });
 }
 
 /** body-parser / router error types (they carry a 4xx `status`) mapped to stable codes. */
@@ -73,7 +70,7 @@ function fromControlError(err: ControlError): ApiError {
       : err.details === undefined
         ? null
         : { info: err.details };
-  const status = { not_found: 404, conflict: 409, invalid: 400 }[err.code];
+  const status = { not_found: 404, conflict: 409, invalid: 400, unavailable: 503 }[err.code];
   return new ApiError(status, err.code, err.message, details);
 }
 

@@ -104,8 +104,24 @@ CREATE TABLE notify_state (
 ) STRICT;
 `;
 
+/** Every write through the API: who (token name), what, on what, from where, with which answer. */
+const AUDIT_TABLE = `
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  token TEXT,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  address TEXT,
+  status INTEGER NOT NULL
+) STRICT;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL_SCHEMA }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
+  { version: 2, name: 'audit log of API writes', sql: AUDIT_TABLE },
+];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

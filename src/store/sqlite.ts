@@ -3,12 +3,11 @@ import type { Statement } from 'better-sqlite3';
 import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
-import { buildRunQuery, type RunQuery } from './queries.js';
+import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
-import { openDatabase, STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
+import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
-import type { FireClaim, JobState, OutboxEntry, RunFilter, RunJsonPage, RunPage, Store } from './store.js';
-import { nextCursorOf, SummaryPages } from './summary-pages.js';
+import type { AuditRow, FireClaim, JobState, OutboxEntry, RunFilter, RunPage, Store } from './store.js';
 
 export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 
@@ -41,7 +40,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   /** Each job's last outcome recorded inside the open batch(), written just before it commits. */
   private readonly batchOutcomes = new Map<string, RunRecord>();
   private statsRefreshedAt: Millis;
-  private readonly lists: SummaryPages;
 
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
@@ -52,16 +50,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.path = path;
     this.logger = logger;
     this.statsRefreshedAt = clock.now();
-    // One read transaction wrapper, made once like `immediate`.
-    const snapshot = db.transaction((body: () => unknown) => body()).deferred as <T>(body: () => T) => T;
-    const source = {
-      pageRows: (query: RunQuery) => this.pageRows(query),
-      summariesByRowid: st.summariesByRowid,
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
-      snapshot,
-      inTransaction: () => db.inTransaction,
-    };
-    this.lists = new SummaryPages(source, options.summaryCacheEntries ?? STORE_DEFAULTS.summaryCacheEntries);
   }
 
   // ---- runs ----------------------------------------------------------------------------
@@ -143,7 +131,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void {
-    this.lists.cache.forget(id);
     const started_at = storedStartTime(id, fields.started_at);
     const changes = this.st.markStarted.run({ id, ...fields, started_at }).changes;
     if (changes === 0) throw new Error(`store: markStarted: run ${id} does not exist; insert it first`);
@@ -161,7 +148,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   private updateRunRow(run: RunRecord): void {
-    this.lists.cache.forget(run.id);
     if (this.st.updateRun.run(runToRow(run)).changes === 0) {
       throw new Error(
         `store: run ${run.id} does not exist; insert it (claimFire/insertRun) before finishing it`,
@@ -201,34 +187,22 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     const query = buildRunQuery(filter);
     const rows = this.pageRows(query) as RunRow[];
     const page = rows.slice(0, query.limit).map(rowToRun);
-    return { runs: page, nextCursor: nextCursorOf(page, rows.length > query.limit) };
-  }
-
-  /** How many run summaries the list cache holds (for tests and diagnostics). */
-  get cachedSummaryCount(): number {
-    return this.lists.cache.size;
-  }
-
-  /** Summaries of finished runs come from a cache (see SummaryPages). */
-  queryRunsJson(filter: RunFilter): RunJsonPage {
-    return this.lists.page(filter);
+    const more = rows.length > query.limit && page.length > 0;
+    return { runs: page, nextCursor: more ? encodeCursor(page[page.length - 1]!.id) : null };
   }
 
   /** The page's rows plus one more when another page follows. */
   private pageRows(query: RunQuery): unknown[] {
     const rows = query.probeSql
-      ? this.runStatement(`probe:${query.shape}`, query.probeSql, query.form).all(query.params)
+      ? this.runStatement(`probe:${query.shape}`, query.probeSql).all(query.params)
       : [];
-    return rows.length > query.limit
-      ? rows
-      : this.runStatement(query.shape, query.sql, query.form).all(query.params);
+    return rows.length > query.limit ? rows : this.runStatement(query.shape, query.sql).all(query.params);
   }
 
-  private runStatement(shape: string, sql: string, form: RunQuery['form']): Statement {
+  private runStatement(shape: string, sql: string): Statement {
     let statement = this.runQueries.get(shape);
     if (!statement) {
       statement = this.db.prepare(sql);
-      if (form === 'rowid') statement.pluck();
       this.runQueries.set(shape, statement);
     }
     return statement;
@@ -251,7 +225,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     return this.atomically(() => {
       const ids = this.st.pruneCandidates.pluck().all(cutoff, Math.max(0, Math.floor(batch))) as string[];
       for (const id of ids) {
-        this.lists.cache.forget(id);
         this.st.deleteRun.run(id);
         this.st.deleteClaims.run({ id, before: cutoff });
       }
@@ -269,6 +242,16 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     if (now - this.statsRefreshedAt < STATS_REFRESH_MS) return;
     this.db.pragma('optimize');
     this.statsRefreshedAt = now;
+  }
+
+  // ---- audit --------------------------------------------------------------------------
+
+  insertAudit(entry: Omit<AuditRow, 'id'>): void {
+    this.st.insertAudit.run(entry);
+  }
+
+  listAudit(limit: number, before?: number): AuditRow[] {
+    return this.st.listAudit.all(before ?? Number.MAX_SAFE_INTEGER, limit) as AuditRow[];
   }
 
   // ---- job state -----------------------------------------------------------------------

@@ -111,12 +111,12 @@ describe('REST API on a real daemon', function () {
     expect(readdirSync(d.dir).sort()).to.deep.equal(['data', 'jobs.d', 'nodes.d']);
   });
 
-  it('runs a job manually with extra environment and returns its output', async () => {
-    const started = await api.post('/api/v1/jobs/hello/run', { environment: { WHO: 'api' }, node: 'local' });
+  it('runs a job manually on the node asked for and returns its output', async () => {
+    const started = await api.post('/api/v1/jobs/hello/run', { nodes: ['local'] });
     expect(started.status).to.equal(202);
     const run = await finalRun(api, started.json.run_ids[0]);
     expect(run).to.include({ status: 'succeeded', exit_code: 0, trigger: 'manual', node: 'local' });
-    expect([run.stdout, run.stderr]).to.deep.equal(['hello api\n', 'oops\n']);
+    expect([run.stdout, run.stderr]).to.deep.equal(['hello world\n', 'oops\n']);
     expect((await api.get('/api/v1/jobs/hello')).json.last_run.id).to.equal(run.id);
     expect((await api.get('/api/v1/jobs/hello/runs')).json.runs[0].id).to.equal(run.id);
   });
@@ -219,6 +219,17 @@ describe('REST API on a real daemon', function () {
   it('enables and disables jobs (persistence across restarts is tested separately)', async () => {
     expect((await api.post('/api/v1/jobs/hello/disable')).json.enabled).to.equal(false);
     expect((await api.post('/api/v1/jobs/hello/enable')).json.enabled).to.equal(true);
+  });
+
+  it('lists the API writes of this suite in the audit log, newest first, to admins', async () => {
+    const page = await api.get('/api/v1/audit?limit=5');
+    expect(page.status).to.equal(200);
+    expect(page.json.entries).to.have.length(5);
+    const entry = page.json.entries[0];
+    expect(entry).to.include({ token: null, address: '127.0.0.1' });
+    expect(page.json.entries.map((e: { id: number }) => e.id)).to.deep.equal(
+      [...page.json.entries.map((e: { id: number }) => e.id)].sort((a: number, b: number) => b - a),
+    );
   });
 
   it('has exercised every documented operation in this suite', () => {

@@ -30,7 +30,7 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
   before(async () => {
     d.env.writeNode('local', { roles: ['local'], connection_type: 'local' });
     d.env.writeNode('other', { roles: ['local'], connection_type: 'local' });
-    d.env.writeJob('greet', { ...local, shell_command: 'sleep 0.3; echo "hi $WHO"; echo warn >&2' });
+    d.env.writeJob('greet', { ...local, shell_command: 'sleep 0.3; echo "hi ${WHO:-there}"; echo warn >&2' });
     d.env.writeJob('fail3', { ...local, shell_command: 'echo partial; exit 3' });
     d.env.writeJob('everywhere', { policy: { select: 'all', roles: ['local'] }, shell_command: 'echo each' });
     await d.start();
@@ -39,9 +39,9 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
 
   it('waits for the run, prints stdout and stderr at the end, and exits 0', async () => {
     const c = capture();
-    const code = await runRemote({ ...target(), job: 'greet', environment: { WHO: 'cli' }, ...c });
+    const code = await runRemote({ ...target(), job: 'greet', ...c });
     expect(code).to.equal(0);
-    expect(c.lines.out).to.deep.equal(['hi cli']);
+    expect(c.lines.out).to.deep.equal(['hi there']);
     expect(c.lines.err[0]).to.equal('warn');
     expect(c.lines.err[1]).to.match(/^greet: succeeded on (local|other) \(exit 0\) in \d/);
   });
