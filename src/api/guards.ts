@@ -28,7 +28,7 @@ const WRITES = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
 /** `host[:port]` of a Host header; null when it cannot be one. */
 export function splitHostHeader(header: string): { name: string; port: number | null } | null {
-  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(header.trim());
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(header.trim());
   if (!match) return null;
   return { name: match[1]!.toLowerCase(), port: match[2] === undefined ? null : Number(match[2]) };
 }
