@@ -15,19 +15,21 @@ function targetOf(req: Request): string {
  */
 export function auditWrites(ctx: RouteContext, action: string): RequestHandler {
   return (req, res, next) => {
-    res.on('finish', () => record(ctx, action, req, res));
+    // Read now: the router restores req.params when an error leaves the route.
+    const target = targetOf(req);
+    res.on('finish', () => record(ctx, action, target, req, res));
     next();
   };
 }
 
-function record(ctx: RouteContext, action: string, req: Request, res: Response): void {
+function record(ctx: RouteContext, action: string, target: string, req: Request, res: Response): void {
   const caller = res.locals.caller as Caller | undefined;
   if (caller === undefined) return;
   const entry = {
     at: new Date().toISOString(),
     token: caller.name,
     action,
-    target: targetOf(req),
+    target,
     address: req.socket.remoteAddress ?? null,
     status: res.statusCode,
   };

@@ -13,6 +13,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'Request body over the limit (1 MiB)',
   415: 'A write without Content-Type: application/json (also needed for an empty body)',
   421: 'The Host header names no address of this API (see --api-allowed-hosts)',
+  500: 'The daemon failed; a file it cannot write is named in the message',
   503: 'The daemon is shutting down',
 };
 
@@ -161,7 +162,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     path: ['name'],
     body: { schema: 'JobFile', required: true },
     ok: { status: 200, also: 201, description: 'Written (200 replaced, 201 created)', schema: 'JobWritten' },
-    errors: [400],
+    errors: [400, 500],
   },
   'delete /api/v1/jobs/{name}': {
     operationId: 'deleteJob',
@@ -170,7 +171,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     role: 'admin',
     path: ['name'],
     ok: { status: 204, description: 'Removed' },
-    errors: [400, 404],
+    errors: [400, 404, 500],
   },
   'post /api/v1/jobs/{name}/run': {
     operationId: 'runJob',

@@ -101,8 +101,9 @@ function routeChain(route: ApiRoute, ctx: RouteContext, options: ApiOptions): Re
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return [
     ...(write ? [requireJsonContentType] : []),
-    authorize(options.tokens, route.role),
+    // Before authorize, so a token refused for its role is recorded too.
     ...(route.audit ? [auditWrites(ctx, route.audit)] : []),
+    authorize(options.tokens, route.role),
     ...(write ? [jsonBody(maxBody)] : []),
     handlerOf(route, ctx),
   ];
