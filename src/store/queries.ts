@@ -93,7 +93,7 @@ function whereOf(conditions: readonly Condition[]): string {
 /**
  * A time range can match many rows that must be sorted by id: sort only the ids (from the
  * covering `runs_time_id` index), then read the page's rows, instead of sorting whole rows.
- * The cost grows with the rows in the range (about 5 ms per 10,000).
+ * The cost grows with the rows in the range.
  */
 function pageOfIdsFirst(columns: string, conditions: readonly Condition[]): string {
   const ids = `SELECT id FROM runs ${whereOf(conditions)} ORDER BY id DESC LIMIT @fetch`;
