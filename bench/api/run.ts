@@ -14,8 +14,9 @@
  *                            [--dir /tmp/distcron-bench-api] [--baseline DIR] [--two-floors]
  *
  * --baseline DIR also runs the daemon built in another checkout (DIR/dist, e.g. the previous
- * commit) in the same rounds, for a before/after table; --two-floors keeps only the plain SQL
- * and store floors (fewer servers share the cores).
+ * commit) in the same rounds, for a before/after table, on a copy of the database given with
+ * --baseline-db (an older daemon refuses a newer schema: the copy must have its schema); and
+ * --two-floors keeps only the plain SQL and store floors (fewer servers share the cores).
  *
  * All servers run for the whole bench; rounds alternate between them so load from elsewhere on
  * the machine hits all alike. Each cell is the median over the rounds.
@@ -45,6 +46,7 @@ const { values: args } = parseArgs({
     /** Processes of the multi-process store floor (node:cluster). */
     'floor-processes': { type: 'string', default: '2' },
     baseline: { type: 'string' },
+    'baseline-db': { type: 'string' },
     'two-floors': { type: 'boolean', default: false },
   },
 });
@@ -270,7 +272,15 @@ async function main(): Promise<void> {
   );
   const servers = [
     await spawnDaemon(fixture),
-    ...(args.baseline ? [await spawnDaemon(fixture, 'baseline distcron', args.baseline)] : []),
+    ...(args.baseline
+      ? [
+          await spawnDaemon(
+            { ...fixture, dbPath: args['baseline-db'] ?? fixture.dbPath },
+            'baseline distcron',
+            args.baseline,
+          ),
+        ]
+      : []),
     await startServer('node:http floor', './server-floor.ts', [fixture.dbPath]),
     await startServer('store floor', './server-floor.ts', [fixture.dbPath, '--store']),
   ];
