@@ -69,11 +69,15 @@ export { INSECURE_NO_AUTH_WARNING };
 
 /** Security headers on every answer, and the access log (the token's name, never the token). */
 function commonHeaders(logger: Logger): RequestHandler {
+  const logReads = logger.isLevelEnabled('debug');
   return (req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
-    const started = process.hrtime.bigint();
-    res.on('finish', () => logRequest(logger, req, res, started));
+    // Reads are logged at debug only: no listener when that level is off.
+    if (logReads || WRITE_METHODS.has(req.method)) {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => logRequest(logger, req, res, started));
+    }
     next();
   };
 }
