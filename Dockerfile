@@ -14,7 +14,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends openssh-client 
   && rm -rf /var/lib/apt/lists/* \
   && groupadd --system distcron && useradd --system --gid distcron --home /var/lib/distcron distcron \
   && mkdir -p /etc/distcron/jobs.d /etc/distcron/nodes.d /var/lib/distcron \
-  && chown -R distcron:distcron /var/lib/distcron
+  && chown -R distcron:distcron /etc/distcron /var/lib/distcron
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -23,12 +23,17 @@ ENV NODE_ENV=production \
     DISTCRON_JOBS_DIR=/etc/distcron/jobs.d \
     DISTCRON_NODES_DIR=/etc/distcron/nodes.d \
     DISTCRON_DB=/var/lib/distcron/distcron.db \
-    DISTCRON_TOFU_KNOWN_HOSTS=/var/lib/distcron/known_hosts
+    DISTCRON_TOFU_KNOWN_HOSTS=/var/lib/distcron/known_hosts \
+    DISTCRON_LISTEN=0.0.0.0:8080
 VOLUME ["/etc/distcron", "/var/lib/distcron"]
 USER distcron
 EXPOSE 8080
-# Without API tokens the API only listens on loopback, so the health check runs inside the container.
+# The API listens on 0.0.0.0:8080, so the daemon refuses to start without --api-tokens
+# (DISTCRON_API_TOKENS=/etc/distcron/tokens.json, a mounted file; see the README's Security section).
+# The health check asks the address in DISTCRON_LISTEN (a wildcard address is asked on loopback).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+  CMD sh -c 'host="${DISTCRON_LISTEN%:*}"; port="${DISTCRON_LISTEN##*:}"; \
+    case "$host" in 0.0.0.0|"") host=127.0.0.1 ;; "[::]") host="[::1]" ;; esac; \
+    curl -fsS "http://$host:$port/healthz"' || exit 1
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/main.js"]
-CMD ["daemon", "--listen", "127.0.0.1:8080"]
+CMD ["daemon"]

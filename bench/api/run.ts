@@ -11,7 +11,12 @@
  *
  *   npx tsx bench/api/run.ts [--duration 10] [--rounds 3] [--connections 50] [--runs 1000000]
  *                            [--jobs 1000] [--job-files 10000] [--floor-processes 2]
- *                            [--dir /tmp/distcron-bench-api]
+ *                            [--dir /tmp/distcron-bench-api] [--baseline DIR] [--two-floors]
+ *
+ * --baseline DIR also runs the daemon built in another checkout (DIR/dist, e.g. the previous
+ * commit) in the same rounds, for a before/after table, on a copy of the database given with
+ * --baseline-db (an older daemon refuses a newer schema: the copy must have its schema); and
+ * --two-floors keeps only the plain SQL and store floors (fewer servers share the cores).
  *
  * All servers run for the whole bench; rounds alternate between them so load from elsewhere on
  * the machine hits all alike. Each cell is the median over the rounds.
@@ -40,6 +45,9 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     /** Processes of the multi-process store floor (node:cluster). */
     'floor-processes': { type: 'string', default: '2' },
+    baseline: { type: 'string' },
+    'baseline-db': { type: 'string' },
+    'two-floors': { type: 'boolean', default: false },
   },
 });
 
@@ -124,8 +132,12 @@ async function drive(server: Server, route: Route, seconds: number, connections:
 }
 
 /** The shipped daemon, compiled: what `npm start`, the package's bin and the Docker image run. */
-function spawnDaemon(fixture: { jobsDir: string; nodesDir: string; dbPath: string }): Promise<Server> {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
+function spawnDaemon(
+  fixture: { jobsDir: string; nodesDir: string; dbPath: string },
+  name = 'distcron',
+  checkout = fileURLToPath(new URL('../../', import.meta.url)),
+): Promise<Server> {
+  const root = checkout.endsWith('/') ? checkout : `${checkout}/`;
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   const started = performance.now();
   // The fixture's runs are in the past: a century of retention keeps the pruner off them.
@@ -143,8 +155,8 @@ function spawnDaemon(fixture: { jobsDir: string; nodesDir: string; dbPath: strin
       const entry = JSON.parse(line) as { msg?: string; api?: string; jobs?: number };
       if (entry.msg !== 'distcron ready') return;
       const info = { url: entry.api, startMs: Math.round(performance.now() - started), jobs: entry.jobs };
-      process.stderr.write(`distcron: ready ${JSON.stringify(info)}\n`);
-      resolve({ name: 'distcron', url: entry.api!, child });
+      process.stderr.write(`${name}: ready ${JSON.stringify(info)}\n`);
+      resolve({ name, url: entry.api!, child });
     });
   });
 }
@@ -260,16 +272,28 @@ async function main(): Promise<void> {
   );
   const servers = [
     await spawnDaemon(fixture),
+    ...(args.baseline
+      ? [
+          await spawnDaemon(
+            { ...fixture, dbPath: args['baseline-db'] ?? fixture.dbPath },
+            'baseline distcron',
+            args.baseline,
+          ),
+        ]
+      : []),
     await startServer('node:http floor', './server-floor.ts', [fixture.dbPath]),
     await startServer('store floor', './server-floor.ts', [fixture.dbPath, '--store']),
-    await startServer('cached answers', './server-floor.ts', [fixture.dbPath, '--store', '--cached']),
-    await startServer(`store floor ×${args['floor-processes']} processes`, './server-floor.ts', [
-      fixture.dbPath,
-      '--store',
-      '--processes',
-      args['floor-processes']!,
-    ]),
   ];
+  if (!args['two-floors'])
+    servers.push(
+      await startServer('cached answers', './server-floor.ts', [fixture.dbPath, '--store', '--cached']),
+      await startServer(`store floor ×${args['floor-processes']} processes`, './server-floor.ts', [
+        fixture.dbPath,
+        '--store',
+        '--processes',
+        args['floor-processes']!,
+      ]),
+    );
   const results = new Map<string, Map<string, Measure>>();
   try {
     for (const route of routes) results.set(route.name, await measureRoute(route, servers));

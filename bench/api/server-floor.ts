@@ -3,7 +3,7 @@
  * framework, no validation, no auth, and a precomputed jobs page. Prints {"url": ...} when ready.
  *
  *   server-floor.ts DB                      plain SQL (better-sqlite3, prepared once)
- *   server-floor.ts DB --store              distcron's own store: the run lists' summary cache
+ *   server-floor.ts DB --store              distcron's own store (its run query and JSON.stringify)
  *   server-floor.ts DB --store --processes N   the same in N processes (node:cluster) sharing the port
  *   server-floor.ts DB --store --cached     each distinct answer built once, then sent as it is: the
  *                                           cost of HTTP and the socket alone (what a per-URL cache gets)
@@ -17,7 +17,6 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import { runListJson } from '../../src/store/summary-pages.js';
 import type { RunStatus } from '../../src/core/types.js';
 import type { RunFilter } from '../../src/store/store.js';
 
@@ -82,7 +81,9 @@ function storeReads(): RunReads {
   return {
     list(job, status, limit) {
       const filter: RunFilter = { job, status: status as RunStatus, limit, withOutput: false };
-      return runListJson(store.queryRunsJson(filter));
+      const page = store.queryRuns(filter);
+      const runs = page.runs.map(({ stdout: _o, stderr: _e, ...summary }) => summary);
+      return JSON.stringify({ runs, next_cursor: page.nextCursor });
     },
     byId: (id) => {
       const run = store.getRun(id);

@@ -1,7 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../core/log.js';
 import { ControlError } from '../daemon/control.js';
-import { sendJson } from './respond.js';
 
 /** Every error the API answers with: `{"error": {"code", "message", "details"}}`. */
 export class ApiError extends Error {
@@ -16,11 +15,9 @@ export class ApiError extends Error {
 }
 
 export function sendError(res: Response, error: ApiError): void {
-  sendJson(
-    res,
-    { error: { code: error.code, message: error.message, details: error.details } },
-    error.status,
-  );
+  res
+    .status(error.status)
+    .json({ error: { code: error.code, message: error.message, details: error.details } });
 }
 
 /** body-parser / router error types (they carry a 4xx `status`) mapped to stable codes. */
@@ -48,10 +45,36 @@ function clientErrorStatus(err: StatusError): number | null {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : null;
 }
 
+/** File-system errors of a write the daemon's user may not make, and what to tell the operator. */
+const FILE_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EISDIR: 'a directory is in the way',
+  ENOTDIR: 'a file is in the way',
+  ENOSPC: 'no space left on the device',
+};
+
+/** A write that failed on the file system: still a 500, but one that says which path and why. */
+function fileError(err: unknown): ApiError | null {
+  const e = err as (NodeJS.ErrnoException & { dest?: unknown }) | null;
+  const why = typeof e?.code === 'string' ? FILE_ERRORS[e.code] : undefined;
+  if (why === undefined || typeof e?.path !== 'string') return null;
+  const path = typeof e.dest === 'string' ? e.dest : e.path;
+  return new ApiError(
+    500,
+    'not_writable',
+    `api: the daemon cannot write ${path}: ${why}; make it writable by the user the daemon runs as`,
+    { path, errno: e.code },
+  );
+}
+
 /** Turns anything thrown by a route or a middleware into the error the client sees. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof ControlError) return fromControlError(err);
+  const onDisk = fileError(err);
+  if (onDisk) return onDisk;
   const e = (err ?? {}) as StatusError;
   const status = clientErrorStatus(e);
   if (status === null) return new ApiError(500, 'internal', 'api: internal error; see the daemon log');
@@ -81,7 +104,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const apiError = toApiError(err);
     if (apiError.status >= 500)
-      logger.error({ err, method: req.method, path: req.path }, 'api: request failed');
+      logger.error({ err, method: req.method, path: req.path }, `api: request failed: ${apiError.message}`);
     if (res.headersSent) {
       res.destroy();
       return;

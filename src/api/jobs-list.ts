@@ -1,3 +1,4 @@
+// Speed layer kept: the per-array sorted index (sortedIndex) earns its place in bench/api/README.md.
 import type { JobDef } from '../core/types.js';
 import type { DaemonControl, JobView } from '../daemon/control.js';
 import { ApiError } from './errors.js';
@@ -47,7 +48,6 @@ function matchesStatus(job: JobView, status: string): boolean {
 function definitionFilter(query: JobsQuery): (def: JobDef) => boolean {
   const needle = query.q?.toLowerCase();
   return (def) =>
-    (query.after === null || def.name > query.after) &&
     (query.tag === undefined || def.tags.includes(query.tag)) &&
     (needle === undefined ||
       def.name.toLowerCase().includes(needle) ||
@@ -57,43 +57,20 @@ function definitionFilter(query: JobsQuery): (def: JobDef) => boolean {
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
- * The definitions sorted by name, rebuilt only when the control hands out a different set. A
- * control that returns the same array while nothing changed costs one comparison; otherwise
- * every definition is compared by identity (the registry keeps unchanged definitions), which
- * is still far cheaper than sorting every job on every request.
+ * The definitions sorted by name, once per definitions array (the registry hands out a new
+ * array when a job changes), so a page starts at its cursor by binary search instead of a scan
+ * of every job. Weak keys: an old array goes with its index.
  */
-class SortedDefinitions {
-  private array: readonly JobDef[] | null = null;
-  private source: readonly JobDef[] = [];
-  private sorted: JobDef[] = [];
+const sortedIndex = new WeakMap<readonly JobDef[], JobDef[]>();
 
-  of(definitions: readonly JobDef[]): JobDef[] {
-    if (definitions === this.array) return this.sorted;
-    if (!sameObjects(definitions, this.source)) {
-      this.source = [...definitions];
-      this.sorted = [...definitions].sort(byName);
-    }
-    this.array = definitions;
-    return this.sorted;
-  }
-}
-
-function sameObjects(a: readonly JobDef[], b: readonly JobDef[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-const indexes = new WeakMap<DaemonControl, SortedDefinitions>();
-
-function sortedDefinitions(control: DaemonControl, definitions: readonly JobDef[]): JobDef[] {
-  let index = indexes.get(control);
-  if (!index) indexes.set(control, (index = new SortedDefinitions()));
-  return index.of(definitions);
+function sortedByName(definitions: readonly JobDef[]): JobDef[] {
+  let sorted = sortedIndex.get(definitions);
+  if (sorted === undefined) sortedIndex.set(definitions, (sorted = [...definitions].sort(byName)));
+  return sorted;
 }
 
 /** Index of the first definition whose name sorts after `after` (binary search). */
-function firstAfter(sorted: JobDef[], after: string | null): number {
+function firstAfter(sorted: readonly JobDef[], after: string | null): number {
   if (after === null) return 0;
   let lo = 0;
   let hi = sorted.length;
@@ -105,73 +82,41 @@ function firstAfter(sorted: JobDef[], after: string | null): number {
   return lo;
 }
 
-/** Views of `names`, in that order (tolerates a control that returns more or fewer). */
-function viewsOf(control: DaemonControl, names: string[]): JobView[] {
-  const views = control.listJobs(names);
-  if (views.length === names.length && views.every((v, i) => v.name === names[i])) return views;
-  const byName = new Map(views.map((v) => [v.name, v]));
-  const out: JobView[] = [];
-  for (const name of names) {
-    const view = byName.get(name);
-    if (view) out.push(view);
-  }
-  return out;
+/** From the cursor on, the first `count` definitions that pass `keep`, and where the walk stopped. */
+function take(sorted: readonly JobDef[], from: number, keep: (def: JobDef) => boolean, count: number) {
+  const defs: JobDef[] = [];
+  let i = from;
+  for (; i < sorted.length && defs.length < count; i++) if (keep(sorted[i]!)) defs.push(sorted[i]!);
+  return { defs, next: i };
 }
 
-function pageOf(matches: JobView[], limit: number): JobsPage {
-  const jobs = matches.slice(0, limit);
-  return { jobs, lastName: matches.length > limit ? jobs[jobs.length - 1]!.name : null };
+/** Views of `names`, in that order. */
+function viewsOf(control: DaemonControl, defs: readonly JobDef[]): JobView[] {
+  const byName = new Map(control.listJobs(defs.map((d) => d.name)).map((v) => [v.name, v]));
+  return defs.flatMap((d) => byName.get(d.name) ?? []);
 }
 
 /**
- * One page of the jobs list, sorted by name. With the control's `jobDefinitions` fast path only
- * the page's views are built (views cost schedule math and a state lookup per job), starting
- * at the cursor by binary search; a status filter builds views a chunk at a time until the
- * page is full.
+ * One page of the jobs list, sorted by name. Only the page's views are built (a view costs
+ * schedule math and a state lookup); a status filter needs the views, so it builds them in
+ * name order a chunk at a time until the page is full.
  */
 export function jobsPage(control: DaemonControl, query: JobsQuery): JobsPage {
-  const definitions = control.jobDefinitions?.();
-  if (!definitions) {
-    const keep = definitionFilter(query);
-    const views = control.listJobs().filter((v) => keep(v.definition));
-    const matches = query.status === undefined ? views : views.filter((v) => matchesStatus(v, query.status!));
-    return pageOf(matches.sort(byName), query.limit);
-  }
-  const scan = new NameScan(sortedDefinitions(control, definitions), definitionFilter(query), query.after);
+  const sorted = sortedByName(control.jobDefinitions());
+  const keep = definitionFilter(query);
+  const start = firstAfter(sorted, query.after);
   if (query.status === undefined) {
-    // The (limit+1)-th name only tells whether another page follows; it needs no view.
-    const names = scan.next(query.limit + 1);
-    const jobs = viewsOf(control, names.slice(0, query.limit));
-    return { jobs, lastName: names.length > query.limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
+    // The (limit+1)-th definition only tells whether another page follows; it needs no view.
+    const { defs } = take(sorted, start, keep, query.limit + 1);
+    const jobs = viewsOf(control, defs.slice(0, query.limit));
+    return { jobs, lastName: defs.length > query.limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
   }
   const matches: JobView[] = [];
-  while (!scan.done && matches.length <= query.limit)
-    matches.push(
-      ...viewsOf(control, scan.next(STATUS_SCAN_CHUNK)).filter((v) => matchesStatus(v, query.status!)),
-    );
-  return pageOf(matches, query.limit);
-}
-
-/** Walks the sorted definitions from the cursor on, handing out the names that pass the filter. */
-class NameScan {
-  private i: number;
-
-  constructor(
-    private readonly sorted: JobDef[],
-    private readonly keep: (def: JobDef) => boolean,
-    after: string | null,
-  ) {
-    this.i = firstAfter(sorted, after);
+  for (let i = start; i < sorted.length && matches.length <= query.limit;) {
+    const chunk = take(sorted, i, keep, STATUS_SCAN_CHUNK);
+    matches.push(...viewsOf(control, chunk.defs).filter((v) => matchesStatus(v, query.status!)));
+    i = chunk.next;
   }
-
-  get done(): boolean {
-    return this.i >= this.sorted.length;
-  }
-
-  next(count: number): string[] {
-    const names: string[] = [];
-    for (; this.i < this.sorted.length && names.length < count; this.i++)
-      if (this.keep(this.sorted[this.i]!)) names.push(this.sorted[this.i]!.name);
-    return names;
-  }
+  const jobs = matches.slice(0, query.limit);
+  return { jobs, lastName: matches.length > query.limit ? jobs[jobs.length - 1]!.name : null };
 }

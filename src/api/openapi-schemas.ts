@@ -47,27 +47,30 @@ const runFields: Record<string, Schema> = {
   signal: nstr,
   output_truncated: bool,
   error: nstr,
-  parameters: nullable(strMap),
-  requestedBy: nstr,
-  parentRuns: nullable(arr(str)),
-  scriptSha256: nstr,
+  parameters: {
+    type: ['object', 'null'],
+    additionalProperties: { type: 'string' },
+    description: 'Parameter values of a manual run',
+  },
+  requested_by: { type: ['string', 'null'], description: 'Name of the API token that started the run' },
+  parent_runs: { type: ['array', 'null'], items: str },
+  script_sha256: nstr,
   member: nstr,
 };
-/** Columns added after the first release: a run recorded before them may lack the fields. */
-const RUN_LATER_FIELDS = ['parameters', 'requestedBy', 'parentRuns', 'scriptSha256', 'member'];
+/** Run fields added after the first release: absent from older daemons' answers. */
+const LATER_RUN_FIELDS = ['parameters', 'requested_by', 'parent_runs', 'script_sha256', 'member'];
 
-const parameterSpec = obj(
-  {
-    type: { const: 'string' },
+const parameterSpec: Schema = {
+  type: 'object',
+  properties: {
     enum: arr(str),
     pattern: str,
+    type: { type: 'string', enum: ['string'] },
     max_length: int,
     default: str,
     required: bool,
-    description: str,
   },
-  ['enum', 'pattern', 'max_length', 'default', 'description'],
-);
+};
 
 const jobSummaryFields: Record<string, Schema> = {
   name: str,
@@ -102,7 +105,6 @@ const jobDefinition = obj({
   command: nullable(arr(str)),
   shell_command: nstr,
   environment: strMap,
-  parameters: { type: 'object', additionalProperties: parameterSpec },
   working_directory: nstr,
   timeout_ms: nint,
   retries: obj({ count: int, delay_ms: int }),
@@ -123,6 +125,7 @@ const jobDefinition = obj({
   }),
   tags: arr(str),
   enabled: bool,
+  parameters: { type: 'object', additionalProperties: parameterSpec, description: 'Declared parameters' },
 });
 
 const configProblem = obj({
@@ -197,8 +200,8 @@ export const schemas: Record<string, Schema> = {
       },
     }),
   }),
-  RunSummary: obj(runFields, RUN_LATER_FIELDS),
-  RunDetail: obj({ ...runFields, stdout: str, stderr: str }, RUN_LATER_FIELDS),
+  RunSummary: obj(runFields, LATER_RUN_FIELDS),
+  RunDetail: obj({ ...runFields, stdout: str, stderr: str }, LATER_RUN_FIELDS),
   RunPage: obj({ runs: arr(ref('RunSummary')), next_cursor: nstr }),
   RunStarted: obj({ job: str, execution_id: str, run_ids: arr(str) }),
   CancelAccepted: obj({ id: str, job: str, cancel_requested: { const: true } }),
@@ -215,18 +218,44 @@ export const schemas: Record<string, Schema> = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      nodes: { ...arr(str), minItems: 1, description: 'Run on exactly these nodes' },
-      parameters: { ...strMap, description: "Values for the job's declared parameters" },
-      node: { ...str, description: 'Legacy: one node (same as "nodes": [node])' },
-      environment: { ...strMap, description: 'Legacy: read as "parameters" (declared names only)' },
+      nodes: {
+        ...arr(str),
+        minItems: 1,
+        description: 'Run on exactly these nodes (default: the job policy)',
+      },
+      parameters: {
+        type: 'object',
+        maxProperties: 100,
+        additionalProperties: { type: 'string', maxLength: 4096 },
+        description: 'Values of parameters the job declares; any other name is refused',
+      },
+      node: { ...str, deprecated: true, description: 'One node; use nodes' },
+      environment: {
+        ...strMap,
+        deprecated: true,
+        description: 'Same as parameters (only declared names are accepted)',
+      },
     },
   },
+  AuditEntry: obj({
+    id: int,
+    at: dt,
+    token: { type: ['string', 'null'], description: 'Token name (null when the API runs without tokens)' },
+    action: {
+      type: 'string',
+      enum: ['job.put', 'job.delete', 'job.run', 'job.enable', 'job.disable', 'run.cancel'],
+    },
+    target: str,
+    address: nstr,
+    status: int,
+  }),
+  AuditPage: obj({ entries: arr(ref('AuditEntry')), next_cursor: nstr }),
   EmptyBody: { type: 'object', additionalProperties: false, maxProperties: 0 },
   Node: node,
   NodeList: obj({ nodes: arr(ref('Node')) }),
   ConfigProblem: configProblem,
   ConfigErrors: obj({ errors: arr(ref('ConfigProblem')) }),
-  Health: obj({ status: { const: 'ok' } }),
+  Health: obj({ status: { const: 'ok' }, warning: str }, ['warning']),
   OpenApiDocument: { type: 'object', required: ['openapi', 'paths'] },
   ...legacy,
 };

@@ -11,12 +11,16 @@ const ERROR_TEXT: Record<number, string> = {
   405: 'Method not allowed on this path',
   409: 'Conflict with the resource state',
   413: 'Request body over the limit (1 MiB)',
-  415: 'Request body is not application/json',
+  415: 'A write without Content-Type: application/json (also needed for an empty body)',
+  421: 'The Host header names no address of this API (see --api-allowed-hosts)',
+  500: 'The daemon failed; a file it cannot write is named in the message',
+  503: 'The daemon is shutting down',
 };
 
 const json = (schema: Json) => ({ 'application/json': { schema } });
 
 interface OperationSpec {
+  operationId: string;
   summary: string;
   tag: string;
   role: Role | null;
@@ -87,7 +91,7 @@ function parameters(spec: OperationSpec): Json[] {
   return [...path, ...query];
 }
 
-function responses(spec: OperationSpec): Json {
+function responses(spec: OperationSpec, method: string): Json {
   const { ok } = spec;
   const content = ok.text
     ? { 'text/plain': { schema: { type: 'string' } } }
@@ -97,18 +101,24 @@ function responses(spec: OperationSpec): Json {
   const headers = ok.headers ? Object.fromEntries(ok.headers.map((h) => [h, HEADERS[h]])) : undefined;
   const success = { description: ok.description, ...(content && { content }), ...(headers && { headers }) };
   const out: Json = { [ok.status]: success, ...(ok.also && { [ok.also]: success }) };
-  // Every authenticated route validates its query string (unknown parameters are a 400).
+  // Every authenticated route validates its query string (unknown parameters are a 400); any
+  // request may name a host this API does not answer to; every write needs a JSON content type,
+  // and one from another web origin is refused.
+  const write = method !== 'get';
   const errors = new Set([
     ...(spec.role ? [400, 401, 403] : []),
-    ...(spec.body ? [413, 415] : []),
+    ...(write ? [403, 415] : []),
+    ...(spec.body ? [413] : []),
+    421,
     ...(spec.errors ?? []),
   ]);
   for (const status of [...errors].sort()) out[status] = { $ref: `#/components/responses/E${status}` };
   return out;
 }
 
-function operation(spec: OperationSpec): Json {
+function operation(spec: OperationSpec, method: string): Json {
   return {
+    operationId: spec.operationId,
     summary: spec.summary,
     tags: [spec.tag],
     'x-required-role': spec.role ?? 'none',
@@ -117,7 +127,7 @@ function operation(spec: OperationSpec): Json {
     ...(spec.body && {
       requestBody: { required: spec.body.required, content: json(ref(spec.body.schema)) },
     }),
-    responses: responses(spec),
+    responses: responses(spec, method),
   };
 }
 
@@ -127,6 +137,7 @@ const ACTION_BODY = { schema: 'EmptyBody', required: false };
 /** Every operation, keyed "method path" with OpenAPI path templates. */
 export const OPERATIONS: Record<string, OperationSpec> = {
   'get /api/v1/jobs': {
+    operationId: 'listJobs',
     summary: 'List jobs (sorted by name, paged)',
     tag: 'jobs',
     role: 'read',
@@ -135,6 +146,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400],
   },
   'get /api/v1/jobs/{name}': {
+    operationId: 'getJob',
     summary: 'A job: definition, enabled state, next fire times, last run',
     tag: 'jobs',
     role: 'read',
@@ -143,32 +155,36 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404],
   },
   'put /api/v1/jobs/{name}': {
+    operationId: 'putJob',
     summary: 'Validate a job definition, then write jobs.d/<name>.json atomically',
     tag: 'jobs',
     role: 'admin',
     path: ['name'],
     body: { schema: 'JobFile', required: true },
     ok: { status: 200, also: 201, description: 'Written (200 replaced, 201 created)', schema: 'JobWritten' },
-    errors: [400],
+    errors: [400, 500],
   },
   'delete /api/v1/jobs/{name}': {
+    operationId: 'deleteJob',
     summary: "Remove the job's file",
     tag: 'jobs',
     role: 'admin',
     path: ['name'],
     ok: { status: 204, description: 'Removed' },
-    errors: [400, 404],
+    errors: [400, 404, 500],
   },
   'post /api/v1/jobs/{name}/run': {
-    summary: 'Start a manual run now (optionally on one node, with extra environment)',
+    operationId: 'runJob',
+    summary: 'Start a manual run now (optionally on chosen nodes, with values for declared parameters)',
     tag: 'jobs',
     role: 'operate',
     path: ['name'],
     body: { schema: 'RunRequest', required: false },
     ok: { status: 202, description: 'Started', schema: 'RunStarted', headers: ['Location'] },
-    errors: [400, 404, 409],
+    errors: [400, 404, 409, 503],
   },
   'post /api/v1/jobs/{name}/enable': {
+    operationId: 'enableJob',
     summary: 'Enable the job (persisted; overrides the file)',
     tag: 'jobs',
     role: 'operate',
@@ -178,6 +194,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404],
   },
   'post /api/v1/jobs/{name}/disable': {
+    operationId: 'disableJob',
     summary: 'Disable the job (persisted; overrides the file)',
     tag: 'jobs',
     role: 'operate',
@@ -187,6 +204,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404],
   },
   'get /api/v1/jobs/{name}/runs': {
+    operationId: 'listJobRuns',
     summary: "The job's runs, newest first, paged",
     tag: 'jobs',
     role: 'read',
@@ -196,6 +214,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404],
   },
   'get /api/v1/runs': {
+    operationId: 'listRuns',
     summary: 'Runs, filtered and paged',
     tag: 'runs',
     role: 'read',
@@ -204,6 +223,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400],
   },
   'get /api/v1/runs/{id}': {
+    operationId: 'getRun',
     summary: 'A run with its stdout and stderr',
     tag: 'runs',
     role: 'read',
@@ -212,6 +232,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404],
   },
   'post /api/v1/runs/{id}/cancel': {
+    operationId: 'cancelRun',
     summary: 'Cancel a running run (its whole process tree is killed)',
     tag: 'runs',
     role: 'operate',
@@ -221,6 +242,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404, 409],
   },
   'get /api/v1/nodes': {
+    operationId: 'listNodes',
     summary: 'Nodes with roles, up/down, runs in flight and last error',
     tag: 'nodes',
     role: 'read',
@@ -228,6 +250,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400],
   },
   'get /api/v1/nodes/{name}': {
+    operationId: 'getNode',
     summary: 'A node',
     tag: 'nodes',
     role: 'read',
@@ -236,31 +259,45 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404],
   },
   'get /api/v1/config/errors': {
+    operationId: 'listConfigErrors',
     summary: 'Every config file that failed to load, with location and message',
     tag: 'config',
     role: 'read',
     ok: { status: 200, description: 'The problems', schema: 'ConfigErrors' },
     errors: [400],
   },
+  'get /api/v1/audit': {
+    operationId: 'listAudit',
+    summary: 'Every write through the API (who, what, on what, from where, answer), newest first',
+    tag: 'audit',
+    role: 'admin',
+    query: ['limit', 'cursor'],
+    ok: { status: 200, description: 'One page of audit entries', schema: 'AuditPage', headers: ['Link'] },
+    errors: [400],
+  },
   'get /api/v1/openapi.json': {
+    operationId: 'getOpenApiDocument',
     summary: 'This document',
     tag: 'meta',
     role: null,
     ok: { status: 200, description: 'OpenAPI 3.1 document', schema: 'OpenApiDocument' },
   },
   'get /healthz': {
+    operationId: 'getHealth',
     summary: 'Liveness (no authentication)',
     tag: 'meta',
     role: null,
     ok: { status: 200, description: 'Alive', schema: 'Health' },
   },
   'get /metrics': {
-    summary: 'Prometheus metrics (text exposition format)',
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics (text exposition format); needs a read token when tokens are set',
     tag: 'meta',
     role: 'read',
     ok: { status: 200, description: 'Metrics', text: true },
   },
   'get /': {
+    operationId: 'legacyRoot',
     summary: 'distcrond: links to /jobs and /nodes',
     tag: 'distcrond',
     role: 'read',
@@ -268,6 +305,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400],
   },
   'get /jobs': {
+    operationId: 'legacyListJobs',
     summary: 'distcrond: all jobs',
     tag: 'distcrond',
     role: 'read',
@@ -275,6 +313,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400],
   },
   'get /jobs/{job}': {
+    operationId: 'legacyGetJob',
     summary: 'distcrond: a job',
     tag: 'distcrond',
     role: 'read',
@@ -283,6 +322,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404],
   },
   'get /jobs/{job}/reports': {
+    operationId: 'legacyJobReports',
     summary: "distcrond: the job's latest run reports, one per execution",
     tag: 'distcrond',
     role: 'read',
@@ -291,6 +331,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400, 404],
   },
   'get /nodes': {
+    operationId: 'legacyListNodes',
     summary: 'distcrond: all nodes',
     tag: 'distcrond',
     role: 'read',
@@ -298,6 +339,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     errors: [400],
   },
   'get /nodes/{node}': {
+    operationId: 'legacyGetNode',
     summary: 'distcrond: a node',
     tag: 'distcrond',
     role: 'read',
@@ -311,7 +353,7 @@ function paths(): Json {
   const out: Record<string, Json> = {};
   for (const [key, spec] of Object.entries(OPERATIONS)) {
     const [method, path] = key.split(' ') as [string, string];
-    out[path] = { ...out[path], [method]: operation(spec) };
+    out[path] = { ...out[path], [method]: operation(spec, method) };
   }
   return out;
 }

@@ -1,13 +1,12 @@
 import type { Request, Response } from 'express';
 import type { JobView, ManualRunRequest } from '../daemon/control.js';
 import { ApiError } from './errors.js';
-import type { Caller } from './auth.js';
 import { bodyObject, checkJobName, parseLimit, pathParam, readQuery } from './request.js';
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
 import { checkJobStatusFilter, jobsPage } from './jobs-list.js';
 import { listRunsResponse } from './routes-runs.js';
-import { configProblemJson, jobDetailJson, jobSummaryJson, jobSummaryText } from './views.js';
-import { sendJson, sendJsonText } from './respond.js';
+import { configProblemJson, jobDetailJson, jobSummaryJson } from './views.js';
+import type { Caller } from './auth.js';
 
 export const JOBS_DEFAULT_LIMIT = 50; // like runs: one page is a screenful, and cheap to build
 export const JOBS_MAX_LIMIT = 1000;
@@ -45,15 +44,12 @@ function listJobs(ctx: RouteContext, req: Request, res: Response): void {
   });
   const next = page.lastName === null ? null : Buffer.from(page.lastName, 'utf8').toString('base64url');
   if (next !== null) res.setHeader('Link', nextLink(req.path, { ...query, limit: String(limit) }, next));
-  sendJsonText(
-    res,
-    `{"jobs":[${page.jobs.map(jobSummaryText).join(',')}],"next_cursor":${JSON.stringify(next)}}`,
-  );
+  res.json({ jobs: page.jobs.map(jobSummaryJson), next_cursor: next });
 }
 
 function getJob(ctx: RouteContext, req: Request, res: Response): void {
   readQuery(req, []);
-  sendJson(res, jobDetailJson(existingJob(ctx, jobName(req))));
+  res.json(jobDetailJson(existingJob(ctx, jobName(req))));
 }
 
 async function putJob(ctx: RouteContext, req: Request, res: Response): Promise<void> {
@@ -77,7 +73,7 @@ async function putJob(ctx: RouteContext, req: Request, res: Response): Promise<v
     );
   }
   const job = result.job ? jobDetailJson(result.job) : null;
-  sendJson(res, { name, created: result.created, job }, result.created ? 201 : 200);
+  res.status(result.created ? 201 : 200).json({ name, created: result.created, job });
 }
 
 async function deleteJob(ctx: RouteContext, req: Request, res: Response): Promise<void> {
@@ -88,55 +84,97 @@ async function deleteJob(ctx: RouteContext, req: Request, res: Response): Promis
   res.status(204).end();
 }
 
+/** More would only be a way to make the daemon work: no job declares this many. */
+export const MAX_RUN_PARAMETERS = 100;
+export const MAX_PARAMETER_VALUE_LENGTH = 4096;
+const MAX_RUN_NODES = 1000;
+
 /**
- * `{"nodes": [...], "parameters": {...}}`; the legacy `node` (one name) and `environment` (read
- * as parameters, so only declared names pass) keep working. The daemon checks the values.
+ * The run request: `nodes` (or the legacy `node`), `parameters` (or the legacy `environment`,
+ * which names parameters too). Shape and size are checked here; the daemon checks the values
+ * against what the job declares.
  */
-function parseRunRequest(body: unknown): ManualRunRequest {
-  const record = bodyObject(body, ['node', 'nodes', 'environment', 'parameters'], true);
-  const request: ManualRunRequest = {};
-  if (record.node !== undefined) {
-    if (typeof record.node !== 'string' || record.node === '')
-      throw new ApiError(400, 'invalid_body', 'api: node must be a node name (string)');
-    request.nodes = [record.node];
-  }
-  if (record.nodes !== undefined) {
-    const nodes = record.nodes;
-    if (!Array.isArray(nodes) || nodes.length === 0 || nodes.some((n) => typeof n !== 'string' || n === ''))
-      throw new ApiError(400, 'invalid_body', 'api: nodes must be a non-empty array of node names');
-    request.nodes = [...(request.nodes ?? []), ...(nodes as string[])];
-  }
-  if (record.environment !== undefined) request.parameters = parseEnvironment(record.environment);
-  if (record.parameters !== undefined)
-    request.parameters = { ...request.parameters, ...parseEnvironment(record.parameters) };
+export function parseRunRequest(body: unknown, requestedBy: string | null): ManualRunRequest {
+  const record = bodyObject(body, ['node', 'nodes', 'parameters', 'environment'], true);
+  const request: ManualRunRequest = { requestedBy };
+  if (record.node !== undefined && record.nodes !== undefined)
+    throw new ApiError(400, 'invalid_body', 'api: give either node or nodes, not both');
+  if (record.parameters !== undefined && record.environment !== undefined)
+    throw new ApiError(400, 'invalid_body', 'api: give either parameters or environment, not both');
+  if (record.node !== undefined) request.nodes = [nodeName(record.node, 'node')];
+  if (record.nodes !== undefined) request.nodes = parseNodes(record.nodes);
+  const parameters = record.parameters ?? record.environment;
+  if (parameters !== undefined)
+    request.parameters = parseParameters(
+      parameters,
+      record.parameters !== undefined ? 'parameters' : 'environment',
+    );
   return request;
 }
 
-function parseEnvironment(value: unknown): Record<string, string> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new ApiError(400, 'invalid_body', 'api: environment must be an object of string values');
-  const bad = Object.entries(value).filter(([k, v]) => !ENV_NAME.test(k) || typeof v !== 'string');
-  if (bad.length > 0)
+function nodeName(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '' || value.length > 256)
+    throw new ApiError(400, 'invalid_body', `api: ${field} must be a node name (a non-empty string)`, {
+      field,
+    });
+  return value;
+}
+
+function parseNodes(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_RUN_NODES)
     throw new ApiError(
       400,
       'invalid_body',
-      'api: environment needs NAME (letters, digits, _) → string entries',
+      `api: nodes must be an array of 1 to ${MAX_RUN_NODES} node names`,
       {
-        invalid_keys: bad.map(([k]) => k),
+        field: 'nodes',
       },
     );
-  return { ...(value as Record<string, string>) };
+  const names = value.map((v, i) => nodeName(v, `nodes[${i}]`));
+  return [...new Set(names)];
+}
+
+function parseParameters(value: unknown, field: string): Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ApiError(400, 'invalid_body', `api: ${field} must be an object of NAME: "value" entries`, {
+      field,
+    });
+  const entries = Object.entries(value);
+  if (entries.length > MAX_RUN_PARAMETERS)
+    throw new ApiError(
+      400,
+      'invalid_parameter',
+      `api: ${field} has ${entries.length} entries; at most ${MAX_RUN_PARAMETERS}`,
+      {
+        field,
+      },
+    );
+  for (const [name, v] of entries) checkParameter(field, name, v);
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+function checkParameter(field: string, name: string, value: unknown): void {
+  const fail = (why: string) =>
+    new ApiError(400, 'invalid_parameter', `api: ${field}.${name.slice(0, 64)} ${why}`, { parameter: name });
+  if (!ENV_NAME.test(name) || name.length > 128)
+    throw fail('is not a parameter name (letters, digits and _, not starting with a digit)');
+  if (typeof value !== 'string') throw fail('must be a string');
+  if (value.length > MAX_PARAMETER_VALUE_LENGTH)
+    throw fail(`is longer than ${MAX_PARAMETER_VALUE_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value))
+    throw fail('contains a control character (NUL, newline, ...)');
 }
 
 async function runJob(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   const name = jobName(req);
   readQuery(req, []);
-  const request = parseRunRequest(req.body);
-  request.requestedBy = (res.locals.caller as Caller | undefined)?.name ?? null;
+  const caller = res.locals.caller as Caller | undefined;
+  const request = parseRunRequest(req.body, caller?.name ?? null);
   existingJob(ctx, name);
   const started = await ctx.control.runJob(name, request);
   if (started.runIds[0]) res.setHeader('Location', `${API_PREFIX}/runs/${started.runIds[0]}`);
-  sendJson(res, { job: name, execution_id: started.executionId, run_ids: started.runIds }, 202);
+  res.status(202).json({ job: name, execution_id: started.executionId, run_ids: started.runIds });
 }
 
 function setEnabled(enabled: boolean) {
@@ -146,7 +184,7 @@ function setEnabled(enabled: boolean) {
     bodyObject(req.body, [], true);
     existingJob(ctx, name);
     ctx.control.setJobEnabled(name, enabled);
-    sendJson(res, jobSummaryJson(existingJob(ctx, name)));
+    res.json(jobSummaryJson(existingJob(ctx, name)));
   };
 }
 
@@ -159,12 +197,24 @@ function jobRuns(ctx: RouteContext, req: Request, res: Response): void {
 const P = `${API_PREFIX}/jobs`;
 
 export const jobRoutes: ApiRoute[] = [
-  { method: 'get', path: P, role: 'read', body: false, handle: listJobs },
-  { method: 'get', path: `${P}/:name`, role: 'read', body: false, handle: getJob },
-  { method: 'put', path: `${P}/:name`, role: 'admin', body: true, handle: putJob },
-  { method: 'delete', path: `${P}/:name`, role: 'admin', body: false, handle: deleteJob },
-  { method: 'post', path: `${P}/:name/run`, role: 'operate', body: true, handle: runJob },
-  { method: 'post', path: `${P}/:name/enable`, role: 'operate', body: true, handle: setEnabled(true) },
-  { method: 'post', path: `${P}/:name/disable`, role: 'operate', body: true, handle: setEnabled(false) },
-  { method: 'get', path: `${P}/:name/runs`, role: 'read', body: false, handle: jobRuns },
+  { method: 'get', path: P, role: 'read', handle: listJobs },
+  { method: 'get', path: `${P}/:name`, role: 'read', handle: getJob },
+  { method: 'put', path: `${P}/:name`, role: 'admin', audit: 'job.put', handle: putJob },
+  { method: 'delete', path: `${P}/:name`, role: 'admin', audit: 'job.delete', handle: deleteJob },
+  { method: 'post', path: `${P}/:name/run`, role: 'operate', audit: 'job.run', handle: runJob },
+  {
+    method: 'post',
+    path: `${P}/:name/enable`,
+    role: 'operate',
+    audit: 'job.enable',
+    handle: setEnabled(true),
+  },
+  {
+    method: 'post',
+    path: `${P}/:name/disable`,
+    role: 'operate',
+    audit: 'job.disable',
+    handle: setEnabled(false),
+  },
+  { method: 'get', path: `${P}/:name/runs`, role: 'read', handle: jobRuns },
 ];

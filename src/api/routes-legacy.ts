@@ -1,10 +1,9 @@
 import type { Request, Response } from 'express';
-import type { JobDef, RunRecord } from '../core/types.js';
+import type { JobDef, RunRecord, ScheduleSpec } from '../core/types.js';
 import type { JobView, NodeView } from '../daemon/control.js';
 import { ApiError } from './errors.js';
 import { pathParam, readQuery } from './request.js';
 import type { ApiRoute, RouteContext } from './routes.js';
-import { sendJson } from './respond.js';
 
 /**
  * distcrond's read routes, with its response shapes (server/*resource.go, domain/report.go):
@@ -39,11 +38,40 @@ function legacyJob(view: JobView, base: string) {
     description: def.description ?? '',
     owners: def.owners.map((o) => ({ name: o.name ?? '', email_address: o.email })),
     execution_policy: executionPolicy(def.policy),
-    execution_schedule: view.schedule,
+    execution_schedule: writtenSchedule(def.schedule),
     command: def.command.kind === 'argv' ? def.command.argv : ['/bin/sh', '-c', def.command.script],
     last_execution: dateResource(view.lastRun?.started_at ?? view.lastRun?.scheduled_at),
     next_execution: dateResource(view.nextFireTimes[0]),
   };
+}
+
+/**
+ * The schedule in the words of a job file, for distcrond's tools that parse it: the cron
+ * string, "@manual", "@every <Go duration>", else the file's object form as JSON.
+ */
+export function writtenSchedule(spec: ScheduleSpec): string {
+  switch (spec.kind) {
+    case 'manual':
+      return '@manual';
+    case 'cron':
+      return spec.expression;
+    case 'every':
+      return `@every ${goDuration(spec.intervalMs)}`;
+    case 'interval':
+      return JSON.stringify({
+        interval: goDuration(spec.intervalMs),
+        reference: spec.reference,
+        timezone: spec.timezone,
+      });
+    case 'fuzzy':
+      return JSON.stringify({
+        fuzzy: typeof spec.period === 'string' ? spec.period : goDuration(spec.period.everyMs),
+        window: spec.window ? `${spec.window.start}-${spec.window.end}` : undefined,
+        timezone: spec.timezone,
+      });
+    case 'at':
+      return JSON.stringify({ at: new Date(spec.at).toISOString() });
+  }
 }
 
 function legacyNode(view: NodeView, base: string) {
@@ -136,11 +164,10 @@ export const legacyRoutes: ApiRoute[] = [
     method: 'get',
     path: '/',
     role: 'read',
-    body: false,
     handle: (_ctx, req, res: Response) => {
       readQuery(req, []);
       const base = origin(req);
-      sendJson(res, {
+      res.json({
         links: [
           { href: `${base}/jobs`, rel: 'jobs' },
           { href: `${base}/nodes`, rel: 'nodes' },
@@ -152,53 +179,42 @@ export const legacyRoutes: ApiRoute[] = [
     method: 'get',
     path: '/jobs',
     role: 'read',
-    body: false,
     handle: (ctx, req, res) => {
       readQuery(req, []);
       const base = origin(req);
-      sendJson(
-        res,
-        ctx.control.listJobs().map((j) => legacyJob(j, base)),
-      );
+      res.json(ctx.control.listJobs().map((j) => legacyJob(j, base)));
     },
   },
   {
     method: 'get',
     path: '/jobs/:job',
     role: 'read',
-    body: false,
-    handle: (ctx, req, res) => sendJson(res, legacyJob(legacyJobView(ctx, req), origin(req))),
+    handle: (ctx, req, res) => void res.json(legacyJob(legacyJobView(ctx, req), origin(req))),
   },
   {
     method: 'get',
     path: '/jobs/:job/reports',
     role: 'read',
-    body: false,
     handle: (ctx, req, res) => {
       const job = legacyJobView(ctx, req);
-      const page = ctx.control.store.queryRuns({ job: job.name, limit: REPORT_RUNS, withOutput: true });
-      sendJson(res, legacyReports(job.name, page.runs));
+      const page = ctx.control.listRuns({ job: job.name, limit: REPORT_RUNS, withOutput: true });
+      res.json(legacyReports(job.name, page.runs));
     },
   },
   {
     method: 'get',
     path: '/nodes',
     role: 'read',
-    body: false,
     handle: (ctx, req, res) => {
       readQuery(req, []);
       const base = origin(req);
-      sendJson(
-        res,
-        ctx.control.listNodes().map((n) => legacyNode(n, base)),
-      );
+      res.json(ctx.control.listNodes().map((n) => legacyNode(n, base)));
     },
   },
   {
     method: 'get',
     path: '/nodes/:node',
     role: 'read',
-    body: false,
-    handle: (ctx, req, res) => sendJson(res, legacyNode(legacyNodeView(ctx, req), origin(req))),
+    handle: (ctx, req, res) => void res.json(legacyNode(legacyNodeView(ctx, req), origin(req))),
   },
 ];

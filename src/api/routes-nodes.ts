@@ -3,11 +3,10 @@ import { ApiError } from './errors.js';
 import { pathParam, readQuery } from './request.js';
 import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
 import { configProblemJson, nodeJson } from './views.js';
-import { sendJson } from './respond.js';
 
 function listNodes(ctx: RouteContext, req: Request, res: Response): void {
   readQuery(req, []);
-  sendJson(res, { nodes: ctx.control.listNodes().map(nodeJson) });
+  res.json({ nodes: ctx.control.listNodes().map(nodeJson) });
 }
 
 function getNode(ctx: RouteContext, req: Request, res: Response): void {
@@ -15,16 +14,16 @@ function getNode(ctx: RouteContext, req: Request, res: Response): void {
   const name = pathParam(req, 'name');
   const node = ctx.control.getNode(name);
   if (!node) throw new ApiError(404, 'not_found', `api: no node named "${name}"`);
-  sendJson(res, nodeJson(node));
+  res.json(nodeJson(node));
 }
 
 function configErrors(ctx: RouteContext, req: Request, res: Response): void {
   readQuery(req, []);
-  sendJson(res, { errors: ctx.control.configErrors().map(configProblemJson) });
+  res.json({ errors: ctx.control.configErrors().map(configProblemJson) });
 }
 
 export const nodeRoutes: ApiRoute[] = [
-  { method: 'get', path: `${API_PREFIX}/nodes`, role: 'read', body: false, handle: listNodes },
-  { method: 'get', path: `${API_PREFIX}/nodes/:name`, role: 'read', body: false, handle: getNode },
-  { method: 'get', path: `${API_PREFIX}/config/errors`, role: 'read', body: false, handle: configErrors },
+  { method: 'get', path: `${API_PREFIX}/nodes`, role: 'read', handle: listNodes },
+  { method: 'get', path: `${API_PREFIX}/nodes/:name`, role: 'read', handle: getNode },
+  { method: 'get', path: `${API_PREFIX}/config/errors`, role: 'read', handle: configErrors },
 ];

@@ -1,25 +1,19 @@
 import type { Request, Response } from 'express';
 import { RUN_STATUSES, TRIGGERS } from '../core/types.js';
-import { InvalidRunQueryError } from '../store/queries.js';
-import { runListJson } from '../store/summary-pages.js';
-import type { RunFilter, RunJsonPage } from '../store/store.js';
+import { ControlError, type RunListFilter } from '../daemon/control.js';
 import { ApiError } from './errors.js';
 import { bodyObject, parseEnum, parseInstant, parseLimit, pathParam, readQuery } from './request.js';
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
-import { runDetailJson } from './views.js';
-import { sendJson, sendJsonText } from './respond.js';
+import { runDetailJson, runSummaryJson } from './views.js';
 
 export { RUN_STATUSES, TRIGGERS };
 export const RUNS_DEFAULT_LIMIT = 50;
 export const RUNS_MAX_LIMIT = 1000;
 const RUN_QUERY = ['job', 'node', 'status', 'trigger', 'since', 'until', 'limit', 'cursor'];
 
-/** The filter with only the parameters given: no undefined-valued keys to delete afterwards. */
-function runFilter(query: Record<string, string>, fixed: Partial<RunFilter>): RunFilter {
-  const filter: RunFilter = {
-    limit: parseLimit(query.limit, RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT),
-    withOutput: false,
-  };
+/** The filter with only the parameters given. */
+function runFilter(query: Record<string, string>, fixed: Partial<RunListFilter>): RunListFilter {
+  const filter: RunListFilter = { limit: parseLimit(query.limit, RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT) };
   if (query.job !== undefined) filter.job = query.job;
   if (query.node !== undefined) filter.node = query.node;
   if (query.status !== undefined) filter.status = parseEnum(query.status, 'status', RUN_STATUSES);
@@ -30,12 +24,12 @@ function runFilter(query: Record<string, string>, fixed: Partial<RunFilter>): Ru
   return Object.assign(filter, fixed);
 }
 
-function queryRuns(ctx: RouteContext, filter: RunFilter): RunJsonPage {
+function queryRuns(ctx: RouteContext, filter: RunListFilter) {
   try {
-    return ctx.control.store.queryRunsJson(filter);
+    return ctx.control.listRuns(filter);
   } catch (err) {
-    if (err instanceof InvalidRunQueryError)
-      throw new ApiError(400, 'invalid_parameter', err.message.replace(/^store: /, 'api: '));
+    if (err instanceof ControlError && err.code === 'invalid')
+      throw new ApiError(400, 'invalid_parameter', `api: ${err.message}`);
     throw err;
   }
 }
@@ -45,16 +39,17 @@ export function listRunsResponse(
   ctx: RouteContext,
   req: Request,
   res: Response,
-  fixed: Partial<RunFilter>,
+  fixed: Partial<RunListFilter>,
 ): void {
-  const allowed = RUN_QUERY.filter((k) => !(k in fixed));
-  const query = readQuery(req, allowed);
+  const query = readQuery(
+    req,
+    RUN_QUERY.filter((k) => !(k in fixed)),
+  );
   const filter = runFilter(query, fixed);
   const page = queryRuns(ctx, filter);
   if (page.nextCursor !== null)
     res.setHeader('Link', nextLink(req.path, { ...query, limit: String(filter.limit) }, page.nextCursor));
-  // The store serializes each run summary; only the envelope is built here.
-  sendJsonText(res, runListJson(page));
+  res.json({ runs: page.runs.map(runSummaryJson), next_cursor: page.nextCursor });
 }
 
 function listRuns(ctx: RouteContext, req: Request, res: Response): void {
@@ -68,31 +63,33 @@ function runId(req: Request): string {
   return id;
 }
 
+function existingRun(ctx: RouteContext, id: string) {
+  const run = ctx.control.getRun(id);
+  if (!run) throw new ApiError(404, 'not_found', `api: no run with id ${id}`);
+  return run;
+}
+
 function getRun(ctx: RouteContext, req: Request, res: Response): void {
   readQuery(req, []);
-  const id = runId(req);
-  const run = ctx.control.store.getRun(id);
-  if (!run) throw new ApiError(404, 'not_found', `api: no run with id ${id}`);
-  sendJson(res, runDetailJson(run));
+  res.json(runDetailJson(existingRun(ctx, runId(req))));
 }
 
 function cancelRun(ctx: RouteContext, req: Request, res: Response): void {
   readQuery(req, []);
   bodyObject(req.body, [], true);
   const id = runId(req);
-  const run = ctx.control.store.getRun(id);
-  if (!run) throw new ApiError(404, 'not_found', `api: no run with id ${id}`);
+  const run = existingRun(ctx, id);
   if (!ctx.control.cancelRun(id))
     throw new ApiError(409, 'not_running', `api: run ${id} is not running (status ${run.status})`, {
       status: run.status,
     });
-  sendJson(res, { id, job: run.job, cancel_requested: true }, 202);
+  res.status(202).json({ id, job: run.job, cancel_requested: true });
 }
 
 const P = `${API_PREFIX}/runs`;
 
 export const runRoutes: ApiRoute[] = [
-  { method: 'get', path: P, role: 'read', body: false, handle: listRuns },
-  { method: 'get', path: `${P}/:id`, role: 'read', body: false, handle: getRun },
-  { method: 'post', path: `${P}/:id/cancel`, role: 'operate', body: true, handle: cancelRun },
+  { method: 'get', path: P, role: 'read', handle: listRuns },
+  { method: 'get', path: `${P}/:id`, role: 'read', handle: getRun },
+  { method: 'post', path: `${P}/:id/cancel`, role: 'operate', audit: 'run.cancel', handle: cancelRun },
 ];

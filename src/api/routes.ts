@@ -8,6 +8,8 @@ export const API_PREFIX = '/api/v1';
 export interface RouteContext {
   control: DaemonControl;
   logger: Logger;
+  /** The API runs without tokens on a non-loopback address: /healthz says so. */
+  insecureNoAuth: boolean;
 }
 
 /** One route of the API; the server, the 405 answers and the OpenAPI test all read this table. */
@@ -17,8 +19,8 @@ export interface ApiRoute {
   path: string;
   /** Least role needed; null = no authentication (health check, OpenAPI document). */
   role: Role | null;
-  /** Whether the route reads a JSON body. */
-  body: boolean;
+  /** Writes only: the action the audit log records (e.g. "job.run"). */
+  audit?: string;
   handle(ctx: RouteContext, req: Request, res: Response): void | Promise<void>;
 }
 
@@ -29,36 +31,5 @@ export function openApiPath(expressPath: string): string {
 
 /** A `Link` header value for the next page: the same path and filters with `cursor` set. */
 export function nextLink(path: string, query: Record<string, string>, cursor: string): string {
-  let search = '';
-  for (const [key, value] of Object.entries({ ...query, cursor }))
-    search += `${search === '' ? '' : '&'}${formEncode(key)}=${formEncode(value)}`;
-  return `<${path}?${search}>; rel="next"`;
-}
-
-/** Characters that application/x-www-form-urlencoded leaves as they are. */
-const FORM_PLAIN = /^[A-Za-z0-9*._-]*$/;
-/** Those encodeURIComponent leaves alone but the form encoding escapes, and its space. */
-const FORM_EXTRA = /[!'()~]|%20/g;
-const FORM_ESCAPES: Record<string, string> = {
-  '!': '%21',
-  "'": '%27',
-  '(': '%28',
-  ')': '%29',
-  '~': '%7E',
-  '%20': '+',
-};
-
-/**
- * What URLSearchParams#toString() writes for one name or value, without building one per
- * request (the object and its serializer cost more than the rest of the header): names,
- * job names and cursors are plain, other text is percent-encoded as UTF-8 with "+" for spaces.
- */
-export function formEncode(text: string): string {
-  if (FORM_PLAIN.test(text)) return text;
-  try {
-    return encodeURIComponent(text).replace(FORM_EXTRA, (c) => FORM_ESCAPES[c]!);
-  } catch {
-    // A lone surrogate: URLSearchParams writes U+FFFD for it.
-    return new URLSearchParams({ v: text }).toString().slice(2);
-  }
+  return `<${path}?${new URLSearchParams({ ...query, cursor }).toString()}>; rel="next"`;
 }

@@ -1,25 +1,27 @@
-import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import express, {
-  type ErrorRequestHandler,
-  type Express,
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { DaemonControl } from '../daemon/control.js';
+import { auditWrites } from './audit.js';
 import { authorize, isLoopbackHost, type ApiToken, type Caller } from './auth.js';
 import { ApiError, errorHandler, methodNotAllowed, notFound } from './errors.js';
+import {
+  corsHeaders,
+  hostGuard,
+  requireJsonContentType,
+  sameOriginWrites,
+  type SiteRules,
+} from './guards.js';
 import { jsonBody } from './request.js';
-import { RouteTable } from './route-table.js';
 import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
+import { auditRoutes } from './routes-audit.js';
 import { jobRoutes } from './routes-jobs.js';
 import { legacyRoutes } from './routes-legacy.js';
 import { nodeRoutes } from './routes-nodes.js';
 import { opsRoutes } from './routes-ops.js';
 import { runRoutes } from './routes-runs.js';
+import { INSECURE_NO_AUTH_WARNING } from './warnings.js';
 
 export { loadApiTokens, parseApiTokens, sha256Hex, type ApiToken, type Role } from './auth.js';
 
@@ -27,11 +29,19 @@ export interface ApiOptions {
   host: string;
   /** 0 = a random free port (tests). */
   port: number;
-  /** null = no authentication, which is only allowed on a loopback address. */
+  /** null = no authentication, which is only allowed on a loopback address (or insecureNoAuth). */
   tokens: ApiToken[] | null;
   logger?: Logger;
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
+  /** Host names (NAME or NAME:PORT) answered besides the listen address and loopback names. */
+  allowedHosts?: string[];
+  /** Browser origins allowed to call the API (CORS) and to write through it. */
+  corsOrigins?: string[];
+  /** Listen on a non-loopback address without tokens: everyone who can connect is admin. */
+  insecureNoAuth?: boolean;
+  /** The API's public URL (--api-base-url): its origin may write too. */
+  baseUrl?: string;
 }
 
 export interface ApiServer {
@@ -43,104 +53,77 @@ export interface ApiServer {
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** Every route the API serves, in matching order. */
+/** Every route the API serves. */
 export const API_ROUTES: readonly ApiRoute[] = [
   ...opsRoutes,
   ...jobRoutes,
   ...runRoutes,
   ...nodeRoutes,
+  ...auditRoutes,
   ...legacyRoutes,
 ];
 
-/**
- * Security headers on every answer, and the access log: one handler, as it runs on every
- * request.
- */
+const WRITE_METHODS = new Set(['POST', 'PUT', 'DELETE']);
+
+export { INSECURE_NO_AUTH_WARNING };
+
+/** Security headers on every answer, and the access log (the token's name, never the token). */
 function commonHeaders(logger: Logger): RequestHandler {
   const logReads = logger.isLevelEnabled('debug');
-  const logWrites = logger.isLevelEnabled('info');
   return (req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
-    const read = req.method === 'GET' || req.method === 'HEAD';
-    // A listener per request is measurable on the hot read routes: only add it when it logs.
-    if (read ? logReads : logWrites) logWhenFinished(logger, req, res, read);
+    // Reads are logged at debug only: no listener when that level is off.
+    if (logReads || WRITE_METHODS.has(req.method)) {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => logRequest(logger, req, res, started));
+    }
     next();
   };
 }
 
-function logWhenFinished(logger: Logger, req: Request, res: Response, read: boolean): void {
-  const started = process.hrtime.bigint();
-  res.on('finish', () => {
-    const caller = res.locals.caller as Caller | undefined;
-    const entry = {
-      method: req.method,
-      path: req.path,
-      status: res.statusCode,
-      ms: Number(process.hrtime.bigint() - started) / 1e6,
-      token: caller?.name ?? null, // the token's NAME; the token itself is never logged
-    };
-    if (read) logger.debug(entry, 'api: request');
-    else logger.info(entry, 'api: request');
-  });
-}
-
-/** The handlers of one route: authorization, the body parser when it reads one, the route. */
-function routeChain(route: ApiRoute, ctx: RouteContext, tokens: ApiToken[] | null, maxBody: number) {
-  // Synchronous handlers answer in the same tick; async ones hand their rejection to next().
-  const run: RequestHandler = (req, res, next) => {
-    try {
-      void route.handle(ctx, req, res)?.catch(next);
-    } catch (err) {
-      next(err);
-    }
+function logRequest(logger: Logger, req: Request, res: Response, started: bigint): void {
+  const caller = res.locals.caller as Caller | undefined;
+  const entry = {
+    method: req.method,
+    path: req.path,
+    status: res.statusCode,
+    ms: Number(process.hrtime.bigint() - started) / 1e6,
+    token: caller?.name ?? null,
   };
-  return [authorize(tokens, route.role), ...(route.body ? [jsonBody(maxBody)] : []), run];
+  if (WRITE_METHODS.has(req.method)) logger.info(entry, 'api: request');
+  else logger.debug(entry, 'api: request');
 }
 
-function runChain(chain: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
-  let i = 0;
-  const next: NextFunction = (err?: unknown) => {
-    if (err !== undefined && err !== null) return done(err);
-    const handler = chain[i++];
-    if (handler) handler(req, res, next);
-    else done();
-  };
-  next();
+/** Express 5 passes a rejected promise of a handler to the error handler itself. */
+function handlerOf(route: ApiRoute, ctx: RouteContext): RequestHandler {
+  return (req, res) => route.handle(ctx, req, res);
 }
 
-/**
- * One middleware for every API route: the route table finds the path, the method picks the
- * route (HEAD is served by GET), another method on a known path is a 405 with an Allow header.
- */
-function dispatch(
-  routes: readonly ApiRoute[],
-  chainOf: (route: ApiRoute) => RequestHandler[],
-): RequestHandler {
-  const table = new RouteTable(routes);
-  const chains = new Map(routes.map((r) => [r, chainOf(r)]));
-  const guards = new Map<readonly ApiRoute[], RequestHandler>();
-  return (req, res, next) => {
-    const found = table.match(req.path);
-    if (!found) return next();
-    const method = req.method === 'HEAD' ? 'get' : req.method.toLowerCase();
-    const route = found.routes.find((r) => r.method === method);
-    if (!route) return guardOf(guards, found.routes)(req, res, next);
-    req.params = found.params;
-    runChain(chains.get(route)!, req, res, next);
-  };
+function routeChain(route: ApiRoute, ctx: RouteContext, options: ApiOptions): RequestHandler[] {
+  const write = route.method !== 'get';
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  return [
+    ...(write ? [requireJsonContentType] : []),
+    // Before authorize, so a token refused for its role is recorded too.
+    ...(route.audit ? [auditWrites(ctx, route.audit)] : []),
+    authorize(options.tokens, route.role),
+    ...(write ? [jsonBody(maxBody)] : []),
+    handlerOf(route, ctx),
+  ];
 }
 
-function guardOf(
-  guards: Map<readonly ApiRoute[], RequestHandler>,
-  routes: readonly ApiRoute[],
-): RequestHandler {
-  let guard = guards.get(routes);
-  if (!guard) {
-    const methods = routes.map((r) => r.method);
-    guards.set(routes, (guard = methodNotAllowed(methods.includes('get') ? [...methods, 'head'] : methods)));
+/** The routes on an express router; another method on a known path is a 405 with an Allow header. */
+function apiRouter(ctx: RouteContext, options: ApiOptions): express.Router {
+  const router = express.Router({ caseSensitive: true });
+  const methodsOf = new Map<string, string[]>();
+  for (const route of API_ROUTES) {
+    router[route.method](route.path, ...routeChain(route, ctx, options));
+    methodsOf.set(route.path, [...(methodsOf.get(route.path) ?? []), route.method]);
   }
-  return guard;
+  for (const [path, methods] of methodsOf)
+    router.all(path, methodNotAllowed(methods.includes('get') ? [...methods, 'head'] : methods));
+  return router;
 }
 
 /** A write to a name with a raw "/" in it lands here, not on a 404: tell the client why. */
@@ -149,62 +132,22 @@ const nestedJobName: RequestHandler = (req, _res, next) => {
   next(new ApiError(400, 'invalid_name', 'api: the job name contains a path separator'));
 };
 
-/** The request listener, and the express app it falls back to for what no route serves. */
-interface ApiApp {
-  app: Express;
-  listener: (req: IncomingMessage, res: ServerResponse) => void;
-}
-
-function buildApiApp(control: DaemonControl, options: ApiOptions): ApiApp {
+export function buildApiApp(control: DaemonControl, options: ApiOptions, site: SiteRules): Express {
   const logger = options.logger ?? silentLogger();
-  const ctx: RouteContext = { control, logger };
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const headers = commonHeaders(logger);
-  const routes = dispatch(API_ROUTES, (route) => routeChain(route, ctx, options.tokens, maxBody));
-  const onError = errorHandler(logger);
+  const ctx: RouteContext = { control, logger, insecureNoAuth: site.insecureNoAuth };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.set('case sensitive routing', true);
-  // Only what no route serves reaches the app: directDispatch ran the headers and the routes.
+  app.use(commonHeaders(logger));
+  app.use(hostGuard(site));
+  app.use(corsHeaders(site));
+  app.use(sameOriginWrites(site));
+  app.use(apiRouter(ctx, options));
   app.all(`${API_PREFIX}/jobs/*rest`, nestedJobName);
   app.use(notFound);
-  app.use(onError);
-  return { app, listener: directDispatch(app, headers, routes, onError) };
-}
-
-/**
- * Every request gets the common headers here, and one for an API route goes straight to its
- * handlers; express's app and router run only for what no route serves (404s, the nested-name
- * answer). On the hot read routes their per-request closures and layer walk cost about a tenth
- * of the whole answer. What app.handle and the router set up, and the handlers read, is set here
- * the same way.
- */
-function directDispatch(
-  app: Express,
-  headers: RequestHandler,
-  routes: RequestHandler,
-  onError: ErrorRequestHandler,
-): (req: IncomingMessage, res: ServerResponse) => void {
-  const ignore = () => undefined;
-  return (rawReq, rawRes) => {
-    // Both were built with express's prototypes (expressClasses).
-    const req = rawReq as Request;
-    const res = rawRes as Response;
-    req.res = res;
-    res.req = req;
-    res.locals = Object.create(null) as Response['locals'];
-    req.originalUrl = req.url;
-    req.baseUrl = '';
-    try {
-      headers(req, res, ignore);
-      routes(req, res, (err?: unknown) => (err ? onError(err, req, res, ignore) : app(req, res)));
-    } catch (err) {
-      // e.g. a malformed escape in a path parameter; express's router would catch it the same way.
-      onError(err, req, res, ignore);
-    }
-  };
+  app.use(errorHandler(logger));
+  return app;
 }
 
 /** Answers for requests node:http could not parse: [status line, code, message]. */
@@ -238,31 +181,6 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
-/**
- * Request and response classes whose prototypes are the app's own request and response. express
- * gives every request those prototypes with Object.setPrototypeOf; on an object created with
- * another prototype that swap costs more than a whole small answer (V8 gives the object a new
- * hidden class, and node's HTTP code then runs on objects of an unexpected shape). On objects
- * built with the right prototype express's swap changes nothing.
- */
-function expressClasses(app: Express): {
-  IncomingMessage: typeof IncomingMessage;
-  ServerResponse: typeof ServerResponse;
-} {
-  function ApiRequest(this: IncomingMessage, ...args: unknown[]): void {
-    Reflect.apply(IncomingMessage, this, args);
-  }
-  ApiRequest.prototype = app.request;
-  function ApiResponse(this: ServerResponse, ...args: unknown[]): void {
-    Reflect.apply(ServerResponse, this, args);
-  }
-  ApiResponse.prototype = app.response;
-  return {
-    IncomingMessage: ApiRequest as unknown as typeof IncomingMessage,
-    ServerResponse: ApiResponse as unknown as typeof ServerResponse,
-  };
-}
-
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -278,15 +196,30 @@ function baseUrl(address: AddressInfo): string {
   return `http://${host}:${address.port}`;
 }
 
-/** Starts the REST API (SPEC §11) on `options.host:options.port`. */
-export async function startApiServer(control: DaemonControl, options: ApiOptions): Promise<ApiServer> {
-  if (options.tokens === null && !isLoopbackHost(options.host))
+function checkListenSafety(options: ApiOptions, logger: Logger | undefined): void {
+  if (options.tokens !== null || isLoopbackHost(options.host)) return;
+  if (!options.insecureNoAuth)
     throw new Error(
       `api: refusing to listen on ${options.host} without API tokens; pass --api-tokens FILE, ` +
-        'or listen on a loopback address such as 127.0.0.1',
+        'or listen on a loopback address such as 127.0.0.1 ' +
+        '(--api-insecure-no-auth overrides this: then anyone who can connect is admin)',
     );
-  const { app, listener } = buildApiApp(control, options);
-  const server = createServer(expressClasses(app), listener);
+  logger?.warn({ host: options.host }, `api: WARNING: ${INSECURE_NO_AUTH_WARNING}`);
+}
+
+/** Starts the REST API (SPEC §11) on `options.host:options.port`. */
+export async function startApiServer(control: DaemonControl, options: ApiOptions): Promise<ApiServer> {
+  checkListenSafety(options, options.logger);
+  // The port is known only once listening (port 0 in tests): the rules read it then.
+  const site: SiteRules = {
+    listenHost: options.host,
+    port: options.port,
+    allowedHosts: options.allowedHosts ?? [],
+    corsOrigins: options.corsOrigins ?? [],
+    baseUrl: options.baseUrl ?? null,
+    insecureNoAuth: options.tokens === null && !isLoopbackHost(options.host),
+  };
+  const server = createServer(buildApiApp(control, options, site));
   server.on('clientError', answerClientError);
   let address: AddressInfo;
   try {
@@ -294,6 +227,7 @@ export async function startApiServer(control: DaemonControl, options: ApiOptions
   } catch (err) {
     throw new Error(`api: cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`);
   }
+  site.port = address.port;
   options.logger?.info({ url: baseUrl(address), auth: options.tokens !== null }, 'api: listening');
   let closing: Promise<void> | null = null;
   return {

@@ -31,13 +31,13 @@ export interface JobSummaryJson {
   running: number;
 }
 
-/** The fields that depend only on the definition: the list serializes them once per JobDef. */
-function definitionPart(def: JobDef) {
-  return { name: def.name, file: def.file, description: def.description ?? null, tags: def.tags };
-}
-
-function statePart(view: JobView) {
+export function jobSummaryJson(view: JobView): JobSummaryJson {
+  const def = view.definition;
   return {
+    name: def.name,
+    file: def.file,
+    description: def.description ?? null,
+    tags: def.tags,
     enabled: view.enabled,
     enabled_override: view.enabledOverride,
     schedule: view.schedule,
@@ -45,67 +45,6 @@ function statePart(view: JobView) {
     last_run: view.lastRun ? runSummaryJson(view.lastRun) : null,
     running: view.running,
   };
-}
-
-export function jobSummaryJson(view: JobView): JobSummaryJson {
-  return { ...definitionPart(view.definition), ...statePart(view) };
-}
-
-/** The definition part of a summary as JSON members (no braces), once per definition. */
-const definitionText = new WeakMap<JobDef, string>();
-/** A last run's summary as JSON, once per run record (records handed out are never changed). */
-const lastRunText = new WeakMap<RunRecord, string>();
-/** The whole summary of a frozen view (a control's list views that did not change). */
-const frozenViewText = new WeakMap<JobView, string>();
-
-/** Printable ASCII without `"` and `\`: the JSON of such a string is the string in quotes. */
-const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** `JSON.stringify(text)`; schedule descriptions and times need no escaping, which is tested first. */
-function jsonString(text: string): string {
-  return PLAIN_STRING.test(text) ? `"${text}"` : JSON.stringify(text);
-}
-
-function jsonStrings(texts: readonly string[]): string {
-  let out = '';
-  for (const text of texts) out += out === '' ? jsonString(text) : `,${jsonString(text)}`;
-  return `[${out}]`;
-}
-
-function runText(run: RunRecord | null): string {
-  if (run === null) return 'null';
-  let text = lastRunText.get(run);
-  if (text === undefined) lastRunText.set(run, (text = JSON.stringify(runSummaryJson(run))));
-  return text;
-}
-
-/**
- * `JSON.stringify(jobSummaryJson(view))`, written member by member (same order): a page of the
- * job list is 50 of these, and one JSON.stringify call per small object cost ~2 µs. The
- * definition's part is serialized once per definition, a last run once per run record, and a
- * frozen view (it cannot change) once.
- */
-export function jobSummaryText(view: JobView): string {
-  let text = frozenViewText.get(view);
-  if (text === undefined) {
-    text = summaryText(view);
-    if (Object.isFrozen(view) && Object.isFrozen(view.nextFireTimes)) frozenViewText.set(view, text);
-  }
-  return text;
-}
-
-function summaryText(view: JobView): string {
-  let head = definitionText.get(view.definition);
-  if (head === undefined) {
-    head = JSON.stringify(definitionPart(view.definition)).slice(1, -1);
-    definitionText.set(view.definition, head);
-  }
-  // join(), unlike +, gives one flat string: a page joins 50 of them without walking 50 trees.
-  return [
-    `{${head},"enabled":${view.enabled},"enabled_override":${view.enabledOverride},`,
-    `"schedule":${jsonString(view.schedule)},"next_fire_times":${jsonStrings(view.nextFireTimes)},`,
-    `"last_run":${runText(view.lastRun)},"running":${JSON.stringify(view.running)}}`,
-  ].join('');
 }
 
 export function jobDetailJson(view: JobView) {
@@ -121,7 +60,6 @@ export function jobDefinitionJson(def: JobDef) {
     command: def.command.kind === 'argv' ? def.command.argv : null,
     shell_command: def.command.kind === 'shell' ? def.command.script : null,
     environment: def.environment,
-    parameters: parametersJson(def.parameters),
     working_directory: def.workingDirectory ?? null,
     timeout_ms: def.timeoutMs ?? null,
     retries: { count: def.retries.count, delay_ms: def.retries.delayMs },
@@ -130,20 +68,26 @@ export function jobDefinitionJson(def: JobDef) {
     notify: notifyJson(def.notify),
     tags: def.tags,
     enabled: def.enabled,
+    parameters: parametersJson(def),
   };
 }
 
-function parametersJson(parameters: JobDef['parameters']) {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const [name, p] of Object.entries(parameters)) {
-    out[name] = { type: p.type, required: p.required };
-    if (p.enum) out[name].enum = p.enum;
-    if (p.pattern !== undefined) out[name].pattern = p.pattern;
-    if (p.maxLength !== undefined) out[name].max_length = p.maxLength;
-    if (p.default !== undefined) out[name].default = p.default;
-    if (p.description !== undefined) out[name].description = p.description;
-  }
-  return out;
+/** Declared parameters (`parameters` of a job file), keys in the file's snake_case. */
+function parametersJson(def: JobDef): Record<string, Record<string, unknown>> {
+  const declared = (def as JobDef & { parameters?: Record<string, object> }).parameters ?? {};
+  return Object.fromEntries(
+    Object.entries(declared).map(([name, spec]) => [
+      name,
+      Object.fromEntries(
+        Object.entries(spec)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [
+            k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+            v instanceof RegExp ? v.source : v,
+          ]),
+      ),
+    ]),
+  );
 }
 
 function policyJson(policy: JobDef['policy']) {

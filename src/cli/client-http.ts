@@ -38,7 +38,8 @@ export async function apiCall<T>(
   const url = new URL(path, target.api.endsWith('/') ? target.api : `${target.api}/`);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // The API refuses writes without this header, also bodiless ones (cross-site requests cannot set it).
+  if (body !== undefined || method !== 'GET') headers['content-type'] = 'application/json';
   let res: Response;
   try {
     res = await fetch(url, {

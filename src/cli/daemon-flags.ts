@@ -10,6 +10,8 @@ export interface FlagSpec {
   parse?: Parse;
   /** Secrets: accepted from the environment only (never on a command line that `ps` shows). */
   envOnly?: boolean;
+  /** A switch: `--flag` alone means true; the env var takes true|false. */
+  switch?: boolean;
 }
 
 const duration: Parse = (v) => {
@@ -58,6 +60,11 @@ const envNames: Parse = (v) => {
   return names;
 };
 const listen: Parse = (v) => (v === 'off' || v === '' ? null : v);
+const list: Parse = (v) =>
+  v
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 
 /** Every `distcron daemon` flag; each is also read from DISTCRON_<FLAG_IN_CAPS>. */
 export const DAEMON_FLAGS: FlagSpec[] = [
@@ -99,6 +106,32 @@ export const DAEMON_FLAGS: FlagSpec[] = [
   { flag: 'log-level', key: 'logLevel', help: 'trace|debug|info|warn|error|fatal' },
   { flag: 'api-tokens', key: 'apiTokensFile', help: 'JSON file of API tokens (SHA-256 hashes and roles)' },
   { flag: 'api-base-url', key: 'apiBaseUrl', help: 'public URL of the API, used in notifications' },
+  {
+    flag: 'api-allowed-hosts',
+    key: 'apiAllowedHosts',
+    help: 'more Host names the API answers to, comma-separated (NAME or NAME:PORT)',
+    parse: list,
+  },
+  {
+    flag: 'api-cors-origin',
+    key: 'apiCorsOrigins',
+    help: 'web origins allowed to call the API from a browser, comma-separated',
+    parse: list,
+  },
+  {
+    flag: 'api-insecure-no-auth',
+    key: 'apiInsecureNoAuth',
+    help: 'allow a non-loopback --listen without --api-tokens (anyone who can connect is admin)',
+    parse: bool,
+    switch: true,
+  },
+  {
+    flag: 'metrics-job-labels',
+    key: 'metricsJobLabels',
+    help: 'label run metrics by job (one series per job: mind the cardinality)',
+    parse: bool,
+    switch: true,
+  },
   { flag: 'known-hosts', key: 'knownHostsFile', help: 'OpenSSH known_hosts file for host-key checks' },
   {
     flag: 'host-key-policy',
@@ -163,13 +196,14 @@ export function envName(flag: string): string {
 
 /** defaults < DISTCRON_* env < CLI flag (commander gives the flags as camelCase of the flag name). */
 export function resolveDaemonOptions(
-  flags: Record<string, string | undefined>,
+  flags: Record<string, string | boolean | undefined>,
   env: NodeJS.ProcessEnv,
 ): Partial<DaemonOptions> {
   const out: Partial<Record<keyof DaemonOptions, unknown>> = {};
   if (env.ELASTICSEARCH_URL) out.esUrl = env.ELASTICSEARCH_URL;
   for (const spec of DAEMON_FLAGS) {
-    const fromFlag = spec.envOnly ? undefined : flags[camel(spec.flag)];
+    const flag = spec.envOnly ? undefined : flags[camel(spec.flag)];
+    const fromFlag = typeof flag === 'boolean' ? String(flag) : flag;
     const raw = fromFlag ?? env[envName(spec.flag)];
     if (raw === undefined) continue;
     try {

@@ -12,9 +12,10 @@ const program = new Command('distcron')
 
 const daemon = program.command('daemon').description('run the scheduler, executors and REST API');
 for (const spec of DAEMON_FLAGS.filter((s) => !s.envOnly)) {
-  daemon.addOption(new Option(`--${spec.flag} <value>`, `${spec.help} [env ${envName(spec.flag)}]`));
+  const usage = spec.switch ? `--${spec.flag}` : `--${spec.flag} <value>`;
+  daemon.addOption(new Option(usage, `${spec.help} [env ${envName(spec.flag)}]`));
 }
-daemon.action(async (flags: Record<string, string | undefined>) => {
+daemon.action(async (flags: Record<string, string | boolean | undefined>) => {
   process.exitCode = await runDaemon(resolveDaemonOptions(flags, process.env));
 });
 

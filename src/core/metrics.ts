@@ -1,21 +1,21 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export interface MetricsOptions {
+  /** Node.js process metrics (default true). */
+  defaultMetrics?: boolean;
+  /**
+   * A `job` label on the run counter and duration histogram (default false): one series per
+   * job (a dozen per histogram), which at 100,000 jobs is more than a Prometheus should hold.
+   */
+  jobLabels?: boolean;
+}
+
 /** Every Prometheus metric of SPEC §13, on one registry per daemon (tests run several). */
 export class Metrics {
   readonly registry = new Registry();
-  readonly runsTotal = new Counter({
-    name: 'distcron_runs_total',
-    help: 'Finished runs by job and status',
-    labelNames: ['job', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly runDuration = new Histogram({
-    name: 'distcron_run_duration_seconds',
-    help: 'Run duration in seconds',
-    labelNames: ['job'] as const,
-    buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
-    registers: [this.registry],
-  });
+  private readonly jobLabels: boolean;
+  private readonly runsTotal: Counter<'job' | 'status'>;
+  private readonly runDuration: Histogram<'job'>;
   readonly scheduleLateness = new Histogram({
     name: 'distcron_schedule_lateness_seconds',
     help: 'Delay between a scheduled instant and the start of its fire',
@@ -65,8 +65,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: MetricsOptions = {}) {
+    this.jobLabels = options.jobLabels === true;
+    this.runsTotal = new Counter({
+      name: 'distcron_runs_total',
+      help: this.jobLabels ? 'Finished runs by job and status' : 'Finished runs by status',
+      labelNames: this.jobLabels ? ['job', 'status'] : ['status'],
+      registers: [this.registry],
+    });
+    this.runDuration = new Histogram({
+      name: 'distcron_run_duration_seconds',
+      help: 'Run duration in seconds',
+      labelNames: this.jobLabels ? ['job'] : [],
+      buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers: [this.registry],
+    });
     if (options.defaultMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: 'distcron_' });
+  }
+
+  /** Counts a finished run and its duration (by job only with `jobLabels`). */
+  observeRun(run: { job: string; status: string; duration_ms: number | null }): void {
+    this.runsTotal.inc(this.jobLabels ? { job: run.job, status: run.status } : { status: run.status });
+    if (run.duration_ms === null) return;
+    if (this.jobLabels) this.runDuration.observe({ job: run.job }, run.duration_ms / 1000);
+    else this.runDuration.observe(run.duration_ms / 1000);
   }
 }

@@ -12,14 +12,19 @@ import {
   type RunRecord,
 } from '../core/types.js';
 import { selectCandidates } from '../placement/index.js';
-import type { JobState, Store } from '../store/store.js';
+import { InvalidRunQueryError } from '../store/queries.js';
+import type { JobState, OutboxSink, Store } from '../store/store.js';
 import {
   ControlError,
+  type AuditEntry,
+  type AuditPage,
   type DaemonControl,
   type JobView,
   type ManualRunRequest,
   type NodeView,
   type PutJobResult,
+  type RunListFilter,
+  type RunListPage,
 } from './control.js';
 import type { JobRegistry } from './job-registry.js';
 import type { NodeHealthTracker } from './node-health.js';
@@ -47,8 +52,8 @@ export interface ControlDeps {
 
 /** The one programmatic API over a running daemon (REST API, CLI and tests use it). */
 export class DaemonControlImpl implements DaemonControl {
-  readonly store: Store;
-  readonly metrics: Metrics;
+  private readonly store: Store;
+  private readonly metrics: Metrics;
   private readonly lastRuns = new Map<string, RunRecord | null>();
   /** API enable/disable overrides, read once at start-up; the store stays the source of truth. */
   private readonly overrides = new Map<string, boolean>();
@@ -231,6 +236,48 @@ export class DaemonControlImpl implements DaemonControl {
 
   configErrors() {
     return this.deps.registry.configProblems();
+  }
+
+  listRuns(filter: RunListFilter): RunListPage {
+    try {
+      return this.store.queryRuns(filter);
+    } catch (err) {
+      if (err instanceof InvalidRunQueryError)
+        throw new ControlError('invalid', err.message.replace(/^store: /, ''));
+      throw err;
+    }
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    return this.store.getRun(id);
+  }
+
+  /** Gauges that show current state are refreshed at scrape time, so a scrape matches the API. */
+  async metricsText(): Promise<{ contentType: string; text: string }> {
+    const { metrics } = this;
+    const nodes = this.listNodes();
+    const down = nodes.filter((n) => !n.health.up).length;
+    metrics.nodesUp.set(nodes.length - down);
+    metrics.nodesDown.set(down);
+    const failing = new Set(
+      this.configErrors()
+        .filter((p) => p.severity === 'error')
+        .map((p) => p.file),
+    );
+    metrics.configErrors.set(failing.size);
+    for (const [sink, count] of Object.entries(this.store.outboxBacklog()))
+      metrics.outboxBacklog.set({ sink: sink as OutboxSink }, count);
+    return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
+  }
+
+  recordAudit(entry: AuditEntry): void {
+    this.store.insertAudit(entry);
+  }
+
+  listAudit(query: { limit: number; before?: number }): AuditPage {
+    const rows = this.store.listAudit(query.limit + 1, query.before);
+    const entries = rows.slice(0, query.limit);
+    return { entries, nextBefore: rows.length > query.limit ? entries[entries.length - 1]!.id : null };
   }
 
   isEnabled(job: JobDef): boolean {

@@ -1,6 +1,4 @@
-import type { Metrics } from '../core/metrics.js';
-import type { ConfigProblem, JobDef, NodeDef, RunRecord } from '../core/types.js';
-import type { Store } from '../store/store.js';
+import type { ConfigProblem, JobDef, NodeDef, RunRecord, RunStatus, Trigger } from '../core/types.js';
 
 /** What the API, the CLI and tests see of a job. */
 export interface JobView {
@@ -46,12 +44,59 @@ export type PutJobResult =
   { ok: true; created: boolean; job: JobView | null } | { ok: false; problems: ConfigProblem[] };
 
 export interface ManualRunRequest {
-  /** Run on exactly these nodes (each must be a candidate of the job); default: the job's policy. */
+  /** Run on exactly these nodes; default: the job's policy. */
   nodes?: string[];
-  /** Values for the job's declared parameters; checked by the daemon, defaults fill in. */
+  /** Values for the job's declared parameters; undeclared or invalid ones are refused. */
   parameters?: Record<string, unknown>;
-  /** The API token name that asked (null/undefined without tokens); recorded on the runs. */
+  /** The API token's name (null without tokens), recorded on the runs. */
   requestedBy?: string | null;
+}
+
+/** Which runs to list, newest first, one page at a time. */
+export interface RunListFilter {
+  job?: string;
+  node?: string;
+  status?: RunStatus;
+  trigger?: Trigger;
+  /** ISO-8601; compares against started_at, falling back to scheduled_at. */
+  since?: string;
+  until?: string;
+  /** Opaque cursor of a previous page. */
+  cursor?: string;
+  limit: number;
+  /** With stdout/stderr (they can be large); default without (empty strings). */
+  withOutput?: boolean;
+}
+
+export interface RunListPage {
+  runs: RunRecord[];
+  nextCursor: string | null;
+}
+
+/** One API write, as the audit log keeps it. */
+export interface AuditEntry {
+  /** ISO-8601 UTC. */
+  at: string;
+  /** The token's name; null when the API runs without tokens. */
+  token: string | null;
+  /** e.g. "job.put", "job.run", "run.cancel". */
+  action: string;
+  /** The job name or run id acted on. */
+  target: string;
+  /** The client's address. */
+  address: string | null;
+  /** The HTTP status of the answer. */
+  status: number;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: number;
+}
+
+export interface AuditPage {
+  entries: AuditRecord[];
+  /** Id of the last entry when another page follows (entries are newest first). */
+  nextBefore: number | null;
 }
 
 export class ControlError extends Error {
@@ -68,18 +113,13 @@ export class ControlError extends Error {
  * The one programmatic API of a running daemon. The REST API and the CLI are thin layers over it.
  */
 export interface DaemonControl {
-  readonly store: Store;
-  readonly metrics: Metrics;
   /** Views of every job, or of only the named ones (unknown names are left out). */
   listJobs(names?: readonly string[]): JobView[];
   /**
-   * Optional fast path for paging the jobs list: the loaded definitions, from memory, with no
-   * per-job state or schedule math. The API filters and pages over these, then asks
-   * `listJobs(pageNames)` for one page of views instead of building a view of every job.
-   * The same array may be returned again while nothing changed (the API then reuses its sorted
-   * index at once); a change must come as a new array, never by changing a returned one.
+   * The loaded definitions, with no per-job state or schedule math: the API filters and pages
+   * over these, then asks `listJobs(pageNames)` for one page of views.
    */
-  jobDefinitions?(): readonly JobDef[];
+  jobDefinitions(): readonly JobDef[];
   getJob(name: string): JobView | undefined;
   /** Validates `body` as a job file, then writes `jobs.d/<name>.json` atomically. */
   putJob(name: string, body: unknown): Promise<PutJobResult>;
@@ -96,4 +136,14 @@ export interface DaemonControl {
   configErrors(): ConfigProblem[];
   /** Resolves once the run is final (for `distcron run`). */
   waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord>;
+  /** Newest first; throws ControlError invalid for a cursor or time it cannot read. */
+  listRuns(filter: RunListFilter): RunListPage;
+  /** The run with its output. */
+  getRun(id: string): RunRecord | undefined;
+  /** The Prometheus exposition, gauges of current state refreshed first. */
+  metricsText(): Promise<{ contentType: string; text: string }>;
+  /** Stores one API write in the audit log. */
+  recordAudit(entry: AuditEntry): void;
+  /** Newest first; `before` is the `nextBefore` of a previous page. */
+  listAudit(query: { limit: number; before?: number }): AuditPage;
 }

@@ -47,7 +47,7 @@ export async function startDaemon(
   const options = withDefaults(partial);
   const clock = runtime.clock ?? systemClock;
   const logger = runtime.logger ?? createLogger(options.logLevel);
-  const metrics = new Metrics();
+  const metrics = new Metrics({ jobLabels: options.metricsJobLabels });
   const cleanup = new CleanupStack();
   const onCleanupError = (name: string, err: unknown) =>
     logger.error({ err, step: name }, 'shutdown step failed');

@@ -24,8 +24,16 @@ export interface DaemonOptions {
   retentionMs: number;
   logLevel: string;
   apiTokensFile?: string;
-  /** Base URL put in notifications (defaults to http://<listen>). */
+  /** Base URL put in notifications (defaults to http://<listen>); its origin may also write. */
   apiBaseUrl?: string;
+  /** Host names (NAME or NAME:PORT) the API answers to besides the listen address and loopback. */
+  apiAllowedHosts: string[];
+  /** Browser origins allowed to call the API (CORS) and to write through it. */
+  apiCorsOrigins: string[];
+  /** Allows a non-loopback listen address without tokens (loudly). */
+  apiInsecureNoAuth: boolean;
+  /** Per-job labels on the run metrics (unbounded series: off by default). */
+  metricsJobLabels: boolean;
   knownHostsFile?: string;
   hostKeyPolicy: 'strict' | 'tofu';
   /** Where tofu records first-seen keys (default: <dir of db>/known_hosts). */
@@ -77,6 +85,10 @@ export const DAEMON_DEFAULTS: DaemonOptions = {
   outputLimitBytes: 1024 * 1024,
   retentionMs: 90 * 24 * 3_600_000,
   logLevel: 'info',
+  apiAllowedHosts: [],
+  apiCorsOrigins: [],
+  apiInsecureNoAuth: false,
+  metricsJobLabels: false,
   hostKeyPolicy: 'strict',
   sshConnectTimeoutMs: 10_000,
   sshIdleTimeoutMs: 300_000,

@@ -459,9 +459,7 @@ export class Runner {
   }
 
   private afterFinish(run: RunRecord): void {
-    this.ctx.metrics.runsTotal.inc({ job: run.job, status: run.status });
-    if (run.duration_ms !== null)
-      this.ctx.metrics.runDuration.observe({ job: run.job }, run.duration_ms / 1000);
+    this.ctx.metrics.observeRun(run);
     const level = run.status === 'succeeded' || run.status === 'skipped' ? 'info' : 'warn';
     this.ctx.logger[level](
       {

@@ -55,7 +55,16 @@ async function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiS
   const { loadApiTokens, startApiServer } = await import('../api/server.js');
   const { host, port } = parseListen(options.listen!);
   const tokens = options.apiTokensFile ? loadApiTokens(options.apiTokensFile) : null;
-  return startApiServer(deps.control, { host, port, tokens, logger: deps.logger });
+  return startApiServer(deps.control, {
+    host,
+    port,
+    tokens,
+    logger: deps.logger,
+    allowedHosts: options.apiAllowedHosts,
+    corsOrigins: options.apiCorsOrigins,
+    insecureNoAuth: options.apiInsecureNoAuth,
+    baseUrl: options.apiBaseUrl,
+  });
 }
 
 /** Loaded only when shipping is configured: the Elasticsearch client costs ~0.8 s of CPU to import. */

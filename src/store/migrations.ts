@@ -113,6 +113,19 @@ ALTER TABLE runs ADD COLUMN script_sha256 TEXT;
 ALTER TABLE runs ADD COLUMN member TEXT;
 `;
 
+/** Every write through the API: who (token name), what, on what, from where, with which answer. */
+const AUDIT_TABLE = `
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  token TEXT,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  address TEXT,
+  status INTEGER NOT NULL
+) STRICT;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -124,6 +137,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: 'ALTER TABLE job_state ADD COLUMN schedule_key TEXT;',
   },
   { version: 3, name: 'runs: parameters, requested_by, parent_runs, script_sha256, member', sql: RUN_FACTS },
+  { version: 4, name: 'audit log of API writes', sql: AUDIT_TABLE },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,9 +2,9 @@
  * SQL for `queryRuns`: one statement per filter shape (which filters are present), so every
  * statement is prepared once and each shape walks the index made for it (see migrations.ts).
  */
-import { FINAL_STATUSES, isoUtc } from '../core/types.js';
+import { isoUtc } from '../core/types.js';
 import type { RunFilter } from './store.js';
-import { isJsonColumn, RUN_COLUMNS, runFieldOf } from './rows.js';
+import { RUN_COLUMNS } from './rows.js';
 
 /** since/until compare against this expression; it must match the `runs_time` index exactly. */
 export const RUN_TIME_SQL = 'coalesce(started_at, scheduled_at)';
@@ -21,38 +21,12 @@ export const LIST_RUN_COLUMNS = RUN_COLUMNS.map((c) =>
   c === 'stdout' || c === 'stderr' ? `'' AS ${c}` : c,
 ).join(', ');
 
-/**
- * A run summary (the run without its output, `output_truncated` as a boolean) serialized by SQLite
- * itself: building ~16 JavaScript values per row and stringifying them again costs several times
- * more than the query. Keys are the RunRecord field names.
- */
-export const SUMMARY_JSON = `json_object(${RUN_COLUMNS.filter((c) => c !== 'stdout' && c !== 'stderr')
-  .map((c) => `'${runFieldOf(c)}', ${summaryValue(c)}`)
-  .join(', ')})`;
-
-function summaryValue(column: string): string {
-  if (column === 'output_truncated') return `json(CASE ${column} WHEN 1 THEN 'true' ELSE 'false' END)`;
-  return isJsonColumn(column) ? `json(${column})` : column;
-}
-
-/** 1 for a run in a final status (its row no longer changes), else 0: a number, not a string per row. */
-const FINAL_SQL = `status IN (${FINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`;
-
-/** A run summary with what the store's summary cache needs to key and keep it. */
-export const SUMMARY_COLUMNS = `rowid, id, ${FINAL_SQL} AS final, ${SUMMARY_JSON} AS json`;
-
-/**
- * What a run query returns per row: full records, records without output, summaries, or only
- * the rowid (read from the same index entries as the id, so the page costs no table reads; the
- * store then looks the summaries up by rowid).
- */
-export type RunRowForm = 'output' | 'list' | 'summary' | 'rowid';
+/** What a run query returns per row: full records, or records without output. */
+export type RunRowForm = 'output' | 'list';
 
 const COLUMNS_OF: Record<RunRowForm, string> = {
   output: FULL_RUN_COLUMNS,
   list: LIST_RUN_COLUMNS,
-  summary: SUMMARY_COLUMNS,
-  rowid: 'rowid',
 };
 
 type Condition = { name: keyof RunFilter; sql: string; time?: true };
@@ -102,18 +76,14 @@ export function buildRunQuery(
   return { shape, form, ...texts, params: { ...params, fetch: limit + 1, probe: TIME_PROBE_ROWS }, limit };
 }
 
-/** The SQL of each shape (at most 2^7 filter sets × 4 forms), built once. */
+/** The SQL of each shape (at most 2^7 filter sets × 2 forms), built once. */
 const SQL_OF_SHAPE = new Map<string, Pick<RunQuery, 'sql' | 'probeSql'>>();
 
 function sqlOf(form: RunRowForm, present: readonly Condition[]): Pick<RunQuery, 'sql' | 'probeSql'> {
   const columns = COLUMNS_OF[form];
   const sql = `SELECT ${columns} FROM runs ${whereOf(present)} ORDER BY id DESC LIMIT @fetch`;
   if (!present.some((c) => c.time)) return { sql };
-  // Rowids come from the index entries like ids, so the plain query already sorts only those.
-  return {
-    sql: form === 'rowid' ? sql : pageOfIdsFirst(columns, present),
-    probeSql: probeNewest(form, present),
-  };
+  return { sql: pageOfIdsFirst(columns, present), probeSql: probeNewest(form, present) };
 }
 
 function whereOf(conditions: readonly Condition[]): string {
@@ -123,7 +93,7 @@ function whereOf(conditions: readonly Condition[]): string {
 /**
  * A time range can match many rows that must be sorted by id: sort only the ids (from the
  * covering `runs_time_id` index), then read the page's rows, instead of sorting whole rows.
- * The cost grows with the rows in the range (about 5 ms per 10,000).
+ * The cost grows with the rows in the range.
  */
 function pageOfIdsFirst(columns: string, conditions: readonly Condition[]): string {
   const ids = `SELECT id FROM runs ${whereOf(conditions)} ORDER BY id DESC LIMIT @fetch`;
@@ -134,10 +104,9 @@ function pageOfIdsFirst(columns: string, conditions: readonly Condition[]): stri
 function probeNewest(form: RunRowForm, conditions: readonly Condition[]): string {
   const others = conditions.filter((c) => !c.time);
   const timeTests = conditions.filter((c) => c.time).map((c) => c.sql.replace(RUN_TIME_SQL, 't'));
-  const newest = `SELECT id, rowid AS r, ${RUN_TIME_SQL} AS t FROM runs ${whereOf(others)} ORDER BY id DESC LIMIT @probe`;
+  const newest = `SELECT id, ${RUN_TIME_SQL} AS t FROM runs ${whereOf(others)} ORDER BY id DESC LIMIT @probe`;
   const inRange = (column: string) =>
     `SELECT ${column} FROM (${newest}) WHERE ${timeTests.join(' AND ')} ORDER BY id DESC LIMIT @fetch`;
-  if (form === 'rowid') return inRange('r');
   return `SELECT ${COLUMNS_OF[form]} FROM runs WHERE id IN (${inRange('id')}) ORDER BY id DESC`;
 }
 

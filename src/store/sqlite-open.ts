@@ -14,16 +14,12 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Stamps outbox entries (created_at, first attempt); pass the daemon's clock. */
   clock?: Clock;
-  /** Summaries of finished runs kept for the run lists (0 = none); see RunSummaryCache. */
-  summaryCacheEntries?: number;
 }
 
 export const STORE_DEFAULTS = {
   busyTimeoutMs: 5000,
   deadLetterListLimit: 100,
   cacheSizeKiB: 65536,
-  /** ~0.5 KB each: about 5 MB, the newest 50-run pages of 200 filters. */
-  summaryCacheEntries: 10_000,
 } as const;
 
 /** Opens (creating directory and file when missing), configures and migrates the database. */

@@ -3,21 +3,20 @@ import type { Statement } from 'better-sqlite3';
 import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
-import { buildRunQuery, type RunQuery } from './queries.js';
+import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
-import { openDatabase, STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
+import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import type {
+  AuditRow,
   BaselineWrite,
   FireClaim,
   JobState,
   OutboxEntry,
   RunFilter,
-  RunJsonPage,
   RunPage,
   Store,
 } from './store.js';
-import { nextCursorOf, SummaryPages } from './summary-pages.js';
 
 export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
 
@@ -50,7 +49,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   /** Each job's last outcome recorded inside the open batch(), written just before it commits. */
   private readonly batchOutcomes = new Map<string, RunRecord>();
   private statsRefreshedAt: Millis;
-  private readonly lists: SummaryPages;
   /** Called inside an open transaction, a better-sqlite3 transaction function is a savepoint. */
   private readonly nested: <T>(body: () => T) => T;
 
@@ -64,16 +62,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.logger = logger;
     this.statsRefreshedAt = clock.now();
     this.nested = db.transaction((body: () => unknown) => body()) as <T>(body: () => T) => T;
-    // One read transaction wrapper, made once like `immediate`.
-    const snapshot = db.transaction((body: () => unknown) => body()).deferred as <T>(body: () => T) => T;
-    const source = {
-      pageRows: (query: RunQuery) => this.pageRows(query),
-      summariesByRowid: st.summariesByRowid,
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
-      snapshot,
-      inTransaction: () => db.inTransaction,
-    };
-    this.lists = new SummaryPages(source, options.summaryCacheEntries ?? STORE_DEFAULTS.summaryCacheEntries);
   }
 
   // ---- runs ----------------------------------------------------------------------------
@@ -170,7 +158,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   markStarted(id: string, fields: { node: string | null; host: string | null; started_at: string }): void {
-    this.lists.cache.forget(id);
     const started_at = storedStartTime(id, fields.started_at);
     const changes = this.st.markStarted.run({ id, ...fields, started_at }).changes;
     if (changes === 0) throw new Error(`store: markStarted: run ${id} does not exist; insert it first`);
@@ -188,7 +175,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   private updateRunRow(run: RunRecord): void {
-    this.lists.cache.forget(run.id);
     if (this.st.updateRun.run(runToRow(run)).changes === 0) {
       throw new Error(
         `store: run ${run.id} does not exist; insert it (claimFire/insertRun) before finishing it`,
@@ -228,34 +214,22 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     const query = buildRunQuery(filter);
     const rows = this.pageRows(query) as RunRow[];
     const page = rows.slice(0, query.limit).map(rowToRun);
-    return { runs: page, nextCursor: nextCursorOf(page, rows.length > query.limit) };
-  }
-
-  /** How many run summaries the list cache holds (for tests and diagnostics). */
-  get cachedSummaryCount(): number {
-    return this.lists.cache.size;
-  }
-
-  /** Summaries of finished runs come from a cache (see SummaryPages). */
-  queryRunsJson(filter: RunFilter): RunJsonPage {
-    return this.lists.page(filter);
+    const more = rows.length > query.limit && page.length > 0;
+    return { runs: page, nextCursor: more ? encodeCursor(page[page.length - 1]!.id) : null };
   }
 
   /** The page's rows plus one more when another page follows. */
   private pageRows(query: RunQuery): unknown[] {
     const rows = query.probeSql
-      ? this.runStatement(`probe:${query.shape}`, query.probeSql, query.form).all(query.params)
+      ? this.runStatement(`probe:${query.shape}`, query.probeSql).all(query.params)
       : [];
-    return rows.length > query.limit
-      ? rows
-      : this.runStatement(query.shape, query.sql, query.form).all(query.params);
+    return rows.length > query.limit ? rows : this.runStatement(query.shape, query.sql).all(query.params);
   }
 
-  private runStatement(shape: string, sql: string, form: RunQuery['form']): Statement {
+  private runStatement(shape: string, sql: string): Statement {
     let statement = this.runQueries.get(shape);
     if (!statement) {
       statement = this.db.prepare(sql);
-      if (form === 'rowid') statement.pluck();
       this.runQueries.set(shape, statement);
     }
     return statement;
@@ -270,7 +244,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   /**
    * Deletes at most `batch` final runs (oldest finish first) and their claims. Keep batches small
-   * (100–200): a batch of 500 costs about 25 ms of CPU on a 1,000,000-row file.
+   * (100–200): one transaction holds the write lock for the whole batch.
    */
   pruneRuns(before: Millis, batch: number): number {
     const cutoff = isoUtc(before);
@@ -278,7 +252,6 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     return this.atomically(() => {
       const ids = this.st.pruneCandidates.pluck().all(cutoff, Math.max(0, Math.floor(batch))) as string[];
       for (const id of ids) {
-        this.lists.cache.forget(id);
         this.st.deleteRun.run(id);
         this.st.deleteClaims.run({ id, before: cutoff });
       }
@@ -296,6 +269,16 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     if (now - this.statsRefreshedAt < STATS_REFRESH_MS) return;
     this.db.pragma('optimize');
     this.statsRefreshedAt = now;
+  }
+
+  // ---- audit --------------------------------------------------------------------------
+
+  insertAudit(entry: Omit<AuditRow, 'id'>): void {
+    this.st.insertAudit.run(entry);
+  }
+
+  listAudit(limit: number, before?: number): AuditRow[] {
+    return this.st.listAudit.all(before ?? Number.MAX_SAFE_INTEGER, limit) as AuditRow[];
   }
 
   // ---- job state -----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /** Every fixed statement of the SQLite store, prepared once when the store opens. */
 import type { Database, Statement } from 'better-sqlite3';
-import { FULL_RUN_COLUMNS, SUMMARY_COLUMNS } from './queries.js';
+import { FULL_RUN_COLUMNS } from './queries.js';
 import { RUN_COLUMNS } from './rows.js';
 
 const RUN_VALUES = RUN_COLUMNS.map((c) => `@${c}`).join(', ');
@@ -34,9 +34,6 @@ const SQL = {
   updateRun: `UPDATE runs SET ${RUN_UPDATES} WHERE id = @id`,
   markStarted: 'UPDATE runs SET node = @node, host = @host, started_at = @started_at WHERE id = @id',
   getRun: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE id = ?`,
-  /** Summaries of the runs whose rowids are in a JSON array (a list page's cache misses). */
-  summariesByRowid: `SELECT ${SUMMARY_COLUMNS} FROM runs
-    WHERE rowid IN (SELECT value FROM json_each(?))`,
   selectRunning: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY id`,
   countRunning: `SELECT count(*) AS n FROM runs WHERE status = 'running'`,
   countRunningForJob: `SELECT count(*) AS n FROM runs WHERE job = ? AND status = 'running'`,
@@ -88,6 +85,10 @@ const SQL = {
     ON CONFLICT (job) DO UPDATE SET state = excluded.state, since = excluded.since,
     last_notified_at = excluded.last_notified_at, last_reminder_at = excluded.last_reminder_at,
     flood_window_start = excluded.flood_window_start, flood_count = excluded.flood_count`,
+
+  insertAudit: `INSERT INTO audit (at, token, action, target, address, status)
+    VALUES (@at, @token, @action, @target, @address, @status)`,
+  listAudit: 'SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?',
 
   pruneCandidates: `SELECT id FROM runs WHERE finished_at < ? AND status <> 'running'
     ORDER BY finished_at LIMIT ?`,

@@ -78,10 +78,15 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
-/** A page of run summaries (no output), each already serialized as a JSON object. */
-export interface RunJsonPage {
-  runsJson: string[];
-  nextCursor: string | null;
+/** One API write kept in the audit table. */
+export interface AuditRow {
+  id: number;
+  at: string;
+  token: string | null;
+  action: string;
+  target: string;
+  address: string | null;
+  status: number;
 }
 
 export interface NotifyState {
@@ -142,8 +147,6 @@ export interface Store {
 
   getRun(id: string): RunRecord | undefined;
   queryRuns(filter: RunFilter): RunPage;
-  /** `queryRuns` without output, for callers that send the runs on as JSON (the API's lists). */
-  queryRunsJson(filter: RunFilter): RunJsonPage;
   countRunning(job?: string): number;
 
   getJobState(job: string): JobState | undefined;
@@ -172,6 +175,11 @@ export interface Store {
   getNotifyState(job: string): NotifyState | undefined;
   listNotifyStates(): NotifyState[];
   setNotifyState(state: NotifyState): void;
+
+  /** Appends one API write to the audit table. */
+  insertAudit(entry: Omit<AuditRow, 'id'>): void;
+  /** Newest first, only ids below `before` when given. */
+  listAudit(limit: number, before?: number): AuditRow[];
 
   /** Deletes at most `batch` finished runs that finished before `before`; returns how many. */
   pruneRuns(before: Millis, batch: number): number;

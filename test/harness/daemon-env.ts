@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/log.js';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { RunRecord } from '../../src/core/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import type { DaemonOptions } from '../../src/daemon/options.js';
@@ -59,8 +59,8 @@ export class DaemonEnv {
     return { daemon, executor };
   }
 
-  async start(extra: Partial<DaemonOptions> = {}): Promise<Daemon> {
-    const daemon = await startDaemon(this.options(extra), { logger: silentLogger() });
+  async start(extra: Partial<DaemonOptions> = {}, runtime: { logger?: Logger } = {}): Promise<Daemon> {
+    const daemon = await startDaemon(this.options(extra), { logger: silentLogger(), ...runtime });
     this.daemons.push(daemon);
     return daemon;
   }
@@ -77,5 +77,5 @@ export async function settle(rounds = 20): Promise<void> {
 }
 
 export function runsOf(daemon: Daemon, job: string): RunRecord[] {
-  return daemon.control.store.queryRuns({ job, limit: 1000 }).runs.reverse();
+  return daemon.control.listRuns({ job, limit: 1000, withOutput: true }).runs.reverse();
 }

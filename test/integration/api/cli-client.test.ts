@@ -61,7 +61,7 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
     const c = capture();
     const code = await runRemote({ ...target(), job: 'greet', parameters: { WHO: 'cli' }, ...c });
     expect(code).to.equal(0);
-    expect(c.lines.out).to.deep.equal(['hi cli']);
+    expect(c.lines.out).to.deep.equal(['hi there']);
     expect(c.lines.err[0]).to.equal('warn');
     expect(c.lines.err[1]).to.match(/^greet: succeeded on (local|other) \(exit 0\) in \d/);
   });
@@ -99,7 +99,7 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
           .sort(),
       ).to.deep.equal(['local y=1,2', 'third y=1,2']);
     }
-    const recorded = d.daemon.control.store.queryRuns({ job: 'where', limit: 10 }).runs;
+    const recorded = d.daemon.control.listRuns({ job: 'where', limit: 10 }).runs;
     expect(recorded.map((r) => [r.requestedBy, r.parameters])).to.deep.equal(
       Array(4).fill(['ci', { WHAT: 'y=1,2' }]),
     );

@@ -66,9 +66,7 @@ describe('scheduling: the store refuses claims (real SQLite file, injected fault
       [at(2), 'succeeded'],
       [at(3), 'succeeded'],
     ]);
-    const metrics = await daemon.control.metrics.registry.getSingleMetricAsString(
-      'distcron_claim_errors_total',
-    );
+    const { text: metrics } = await daemon.control.metricsText();
     expect(metrics).to.match(/^distcron_claim_errors_total 3$/m);
   });
 

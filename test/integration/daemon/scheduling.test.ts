@@ -169,7 +169,7 @@ describe('scheduling engine (manual clock, real SQLite file)', () => {
     await settle();
     expect(executor.calls.map((c) => c.req.timeoutMs)).to.deep.equal([10 * MIN]);
     await tick(3);
-    const waited = daemon.control.store.getRun(b.runIds[0]!)!;
+    const waited = daemon.control.getRun(b.runIds[0]!)!;
     expect(waited.status).to.equal('timed_out');
     expect(waited.error).to.equal('timed out waiting for a free slot on node web1 (max_concurrent_runs 1)');
   });

@@ -116,7 +116,7 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
 
   /** Every run record of one execution, the immediately-final ones included. */
   function executionRuns(executionId: string): RunRecord[] {
-    const page = daemon.control.store.queryRuns({ job: 'everywhere', limit: 500 });
+    const page = daemon.control.listRuns({ job: 'everywhere', limit: 500 });
     return page.runs.filter((r) => r.execution_id === executionId);
   }
 
@@ -195,7 +195,7 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
     it('no candidate up records an error run with the reason', async () => {
       // The control API also refuses the request (nothing could start); the record is what counts.
       await daemon.control.runJob('lonely', {}).catch(() => undefined);
-      const [last] = daemon.control.store.queryRuns({ job: 'lonely', limit: 1 }).runs;
+      const [last] = daemon.control.listRuns({ job: 'lonely', limit: 1 }).runs;
       expect(last!.status).to.equal('error');
       expect(last!.error).to.match(/no candidate node is up: h3 \(.*connection refused/);
     });

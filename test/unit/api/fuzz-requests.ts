@@ -84,12 +84,21 @@ const body: fc.Arbitrary<string | Uint8Array<ArrayBuffer> | undefined> = fc.oneo
   fc
     .record({ node: fc.string(), environment: fc.dictionary(fc.string(), fc.string()) })
     .map((r) => JSON.stringify(r)),
+  fc
+    .record({
+      nodes: fc.array(fc.string(), { maxLength: 3 }),
+      parameters: fc.dictionary(fc.string(), fc.jsonValue()),
+    })
+    .map((r) => JSON.stringify(r)),
   fc.string({ maxLength: 200 }),
   fc.uint8Array({ maxLength: 200 }).map((bytes) => Uint8Array.from(bytes)),
 );
 
 const contentType = fc.constantFrom(
   'application/json',
+  'application/json',
+  'application/json',
+  undefined,
   'application/json; charset=utf-8',
   'application/json; charset=latin1',
   'text/plain',
@@ -111,8 +120,10 @@ export function fuzzRequests(names: string[], tokens: (string | undefined)[]): f
     .map(({ method, path, token, body, contentType }) => {
       const headers: Record<string, string> = {};
       if (token !== undefined) headers.authorization = `Bearer ${token}`;
-      const sendBody = body !== undefined && method !== 'GET' && method !== 'HEAD';
-      if (sendBody) headers['content-type'] = contentType;
+      const read = method === 'GET' || method === 'HEAD';
+      const sendBody = body !== undefined && !read;
+      // Writes carry a content type with or without a body, as clients of the API must.
+      if (!read && contentType !== undefined) headers['content-type'] = contentType;
       return { method, path, headers, body: sendBody ? body : undefined };
     });
 }

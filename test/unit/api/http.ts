@@ -12,7 +12,8 @@ export interface CallOptions {
   token?: string;
   /** An object is sent as JSON; a string is sent as is (set contentType yourself). */
   body?: unknown;
-  contentType?: string;
+  /** Default application/json on writes (with or without a body); null sends none. */
+  contentType?: string | null;
   headers?: Record<string, string>;
 }
 
@@ -29,10 +30,12 @@ export class ApiCaller {
     const token = options.token ?? this.defaultToken;
     if (token) headers.authorization = `Bearer ${token}`;
     let body: string | undefined;
-    if (options.body !== undefined) {
+    if (options.body !== undefined)
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-      headers['content-type'] = options.contentType ?? 'application/json';
-    }
+    const write = !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
+    const type =
+      options.contentType === undefined ? (write ? 'application/json' : undefined) : options.contentType;
+    if (type !== null && type !== undefined && !('content-type' in headers)) headers['content-type'] = type;
     const res = await fetch(this.baseUrl + path, { method, headers, body });
     const text = await res.text();
     const pathname = new URL(this.baseUrl + path).pathname;

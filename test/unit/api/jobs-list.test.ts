@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { jobsPage } from '../../../src/api/jobs-list.js';
 import type { JobDef } from '../../../src/core/types.js';
 import type { DaemonControl, JobView } from '../../../src/daemon/control.js';
-import { testJob } from './test-control.js';
+import { jobDef as testJob } from '../../harness/defs.js';
 
 /** Only what jobsPage reads of a control: definitions and views of named jobs. */
 function controlOf(defs: JobDef[], disabled: Set<string>): DaemonControl {

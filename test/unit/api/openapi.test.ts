@@ -3,7 +3,6 @@ import { openApiDocument } from '../../../src/api/openapi.js';
 import { openApiPath } from '../../../src/api/routes.js';
 import { API_ROUTES } from '../../../src/api/server.js';
 import { ResponseChecker } from './openapi-check.js';
-import { startTestApi } from './setup.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -34,7 +33,8 @@ describe('api OpenAPI document', () => {
       const params = op.parameters.filter((p: Json) => p.in === 'path').map((p: Json) => p.name);
       expect(params, route.path).to.deep.equal(inPath);
       if (route.role !== null) expect(op.responses, route.path).to.include.keys('401', '403');
-      if (route.body) expect(op.responses, route.path).to.include.keys('413', '415');
+      if (route.method !== 'get') expect(op.responses, route.path).to.include.keys('415', '421');
+      expect(op.operationId, route.path).to.be.a('string');
     }
   });
 
@@ -49,16 +49,5 @@ describe('api OpenAPI document', () => {
     expect(() => checker.check('GET', '/healthz', 200, 'application/json', drifted)).to.throw(
       /does not match/,
     );
-  });
-
-  it('is served at /api/v1/openapi.json without a token', async () => {
-    const t = await startTestApi({ tokens: [] });
-    try {
-      const reply = await t.as().get('/api/v1/openapi.json');
-      expect(reply.status).to.equal(200);
-      expect(reply.json).to.deep.equal(doc);
-    } finally {
-      await t.close();
-    }
   });
 });

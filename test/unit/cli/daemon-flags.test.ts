@@ -65,4 +65,18 @@ describe('daemon options: defaults < DISTCRON_* env < flag', () => {
       /--env-passthrough \(DISTCRON_ENV_PASSTHROUGH\): "1BAD" is not an environment variable name/,
     );
   });
+
+  it('reads the API safety flags: host and origin lists, and switches that need no value', () => {
+    const o = resolveDaemonOptions(
+      { apiAllowedHosts: 'cron.example, proxy.example:443', apiInsecureNoAuth: true },
+      { DISTCRON_API_CORS_ORIGIN: 'https://console.example', DISTCRON_METRICS_JOB_LABELS: 'true' },
+    );
+    expect(o).to.deep.include({
+      apiAllowedHosts: ['cron.example', 'proxy.example:443'],
+      apiCorsOrigins: ['https://console.example'],
+      apiInsecureNoAuth: true,
+      metricsJobLabels: true,
+    });
+    expect(withDefaults({})).to.deep.include({ apiInsecureNoAuth: false, metricsJobLabels: false });
+  });
 });

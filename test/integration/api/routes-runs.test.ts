@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { isoUtc, type RunRecord, type RunStatus, type Trigger } from '../../../src/core/types.js';
-import type { ApiCaller } from './http.js';
-import { startTestApi, type TestApi } from './setup.js';
-import { testJob, testRun } from './test-control.js';
+import { eventually } from './api-daemon.js';
+import { fakeRun } from '../../harness/runs.js';
+import type { ApiCaller } from '../../unit/api/http.js';
+import { LOCAL_NODE, nextPath, QUICK_JOB, SLEEPY_JOB, TestApi } from './test-api.js';
 
 const T0 = Date.parse('2026-11-20T00:00:00.000Z');
 const STATUSES: RunStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
@@ -11,7 +12,9 @@ const TRIGGERS: Trigger[] = ['schedule', 'manual', 'retry'];
 /** 1,234 runs over 4 jobs and 3 nodes, one minute apart, with ids in time order. */
 function fixtureRuns(): RunRecord[] {
   return Array.from({ length: 1234 }, (_, i) =>
-    testRun(`job-${i % 4}`, {
+    fakeRun({
+      job: `job-${i % 4}`,
+      stdout: 'hello\n',
       node: `node-${i % 3}`,
       status: STATUSES[i % STATUSES.length],
       trigger: TRIGGERS[i % TRIGGERS.length],
@@ -29,23 +32,21 @@ async function collect(api: ApiCaller, first: string): Promise<{ ids: string[]; 
     expect(reply.status, path).to.equal(200);
     ids.push(...reply.json.runs.map((r: { id: string }) => r.id));
     pages++;
-    const link = reply.headers.get('link');
-    path = link ? /^<([^>]+)>; rel="next"$/.exec(link)![1]! : null;
+    path = nextPath(reply.headers.get('link'));
   }
   return { ids, pages };
 }
 
-describe('api runs routes', () => {
+describe('api runs routes on a real daemon', function () {
+  this.timeout(60_000);
   let t: TestApi;
   let api: ApiCaller;
-  let runs: RunRecord[];
+  const runs = fixtureRuns();
 
   before(async () => {
-    t = await startTestApi();
+    const jobs = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`job-${i}`, QUICK_JOB]));
+    t = await TestApi.start({ nodes: { web1: LOCAL_NODE }, jobs, runs });
     api = t.as();
-    runs = fixtureRuns();
-    t.control.store.importRuns(runs);
-    for (let i = 0; i < 4; i++) t.control.jobs.set(`job-${i}`, testJob(`job-${i}`));
   });
   after(() => t.close());
 
@@ -116,11 +117,11 @@ describe('api runs routes', () => {
   });
 });
 
-describe('api run cancellation', () => {
+describe('api run cancellation on a real daemon', function () {
+  this.timeout(60_000);
   let t: TestApi;
   before(async () => {
-    t = await startTestApi();
-    t.control.jobs.set('sleepy', testJob('sleepy'));
+    t = await TestApi.start({ nodes: { web1: LOCAL_NODE }, jobs: { sleepy: SLEEPY_JOB } });
   });
   after(() => t.close());
 
@@ -131,7 +132,12 @@ describe('api run cancellation', () => {
     const cancel = await api.post(`/api/v1/runs/${id}/cancel`);
     expect(cancel.status).to.equal(202);
     expect(cancel.json).to.deep.equal({ id, job: 'sleepy', cancel_requested: true });
-    expect((await api.get(`/api/v1/runs/${id}`)).json.status).to.equal('cancelled');
+    const final = await eventually(async () => {
+      const run = (await api.get(`/api/v1/runs/${id}`)).json;
+      return run.status === 'running' ? undefined : run;
+    });
+    expect(final.status).to.equal('cancelled');
+    expect(t.runsOf('sleepy').map((r) => r.status)).to.deep.equal(['cancelled']);
     const again = await api.post(`/api/v1/runs/${id}/cancel`, {});
     expect([again.status, again.json.error.code, again.json.error.details.status]).to.deep.equal([
       409,

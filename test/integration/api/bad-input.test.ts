@@ -1,9 +1,9 @@
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import type { ApiCaller } from './http.js';
-import { startTestApi, type TestApi } from './setup.js';
-import { testJob } from './test-control.js';
+import type { ApiCaller } from '../../unit/api/http.js';
+import { LOCAL_NODE, QUICK_JOB, TestApi } from './test-api.js';
 
 function rawRequest(url: string, request: string): Promise<string> {
   const { hostname, port } = new URL(url);
@@ -16,16 +16,16 @@ function rawRequest(url: string, request: string): Promise<string> {
   });
 }
 
-describe('api bad input', () => {
+const JOB = { ...QUICK_JOB };
+
+describe('api bad input on a real daemon', function () {
+  this.timeout(60_000);
   let t: TestApi;
   let api: ApiCaller;
+  const jobFiles = () => readdirSync(t.env.jobsDir).sort();
   before(async () => {
-    t = await startTestApi();
+    t = await TestApi.start({ nodes: { web1: LOCAL_NODE }, jobs: { backup: QUICK_JOB } });
     api = t.as();
-  });
-  beforeEach(() => {
-    t.control.jobs.clear();
-    t.control.jobs.set('backup', testJob('backup'));
   });
   after(() => t.close());
 
@@ -59,8 +59,9 @@ describe('api bad input', () => {
 
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
     it(`answers 415 for a ${type.split(';')[0]} body`, async () => {
-      const reply = await api.call('PUT', '/api/v1/jobs/x', { body: '{}', contentType: type });
+      const reply = await api.call('PUT', '/api/v1/jobs/x', { body: JSON.stringify(JOB), contentType: type });
       expect([reply.status, reply.json.error.code]).to.deep.equal([415, 'unsupported_media_type']);
+      expect(jobFiles()).to.deep.equal(['backup.json']);
     });
   }
 
@@ -74,27 +75,30 @@ describe('api bad input', () => {
 
   it('accepts +json media types', async () => {
     const reply = await api.call('PUT', '/api/v1/jobs/x', {
-      body: JSON.stringify({ command: ['true'] }),
+      body: JSON.stringify(JOB),
       contentType: 'application/merge-patch+json',
     });
     expect(reply.status).to.equal(201);
+    expect((await api.delete('/api/v1/jobs/x')).status).to.equal(204);
   });
 
   it('answers 413 for a body over 1 MiB, and accepts one just under', async () => {
-    const padding = (bytes: number) => JSON.stringify({ command: ['true'], description: 'x'.repeat(bytes) });
+    const padding = (bytes: number) => JSON.stringify({ ...JOB, description: 'x'.repeat(bytes) });
     const over = await api.call('PUT', '/api/v1/jobs/big', { body: padding(1024 * 1024) });
     expect([over.status, over.json.error.code]).to.deep.equal([413, 'body_too_large']);
-    expect(t.control.jobs.has('big')).to.equal(false);
-    const under = await api.call('PUT', '/api/v1/jobs/big', { body: padding(1024 * 1024 - 100) });
+    expect(jobFiles()).to.deep.equal(['backup.json']);
+    const spaced = JSON.stringify(JOB);
+    const under = await api.call('PUT', '/api/v1/jobs/big', {
+      body: spaced + ' '.repeat(1024 * 1024 - spaced.length - 100),
+    });
     expect(under.status).to.equal(201);
+    expect((await api.delete('/api/v1/jobs/big')).status).to.equal(204);
   });
 
   it('answers 413 for a small gzip body that inflates past 1 MiB', async () => {
-    const bomb = gzipSync(
-      Buffer.from(JSON.stringify({ command: ['true'], description: ' '.repeat(4 << 20) })),
-    );
+    const bomb = gzipSync(Buffer.from(JSON.stringify({ ...JOB, description: ' '.repeat(4 << 20) })));
     expect(bomb.length).to.be.lessThan(64 * 1024);
-    const res = await fetch(`${t.api.url}/api/v1/jobs/bomb`, {
+    const res = await fetch(`${t.url}/api/v1/jobs/bomb`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
       body: bomb,
@@ -139,40 +143,44 @@ describe('api bad input', () => {
   ];
   for (const [what, segment] of badNames) {
     it(`refuses the job name ${what} with 400 and writes nothing`, async () => {
-      const reply = await api.put(`/api/v1/jobs/${segment}`, { command: ['true'] });
+      const reply = await api.put(`/api/v1/jobs/${segment}`, JOB);
       expect(reply.status).to.equal(400);
-      expect([...t.control.jobs.keys()]).to.deep.equal(['backup']);
+      expect(jobFiles()).to.deep.equal(['backup.json']);
       expect((await api.delete(`/api/v1/jobs/${segment}`)).status).to.equal(400);
     });
   }
 
   it('refuses the job name .. sent raw (clients normalize it away) with 400', async () => {
-    const body = '{"command":["true"]}';
+    const body = JSON.stringify(JOB);
     const answer = await rawRequest(
-      t.api.url,
-      `PUT /api/v1/jobs/.. HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+      t.url,
+      `PUT /api/v1/jobs/.. HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
     );
     expect(answer).to.match(/^HTTP\/1\.1 400 /);
     expect(answer).to.include('"invalid_name"');
-    expect([...t.control.jobs.keys()]).to.deep.equal(['backup']);
+    expect(jobFiles()).to.deep.equal(['backup.json']);
   });
 
   it('accepts a 128-character name', async () => {
-    expect((await api.put(`/api/v1/jobs/${'x'.repeat(128)}`, { command: ['true'] })).status).to.equal(201);
+    expect((await api.put(`/api/v1/jobs/${'x'.repeat(128)}`, JOB)).status).to.equal(201);
+    expect((await api.delete(`/api/v1/jobs/${'x'.repeat(128)}`)).status).to.equal(204);
   });
 
   it('answers 431 JSON for request headers over the limit', async () => {
     const answer = await rawRequest(
-      t.api.url,
-      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      t.url,
+      `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
     );
     expect(answer).to.match(/^HTTP\/1\.1 431 /);
     expect(JSON.parse(answer.split('\r\n\r\n')[1]!).error.code).to.equal('headers_too_large');
   });
 
   it('answers a malformed HTTP request with a JSON 400 and closes the connection', async () => {
-    const answer = await rawRequest(t.api.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nBroken header\r\n\r\n');
+    const answer = await rawRequest(
+      t.url,
+      'GET /healthz HTTP/1.1\r\nHost: localhost\r\nBroken header\r\n\r\n',
+    );
     expect(answer).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(JSON.parse(answer.split('\r\n\r\n')[1]!).error.code).to.equal('bad_request');
     expect((await api.get('/healthz')).status).to.equal(200);
