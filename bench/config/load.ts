@@ -122,7 +122,12 @@ async function main(): Promise<void> {
 
 // The watcher neither holds the process open (non-persistent fs.watch, unref'd timers), so the bench does.
 const keepAlive = setInterval(() => undefined, 1_000);
-main().finally(() => {
-  clearInterval(keepAlive);
-  rmSync(root, { recursive: true, force: true });
-});
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    clearInterval(keepAlive);
+    rmSync(root, { recursive: true, force: true });
+  });

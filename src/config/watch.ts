@@ -304,10 +304,9 @@ export class ConfigWatcher extends EventEmitter {
       MAX_RESCAN_INTERVAL_MS,
       Math.max(this.opts.rescanIntervalMs, lastCostMs * RESCAN_COST_FACTOR),
     );
-    this.rescanTimer = setTimeout(
-      () => this.serial(() => this.safetyRescan()).catch((err) => this.defect(err)),
-      interval,
-    );
+    this.rescanTimer = setTimeout(() => {
+      this.serial(() => this.safetyRescan()).catch((err) => this.defect(err));
+    }, interval);
     this.rescanTimer.unref();
   }
 
