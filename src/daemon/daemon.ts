@@ -1,3 +1,4 @@
+import { configNameOf } from '../config/names.js';
 import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
@@ -163,7 +164,7 @@ export async function startDaemon(
     // Nothing changes the registry before this (listeners come after): every job is in `upserted`.
     scheduler.setJobs(initial.upserted, persisted);
     // A job not in the config now was deleted: its state must not date a later job of that name.
-    scheduler.forgetAbsent(initialStates);
+    scheduler.forgetAbsent(initialStates, namesWithErrors(registry));
     source.onChange(applyConfig);
 
     control = new DaemonControlImpl({
@@ -213,13 +214,21 @@ export async function startDaemon(
   }
 }
 
-function countErrorFiles(registry: JobRegistry): number {
+function filesWithErrors(registry: JobRegistry): Set<string> {
   return new Set(
     registry
       .configProblems()
       .filter((p) => p.severity === 'error')
       .map((p) => p.file),
-  ).size;
+  );
+}
+
+function namesWithErrors(registry: JobRegistry): Set<string> {
+  return new Set([...filesWithErrors(registry)].map(configNameOf));
+}
+
+function countErrorFiles(registry: JobRegistry): number {
+  return filesWithErrors(registry).size;
 }
 
 function countOf(items: Iterable<unknown>): number {

@@ -140,10 +140,17 @@ export class Scheduler {
     this.options.forgetBaseline(name);
   }
 
-  /** At start-up: a stored job without a definition now was deleted while the daemon was down. */
-  forgetAbsent(stored: readonly (ScheduleBaseline & { job: string })[]): void {
+  /**
+   * At start-up: a stored job without a definition now was deleted while the daemon was down.
+   * `unloadable` names jobs whose file exists but fails to load: once fixed they catch up.
+   */
+  forgetAbsent(
+    stored: readonly (ScheduleBaseline & { job: string })[],
+    unloadable: ReadonlySet<string>,
+  ): void {
     for (const state of stored) {
-      if (this.entries.has(state.job) || state.lastScheduledAt === null) continue;
+      if (this.entries.has(state.job) || unloadable.has(state.job) || state.lastScheduledAt === null)
+        continue;
       this.options.forgetBaseline(state.job);
     }
   }

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { ManualClock } from '../../../src/core/clock.js';
 import { DaemonEnv, runsOf, settle } from '../../harness/daemon-env.js';
@@ -88,6 +90,21 @@ describe('scheduling: schedule edits and re-created jobs (manual clock, real SQL
     const third = await env.startScripted(clock);
     await settle();
     expect(scheduledAt('hourly', third.daemon)).to.deep.equal([['2026-11-26T10:00:00.000Z', 'schedule']]);
+  });
+
+  it('a job whose file is broken at a restart keeps its baseline: fixed, it catches up', async () => {
+    env.writeJob('hourly', job('0 * * * *'));
+    const first = await env.startScripted(clock);
+    await first.daemon.close();
+    writeFileSync(join(env.jobsDir, 'hourly.json'), '{"policy": ');
+    clock.set(Date.parse('2026-11-26T10:30:00.000Z'));
+    const second = await env.startScripted(clock);
+    await settle();
+    expect(runsOf(second.daemon, 'hourly')).to.deep.equal([]);
+    env.writeJob('hourly', job('0 * * * *'));
+    await second.daemon.reload();
+    await settle();
+    expect(scheduledAt('hourly', second.daemon)).to.deep.equal([['2026-11-26T10:00:00.000Z', 'catch_up']]);
   });
 
   it('an edit that keeps the schedule keeps catching up what the restart missed', async () => {
