@@ -22,10 +22,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from './ports.js';
 
 /** 9.5.3 is the newest 9.x integ-test-zip found on Maven Central (9.5.5/9.5.6 are not there). */
 export const ES_TEST_VERSIONS = {
@@ -122,17 +122,6 @@ function userExists(name: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 function serverConfig(dir: string, httpPort: number, transportPort: number): string {

@@ -1,16 +1,8 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { DaemonEnv } from '../../harness/daemon-env.js';
 import { DaemonProcess, readRuns, waitFor } from '../../harness/daemon-process.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../../harness/ports.js';
 
 /** SIGTERM on a real daemon process while runs are in flight; outcomes read back from SQLite. */
 describe('daemon process: shutdown keeps every outcome', function () {
