@@ -33,6 +33,12 @@ export class DaemonEnv {
     writeFileSync(join(this.nodesDir, `${name}.json`), JSON.stringify(body, null, 2));
   }
 
+  /** Flags of a daemon process on this directory: its config and SQLite file, no API, UTC. */
+  processArgs(...extra: string[]): string[] {
+    const dirs = ['--jobs-dir', this.jobsDir, '--nodes-dir', this.nodesDir, '--db', this.dbPath];
+    return [...dirs, '--listen', 'off', '--timezone', 'UTC', ...extra];
+  }
+
   options(extra: Partial<DaemonOptions> = {}): Partial<DaemonOptions> {
     return {
       jobsDir: this.jobsDir,

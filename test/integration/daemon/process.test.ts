@@ -35,19 +35,7 @@ describe('daemon process: crashes and signals', function () {
   });
 
   function start(extra: string[] = []): DaemonProcess {
-    const args = [
-      '--jobs-dir',
-      env.jobsDir,
-      '--nodes-dir',
-      env.nodesDir,
-      '--db',
-      env.dbPath,
-      '--listen',
-      'off',
-      '--timezone',
-      'UTC',
-    ];
-    daemon = new DaemonProcess([...args, ...extra]);
+    daemon = new DaemonProcess(env.processArgs(...extra));
     return daemon;
   }
 

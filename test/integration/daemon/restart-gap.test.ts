@@ -34,18 +34,7 @@ describe('daemon process: a short restart loses no instant', function () {
   });
 
   function start(): DaemonProcess {
-    daemon = new DaemonProcess([
-      '--jobs-dir',
-      env.jobsDir,
-      '--nodes-dir',
-      env.nodesDir,
-      '--db',
-      env.dbPath,
-      '--listen',
-      'off',
-      '--timezone',
-      'UTC',
-    ]);
+    daemon = new DaemonProcess(env.processArgs());
     return daemon;
   }
 
