@@ -14,13 +14,21 @@ const args = [
   ...process.argv.slice(2),
 ];
 const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-let tail = '';
+// mocha's summary lines ("N passing", "N pending", "N failing") come before the failure details,
+// which can be long: keep the last of each as it passes by instead of reading a tail.
+const summary = {};
+let partial = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk.toString()).split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) {
+    const m = /^\s+(\d+) (passing|pending|failing)\b/.exec(line);
+    if (m) summary[m[2]] = Number(m[1]);
+  }
 });
 child.on('close', (code) => {
-  const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(tail)?.[1] ?? 0);
+  const count = (word) => summary[word] ?? 0;
   const passed = count('passing');
   const failed = count('failing');
   const skipped = count('pending');

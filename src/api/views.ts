@@ -7,15 +7,34 @@ import type { JobView, NodeView } from '../daemon/control.js';
  * Secrets (webhook secrets) never leave the daemon: only whether one is set.
  */
 
-export type RunSummaryJson = Omit<RunRecord, 'stdout' | 'stderr'>;
+type RunFactFields = 'parameters' | 'requestedBy' | 'parentRuns' | 'scriptSha256' | 'member';
 
-export function runSummaryJson(run: RunRecord): RunSummaryJson {
-  const { stdout: _stdout, stderr: _stderr, ...summary } = run;
-  return summary;
+/** A run under the `runs` table's column names (the record names its later columns in camelCase). */
+export type RunDetailJson = Omit<RunRecord, RunFactFields> & {
+  parameters: Record<string, string> | null;
+  requested_by: string | null;
+  parent_runs: string[] | null;
+  script_sha256: string | null;
+  member: string | null;
+};
+
+export type RunSummaryJson = Omit<RunDetailJson, 'stdout' | 'stderr'>;
+
+export function runDetailJson(run: RunRecord): RunDetailJson {
+  const { parameters, requestedBy, parentRuns, scriptSha256, member, ...columns } = run;
+  return {
+    ...columns,
+    parameters: parameters ?? null,
+    requested_by: requestedBy ?? null,
+    parent_runs: parentRuns ?? null,
+    script_sha256: scriptSha256 ?? null,
+    member: member ?? null,
+  };
 }
 
-export function runDetailJson(run: RunRecord): RunRecord {
-  return { ...run };
+export function runSummaryJson(run: RunRecord): RunSummaryJson {
+  const { stdout: _stdout, stderr: _stderr, ...summary } = runDetailJson(run);
+  return summary;
 }
 
 export interface JobSummaryJson {

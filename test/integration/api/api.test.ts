@@ -116,7 +116,7 @@ describe('REST API on a real daemon', function () {
     expect(started.status).to.equal(202);
     const run = await finalRun(api, started.json.run_ids[0]);
     expect(run).to.include({ status: 'succeeded', exit_code: 0, trigger: 'manual', node: 'local' });
-    expect([run.stdout, run.stderr]).to.deep.equal(['hello world\n', 'oops\n']);
+    expect([run.stdout, run.stderr]).to.deep.equal(['hello api\n', 'oops\n']);
     expect((await api.get('/api/v1/jobs/hello')).json.last_run.id).to.equal(run.id);
     expect((await api.get('/api/v1/jobs/hello/runs')).json.runs[0].id).to.equal(run.id);
   });

@@ -61,7 +61,7 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
     const c = capture();
     const code = await runRemote({ ...target(), job: 'greet', parameters: { WHO: 'cli' }, ...c });
     expect(code).to.equal(0);
-    expect(c.lines.out).to.deep.equal(['hi there']);
+    expect(c.lines.out).to.deep.equal(['hi cli']);
     expect(c.lines.err[0]).to.equal('warn');
     expect(c.lines.err[1]).to.match(/^greet: succeeded on (local|other) \(exit 0\) in \d/);
   });

@@ -25,9 +25,10 @@ describe('api: a job file the daemon cannot write (real daemon)', function () {
     expect((await t.as().get('/api/v1/jobs/keep')).status).to.equal(200);
   });
 
-  (isRoot ? it.skip : it)(
-    'answers 500 naming jobs.d when it is read-only for the daemon user (EACCES)',
-    async () => {
+  // Root ignores permission bits, so only a non-root run can provoke EACCES (CI runs as root, and
+  // the test above covers the same answer through a directory where the job file goes).
+  if (!isRoot)
+    it('answers 500 naming jobs.d when it is read-only for the daemon user (EACCES)', async () => {
       chmodSync(t.env.jobsDir, 0o555);
       try {
         const reply = await t.as().put('/api/v1/jobs/fresh', QUICK_JOB);
@@ -36,6 +37,5 @@ describe('api: a job file the daemon cannot write (real daemon)', function () {
       } finally {
         chmodSync(t.env.jobsDir, 0o755);
       }
-    },
-  );
+    });
 });

@@ -146,10 +146,10 @@ describe('api jobs routes on a real daemon', function () {
     expect(t.runsOf('backup')).to.have.length(before);
   });
 
-  it('answers 404 when running an unknown job or on an unknown node', async () => {
+  it('answers 404 for an unknown job, and 400 naming an unknown node of the request', async () => {
     expect((await api.post('/api/v1/jobs/nope/run', {})).status).to.equal(404);
     const node = await api.post('/api/v1/jobs/backup/run', { nodes: ['nowhere'] });
-    expect([node.status, node.json.error.message]).to.deep.equal([404, 'node nowhere does not exist']);
+    expect([node.status, node.json.error.message]).to.deep.equal([400, 'no such node: nowhere']);
   });
 
   it('disables and enables a job, showing the override', async () => {

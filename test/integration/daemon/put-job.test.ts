@@ -16,7 +16,8 @@ describe('daemon: PUT and DELETE of a job answer once the change is active', fun
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(daemon.apiUrl + path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      // Every write carries the JSON content type, also a bodiless DELETE (the API refuses others).
+      headers: method === 'GET' ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

@@ -60,19 +60,25 @@ describe('daemon process: shutdown keeps every outcome', function () {
     });
 
     daemon.kill('SIGTERM');
-    // The API stays up while the runs drain: a new run is refused, not accepted and lost.
+    // The API stays up while the runs drain: a new run is refused, not accepted and lost. A request
+    // the daemon served before it handled the signal is an ordinary run, recorded like the others.
     let refused: Response | undefined;
+    let acceptedBeforeDrain = 0;
     for (let i = 0; i < 200 && !refused; i++) {
       const reply = await run();
       if (reply.status === 503) refused = reply;
-      else await new Promise((r) => setTimeout(r, 10));
+      else {
+        expect(reply.status).to.equal(202);
+        acceptedBeforeDrain++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
     expect(refused?.status).to.equal(503);
     expect(JSON.stringify(await refused!.json())).to.match(/shutting down/);
 
     expect(await daemon.exited).to.deep.equal({ code: 0, signal: null });
     const runs = readRuns(env.dbPath, 'long');
-    expect(runs).to.have.length(2);
+    expect(runs).to.have.length(2 + acceptedBeforeDrain);
     for (const r of runs) {
       expect(r.status).to.equal('cancelled');
       expect(r.error).to.match(/^cancelled: daemon shutting down/);
