@@ -7,9 +7,10 @@ import { ScheduleError } from './schedule.js';
  * Cron text → lookup tables for the walker in cron-walk.ts.
  *
  * cron-parser is used only to expand and validate ONE field at a time (names, ranges, steps,
- * lists, range checks), memoised per distinct field text: its parse costs ~40 µs and its
- * iterator ~500 µs with a timezone, too slow for 100,000 jobs. H tokens, descriptors,
- * `@every`, Vixie day matching and the DST-aware time walk are ours.
+ * lists, range checks), memoised per distinct field text: its whole-expression parse and its
+ * timezone-aware iterator are too slow to run per job at 100,000 jobs (bench/schedule has the
+ * figures). H tokens, descriptors, `@every`, Vixie day matching and the DST-aware time walk are
+ * ours.
  */
 
 export type Unit = 'second' | 'minute' | 'hour' | 'dayOfMonth' | 'month' | 'dayOfWeek';
