@@ -47,8 +47,9 @@ describe("daemon process: a job never sees the daemon's environment", function (
       ],
       { AWS_SECRET_ACCESS_KEY: SECRET, DISTCRON_SMTP_PASSWORD_HINT: SECRET, OPTED_IN: 'opted-in-value' },
     );
+    // A `missed` row (instants during start-up) has no start: wait for a run that executed.
     const run = await waitFor('a finished run', () =>
-      readRuns(env.dbPath, 'leaky').find((r) => r.finished_at),
+      readRuns(env.dbPath, 'leaky').find((r) => r.finished_at && r.started_at),
     );
     // Delivery to Elasticsearch and SMTP happens while the daemon runs; SQLite is read after it stopped.
     const month = run.started_at!.slice(0, 7).replace('-', '.');
