@@ -13,7 +13,7 @@ import {
 } from '../core/types.js';
 import { selectCandidates } from '../placement/index.js';
 import { InvalidRunQueryError } from '../store/queries.js';
-import type { JobState, OutboxSink, Store } from '../store/store.js';
+import type { OutboxSink, Store } from '../store/store.js';
 import {
   ControlError,
   type AuditEntry,
@@ -26,6 +26,7 @@ import {
   type RunListFilter,
   type RunListPage,
 } from './control.js';
+import type { JobBook } from './job-book.js';
 import type { JobRegistry } from './job-registry.js';
 import type { NodeHealthTracker } from './node-health.js';
 import type { Runner } from './runner.js';
@@ -40,8 +41,8 @@ export interface ControlDeps {
   runner: Runner;
   health: NodeHealthTracker;
   jobsDir: string;
-  /** Job states read once at start-up (shared with the scheduler's preload). */
-  initialStates: readonly JobState[];
+  /** Owner of each job's enable override and last run; the control only queries and commands it. */
+  jobBook: JobBook;
   nodeInFlight: (node: string) => number;
   /** Config-layer validation of an API body (same messages as `distcron validate`). */
   validateJobBody: (name: string, body: unknown) => { problems: ConfigProblem[]; text: string };
@@ -54,9 +55,6 @@ export interface ControlDeps {
 export class DaemonControlImpl implements DaemonControl {
   private readonly store: Store;
   private readonly metrics: Metrics;
-  private readonly lastRuns = new Map<string, RunRecord | null>();
-  /** API enable/disable overrides, read once at start-up; the store stays the source of truth. */
-  private readonly overrides = new Map<string, boolean>();
   /** Each definition's last list view, with the state it shows (see listView). */
   private readonly listed = new WeakMap<JobDef, { view: JobView; state: ViewState }>();
   /** PUT/DELETE one at a time: each must see the load outcome of its own write. */
@@ -65,15 +63,6 @@ export class DaemonControlImpl implements DaemonControl {
   constructor(private readonly deps: ControlDeps) {
     this.store = deps.store;
     this.metrics = deps.metrics;
-    for (const state of deps.initialStates) {
-      if (state.enabledOverride !== null) this.overrides.set(state.job, state.enabledOverride);
-    }
-  }
-
-  /** Keeps the cached last run of each job current without a query per job on every list. */
-  noteFinished(run: RunRecord): void {
-    if (run.status === 'skipped') return;
-    this.lastRuns.set(run.job, { ...run, stdout: '', stderr: '' });
   }
 
   listJobs(names?: readonly string[]): JobView[] {
@@ -213,8 +202,7 @@ export class DaemonControlImpl implements DaemonControl {
 
   setJobEnabled(name: string, enabled: boolean): void {
     this.requireJob(name);
-    this.store.setEnabledOverride(name, enabled);
-    this.overrides.set(name, enabled);
+    this.deps.jobBook.setEnabled(name, enabled);
   }
 
   cancelRun(id: string): boolean {
@@ -280,21 +268,17 @@ export class DaemonControlImpl implements DaemonControl {
     return { entries, nextBefore: rows.length > query.limit ? entries[entries.length - 1]!.id : null };
   }
 
-  isEnabled(job: JobDef): boolean {
-    return this.overrides.get(job.name) ?? job.enabled;
-  }
-
   private view(job: JobDef, nextCount: number): JobView {
     return this.viewOf(job, this.stateOf(job, nextCount));
   }
 
   private stateOf(job: JobDef, nextCount: number): ViewState {
     return {
-      override: this.overrides.get(job.name) ?? null,
+      override: this.deps.jobBook.override(job.name),
       schedule: describeSchedule(this.deps.registry.schedule(job.name)),
       // A disabled job will not fire: listing instants would promise runs that never come.
-      nextAt: this.isEnabled(job) ? this.deps.scheduler.nextFireTimes(job.name, nextCount) : [],
-      lastRun: this.lastRun(job.name),
+      nextAt: this.deps.jobBook.isEnabled(job) ? this.deps.scheduler.nextFireTimes(job.name, nextCount) : [],
+      lastRun: this.deps.jobBook.lastRun(job.name),
       running: this.deps.runner.runningCount(job.name),
     };
   }
@@ -311,15 +295,6 @@ export class DaemonControlImpl implements DaemonControl {
       lastRun: state.lastRun,
       running: state.running,
     };
-  }
-
-  private lastRun(job: string): RunRecord | null {
-    if (!this.lastRuns.has(job)) {
-      const id = this.store.getJobState(job)?.lastRunId;
-      const run = id ? this.store.getRun(id) : undefined;
-      this.lastRuns.set(job, run ? { ...run, stdout: '', stderr: '' } : null);
-    }
-    return this.lastRuns.get(job) ?? null;
   }
 
   private nodeView(node: NodeDef): NodeView {

@@ -2,7 +2,7 @@ import { configNameOf } from '../config/names.js';
 import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
-import type { JobDef, NodeDef, RunRecord } from '../core/types.js';
+import type { JobDef, RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
 import { esOutboxEntry } from '../report/outbox.js';
 import { runFinishedEntry } from '../notify/outbox.js';
@@ -16,14 +16,16 @@ import type { DaemonControl } from './control.js';
 import { DaemonControlImpl } from './control-impl.js';
 import { createExecutors, tofuKnownHostsFileOf } from './executors.js';
 import { JobRegistry, type ConfigState } from './job-registry.js';
-import { Limiter } from './limiter.js';
+import { NodeLoadBook } from './node-load.js';
+import { JobBook } from './job-book.js';
+import { Bell } from './bell.js';
 import { isHostKeyError, watchKnownHosts } from './known-hosts-watch.js';
 import { NodeHealthTracker } from './node-health.js';
 import { withDefaults, type DaemonOptions, type DaemonRuntime } from './options.js';
 import { startRetention } from './retention.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
-import { startServices, type Services } from './services.js';
+import { startServices } from './services.js';
 
 export interface Daemon {
   readonly options: DaemonOptions;
@@ -69,8 +71,9 @@ export async function startDaemon(
     if (lost.length > 0)
       logger.warn({ count: lost.length }, 'runs in flight when the daemon stopped are recorded as lost');
 
-    let services: Services | null = null;
-    const wake = () => services?.wake();
+    // Runs finished and notices queued ring it; the outbox services listen once started.
+    const outboxBell = new Bell();
+    const wake = () => outboxBell.ring();
     const executor =
       runtime.executor ?? createExecutors(options, { clock, logger, metrics, store, registry, wake });
     cleanup.push('executors', () => executor.close());
@@ -101,7 +104,9 @@ export async function startDaemon(
     updateNodeGauges();
 
     const nodeLoad = new NodeLoadBook(metrics);
-    let control: DaemonControlImpl | null = null;
+    // Read once: the scheduler's preload and the enable overrides come from the same snapshot.
+    const initialStates = store.listJobStates();
+    const jobBook = new JobBook(store, initialStates);
     const runner = new Runner({
       store,
       executor,
@@ -120,8 +125,8 @@ export async function startDaemon(
       defaultTimeoutMs: options.defaultTimeoutMs,
       outboxFor,
       onFinished: (run) => {
-        control?.noteFinished(run);
-        services?.wake();
+        jobBook.finish(run);
+        outboxBell.ring();
       },
     });
 
@@ -133,7 +138,7 @@ export async function startDaemon(
       baseline: (job) => store.getJobState(job) ?? null,
       setBaselines: (items) => store.setBaselines(items),
       forgetBaseline: (job) => store.forgetBaseline(job),
-      isEnabled: (job) => control!.isEnabled(job),
+      isEnabled: (job) => jobBook.isEnabled(job),
       execute: (job, plan, latest) => runner.firePlan(job, plan, latest),
       passOver: (job, latest) => store.setLastScheduled(job.name, latest),
       onClaimError: () => metrics.claimErrors.inc(),
@@ -159,7 +164,6 @@ export async function startDaemon(
       applier.apply(state);
       metrics.configErrors.set(countErrorFiles(registry));
     };
-    const initialStates = store.listJobStates();
     const persisted = new Map(initialStates.map((s) => [s.job, s]));
     // Nothing changes the registry before this (listeners come after): every job is in `upserted`.
     scheduler.setJobs(initial.upserted, persisted);
@@ -167,7 +171,7 @@ export async function startDaemon(
     scheduler.forgetAbsent(initialStates, namesWithErrors(registry));
     source.onChange(applyConfig);
 
-    control = new DaemonControlImpl({
+    const control = new DaemonControlImpl({
       store,
       metrics,
       registry,
@@ -175,13 +179,13 @@ export async function startDaemon(
       runner,
       health,
       jobsDir: options.jobsDir,
-      initialStates,
+      jobBook,
       nodeInFlight: (name) => nodeLoad.load(name, true).inFlight,
       validateJobBody: (name, body) => source.validateJobBody(name, body, registry.nodeMap()),
       isValidJobName: (name) => source.isValidJobName(name),
       reload: (file) => source.refresh([file]),
     });
-    services = await startServices(options, {
+    const services = await startServices(options, {
       clock,
       logger,
       metrics,
@@ -189,7 +193,8 @@ export async function startDaemon(
       control,
       jobs: (name) => registry.job(name),
     });
-    cleanup.push('services', () => services?.close());
+    cleanup.push('services', () => services.close());
+    outboxBell.listen(() => services.wake());
     // Drain after the API stops taking new runs would lose cancellations: so the ladder drains first.
     cleanup.push('drain', () => runner.drain(options.shutdownGraceMs));
     cleanup.push('retention', startRetention(store, options, clock, logger));
@@ -235,42 +240,6 @@ function countOf(items: Iterable<unknown>): number {
   let n = 0;
   for (const _ of items) n++;
   return n;
-}
-
-/** Runs in flight per node (least_loaded), and per-node slots (max_concurrent_runs). */
-class NodeLoadBook {
-  private readonly inFlight = new Map<string, number>();
-  private readonly limiters = new Map<string, Limiter>();
-  private total = 0;
-
-  constructor(private readonly metrics: Metrics) {}
-
-  slots(node: NodeDef): Limiter {
-    let limiter = this.limiters.get(node.name);
-    if (!limiter) {
-      limiter = new Limiter(node.maxConcurrentRuns);
-      this.limiters.set(node.name, limiter);
-    }
-    return limiter;
-  }
-
-  resize(node: NodeDef): void {
-    this.limiters.get(node.name)?.setCapacity(node.maxConcurrentRuns);
-  }
-
-  load(name: string, up: boolean) {
-    return { up, inFlight: this.inFlight.get(name) ?? 0 };
-  }
-
-  start(name: string): void {
-    this.inFlight.set(name, (this.inFlight.get(name) ?? 0) + 1);
-    this.metrics.runsInFlight.set(++this.total);
-  }
-
-  end(name: string): void {
-    this.inFlight.set(name, Math.max(0, (this.inFlight.get(name) ?? 1) - 1));
-    this.metrics.runsInFlight.set(--this.total);
-  }
 }
 
 export type { Store };
