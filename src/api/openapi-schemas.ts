@@ -255,6 +255,22 @@ export const schemas: Record<string, Schema> = {
   NodeList: obj({ nodes: arr(ref('Node')) }),
   ConfigProblem: configProblem,
   ConfigErrors: obj({ errors: arr(ref('ConfigProblem')) }),
+  Whoami: obj({
+    name: {
+      type: ['string', 'null'],
+      description: "The token's name; null when the API runs without tokens",
+    },
+    role: { type: 'string', enum: ['read', 'operate', 'admin'] },
+  }),
+  DeadLetter: obj({
+    id: int,
+    sink: str,
+    key: str,
+    reason: str,
+    created_at: dt,
+    payload: { description: 'The message as queued (never holds a secret)' },
+  }),
+  DeadLetterList: obj({ dead_letters: arr(ref('DeadLetter')) }),
   Health: obj({ status: { const: 'ok' }, warning: str }, ['warning']),
   OpenApiDocument: { type: 'object', required: ['openapi', 'paths'] },
   ...legacy,

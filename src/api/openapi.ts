@@ -61,6 +61,11 @@ const QUERY_PARAMS: Record<string, Json> = {
   },
   until: { schema: { type: 'string', format: 'date-time' }, description: 'Started (or scheduled) before' },
   tag: { schema: { type: 'string' }, description: 'Only jobs carrying this tag' },
+  dead_letter_limit: {
+    name: 'limit',
+    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    description: 'How many, newest first',
+  },
   q: { schema: { type: 'string' }, description: 'Case-insensitive text in the name or description' },
   job_status: {
     name: 'status',
@@ -136,6 +141,23 @@ const ACTION_BODY = { schema: 'EmptyBody', required: false };
 
 /** Every operation, keyed "method path" with OpenAPI path templates. */
 export const OPERATIONS: Record<string, OperationSpec> = {
+  'get /api/v1/whoami': {
+    operationId: 'whoami',
+    summary: "The calling token's name and role (null name when the API runs without tokens)",
+    tag: 'meta',
+    role: 'read',
+    ok: { status: 200, description: 'The caller', schema: 'Whoami' },
+    errors: [400],
+  },
+  'get /api/v1/dead-letters': {
+    operationId: 'listDeadLetters',
+    summary: 'Notifications given up on, newest first',
+    tag: 'notifications',
+    role: 'admin',
+    query: ['dead_letter_limit'],
+    ok: { status: 200, description: 'The dead letters', schema: 'DeadLetterList' },
+    errors: [400],
+  },
   'get /api/v1/jobs': {
     operationId: 'listJobs',
     summary: 'List jobs (sorted by name, paged)',

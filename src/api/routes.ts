@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Logger } from '../core/log.js';
 import type { DaemonControl } from '../daemon/control.js';
+import type { DeadLetter } from '../store/store.js';
 import type { Role } from './auth.js';
 
 export const API_PREFIX = '/api/v1';
@@ -10,6 +11,8 @@ export interface RouteContext {
   logger: Logger;
   /** The API runs without tokens on a non-loopback address: /healthz says so. */
   insecureNoAuth: boolean;
+  /** The newest dead-lettered notifications (absent: none to show). */
+  deadLetters?: (limit: number) => DeadLetter[];
 }
 
 /** One route of the API; the server, the 405 answers and the OpenAPI test all read this table. */

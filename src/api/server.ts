@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { DaemonControl } from '../daemon/control.js';
+import type { DeadLetter } from '../store/store.js';
 import { auditWrites } from './audit.js';
 import { authorize, isLoopbackHost, type ApiToken, type Caller } from './auth.js';
 import { ApiError, errorHandler, methodNotAllowed, notFound } from './errors.js';
@@ -18,6 +19,7 @@ import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
 import { auditRoutes } from './routes-audit.js';
 import { jobRoutes } from './routes-jobs.js';
 import { legacyRoutes } from './routes-legacy.js';
+import { metaRoutes } from './routes-meta.js';
 import { nodeRoutes } from './routes-nodes.js';
 import { opsRoutes } from './routes-ops.js';
 import { runRoutes } from './routes-runs.js';
@@ -42,6 +44,10 @@ export interface ApiOptions {
   insecureNoAuth?: boolean;
   /** The API's public URL (--api-base-url): its origin may write too. */
   baseUrl?: string;
+  /** The newest dead-lettered notifications, for GET /api/v1/dead-letters. */
+  deadLetters?: (limit: number) => DeadLetter[];
+  /** Serve the web console at /ui/ (default true; --no-ui turns it off). */
+  ui?: boolean;
 }
 
 export interface ApiServer {
@@ -56,6 +62,7 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Every route the API serves. */
 export const API_ROUTES: readonly ApiRoute[] = [
   ...opsRoutes,
+  ...metaRoutes,
   ...jobRoutes,
   ...runRoutes,
   ...nodeRoutes,
@@ -134,7 +141,12 @@ const nestedJobName: RequestHandler = (req, _res, next) => {
 
 export function buildApiApp(control: DaemonControl, options: ApiOptions, site: SiteRules): Express {
   const logger = options.logger ?? silentLogger();
-  const ctx: RouteContext = { control, logger, insecureNoAuth: site.insecureNoAuth };
+  const ctx: RouteContext = {
+    control,
+    logger,
+    insecureNoAuth: site.insecureNoAuth,
+    deadLetters: options.deadLetters,
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

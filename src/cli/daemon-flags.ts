@@ -126,6 +126,13 @@ export const DAEMON_FLAGS: FlagSpec[] = [
     switch: true,
   },
   {
+    flag: 'no-ui',
+    key: 'ui',
+    help: 'do not serve the web console at /ui/ on the API address',
+    parse: (v) => !(bool(v) as boolean),
+    switch: true,
+  },
+  {
     flag: 'metrics-job-labels',
     key: 'metricsJobLabels',
     help: 'label run metrics by job (one series per job: mind the cardinality)',
@@ -202,9 +209,7 @@ export function resolveDaemonOptions(
   const out: Partial<Record<keyof DaemonOptions, unknown>> = {};
   if (env.ELASTICSEARCH_URL) out.esUrl = env.ELASTICSEARCH_URL;
   for (const spec of DAEMON_FLAGS) {
-    const flag = spec.envOnly ? undefined : flags[camel(spec.flag)];
-    const fromFlag = typeof flag === 'boolean' ? String(flag) : flag;
-    const raw = fromFlag ?? env[envName(spec.flag)];
+    const raw = flagValue(spec, flags) ?? env[envName(spec.flag)];
     if (raw === undefined) continue;
     try {
       out[spec.key] = spec.parse ? spec.parse(raw) : raw;
@@ -213,6 +218,14 @@ export function resolveDaemonOptions(
     }
   }
   return out as Partial<DaemonOptions>;
+}
+
+function flagValue(spec: FlagSpec, flags: Record<string, string | boolean | undefined>): string | undefined {
+  if (spec.envOnly) return undefined;
+  // commander gives `--no-x` as x: false, and x: true when the flag is absent.
+  if (spec.flag.startsWith('no-')) return flags[camel(spec.flag.slice(3))] === false ? 'true' : undefined;
+  const flag = flags[camel(spec.flag)];
+  return typeof flag === 'boolean' ? String(flag) : flag;
 }
 
 function camel(flag: string): string {

@@ -32,6 +32,8 @@ export interface DaemonOptions {
   apiCorsOrigins: string[];
   /** Allows a non-loopback listen address without tokens (loudly). */
   apiInsecureNoAuth: boolean;
+  /** Serve the web console at /ui/ on the API's address (--no-ui turns it off). */
+  ui: boolean;
   /** Per-job labels on the run metrics (unbounded series: off by default). */
   metricsJobLabels: boolean;
   knownHostsFile?: string;
@@ -88,6 +90,7 @@ export const DAEMON_DEFAULTS: DaemonOptions = {
   apiAllowedHosts: [],
   apiCorsOrigins: [],
   apiInsecureNoAuth: false,
+  ui: true,
   metricsJobLabels: false,
   hostKeyPolicy: 'strict',
   sshConnectTimeoutMs: 10_000,

@@ -64,6 +64,8 @@ async function startApi(options: DaemonOptions, deps: ServiceDeps): Promise<ApiS
     corsOrigins: options.apiCorsOrigins,
     insecureNoAuth: options.apiInsecureNoAuth,
     baseUrl: options.apiBaseUrl,
+    deadLetters: (limit) => deps.store.listDeadLetters(undefined, limit),
+    ui: options.ui,
   });
 }
 

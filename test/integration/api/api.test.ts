@@ -233,6 +233,11 @@ describe('REST API on a real daemon', function () {
     );
   });
 
+  it('answers who the caller is, and the dead letters (none here)', async () => {
+    expect((await api.get('/api/v1/whoami')).json).to.deep.equal({ name: null, role: 'admin' });
+    expect((await api.get('/api/v1/dead-letters?limit=10')).json).to.deep.equal({ dead_letters: [] });
+  });
+
   it('has exercised every documented operation in this suite', () => {
     const documented = Object.entries(openApiDocument().paths as Record<string, object>).flatMap(
       ([path, item]) => Object.keys(item).map((m) => `${m} ${path}`),

@@ -71,6 +71,17 @@ describe('api auth: role matrix on a real daemon', function () {
     expect([lower.status, basic.status]).to.deep.equal([200, 401]);
   });
 
+  it("answers whoami with the token's name and role", async () => {
+    expect((await t.as(TOKENS.read).get('/api/v1/whoami')).json).to.deep.equal({
+      name: 'dashboard',
+      role: 'read',
+    });
+    expect((await t.as(TOKENS.operate).get('/api/v1/whoami')).json).to.deep.equal({
+      name: 'ci',
+      role: 'operate',
+    });
+  });
+
   it('logs the token name, never the token', async () => {
     await t.as(TOKENS.admin).post('/api/v1/jobs/backup/disable', {});
     await t.as(TOKENS.read).get('/api/v1/jobs', { headers: { 'x-extra': TOKENS.read } });

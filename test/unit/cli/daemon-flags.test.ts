@@ -79,4 +79,11 @@ describe('daemon options: defaults < DISTCRON_* env < flag', () => {
     });
     expect(withDefaults({})).to.deep.include({ apiInsecureNoAuth: false, metricsJobLabels: false });
   });
+
+  it('reads --no-ui (commander gives it as ui: false, and ui: true when absent) and DISTCRON_NO_UI', () => {
+    expect(resolveDaemonOptions({ ui: false }, {}).ui).to.equal(false);
+    expect(resolveDaemonOptions({ ui: true }, {}).ui).to.equal(undefined);
+    expect(resolveDaemonOptions({ ui: true }, { DISTCRON_NO_UI: 'true' }).ui).to.equal(false);
+    expect(withDefaults({}).ui).to.equal(true);
+  });
 });
