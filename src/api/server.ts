@@ -23,6 +23,7 @@ import { metaRoutes } from './routes-meta.js';
 import { nodeRoutes } from './routes-nodes.js';
 import { opsRoutes } from './routes-ops.js';
 import { runRoutes } from './routes-runs.js';
+import { uiRouter } from './ui.js';
 import { INSECURE_NO_AUTH_WARNING } from './warnings.js';
 
 export { loadApiTokens, parseApiTokens, sha256Hex, type ApiToken, type Role } from './auth.js';
@@ -155,6 +156,7 @@ export function buildApiApp(control: DaemonControl, options: ApiOptions, site: S
   app.use(hostGuard(site));
   app.use(corsHeaders(site));
   app.use(sameOriginWrites(site));
+  if (options.ui !== false) app.use(uiRouter());
   app.use(apiRouter(ctx, options));
   app.all(`${API_PREFIX}/jobs/*rest`, nestedJobName);
   app.use(notFound);
