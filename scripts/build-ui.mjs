@@ -9,7 +9,9 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src', 'ui');
-const out = process.argv[2] ?? join(root, 'dist', 'ui');
+const args = process.argv.slice(2);
+const quiet = args.includes('--quiet');
+const out = args.find((a) => !a.startsWith('--')) ?? join(root, 'dist', 'ui');
 
 mkdirSync(out, { recursive: true });
 await build({
@@ -27,7 +29,7 @@ for (const file of ['index.html', 'style.css', 'favicon.svg']) copyFileSync(join
 
 const files = readdirSync(out).filter((f) => statSync(join(out, f)).isFile());
 const gzipped = files.reduce((sum, f) => sum + gzipSync(readFileSync(join(out, f))).length, 0);
-if (!process.argv.includes('--quiet'))
+if (!quiet)
   process.stdout.write(
     `ui: built ${files.length} files into ${out} (${(gzipped / 1024).toFixed(1)} KiB gzipped)\n`,
   );

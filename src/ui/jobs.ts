@@ -209,7 +209,7 @@ function JobRow(props: { job: JobSummary; operate: boolean } & Omit<TableProps, 
           type="button"
           class="run-now"
           onClick=${() => props.onRun(job)}
-          aria-label=${`Run ${job.name} now`}
+          aria-label=${`Run now: ${job.name}`}
         >
           Run now
         </button>

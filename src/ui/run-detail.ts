@@ -1,5 +1,6 @@
 /** One run (and, for an `all` job, the other hosts of the same execution): output, exit, timing. */
 import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
 import { api, need, type RunDetail } from './api.js';
 import { duration, when } from './format.js';
 import { href } from './route.js';
@@ -19,15 +20,19 @@ async function loadExecution(id: string): Promise<RunDetail[]> {
 }
 
 export function RunDetailView({ id }: { id: string }) {
-  const runs = useLoad(() => loadExecution(id), id, 0);
+  const [live, setLive] = useState(true);
+  const runs = useLoad(() => loadExecution(id), id, live ? 2000 : 0);
   const first = runs.data?.[0];
-  const live = runs.data?.some((r) => r.status === 'running') ?? false;
+  const running = runs.data?.some((r) => r.status === 'running') ?? true;
+  useEffect(() => {
+    if (runs.data) setLive(running);
+  }, [runs.data, running]);
   return html`<section aria-labelledby="run-title">
     <h1 id="run-title">
       Run ${first ? html`of <a href=${href('history', { job: first.job })}>${first.job}</a>` : id}
     </h1>
     <${ErrorBox} message=${runs.error} />
-    ${live && html`<p><button type="button" onClick=${runs.reload}>Refresh</button></p>`}
+    ${live && runs.data && html`<p class="muted" role="status">Running: this page follows the run.</p>`}
     ${runs.data?.map((run) => html`<${HostRun} key=${run.id} run=${run} />`)}
   </section>`;
 }

@@ -67,7 +67,7 @@ export function RunningView({ role }: { role: Role }) {
                         type="button"
                         class="danger"
                         onClick=${() => cancel(run)}
-                        aria-label=${`Cancel ${run.job} on ${run.node ?? 'its node'}`}
+                        aria-label=${`Cancel: ${run.job} on ${run.node ?? 'its node'}`}
                       >
                         Cancel
                       </button>

@@ -37,6 +37,8 @@ export function useLoad<T>(load: () => Promise<T>, key: string, everyMs = 0): Lo
   useEffect(() => {
     setState({ data: null, error: null, loading: true });
     reload();
+  }, [key, reload]);
+  useEffect(() => {
     if (everyMs <= 0) return;
     const timer = setInterval(() => document.visibilityState === 'visible' && reload(), everyMs);
     return () => clearInterval(timer);
