@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { API_TYPES_FILE, apiTypesSource } from '../../../scripts/gen-api-types.js';
+
+describe('web console API types', function () {
+  this.timeout(30_000);
+
+  it('are generated from the OpenAPI document as it is now (run `npm run ui:types` after an API change)', async () => {
+    expect(readFileSync(API_TYPES_FILE, 'utf8') === (await apiTypesSource()), 'src/ui/api-types.ts is stale')
+      .to.be.true;
+  });
+});
