@@ -95,8 +95,9 @@ export class SqliteAsyncStore extends SqliteOps implements AsyncStore {
   /** The open transaction, which every other operation waits for. */
   private gate: Promise<unknown> | null = null;
 
+  /** No await when no transaction is open: the op must not slip into one begun meanwhile. */
   protected async run<T>(op: () => T): Promise<T> {
-    await this.idle();
+    while (this.gate) await this.gate.catch(() => undefined);
     return op();
   }
 
@@ -109,12 +110,9 @@ export class SqliteAsyncStore extends SqliteOps implements AsyncStore {
     return this.sync.path;
   }
 
-  private async idle(): Promise<void> {
-    while (this.gate) await this.gate.catch(() => undefined);
-  }
-
   async transaction<T>(body: (tx: StoreOps) => Promise<T>): Promise<T> {
-    await this.idle();
+    // Checked and taken without an await in between, so two transactions never interleave.
+    while (this.gate) await this.gate.catch(() => undefined);
     const tx = new SqliteTx(this.sync);
     const settled = this.sync.batchAsync(async () => {
       try {
@@ -134,7 +132,6 @@ export class SqliteAsyncStore extends SqliteOps implements AsyncStore {
   }
 
   async close(): Promise<void> {
-    await this.idle();
-    this.sync.close();
+    await this.run(() => this.sync.close());
   }
 }
