@@ -129,8 +129,11 @@ const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at text NOT NULL
 )`;
 
-/** duplicate_table / unique_violation: another opener created the bookkeeping table meanwhile. */
-const CREATED_CONCURRENTLY = new Set(['42P07', '23505']);
+/**
+ * duplicate_table, duplicate_object (its row type), unique_violation (in the catalogue): another
+ * opener created the bookkeeping table at the same moment, and has committed it.
+ */
+const CREATED_CONCURRENTLY = new Set(['42P07', '42710', '23505']);
 
 export async function pgSchemaVersion(client: Pool | PoolClient): Promise<number> {
   const { rows } = await client.query<{ v: number | null }>(
