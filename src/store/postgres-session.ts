@@ -23,6 +23,8 @@ export interface Session {
    * there, a transaction of its own otherwise. Its error still rejects.
    */
   savepoint<T>(body: (s: Session) => Promise<T>): Promise<T>;
+  /** An operation failed before reaching SQL: inside a transaction, it must not commit. */
+  spoil(): void;
 }
 
 export class PoolSession implements Session {
@@ -55,6 +57,8 @@ export class PoolSession implements Session {
   savepoint<T>(body: (s: Session) => Promise<T>): Promise<T> {
     return this.atomically(body);
   }
+
+  spoil(): void {}
 }
 
 /**
@@ -70,6 +74,10 @@ export class TxSession implements Session {
 
   close(): void {
     this.open = false;
+  }
+
+  spoil(): void {
+    this.spoiled = true;
   }
 
   async query<R extends QueryResultRow>(sql: string, values?: unknown[]) {

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { AsyncStore, StoreTx } from './async-store.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { PgOps } from './postgres-ops.js';
-import { PG_TYPES, PoolSession } from './postgres-session.js';
+import { PG_TYPES, PoolSession, type Session } from './postgres-session.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user[:password]@host[:port]/database[?…] */
@@ -57,6 +57,27 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
 }
 
+/**
+ * The `tx` of a transaction: any rejected operation spoils it, also one that failed before
+ * reaching SQL (bad input, a non-final status), as every failure does in SQLite's.
+ */
+function spoilingOnFailure(ops: PgOps, session: Session): StoreTx {
+  return new Proxy(ops, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        try {
+          return (await value.apply(target, args)) as unknown;
+        } catch (err) {
+          session.spoil();
+          throw err;
+        }
+      };
+    },
+  });
+}
+
 export class PostgresStore extends PgOps implements AsyncStore {
   readonly kind = 'postgres' as const;
   private closed = false;
@@ -72,7 +93,7 @@ export class PostgresStore extends PgOps implements AsyncStore {
   }
 
   transaction<T>(body: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.s.atomically((session) => body(new PgOps(session, this.clock)));
+    return this.s.atomically((session) => body(spoilingOnFailure(new PgOps(session, this.clock), session)));
   }
 
   async close(): Promise<void> {

@@ -83,6 +83,19 @@ describeStores('store: transaction (several operations, one commit)', (fx) => {
     expect(await store.getRun(fresh.id)).to.equal(undefined);
   });
 
+  it('undoes it too when an operation refused its input before writing (a caught error)', async () => {
+    const run = fakeRun({ status: 'running' });
+    const err = await rejection(
+      store.transaction(async (tx) => {
+        await tx.insertRun(run);
+        await rejection(tx.finishRun(run, []));
+        await rejection(tx.queryRuns({ limit: 1, cursor: 'nope' }));
+      }),
+    );
+    expect(err.message).to.match(/store: an operation inside transaction\(\) failed/);
+    expect(await store.getRun(run.id)).to.equal(undefined);
+  });
+
   it('commits a later transaction normally after a spoiled one', async () => {
     const run = fakeRun({ status: 'running' });
     await store.insertRun(run);
