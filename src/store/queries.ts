@@ -106,7 +106,7 @@ function probeNewest(form: RunRowForm, conditions: readonly Condition[]): string
   const timeTests = conditions.filter((c) => c.time).map((c) => c.sql.replace(RUN_TIME_SQL, 't'));
   const newest = `SELECT id, ${RUN_TIME_SQL} AS t FROM runs ${whereOf(others)} ORDER BY id DESC LIMIT @probe`;
   const inRange = (column: string) =>
-    `SELECT ${column} FROM (${newest}) WHERE ${timeTests.join(' AND ')} ORDER BY id DESC LIMIT @fetch`;
+    `SELECT ${column} FROM (${newest}) AS newest WHERE ${timeTests.join(' AND ')} ORDER BY id DESC LIMIT @fetch`;
   return `SELECT ${COLUMNS_OF[form]} FROM runs WHERE id IN (${inRange('id')}) ORDER BY id DESC`;
 }
 

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../core/clock.js';
+import { SPOILED_TRANSACTION } from './async-store.js';
 import { isoUtc, type Millis } from '../core/types.js';
 import {
   notifyStateToRow,
@@ -73,6 +74,31 @@ export abstract class SqliteOutboxTables {
         this.beforeBatchCommit();
         return result;
       });
+    } finally {
+      this.batching = false;
+      this.afterBatch();
+    }
+  }
+
+  /**
+   * batch() for an asynchronous body (the AsyncStore's transaction()): BEGIN IMMEDIATE, await
+   * the body, COMMIT — same all-or-nothing rule. The caller keeps every other use of this
+   * connection waiting until it settles (the transaction is open across awaits).
+   */
+  async batchAsync<T>(writes: () => Promise<T>): Promise<T> {
+    if (this.db.inTransaction) throw new Error('store: batchAsync() inside an open transaction');
+    this.db.exec('BEGIN IMMEDIATE');
+    this.batchSpoiled = false;
+    this.batching = true;
+    try {
+      const result = await writes();
+      if (this.batchSpoiled) throw new Error(SPOILED_TRANSACTION);
+      this.beforeBatchCommit();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
     } finally {
       this.batching = false;
       this.afterBatch();

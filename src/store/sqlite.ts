@@ -7,27 +7,25 @@ import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
-import type {
-  AuditRow,
-  BaselineWrite,
-  FireClaim,
-  JobState,
-  OutboxEntry,
-  RunFilter,
-  RunPage,
-  Store,
+import {
+  ClaimConflictError,
+  LOST_RUN_ERROR,
+  type AuditRow,
+  type BaselineWrite,
+  type FireClaim,
+  type JobState,
+  type OutboxEntry,
+  type RunFilter,
+  type RunPage,
+  type Store,
 } from './store.js';
 
 export { STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite-open.js';
-
-export const LOST_RUN_ERROR = 'daemon stopped while the run was in flight';
+export { ClaimConflictError, LOST_RUN_ERROR } from './store.js';
 
 const STATS_REFRESH_MS = 3_600_000;
 /** Jobs per setBaselines statement (a JSON array of ~1 MB). */
 const INIT_CHUNK = 10_000;
-
-/** insertRun found the (job, scheduled instant, node, attempt) key already taken. */
-export class ClaimConflictError extends Error {}
 
 /** Thrown inside a claim transaction to roll it back; never escapes the store. */
 class ClaimTaken extends Error {}
@@ -66,14 +64,9 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   // ---- runs ----------------------------------------------------------------------------
 
+  /** In a savepoint, so that inside a batch a taken claim undoes only itself. */
   claimFire(claim: FireClaim): boolean {
-    try {
-      this.atomically(() => this.applyClaim(claim));
-      return true;
-    } catch (err) {
-      if (err instanceof ClaimTaken) return false;
-      throw err;
-    }
+    return this.atomically(() => this.claimInSavepoint(claim));
   }
 
   claimFires(claims: readonly FireClaim[]): boolean[] {

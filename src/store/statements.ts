@@ -9,7 +9,7 @@ const RUN_VALUES = RUN_COLUMNS.map((c) => `@${c}`).join(', ');
  * finishing it sets only the rest. Leaving those columns out of SET spares SQLite rewriting
  * their index entries: half the cost of finishing a run.
  */
-const RUN_IDENTITY: ReadonlySet<string> = new Set([
+export const RUN_IDENTITY: ReadonlySet<string> = new Set([
   'id',
   'execution_id',
   'job',

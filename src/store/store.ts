@@ -1,5 +1,11 @@
 import type { Millis, RunRecord, RunStatus, Trigger } from '../core/types.js';
 
+/** What a run found `running` when its daemon stopped (or its member died) is left with. */
+export const LOST_RUN_ERROR = 'daemon stopped while the run was in flight';
+
+/** insertRun found the (job, scheduled instant, node, attempt) key already taken. */
+export class ClaimConflictError extends Error {}
+
 /** Sinks fed from the outbox in the same transaction that finishes a run. */
 export type OutboxSink = 'elasticsearch' | 'notify' | 'email' | 'webhook';
 

@@ -6,7 +6,7 @@ import { TempStore } from './temp-store.js';
 
 const unserializable = { sink: 'notify', key: 'bad', payload: { n: 1n } } as OutboxEntry;
 
-describe('SQLite store: batch (several writes, one commit)', () => {
+describe('SQLite store: synchronous batch (several writes, one commit; callers move to transaction())', () => {
   let temp: TempStore;
   let store: SqliteStore;
 
@@ -96,13 +96,5 @@ describe('SQLite store: batch (several writes, one commit)', () => {
     ).to.throw('boom');
     store.batch(() => store.enqueueOutbox([{ sink: 'notify', key: 'k', payload: {} }]));
     expect(store.getJobState('backup')).to.equal(undefined);
-  });
-
-  it('finishing a run keeps the job, execution, trigger, attempt and instant it was inserted with', () => {
-    const run = fakeRun({ status: 'running', trigger: 'retry', attempt: 2 });
-    store.insertRun(run);
-    const done = finishedRun(run, { status: 'failed', exit_code: 3, node: 'db9', host: '10.0.0.9' });
-    store.finishRun({ ...done, job: 'other', execution_id: 'other', trigger: 'manual', attempt: 7 }, []);
-    expect(store.getRun(run.id)).to.deep.equal(done);
   });
 });

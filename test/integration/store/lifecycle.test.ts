@@ -2,7 +2,6 @@ import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'chai';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isoUtc } from '../../../src/core/types.js';
 import {
   LATEST_SCHEMA_VERSION,
   migrate,
@@ -10,7 +9,7 @@ import {
   SchemaTooNewError,
 } from '../../../src/store/migrations.js';
 import { openSqliteStore } from '../../../src/store/sqlite.js';
-import { fakeRun, REFERENCE_TIME } from '../../harness/runs.js';
+import { fakeRun } from '../../harness/runs.js';
 import { TempStore } from './temp-store.js';
 
 function withRawDb<T>(path: string, use: (db: BetterSqlite3.Database) => T): T {
@@ -102,69 +101,5 @@ describe('SQLite store: file, pragmas and migrations', () => {
     store.close();
     expect(existsSync(`${temp.path}-wal`)).to.equal(false);
     withRawDb(temp.path, (db) => expect(db.prepare('SELECT count(*) FROM runs').pluck().get()).to.equal(1));
-  });
-
-  it('two stores on one file (WAL) see each other’s writes and claims', () => {
-    const a = temp.open();
-    const b = temp.open();
-    const run = fakeRun({ status: 'running' });
-    const claim = { job: 'backup', scheduledAt: REFERENCE_TIME, advanceTo: REFERENCE_TIME };
-    expect(a.claimFire({ ...claim, runs: [{ run, nodeKey: '*' }] })).to.equal(true);
-    expect(b.getRun(run.id)).to.deep.equal(run);
-    expect(b.claimFire({ ...claim, runs: [{ run: fakeRun({ status: 'running' }), nodeKey: '*' }] })).to.equal(
-      false,
-    );
-    b.enqueueOutbox([{ sink: 'webhook', key: 'k', payload: 1 }]);
-    expect(a.outboxBacklog().webhook).to.equal(1);
-    b.setEnabledOverride('backup', false);
-    expect(a.getJobState('backup')!.enabledOverride).to.equal(false);
-  });
-});
-
-describe('SQLite store: retention', () => {
-  let temp: TempStore;
-
-  beforeEach(() => (temp = new TempStore()));
-  afterEach(() => temp.cleanup());
-
-  it('prunes final runs finished before the cutoff in batches, oldest first, with their fire claims', () => {
-    const store = temp.open();
-    const old = Array.from({ length: 5 }, (_, i) => {
-      const at = isoUtc(REFERENCE_TIME + i * 1000);
-      return fakeRun({ scheduled_at: at, started_at: at });
-    });
-    old.forEach((run) =>
-      store.claimFire({
-        job: run.job,
-        scheduledAt: Date.parse(run.scheduled_at!),
-        advanceTo: Date.parse(run.scheduled_at!),
-        runs: [{ run, nodeKey: '*' }],
-      }),
-    );
-    const runningOld = fakeRun({ status: 'running' });
-    const recent = fakeRun({ scheduled_at: isoUtc(REFERENCE_TIME + 86_400_000) });
-    store.insertRun(runningOld);
-    store.insertRun(recent);
-    const cutoff = REFERENCE_TIME + 3_600_000;
-
-    expect(store.pruneRuns(cutoff, 2)).to.equal(2);
-    expect(old.map((r) => store.getRun(r.id) !== undefined)).to.deep.equal([false, false, true, true, true]);
-    expect(store.pruneRuns(cutoff, 2)).to.equal(2);
-    expect(store.pruneRuns(cutoff, 2)).to.equal(1);
-    expect(store.pruneRuns(cutoff, 2)).to.equal(0);
-    expect(store.getRun(runningOld.id)).to.not.equal(undefined);
-    expect(store.getRun(recent.id)).to.not.equal(undefined);
-    const claims = withRawDb(temp.path, (db) => db.prepare('SELECT count(*) FROM fire_claims').pluck().get());
-    expect(claims).to.equal(0);
-  });
-
-  it('keeps the fire claims of pruned runs whose instant is after the cutoff', () => {
-    const store = temp.open();
-    const future = isoUtc(REFERENCE_TIME + 7_200_000);
-    const run = fakeRun({ status: 'missed', scheduled_at: future, finished_at: isoUtc(REFERENCE_TIME) });
-    const claim = { job: run.job, scheduledAt: Date.parse(future), advanceTo: Date.parse(future) };
-    store.claimFire({ ...claim, runs: [{ run, nodeKey: '*' }] });
-    expect(store.pruneRuns(REFERENCE_TIME + 3_600_000, 10)).to.equal(1);
-    expect(store.claimFire({ ...claim, runs: [{ run: fakeRun(), nodeKey: '*' }] })).to.equal(false);
   });
 });

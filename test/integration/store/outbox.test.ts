@@ -1,9 +1,8 @@
-import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'chai';
-import type { SqliteStore } from '../../../src/store/sqlite.js';
+import type { AsyncStore } from '../../../src/store/async-store.js';
 import type { NotifyState, OutboxEntry } from '../../../src/store/store.js';
 import { REFERENCE_TIME } from '../../harness/runs.js';
-import { TempStore } from './temp-store.js';
+import { describeStores, rejection, type StoreFixture } from './stores.js';
 
 function entry(key: string, payload: unknown = { key }): OutboxEntry {
   return { sink: 'elasticsearch', key, payload };
@@ -21,22 +20,34 @@ function failingState(job: string): NotifyState {
   };
 }
 
-describe('SQLite store: outbox', () => {
-  let temp: TempStore;
-  let store: SqliteStore;
-  const now = () => temp.clock.now();
+/** A trigger that refuses every delete from the outbox, in each store's dialect. */
+async function refuseOutboxDeletes(fx: StoreFixture): Promise<void> {
+  if (fx.kind === 'sqlite') {
+    await fx.sql(
+      "CREATE TRIGGER no_delete BEFORE DELETE ON outbox BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    );
+    return;
+  }
+  await fx.sql(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN RAISE EXCEPTION 'refused'; END $$`);
+  await fx.sql('CREATE TRIGGER no_delete BEFORE DELETE ON outbox FOR EACH ROW EXECUTE FUNCTION refuse()');
+}
 
-  beforeEach(() => {
-    temp = new TempStore();
-    store = temp.open();
-  });
-  afterEach(() => temp.cleanup());
+describeStores('store: outbox', (fx) => {
+  let store: AsyncStore;
+  const now = () => fx.clock.now();
 
-  it('hands out due items oldest first, per sink, up to the limit, with their payloads', () => {
-    store.enqueueOutbox([entry('a', { n: [1, 'x'] }), entry('b'), { sink: 'email', key: 'a', payload: 1 }]);
-    temp.clock.advance(10);
-    store.enqueueOutbox([entry('c')]);
-    const items = store.takeOutbox('elasticsearch', 2, now());
+  beforeEach(async () => (store = await fx.open()));
+
+  it('hands out due items oldest first, per sink, up to the limit, with their payloads', async () => {
+    await store.enqueueOutbox([
+      entry('a', { n: [1, 'x'] }),
+      entry('b'),
+      { sink: 'email', key: 'a', payload: 1 },
+    ]);
+    fx.clock.advance(10);
+    await store.enqueueOutbox([entry('c')]);
+    const items = await store.takeOutbox('elasticsearch', 2, now());
     expect(items.map((i) => i.key)).to.deep.equal(['a', 'b']);
     expect(items[0]).to.deep.include({
       sink: 'elasticsearch',
@@ -46,47 +57,62 @@ describe('SQLite store: outbox', () => {
       createdAt: REFERENCE_TIME,
       nextAttemptAt: REFERENCE_TIME,
     });
-    expect(store.takeOutbox('elasticsearch', 10, now()).map((i) => i.key)).to.deep.equal(['a', 'b', 'c']);
-    expect(store.takeOutbox('email', 10, now())).to.have.length(1);
+    const all = await store.takeOutbox('elasticsearch', 10, now());
+    expect(all.map((i) => i.key)).to.deep.equal(['a', 'b', 'c']);
+    expect(await store.takeOutbox('email', 10, now())).to.have.length(1);
   });
 
-  it('ignores an entry whose key is already pending for that sink', () => {
-    store.enqueueOutbox([entry('run-1', 'first')]);
-    store.enqueueOutbox([entry('run-1', 'second'), { sink: 'notify', key: 'run-1', payload: 'other sink' }]);
-    expect(store.takeOutbox('elasticsearch', 10, now()).map((i) => i.payload)).to.deep.equal(['first']);
-    expect(store.outboxBacklog()).to.deep.equal({ elasticsearch: 1, notify: 1, email: 0, webhook: 0 });
+  it('reads on past items in flight with takeOutboxAfter', async () => {
+    await store.enqueueOutbox([entry('a'), entry('b'), entry('c')]);
+    const [a] = await store.takeOutbox('elasticsearch', 1, now());
+    const after = await store.takeOutboxAfter('elasticsearch', a!.id, 10, now());
+    expect(after.map((i) => i.key)).to.deep.equal(['b', 'c']);
   });
 
-  it('removes acknowledged items', () => {
-    store.enqueueOutbox([entry('a'), entry('b')]);
-    const [a] = store.takeOutbox('elasticsearch', 1, now());
-    store.ackOutbox([a!.id]);
-    expect(store.takeOutbox('elasticsearch', 10, now()).map((i) => i.key)).to.deep.equal(['b']);
+  it('ignores an entry whose key is already pending for that sink', async () => {
+    await store.enqueueOutbox([entry('run-1', 'first')]);
+    await store.enqueueOutbox([
+      entry('run-1', 'second'),
+      { sink: 'notify', key: 'run-1', payload: 'other sink' },
+    ]);
+    const pending = await store.takeOutbox('elasticsearch', 10, now());
+    expect(pending.map((i) => i.payload)).to.deep.equal(['first']);
+    expect(await store.outboxBacklog()).to.deep.equal({ elasticsearch: 1, notify: 1, email: 0, webhook: 0 });
   });
 
-  it('schedules a retry: the item is hidden until its next attempt time, with the error and attempt count', () => {
-    store.enqueueOutbox([entry('a'), entry('b')]);
-    const [a] = store.takeOutbox('elasticsearch', 1, now());
-    store.retryOutbox(a!.id, 'es: 503 Service Unavailable', now() + 30_000);
-    expect(store.takeOutbox('elasticsearch', 10, now()).map((i) => i.key)).to.deep.equal(['b']);
-    temp.clock.advance(30_000);
-    const due = store.takeOutbox('elasticsearch', 10, now());
+  it('removes acknowledged items, one or many at once', async () => {
+    await store.enqueueOutbox([entry('a'), entry('b'), entry('c'), entry('d')]);
+    const [a] = await store.takeOutbox('elasticsearch', 1, now());
+    await store.ackOutbox([a!.id]);
+    const rest = await store.takeOutbox('elasticsearch', 10, now());
+    expect(rest.map((i) => i.key)).to.deep.equal(['b', 'c', 'd']);
+    await store.ackOutbox([rest[0]!.id, rest[2]!.id]);
+    expect((await store.takeOutbox('elasticsearch', 10, now())).map((i) => i.key)).to.deep.equal(['c']);
+  });
+
+  it('schedules a retry: the item is hidden until its next attempt time, with the error and attempt count', async () => {
+    await store.enqueueOutbox([entry('a'), entry('b')]);
+    const [a] = await store.takeOutbox('elasticsearch', 1, now());
+    await store.retryOutbox(a!.id, 'es: 503 Service Unavailable', now() + 30_000);
+    expect((await store.takeOutbox('elasticsearch', 10, now())).map((i) => i.key)).to.deep.equal(['b']);
+    fx.clock.advance(30_000);
+    const due = await store.takeOutbox('elasticsearch', 10, now());
     expect(due.map((i) => i.key)).to.deep.equal(['a', 'b']);
     expect(due[0]).to.deep.include({ attempts: 1, lastError: 'es: 503 Service Unavailable' });
     expect(due[0]!.nextAttemptAt).to.equal(now());
   });
 
-  it('moves an item to the dead letters with its reason, removing it from the outbox', () => {
-    store.enqueueOutbox([entry('a', { doc: 1 }), { sink: 'webhook', key: 'w', payload: 'hook' }]);
-    const [a] = store.takeOutbox('elasticsearch', 1, now());
-    store.retryOutbox(a!.id, 'mapping error', now());
-    store.deadLetter(a!.id, 'es: rejected by mapping; fix the index template', now() + 5);
-    const [w] = store.takeOutbox('webhook', 1, now());
-    store.deadLetter(w!.id, 'webhook: 410 Gone', now() + 6);
+  it('moves an item to the dead letters with its reason, removing it from the outbox', async () => {
+    await store.enqueueOutbox([entry('a', { doc: 1 }), { sink: 'webhook', key: 'w', payload: 'hook' }]);
+    const [a] = await store.takeOutbox('elasticsearch', 1, now());
+    await store.retryOutbox(a!.id, 'mapping error', now());
+    await store.deadLetter(a!.id, 'es: rejected by mapping; fix the index template', now() + 5);
+    const [w] = await store.takeOutbox('webhook', 1, now());
+    await store.deadLetter(w!.id, 'webhook: 410 Gone', now() + 6);
 
-    expect(store.takeOutbox('elasticsearch', 10, now() + 10)).to.deep.equal([]);
-    expect(store.outboxBacklog().elasticsearch).to.equal(0);
-    expect(store.listDeadLetters('elasticsearch')).to.deep.equal([
+    expect(await store.takeOutbox('elasticsearch', 10, now() + 10)).to.deep.equal([]);
+    expect((await store.outboxBacklog()).elasticsearch).to.equal(0);
+    expect(await store.listDeadLetters('elasticsearch')).to.deep.equal([
       {
         id: 1,
         sink: 'elasticsearch',
@@ -96,61 +122,75 @@ describe('SQLite store: outbox', () => {
         createdAt: now() + 5,
       },
     ]);
-    expect(store.listDeadLetters().map((d) => d.key)).to.deep.equal(['w', 'a']);
-    expect(store.listDeadLetters(undefined, 1).map((d) => d.key)).to.deep.equal(['w']);
+    expect((await store.listDeadLetters()).map((d) => d.key)).to.deep.equal(['w', 'a']);
+    expect((await store.listDeadLetters(undefined, 1)).map((d) => d.key)).to.deep.equal(['w']);
   });
 
-  it('dead-letters atomically: when removing the outbox item fails, no dead letter is written', () => {
-    store.enqueueOutbox([entry('a')]);
-    const [a] = store.takeOutbox('elasticsearch', 1, now());
-    const admin = new BetterSqlite3(temp.path);
-    admin.exec("CREATE TRIGGER no_delete BEFORE DELETE ON outbox BEGIN SELECT RAISE(ABORT, 'refused'); END");
-    admin.close();
-    expect(() => store.deadLetter(a!.id, 'poison', now())).to.throw(/refused/);
-    expect(store.listDeadLetters()).to.deep.equal([]);
-    expect(store.takeOutbox('elasticsearch', 10, now()).map((i) => i.key)).to.deep.equal(['a']);
+  it('dead-letters atomically: when removing the outbox item fails, no dead letter is written', async () => {
+    await store.enqueueOutbox([entry('a')]);
+    const [a] = await store.takeOutbox('elasticsearch', 1, now());
+    await refuseOutboxDeletes(fx);
+    expect((await rejection(store.deadLetter(a!.id, 'poison', now()))).message).to.match(/refused/);
+    expect(await store.listDeadLetters()).to.deep.equal([]);
+    expect((await store.takeOutbox('elasticsearch', 10, now())).map((i) => i.key)).to.deep.equal(['a']);
   });
 
-  it('dead-letters nothing for an unknown item id', () => {
-    store.deadLetter(12345, 'gone', now());
-    expect(store.listDeadLetters()).to.deep.equal([]);
+  it('dead-letters nothing for an unknown item id', async () => {
+    await store.deadLetter(12345, 'gone', now());
+    expect(await store.listDeadLetters()).to.deep.equal([]);
   });
 
-  it('commits an outbox step (ack, enqueue, notify states) together', () => {
-    store.enqueueOutbox([{ sink: 'notify', key: 'run:1', payload: {} }]);
-    const [item] = store.takeOutbox('notify', 1, now());
-    store.commitOutboxStep({
+  it('commits an outbox step (ack, enqueue, notify states) together', async () => {
+    await store.enqueueOutbox([{ sink: 'notify', key: 'run:1', payload: {} }]);
+    const [item] = await store.takeOutbox('notify', 1, now());
+    await store.commitOutboxStep({
       ack: [item!.id],
       enqueue: [{ sink: 'email', key: 'run:1:ops@example.com', payload: { to: 'ops@example.com' } }],
       notifyStates: [failingState('backup')],
     });
-    expect(store.outboxBacklog()).to.deep.equal({ elasticsearch: 0, notify: 0, email: 1, webhook: 0 });
-    expect(store.getNotifyState('backup')).to.deep.equal(failingState('backup'));
+    expect(await store.outboxBacklog()).to.deep.equal({ elasticsearch: 0, notify: 0, email: 1, webhook: 0 });
+    expect(await store.getNotifyState('backup')).to.deep.equal(failingState('backup'));
   });
 
-  it('leaves everything unchanged when any part of an outbox step fails', () => {
-    store.enqueueOutbox([{ sink: 'notify', key: 'run:1', payload: {} }]);
-    const [item] = store.takeOutbox('notify', 1, now());
+  it('leaves everything unchanged when any part of an outbox step fails', async () => {
+    await store.enqueueOutbox([{ sink: 'notify', key: 'run:1', payload: {} }]);
+    const [item] = await store.takeOutbox('notify', 1, now());
     const bad = { sink: 'email', key: 'bad', payload: { n: 1n } } as OutboxEntry;
     const step = { ack: [item!.id], enqueue: [{ ...bad, key: 'ok', payload: 1 }, bad], notifyStates: [] };
-    expect(() => store.commitOutboxStep({ ...step, notifyStates: [failingState('backup')] })).to.throw();
-    expect(store.outboxBacklog()).to.deep.equal({ elasticsearch: 0, notify: 1, email: 0, webhook: 0 });
-    expect(store.getNotifyState('backup')).to.equal(undefined);
+    await rejection(store.commitOutboxStep({ ...step, notifyStates: [failingState('backup')] }));
+    expect(await store.outboxBacklog()).to.deep.equal({ elasticsearch: 0, notify: 1, email: 0, webhook: 0 });
+    expect(await store.getNotifyState('backup')).to.equal(undefined);
   });
 
-  it('keeps notify states per job and overwrites them', () => {
-    store.setNotifyState(failingState('b'));
-    store.setNotifyState(failingState('a'));
+  it('keeps notify states per job and overwrites them', async () => {
+    await store.setNotifyState(failingState('b'));
+    await store.setNotifyState(failingState('a'));
     const recovered: NotifyState = { ...failingState('a'), state: 'ok', lastReminderAt: REFERENCE_TIME + 9 };
-    store.setNotifyState(recovered);
-    expect(store.listNotifyStates()).to.deep.equal([recovered, failingState('b')]);
-    expect(store.getNotifyState('zzz')).to.equal(undefined);
+    await store.setNotifyState(recovered);
+    expect(await store.listNotifyStates()).to.deep.equal([recovered, failingState('b')]);
+    expect(await store.getNotifyState('zzz')).to.equal(undefined);
   });
 
-  it('keeps pending items across close and reopen, so delivery resumes after a restart', () => {
-    store.enqueueOutbox([entry('a')]);
-    store.close();
-    const reopened = temp.open();
-    expect(reopened.takeOutbox('elasticsearch', 10, now()).map((i) => i.key)).to.deep.equal(['a']);
+  it('keeps pending items across close and reopen, so delivery resumes after a restart', async () => {
+    await store.enqueueOutbox([entry('a')]);
+    await store.close();
+    const reopened = await fx.open();
+    expect((await reopened.takeOutbox('elasticsearch', 10, now())).map((i) => i.key)).to.deep.equal(['a']);
+  });
+
+  it('keeps an audit row per API write, newest first, paged by id', async () => {
+    const row = {
+      at: '2026-11-26T09:00:00.000Z',
+      token: 'ci',
+      action: 'job.run',
+      address: '127.0.0.1',
+      status: 202,
+    };
+    await store.insertAudit({ ...row, target: 'backup' });
+    await store.insertAudit({ ...row, token: null, address: null, target: 'rotate', status: 401 });
+    const [newest, oldest] = await store.listAudit(10);
+    expect(newest).to.deep.include({ token: null, target: 'rotate', status: 401, address: null });
+    expect(oldest).to.deep.equal({ id: oldest!.id, ...row, target: 'backup' });
+    expect((await store.listAudit(10, newest!.id)).map((a) => a.target)).to.deep.equal(['backup']);
   });
 });

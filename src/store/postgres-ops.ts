@@ -1,0 +1,246 @@
+import type { Clock } from '../core/clock.js';
+import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
+import type { RunStartFields, StoreOps } from './async-store.js';
+import { PgOutboxOps } from './postgres-outbox.js';
+import type { Session } from './postgres-session.js';
+import { pgRowToRun, PG_SQL as SQL, positional, runToPgRow, type PgRunRow } from './postgres-sql.js';
+import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
+import { rowToJobState, storedStartTime, type JobStateRow } from './rows.js';
+import {
+  ClaimConflictError,
+  LOST_RUN_ERROR,
+  type BaselineWrite,
+  type FireClaim,
+  type JobState,
+  type OutboxEntry,
+  type RunFilter,
+  type RunPage,
+} from './store.js';
+
+/** Thrown inside a claim's savepoint to undo it; never escapes the store. */
+class ClaimTaken extends Error {}
+
+/**
+ * Every operation of the PostgreSQL store against one Session: the pool (PostgresStore) or the
+ * client of an open transaction (its `tx`). Multi-statement writes go through `atomically`.
+ */
+export class PgOps extends PgOutboxOps implements StoreOps {
+  constructor(s: Session, clock: Clock) {
+    super(s, clock);
+  }
+
+  // ---- claims and inserts --------------------------------------------------------------
+
+  async claimFire(claim: FireClaim): Promise<boolean> {
+    return this.claimAlone(this.s, claim);
+  }
+
+  async claimFires(claims: readonly FireClaim[]): Promise<boolean[]> {
+    return this.s.atomically(async (s) => {
+      const taken: boolean[] = [];
+      for (const claim of claims) taken.push(await this.claimAlone(s, claim));
+      return taken;
+    });
+  }
+
+  /** A taken key undoes the claim's own writes only (a savepoint inside a transaction). */
+  private async claimAlone(s: Session, claim: FireClaim): Promise<boolean> {
+    try {
+      await s.savepoint((inner) => this.applyClaim(inner, claim));
+      return true;
+    } catch (err) {
+      if (err instanceof ClaimTaken) return false;
+      throw err;
+    }
+  }
+
+  private async applyClaim(s: Session, claim: FireClaim): Promise<void> {
+    const scheduledAt = isoUtc(claim.scheduledAt);
+    const keys = claim.runs.map(({ run, nodeKey }) => claimKey(claim.job, scheduledAt, nodeKey, run));
+    if (!(await this.insertClaims(s, keys))) throw new ClaimTaken();
+    await this.insertRunRows(
+      s,
+      claim.runs.map((r) => r.run),
+    );
+    await s.query(SQL.advanceScheduled, [claim.job, isoUtc(claim.advanceTo)]);
+    await this.enqueue(s, claim.outbox ?? []);
+  }
+
+  /** True when every key was free (and is now taken). */
+  private async insertClaims(s: Session, keys: readonly ReturnType<typeof claimKey>[]): Promise<boolean> {
+    if (keys.length === 0) return true;
+    const { rowCount } = await s.query(SQL.insertClaims, [JSON.stringify(keys)]);
+    return rowCount === keys.length;
+  }
+
+  async insertRun(run: RunRecord, nodeKey?: string): Promise<void> {
+    await this.s.atomically(async (s) => {
+      if (nodeKey !== undefined) await this.claimForRun(s, run, nodeKey);
+      await this.insertRunRows(s, [run]);
+    });
+  }
+
+  async importRuns(runs: readonly RunRecord[]): Promise<void> {
+    if (runs.length > 0) await this.s.query(SQL.insertRuns, [JSON.stringify(runs.map(runToPgRow))]);
+  }
+
+  private async claimForRun(s: Session, run: RunRecord, nodeKey: string): Promise<void> {
+    const key = run.scheduled_at ?? `execution:${run.execution_id}`;
+    if (!(await this.insertClaims(s, [claimKey(run.job, key, nodeKey, run)]))) {
+      throw new ClaimConflictError(
+        `store: job ${run.job} at ${key} on ${nodeKey} attempt ${run.attempt} was already claimed; ` +
+          'another run (or another daemon) owns it, so do not start this one',
+      );
+    }
+  }
+
+  /** Runs inserted already final (skipped, missed, error) are their job's latest outcome too. */
+  private async insertRunRows(s: Session, runs: readonly RunRecord[]): Promise<void> {
+    if (runs.length === 0) return;
+    await s.query(SQL.insertRuns, [JSON.stringify(runs.map(runToPgRow))]);
+    for (const run of runs) if (isFinal(run)) await this.recordOutcome(s, run);
+  }
+
+  private async recordOutcome(s: Session, run: RunRecord): Promise<void> {
+    await s.query(SQL.recordOutcome, [run.job, run.status, run.id, run.finished_at]);
+  }
+
+  // ---- start and finish ----------------------------------------------------------------
+
+  async markStarted(id: string, fields: RunStartFields): Promise<void> {
+    const startedAt = storedStartTime(id, fields.started_at);
+    const { rowCount } = await this.s.query(SQL.markStarted, [id, fields.node, fields.host, startedAt]);
+    if (rowCount === 0) throw new Error(`store: markStarted: run ${id} does not exist; insert it first`);
+  }
+
+  async finishRun(run: RunRecord, outbox: OutboxEntry[]): Promise<void> {
+    if (!isFinal(run)) {
+      throw new Error(`store: finishRun: run ${run.id} has status ${run.status}; pass a final status`);
+    }
+    await this.s.atomically(async (s) => {
+      await this.updateRunRow(s, run);
+      await this.recordOutcome(s, run);
+      await this.enqueue(s, outbox);
+    });
+  }
+
+  private async updateRunRow(s: Session, run: RunRecord): Promise<void> {
+    const { rowCount } = await s.query(SQL.updateRun, [run.id, JSON.stringify(runToPgRow(run))]);
+    if (rowCount === 0) {
+      throw new Error(
+        `store: run ${run.id} does not exist; insert it (claimFire/insertRun) before finishing it`,
+      );
+    }
+  }
+
+  async markRunningAsLost(now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): Promise<RunRecord[]> {
+    return this.s.atomically(async (s) => {
+      const { rows } = await s.query<PgRunRow>(SQL.lockRunning);
+      const lost: RunRecord[] = [];
+      for (const run of rows.map(pgRowToRun)) lost.push(await this.markLost(s, run, now, outboxFor));
+      return lost;
+    });
+  }
+
+  private async markLost(
+    s: Session,
+    run: RunRecord,
+    now: Millis,
+    outboxFor: (run: RunRecord) => OutboxEntry[],
+  ): Promise<RunRecord> {
+    const started = run.started_at === null ? null : Date.parse(run.started_at);
+    const lost: RunRecord = {
+      ...run,
+      status: 'lost',
+      finished_at: isoUtc(now),
+      duration_ms: started === null ? null : Math.max(0, now - started),
+      error: LOST_RUN_ERROR,
+    };
+    await this.updateRunRow(s, lost);
+    await this.recordOutcome(s, lost);
+    await this.enqueue(s, outboxFor(lost));
+    return lost;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.s.query<PgRunRow>(SQL.getRun, [id]);
+    return rows[0] && pgRowToRun(rows[0]);
+  }
+
+  /** The same query shapes, cursor and filters as SQLite (queries.ts). */
+  async queryRuns(filter: RunFilter): Promise<RunPage> {
+    const query = buildRunQuery(filter);
+    const rows = await this.pageRows(query);
+    const page = rows.slice(0, query.limit).map(pgRowToRun);
+    const more = rows.length > query.limit && page.length > 0;
+    return { runs: page, nextCursor: more ? encodeCursor(page[page.length - 1]!.id) : null };
+  }
+
+  /** The page's rows plus one more when another page follows. */
+  private async pageRows(query: RunQuery): Promise<PgRunRow[]> {
+    const run = async (sql: string) => {
+      const { text, values } = positional(sql, query.params);
+      return (await this.s.query<PgRunRow>(text, values)).rows;
+    };
+    const probed = query.probeSql ? await run(query.probeSql) : [];
+    return probed.length > query.limit ? probed : run(query.sql);
+  }
+
+  async countRunning(job?: string): Promise<number> {
+    const { rows } =
+      job === undefined
+        ? await this.s.query<{ n: number }>(SQL.countRunning)
+        : await this.s.query<{ n: number }>(SQL.countRunningForJob, [job]);
+    return rows[0]!.n;
+  }
+
+  async pruneRuns(before: Millis, batch: number): Promise<number> {
+    const { rows } = await this.s.query<{ n: number }>(SQL.prune, [
+      isoUtc(before),
+      Math.max(0, Math.floor(batch)),
+    ]);
+    return rows[0]!.n;
+  }
+
+  // ---- job state -----------------------------------------------------------------------
+
+  async getJobState(job: string): Promise<JobState | undefined> {
+    const { rows } = await this.s.query<JobStateRow>(SQL.getJobState, [job]);
+    return rows[0] && rowToJobState(rows[0]);
+  }
+
+  async listJobStates(): Promise<JobState[]> {
+    const { rows } = await this.s.query<JobStateRow>(SQL.listJobStates);
+    return rows.map(rowToJobState);
+  }
+
+  async setEnabledOverride(job: string, enabled: boolean | null): Promise<void> {
+    await this.s.query(SQL.setEnabledOverride, [job, enabled]);
+  }
+
+  async setLastScheduled(job: string, at: Millis): Promise<void> {
+    await this.s.query(SQL.setLastScheduled, [job, isoUtc(at)]);
+  }
+
+  /** One statement; a job named twice takes its last baseline (as SQLite's upsert does). */
+  async setBaselines(items: readonly BaselineWrite[]): Promise<void> {
+    const byJob = new Map(
+      items.map((i) => [i.job, { job: i.job, key: i.key, at: i.at === null ? null : isoUtc(i.at) }]),
+    );
+    if (byJob.size > 0) await this.s.query(SQL.setBaselines, [JSON.stringify([...byJob.values()])]);
+  }
+
+  async forgetBaseline(job: string): Promise<void> {
+    await this.s.query(SQL.forgetBaseline, [job]);
+  }
+}
+
+function claimKey(job: string, scheduledAt: string, nodeKey: string, run: RunRecord) {
+  return { job, scheduled_at: scheduledAt, node_key: nodeKey, attempt: run.attempt, run_id: run.id };
+}
+
+function isFinal(run: RunRecord): boolean {
+  return FINAL_STATUSES.includes(run.status);
+}

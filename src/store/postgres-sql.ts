@@ -1,0 +1,135 @@
+/**
+ * The PostgreSQL store's statements and its row conversions. Rows travel as JSON where a
+ * statement takes many (runs, claims, outbox entries, baselines): one round trip per statement
+ * whatever its size, with the column names of the SQLite rows (rows.ts).
+ */
+import type { RunRecord } from '../core/types.js';
+import { FULL_RUN_COLUMNS } from './queries.js';
+import { RUN_COLUMNS, rowToRun, runToRow, type RunRow } from './rows.js';
+import { RUN_IDENTITY } from './statements.js';
+
+/** A run row as PostgreSQL stores it: output_truncated is a boolean. */
+export type PgRunRow = Omit<RunRow, 'output_truncated'> & { output_truncated: boolean };
+
+/** PostgreSQL text cannot hold NUL; output bytes that are NUL are kept as U+FFFD. */
+const NUL = String.fromCharCode(0);
+
+export function runToPgRow(run: RunRecord): PgRunRow {
+  const row = runToRow(run);
+  return {
+    ...row,
+    stdout: row.stdout.replaceAll(NUL, '\uFFFD'),
+    stderr: row.stderr.replaceAll(NUL, '\uFFFD'),
+    output_truncated: row.output_truncated === 1,
+  };
+}
+
+export function pgRowToRun(row: PgRunRow): RunRecord {
+  return rowToRun({ ...row, output_truncated: row.output_truncated ? 1 : 0 });
+}
+
+const RUN_SET = RUN_COLUMNS.filter((c) => !RUN_IDENTITY.has(c));
+
+const JOB_STATE_COLUMNS = `job, last_scheduled_at, enabled_override::int AS enabled_override, last_status,
+  last_run_id, last_finished_at, schedule_key`;
+
+function upsertJobState(column: string, update: string): string {
+  return `INSERT INTO job_state (job, ${column}) VALUES ($1, $2) ON CONFLICT (job) DO UPDATE SET ${update}`;
+}
+
+export const PG_SQL = {
+  /** $1: JSON array of run rows. */
+  insertRuns: `INSERT INTO runs (${FULL_RUN_COLUMNS})
+    SELECT ${FULL_RUN_COLUMNS} FROM jsonb_populate_recordset(null::runs, $1::jsonb)`,
+  /** $1: id, $2: JSON run row; what identifies the run is fixed at insert (see statements.ts). */
+  updateRun: `UPDATE runs SET (${RUN_SET.join(', ')}) =
+    (SELECT ${RUN_SET.join(', ')} FROM jsonb_populate_record(null::runs, $2::jsonb)) WHERE id = $1`,
+  markStarted: 'UPDATE runs SET node = $2, host = $3, started_at = $4 WHERE id = $1',
+  getRun: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE id = $1`,
+  lockRunning: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY id FOR UPDATE`,
+  countRunning: `SELECT count(*) AS n FROM runs WHERE status = 'running'`,
+  countRunningForJob: `SELECT count(*) AS n FROM runs WHERE job = $1 AND status = 'running'`,
+
+  /** $1: JSON array of {job, scheduled_at, node_key, attempt, run_id}; a taken key inserts nothing. */
+  insertClaims: `INSERT INTO fire_claims (job, scheduled_at, node_key, attempt, run_id)
+    SELECT job, scheduled_at, node_key, attempt, run_id FROM jsonb_to_recordset($1::jsonb)
+    AS x(job text, scheduled_at text, node_key text, attempt integer, run_id text)
+    ON CONFLICT DO NOTHING`,
+
+  /** A claim only moves the last scheduled instant forward (greatest() ignores NULL). */
+  advanceScheduled: upsertJobState(
+    'last_scheduled_at',
+    'last_scheduled_at = greatest(job_state.last_scheduled_at, excluded.last_scheduled_at)',
+  ),
+  setLastScheduled: upsertJobState('last_scheduled_at', 'last_scheduled_at = excluded.last_scheduled_at'),
+  setEnabledOverride: upsertJobState('enabled_override', 'enabled_override = excluded.enabled_override'),
+  /** $1: JSON array of {job, key, at}, each job once; `at` null keeps the stored instant. */
+  setBaselines: `INSERT INTO job_state (job, schedule_key, last_scheduled_at)
+    SELECT job, key, at FROM jsonb_to_recordset($1::jsonb) AS x(job text, key text, at text)
+    ON CONFLICT (job) DO UPDATE SET schedule_key = excluded.schedule_key,
+    last_scheduled_at = coalesce(excluded.last_scheduled_at, job_state.last_scheduled_at)`,
+  forgetBaseline: 'UPDATE job_state SET last_scheduled_at = NULL, schedule_key = NULL WHERE job = $1',
+  recordOutcome: `INSERT INTO job_state (job, last_status, last_run_id, last_finished_at)
+    VALUES ($1, $2, $3, $4) ON CONFLICT (job) DO UPDATE SET last_status = excluded.last_status,
+    last_run_id = excluded.last_run_id, last_finished_at = excluded.last_finished_at`,
+  getJobState: `SELECT ${JOB_STATE_COLUMNS} FROM job_state WHERE job = $1`,
+  listJobStates: `SELECT ${JOB_STATE_COLUMNS} FROM job_state ORDER BY job`,
+
+  /** $1: JSON array of {sink, key, payload}, $2: now; ids follow the array order. */
+  enqueue: `INSERT INTO outbox (sink, key, payload, attempts, next_attempt_at, created_at)
+    SELECT sink, key, payload, 0, $2, $2
+    FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (sink text, key text, payload text))
+    WITH ORDINALITY AS x(sink, key, payload, n) ORDER BY n
+    ON CONFLICT (sink, key) DO NOTHING`,
+  /** Rows another transaction holds (a consumer delivering them) are skipped, not waited for. */
+  takeDue: `SELECT * FROM outbox WHERE sink = $1 AND next_attempt_at <= $2
+    ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+  takeDueAfter: `SELECT * FROM outbox WHERE id > $1 AND sink = $2 AND next_attempt_at <= $3
+    ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED`,
+  ackOutbox: 'DELETE FROM outbox WHERE id = ANY($1::bigint[])',
+  retryOutbox: `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1`,
+  /** One statement: the item leaves the outbox and enters the dead letters, or neither. */
+  deadLetter: `WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *)
+    INSERT INTO dead_letters (sink, key, payload, attempts, last_error, reason, enqueued_at, created_at)
+    SELECT sink, key, payload, attempts, last_error, $2, created_at, $3 FROM moved`,
+  outboxBacklog: 'SELECT sink, count(*) AS n FROM outbox GROUP BY sink',
+  listDeadLetters: 'SELECT * FROM dead_letters ORDER BY id DESC LIMIT $1',
+  listDeadLettersForSink: 'SELECT * FROM dead_letters WHERE sink = $1 ORDER BY id DESC LIMIT $2',
+
+  getNotifyState: 'SELECT * FROM notify_state WHERE job = $1',
+  listNotifyStates: 'SELECT * FROM notify_state ORDER BY job',
+  setNotifyState: `INSERT INTO notify_state
+    (job, state, since, last_notified_at, last_reminder_at, flood_window_start, flood_count)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (job) DO UPDATE SET state = excluded.state, since = excluded.since,
+    last_notified_at = excluded.last_notified_at, last_reminder_at = excluded.last_reminder_at,
+    flood_window_start = excluded.flood_window_start, flood_count = excluded.flood_count`,
+
+  insertAudit: `INSERT INTO audit (at, token, action, target, address, status) VALUES ($1, $2, $3, $4, $5, $6)`,
+  listAudit: 'SELECT * FROM audit WHERE id < $1 ORDER BY id DESC LIMIT $2',
+
+  /**
+   * Deletes at most $2 final runs finished before $1 (oldest finish first) and their claims;
+   * claim keys of manual executions ("execution:<id>") hold no instant and go with their run.
+   * Rows another member is pruning are skipped.
+   */
+  prune: `WITH doomed AS (SELECT id FROM runs WHERE finished_at < $1 AND status <> 'running'
+      ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+    gone AS (DELETE FROM runs WHERE id IN (SELECT id FROM doomed) RETURNING id),
+    claims AS (DELETE FROM fire_claims WHERE run_id IN (SELECT id FROM gone)
+      AND (scheduled_at < $1 OR scheduled_at !~ '^[0-9]'))
+    SELECT count(*) AS n FROM gone`,
+} as const;
+
+/** SQLite-style `@name` parameters (queries.ts) as PostgreSQL's `$n`. */
+export function positional(
+  sql: string,
+  params: Readonly<Record<string, unknown>>,
+): { text: string; values: unknown[] } {
+  const names: string[] = [];
+  const text = sql.replace(/@(\w+)/g, (_, name: string) => {
+    const known = names.indexOf(name);
+    return `$${known >= 0 ? known + 1 : names.push(name)}`;
+  });
+  return { text, values: names.map((name) => params[name]) };
+}
