@@ -125,7 +125,7 @@ export function startNodeHealth(
   return { executor, health, load: new NodeLoadBook(metrics) };
 }
 
-export function updateNodeGauges(metrics: Metrics, health: NodeHealthTracker, config: ConfigView): void {
+function updateNodeGauges(metrics: Metrics, health: NodeHealthTracker, config: ConfigView): void {
   const { down } = health.counts();
   metrics.nodesDown.set(down);
   metrics.nodesUp.set(config.nodeMap().size - down);
