@@ -1,13 +1,15 @@
 import type { Logger } from '../core/log.js';
 import type { ConfigProblem } from '../core/types.js';
-import type { ConfigState, JobRegistry, PreparedConfig } from './job-registry.js';
+import type { ConfigState, ConfigView, PreparedConfig } from './config-view.js';
+import type { JobTable } from './job-table.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface ConfigApplierOptions {
-  registry: JobRegistry;
-  scheduler: Pick<Scheduler, 'setJobs' | 'removeJob'>;
+  config: ConfigView;
+  jobs: Pick<JobTable, 'applyConfig' | 'job' | 'jobs'>;
+  scheduler: Pick<Scheduler, 'reschedule'>;
   logger: Logger;
-  /** After a change is current in both registry and scheduler (nodes, gauges, log line). */
+  /** After a change is current in the job table, the scheduler and the view (nodes, gauges, log line). */
   onApplied: (applied: PreparedConfig) => void;
   /** First wait before a failed change is tried again; doubles up to `maxRetryMs`. */
   retryMs?: number;
@@ -17,11 +19,11 @@ export interface ConfigApplierOptions {
 const DEFAULTS = { retryMs: 1_000, maxRetryMs: 60_000 };
 
 /**
- * Applies config snapshots to the registry and the scheduler together: the change is prepared
- * without touching either, handed to the scheduler (which takes all of it or, on a store error,
- * none), and only then committed to the registry. A change that fails is logged, listed with
- * the config errors (GET /config/errors) and tried again with the newest snapshot until it
- * succeeds; meanwhile the previous version of every job stays active in both.
+ * Applies config snapshots: the change is prepared without touching anything, handed to the job
+ * table (which takes all of it or, on a store error, none), the scheduler times the changed jobs,
+ * and only then are the nodes and problems committed to the view. A change that fails is logged,
+ * listed with the config errors (GET /config/errors) and tried again with the newest snapshot
+ * until it succeeds; meanwhile the previous version of every job stays active.
  */
 export class ConfigApplier {
   private readonly opts: ConfigApplierOptions & typeof DEFAULTS;
@@ -40,13 +42,13 @@ export class ConfigApplier {
     this.latest = state;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    const { registry, scheduler } = this.opts;
+    const { config, jobs, scheduler } = this.opts;
     let prepared: PreparedConfig | undefined;
     try {
-      prepared = registry.prepare(state);
-      scheduler.setJobs(prepared.upserted);
-      for (const name of prepared.removed) scheduler.removeJob(name);
-      registry.commit(prepared);
+      prepared = config.prepare(state, jobs);
+      jobs.applyConfig(prepared);
+      scheduler.reschedule([...prepared.upserted.map((u) => u.job.name), ...prepared.removed]);
+      config.commit(prepared);
     } catch (err) {
       return this.failed(prepared, err);
     }
@@ -71,7 +73,7 @@ export class ConfigApplier {
       'config: a change could not be applied; the previous version stays active',
     );
     const files = prepared?.upserted.map((u) => u.job.file) ?? [];
-    const removed = prepared?.removed.map((name) => this.opts.registry.job(name)?.file ?? name) ?? [];
+    const removed = prepared?.removed.map((name) => this.opts.jobs.job(name)?.file ?? name) ?? [];
     const problem = (file: string, what: string): ConfigProblem => ({
       file,
       line: 1,
@@ -80,7 +82,7 @@ export class ConfigApplier {
       message: `${what} could not be applied (${reason}); the previous state stays active, retrying in ${Math.round(delayMs / 1000)} s`,
       severity: 'error',
     });
-    this.opts.registry.setApplyProblems([
+    this.opts.config.setApplyProblems([
       ...files.map((f) => problem(f, 'this job')),
       ...removed.map((f) => problem(f, 'the removal of this job')),
       ...(prepared ? [] : [problem('(config)', 'the config change')]),

@@ -7,7 +7,7 @@ import {
   validateJobBody,
   type ConfigSnapshot,
 } from '../config/index.js';
-import type { ConfigState } from './job-registry.js';
+import type { ConfigState } from './config-view.js';
 import type { DaemonOptions } from './options.js';
 
 /** The daemon's window on jobs.d / nodes.d: the current snapshot, change events, reloads. */

@@ -26,8 +26,8 @@ import {
   type RunListFilter,
   type RunListPage,
 } from './control.js';
-import type { JobBook } from './job-book.js';
-import type { JobRegistry } from './job-registry.js';
+import type { ConfigView } from './config-view.js';
+import type { JobTable } from './job-table.js';
 import type { NodeHealthTracker } from './node-health.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
@@ -36,13 +36,14 @@ import type { Schedule } from '../schedule/schedule.js';
 export interface ControlDeps {
   store: Store;
   metrics: Metrics;
-  registry: JobRegistry;
+  /** Nodes and config problems. */
+  config: ConfigView;
+  /** Owner of each job's runtime state: the control only queries it and sends it commands. */
+  jobs: JobTable;
   scheduler: Scheduler;
   runner: Runner;
   health: NodeHealthTracker;
   jobsDir: string;
-  /** Owner of each job's enable override and last run; the control only queries and commands it. */
-  jobBook: JobBook;
   nodeInFlight: (node: string) => number;
   /** Config-layer validation of an API body (same messages as `distcron validate`). */
   validateJobBody: (name: string, body: unknown) => { problems: ConfigProblem[]; text: string };
@@ -68,11 +69,11 @@ export class DaemonControlImpl implements DaemonControl {
   listJobs(names?: readonly string[]): JobView[] {
     const views: JobView[] = [];
     if (names === undefined) {
-      for (const job of this.deps.registry.allJobs()) views.push(this.listView(job));
+      for (const job of this.deps.jobs.jobs()) views.push(this.listView(job));
       return views;
     }
     for (const name of names) {
-      const job = this.deps.registry.job(name);
+      const job = this.deps.jobs.job(name);
       if (job) views.push(this.listView(job));
     }
     return views;
@@ -95,11 +96,11 @@ export class DaemonControlImpl implements DaemonControl {
 
   /** Definitions only: lets the API filter and page 100k jobs before building any view. */
   jobDefinitions(): readonly JobDef[] {
-    return this.deps.registry.definitionList();
+    return this.deps.jobs.jobs();
   }
 
   getJob(name: string): JobView | undefined {
-    const job = this.deps.registry.job(name);
+    const job = this.deps.jobs.job(name);
     return job ? this.view(job, 5) : undefined;
   }
 
@@ -114,13 +115,13 @@ export class DaemonControlImpl implements DaemonControl {
     if (checked.problems.some((p) => p.severity === 'error'))
       return { ok: false, problems: checked.problems };
     return this.serialWrite(async () => {
-      const created = !this.deps.registry.job(name);
+      const created = !this.deps.jobs.job(name);
       const file = this.fileOf(name) ?? resolve(this.deps.jobsDir, `${name}.json`);
       const previous = await readFile(file, 'utf8').catch(() => null);
       await writeAtomically(file, checked.text);
       await this.deps.reload(file);
       const problems = this.loadProblems(file);
-      if (problems.length === 0 && this.deps.registry.job(name)?.file === file)
+      if (problems.length === 0 && this.deps.jobs.job(name)?.file === file)
         return { ok: true, created, job: this.getJob(name) ?? null };
       if (previous === null) await rm(file, { force: true });
       else await writeAtomically(file, previous);
@@ -137,7 +138,7 @@ export class DaemonControlImpl implements DaemonControl {
       if (!file) return false;
       await rm(file, { force: true });
       await this.deps.reload(file);
-      if (this.deps.registry.job(name)?.file === file) {
+      if (this.deps.jobs.job(name)?.file === file) {
         const why = this.loadProblems(file)[0]?.message ?? 'see GET /api/v1/config/errors';
         throw new ControlError(
           'unavailable',
@@ -156,16 +157,16 @@ export class DaemonControlImpl implements DaemonControl {
 
   /** Where job `name` is defined: its loaded file, else a file of that name that failed to load. */
   private fileOf(name: string): string | undefined {
-    const loaded = this.deps.registry.job(name)?.file;
+    const loaded = this.deps.jobs.job(name)?.file;
     if (loaded) return loaded;
     const root = resolve(this.deps.jobsDir) + sep;
-    return this.deps.registry
+    return this.deps.config
       .configProblems()
       .find((p) => p.file.startsWith(root) && basename(p.file) === `${name}.json`)?.file;
   }
 
   private loadProblems(file: string): ConfigProblem[] {
-    return this.deps.registry.configProblems().filter((p) => p.file === file && p.severity === 'error');
+    return this.deps.config.configProblems().filter((p) => p.file === file && p.severity === 'error');
   }
 
   async runJob(name: string, request: ManualRunRequest): Promise<{ executionId: string; runIds: string[] }> {
@@ -187,7 +188,7 @@ export class DaemonControlImpl implements DaemonControl {
   private pinnedNodes(job: JobDef, names: readonly string[] | undefined): NodeDef[] | undefined {
     if (names === undefined) return undefined;
     if (names.length === 0) throw new ControlError('invalid', 'nodes must name at least one node');
-    const known = this.deps.registry.nodeMap();
+    const known = this.deps.config.nodeMap();
     const unknown = names.filter((n) => !known.has(n));
     if (unknown.length > 0)
       throw new ControlError('invalid', `no such node: ${unknown.join(', ')}`, { nodes: unknown });
@@ -202,7 +203,7 @@ export class DaemonControlImpl implements DaemonControl {
 
   setJobEnabled(name: string, enabled: boolean): void {
     this.requireJob(name);
-    this.deps.jobBook.setEnabled(name, enabled);
+    this.deps.jobs.setEnabled(name, enabled);
   }
 
   cancelRun(id: string): boolean {
@@ -214,16 +215,16 @@ export class DaemonControlImpl implements DaemonControl {
   }
 
   listNodes(): NodeView[] {
-    return [...this.deps.registry.nodeMap().values()].map((n) => this.nodeView(n));
+    return [...this.deps.config.nodeMap().values()].map((n) => this.nodeView(n));
   }
 
   getNode(name: string): NodeView | undefined {
-    const node = this.deps.registry.nodeMap().get(name);
+    const node = this.deps.config.nodeMap().get(name);
     return node ? this.nodeView(node) : undefined;
   }
 
   configErrors() {
-    return this.deps.registry.configProblems();
+    return this.deps.config.configProblems();
   }
 
   listRuns(filter: RunListFilter): RunListPage {
@@ -273,13 +274,14 @@ export class DaemonControlImpl implements DaemonControl {
   }
 
   private stateOf(job: JobDef, nextCount: number): ViewState {
+    const { jobs } = this.deps;
     return {
-      override: this.deps.jobBook.override(job.name),
-      schedule: describeSchedule(this.deps.registry.schedule(job.name)),
+      override: jobs.override(job.name),
+      schedule: describeSchedule(jobs.scheduled(job.name)?.schedule),
       // A disabled job will not fire: listing instants would promise runs that never come.
-      nextAt: this.deps.jobBook.isEnabled(job) ? this.deps.scheduler.nextFireTimes(job.name, nextCount) : [],
-      lastRun: this.deps.jobBook.lastRun(job.name),
-      running: this.deps.runner.runningCount(job.name),
+      nextAt: jobs.isEnabled(job) ? this.deps.scheduler.nextFireTimes(job.name, nextCount) : [],
+      lastRun: jobs.lastRun(job.name),
+      running: jobs.running(job.name),
     };
   }
 
@@ -317,7 +319,7 @@ export class DaemonControlImpl implements DaemonControl {
   }
 
   private requireJob(name: string): JobDef {
-    const job = this.deps.registry.job(name);
+    const job = this.deps.jobs.job(name);
     if (!job) throw new ControlError('not_found', `job ${name} does not exist`);
     return job;
   }

@@ -9,7 +9,7 @@ import { LocalExecutor } from '../exec/local.js';
 import type { SshExecutorInput } from '../exec/ssh/options.js';
 import { hostKeyChangedEntry } from '../notify/outbox.js';
 import type { Store } from '../store/store.js';
-import type { JobRegistry } from './job-registry.js';
+import type { ConfigView } from './config-view.js';
 import type { DaemonOptions } from './options.js';
 
 export interface ExecutorDeps {
@@ -17,7 +17,7 @@ export interface ExecutorDeps {
   logger: Logger;
   metrics: Metrics;
   store: Store;
-  registry: JobRegistry;
+  config: ConfigView;
   /** Called after a notice was queued (wakes the notifier). */
   wake: () => void;
 }
@@ -49,7 +49,7 @@ function sshOptions(options: DaemonOptions, deps: ExecutorDeps): SshExecutorInpu
     tofuKnownHostsFile: tofuKnownHostsFileOf(options),
     connectTimeoutMs: options.sshConnectTimeoutMs,
     idleTimeoutMs: options.sshIdleTimeoutMs,
-    resolveNode: (name) => deps.registry.nodeMap().get(name),
+    resolveNode: (name) => deps.config.nodeMap().get(name),
     onHostKeyChanged: (e) => {
       // A changed key is refused and always notified (to --admin-email), never silently accepted.
       deps.store.enqueueOutbox([hostKeyChangedEntry({ ...e, at: new Date(e.at).toISOString() })]);

@@ -1,17 +1,19 @@
+import type { JobTable } from './job-table.js';
+
+/** The counts the overlap policy reads and changes; the job table owns them. */
+export type ExecutionCounts = Pick<
+  JobTable,
+  'running' | 'executionStarted' | 'executionEnded' | 'queueEntered' | 'queueLeft'
+>;
+
 /**
- * Per-job bookkeeping for the overlap policy: how many executions of a job are active, whether
- * one is queued behind them, and running a queued one once the job is idle.
+ * Runs a job's executions under the overlap policy: counts each in the job table while it runs
+ * or waits, and starts a queued one once the job is idle. Only the waiting callers live here.
  */
 export class JobActivity {
-  private readonly counts = new Map<string, { active: number; queued: number; idle: (() => void)[] }>();
+  private readonly idle = new Map<string, (() => void)[]>();
 
-  active(job: string): number {
-    return this.counts.get(job)?.active ?? 0;
-  }
-
-  queued(job: string): boolean {
-    return (this.counts.get(job)?.queued ?? 0) > 0;
-  }
+  constructor(private readonly counts: ExecutionCounts) {}
 
   /** Runs `body` as an active execution of `job`; with `afterPrevious`, first waits until the job is idle. */
   async run(
@@ -20,43 +22,37 @@ export class JobActivity {
     signal: AbortSignal,
     body: () => Promise<void>,
   ): Promise<void> {
-    const entry = this.entry(job);
-    if (afterPrevious && entry.active > 0) {
-      entry.queued++;
+    if (afterPrevious && this.counts.running(job) > 0) {
+      this.counts.queueEntered(job);
       try {
-        await this.idle(entry, signal);
+        await this.untilIdle(job, signal);
       } finally {
-        entry.queued--;
+        this.counts.queueLeft(job);
       }
     }
-    entry.active++;
+    this.counts.executionStarted(job);
     try {
       await body();
     } finally {
-      entry.active--;
-      this.wakeOne(job, entry);
+      this.counts.executionEnded(job);
+      this.wakeOne(job);
     }
   }
 
-  private idle(entry: { active: number; idle: (() => void)[] }, signal: AbortSignal): Promise<void> {
+  private untilIdle(job: string, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      if (entry.active === 0 || signal.aborted) return resolve();
-      entry.idle.push(resolve);
+      if (this.counts.running(job) === 0 || signal.aborted) return resolve();
+      const waiting = this.idle.get(job) ?? [];
+      waiting.push(resolve);
+      this.idle.set(job, waiting);
       signal.addEventListener('abort', () => resolve(), { once: true });
     });
   }
 
-  private wakeOne(job: string, entry: { active: number; queued: number; idle: (() => void)[] }): void {
-    if (entry.active === 0 && entry.idle.length > 0) entry.idle.shift()!();
-    if (entry.active === 0 && entry.queued === 0 && entry.idle.length === 0) this.counts.delete(job);
-  }
-
-  private entry(job: string) {
-    let e = this.counts.get(job);
-    if (!e) {
-      e = { active: 0, queued: 0, idle: [] };
-      this.counts.set(job, e);
-    }
-    return e;
+  private wakeOne(job: string): void {
+    const waiting = this.idle.get(job);
+    if (!waiting || this.counts.running(job) > 0) return;
+    waiting.shift()!();
+    if (waiting.length === 0) this.idle.delete(job);
   }
 }

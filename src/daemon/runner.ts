@@ -9,12 +9,25 @@ import { describeMissed, type FirePlan } from './catch-up.js';
 import { Limiter } from './limiter.js';
 import { finalRun, pendingRun, RETRYABLE, type NewRun } from './run-records.js';
 import { JobActivity } from './job-activity.js';
+import type { JobTable } from './job-table.js';
 import { RunJournal } from './run-journal.js';
 
 export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'placements'> {
   metrics: Metrics;
   /** Outbox entries queued with a final run (Elasticsearch, notifications). */
   outboxFor: (run: RunRecord, job: JobDef | undefined) => OutboxEntry[];
+  /** Owner of each job's executions in flight and last outcome: the runner reports both to it. */
+  jobs: Pick<
+    JobTable,
+    | 'running'
+    | 'isQueued'
+    | 'executionStarted'
+    | 'executionEnded'
+    | 'queueEntered'
+    | 'queueLeft'
+    | 'runFinished'
+  >;
+  /** After a run's outcome is stored and the job table has it (the outbox has news). */
   onFinished?: (run: RunRecord) => void;
 }
 
@@ -63,7 +76,7 @@ const JOURNAL_SETTLE_MS = 15_000;
  * executes units (one per node for `all`, one for `any`) with retries, and records every outcome.
  */
 export class Runner {
-  private readonly activity = new JobActivity();
+  private readonly activity: JobActivity;
   private readonly controllers = new Map<string, AbortController>();
   private readonly executions = new Set<Promise<void>>();
   private readonly waiters = new Map<string, ((run: RunRecord) => void)[]>();
@@ -74,6 +87,7 @@ export class Runner {
 
   constructor(private readonly ctx: RunnerOptions) {
     this.journal = new RunJournal(ctx.store, ctx.logger);
+    this.activity = new JobActivity(ctx.jobs);
     this.attempts = {
       ...ctx,
       placements: new PlacementHistory(),
@@ -121,10 +135,10 @@ export class Runner {
 
   /** One fire, after the overlap policy: a `skipped` run while a previous one is still running. */
   private fireClaim(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): PreparedClaim {
-    const busy = this.activity.active(job.name) > 0;
+    const busy = this.ctx.jobs.running(job.name) > 0;
     if (busy && job.overlap === 'skip')
       return this.finalClaim(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');
-    if (busy && job.overlap === 'queue' && this.activity.queued(job.name))
+    if (busy && job.overlap === 'queue' && this.ctx.jobs.isQueued(job.name))
       return this.finalClaim(job, at, advanceTo, 'skipped', 'a run is already queued (overlap: queue)');
     return this.executionClaim(job, at, trigger, advanceTo, busy && job.overlap === 'queue');
   }
@@ -174,10 +188,6 @@ export class Runner {
     let n = 0;
     for (const list of this.waiters.values()) n += list.length;
     return n;
-  }
-
-  runningCount(job: string): number {
-    return this.activity.active(job);
   }
 
   /** Resolves with the final record of run `id` (already final: at once). */
@@ -474,6 +484,7 @@ export class Runner {
     );
     for (const resolve of this.waiters.get(run.id) ?? []) resolve(run);
     this.waiters.delete(run.id);
+    this.ctx.jobs.runFinished(run);
     this.ctx.onFinished?.(run);
   }
 }

@@ -1,14 +1,9 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { JobDef, Millis } from '../core/types.js';
-import { scheduleKey } from '../schedule/key.js';
-import type { Schedule } from '../schedule/schedule.js';
-import type { BaselineWrite, JobState } from '../store/store.js';
 import { DUE_KEEP, dueInstants, planFires, type FirePlan } from './catch-up.js';
 import { MinHeap } from './heap.js';
-
-/** What the store keeps of a job's schedule between restarts. */
-export type ScheduleBaseline = Pick<JobState, 'lastScheduledAt' | 'scheduleKey'>;
+import type { JobTable, ScheduledJob } from './job-table.js';
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -17,19 +12,13 @@ export interface SchedulerOptions {
   graceMs: number;
   /** Longest single wait; the clock is re-read on every wake (clock jumps, suspend). */
   maxWaitMs: number;
-  /** Persisted baseline of a job (null: none). */
-  baseline: (job: string) => ScheduleBaseline | null;
-  setBaselines: (items: BaselineWrite[]) => void;
-  /** The job left the config: its baseline belonged to that definition only. */
-  forgetBaseline: (job: string) => void;
-  isEnabled: (job: JobDef) => boolean;
+  /** Owner of each job's definition, schedule and last instant; the scheduler only times them. */
+  jobs: Pick<JobTable, 'jobs' | 'scheduled' | 'isEnabled' | 'fired' | 'passOver'>;
   /**
    * Claims a plan in one transaction and starts what it claimed; must advance the persisted last
    * scheduled instant to `latest`. Throws, having claimed nothing, when the store fails.
    */
   execute: (job: JobDef, plan: FirePlan, latest: Millis) => void;
-  /** A disabled job's due instants are passed over (no catch-up when it is enabled again). */
-  passOver: (job: JobDef, latest: Millis) => void;
   /** Counts a claim the store refused (a metric). */
   onClaimError?: (job: string) => void;
   /** Backoff of claim retries after a store error: first wait, doubled up to `claimRetryMaxMs`. */
@@ -39,11 +28,9 @@ export interface SchedulerOptions {
 
 export const SCHEDULER_DEFAULTS = { claimRetryFirstMs: 500, claimRetryMaxMs: 30_000 } as const;
 
+/** When a job is next due; the job's schedule and last instant are the table's. */
 interface Entry {
-  job: JobDef;
-  schedule: Schedule;
-  key: string;
-  last: Millis;
+  name: string;
   /** The first instant after `base`, the time it was computed from (max of last and the clock then). */
   next: Millis | null;
   base: Millis;
@@ -80,31 +67,20 @@ export class Scheduler {
     this.retryMaxMs = options.claimRetryMaxMs ?? SCHEDULER_DEFAULTS.claimRetryMaxMs;
   }
 
-  /** Adds or replaces a job (hot reload). */
-  setJob(job: JobDef, schedule: Schedule): void {
-    this.setJobs([{ job, schedule }]);
-  }
-
   /**
-   * Adds or replaces many jobs at once (start-up, reload): `known` holds persisted baselines read
-   * in one query. A job whose schedule is new or changed — or whose stored baseline was counted
-   * under another schedule — starts counting from now: there is nothing of it to catch up.
+   * The table changed these jobs (config applied, or all of them at start-up): each is timed
+   * afresh from its last instant, and one no longer loaded is dropped.
    */
-  setJobs(items: { job: JobDef; schedule: Schedule }[], known?: ReadonlyMap<string, ScheduleBaseline>): void {
-    const now = this.options.clock.now();
-    const writes: BaselineWrite[] = [];
-    const entries: Entry[] = [];
-    // Store reads and writes first, then the in-memory change: a store error leaves the
-    // scheduler exactly as it was, so the caller can keep the previous config and retry.
-    for (const { job, schedule } of items) {
-      const key = scheduleKey(job.schedule);
-      const last = this.baselineOf(job.name, key, now, writes, known);
-      entries.push({ job, schedule, key, last, next: schedule.nextAfter(last), base: last, failures: 0 });
-    }
-    if (writes.length > 0) this.options.setBaselines(writes);
+  reschedule(names: Iterable<string>): void {
     let earliest = Infinity;
-    for (const entry of entries) {
-      this.entries.set(entry.job.name, entry);
+    for (const name of names) {
+      const job = this.options.jobs.scheduled(name);
+      if (!job) {
+        this.entries.delete(name);
+        continue;
+      }
+      const entry: Entry = { name, next: job.schedule.nextAfter(job.last), base: job.last, failures: 0 };
+      this.entries.set(name, entry);
       if (entry.next === null) continue;
       this.heap.push(entry.next, entry);
       earliest = Math.min(earliest, entry.next);
@@ -112,72 +88,26 @@ export class Scheduler {
     if (this.wake && earliest <= (this.heap.peek()?.at ?? Infinity)) this.wake.abort();
   }
 
-  private baselineOf(
-    name: string,
-    key: string,
-    now: Millis,
-    writes: BaselineWrite[],
-    known: ReadonlyMap<string, ScheduleBaseline> | undefined,
-  ): Millis {
-    const existing = this.entries.get(name);
-    if (existing) {
-      if (existing.key === key) return existing.last;
-    } else {
-      const stored = known ? (known.get(name) ?? null) : this.options.baseline(name);
-      const last = stored?.lastScheduledAt ?? null;
-      if (last !== null && stored?.scheduleKey === key) return last;
-      if (last !== null && stored?.scheduleKey === null) {
-        writes.push({ job: name, key, at: null });
-        return last;
-      }
-    }
-    writes.push({ job: name, key, at: now });
-    return now;
-  }
-
-  removeJob(name: string): void {
-    if (!this.entries.delete(name)) return;
-    this.options.forgetBaseline(name);
-  }
-
-  /**
-   * At start-up: a stored job without a definition now was deleted while the daemon was down.
-   * `unloadable` names jobs whose file exists but fails to load: once fixed they catch up.
-   */
-  forgetAbsent(
-    stored: readonly (ScheduleBaseline & { job: string })[],
-    unloadable: ReadonlySet<string>,
-  ): void {
-    for (const state of stored) {
-      if (this.entries.has(state.job) || unloadable.has(state.job) || state.lastScheduledAt === null)
-        continue;
-      this.options.forgetBaseline(state.job);
-    }
-  }
-
-  hasJob(name: string): boolean {
-    return this.entries.has(name);
-  }
-
-  /** The definition the scheduler fires for `name` (the registry must hold the same one). */
-  jobOf(name: string): JobDef | undefined {
-    return this.entries.get(name)?.job;
+  /** Times every job the table has loaded (start-up). */
+  scheduleAll(): void {
+    this.reschedule(this.options.jobs.jobs().map((j) => j.name));
   }
 
   /** The next `n` fire instants of a job after now (or after its last instant, if later). */
   nextFireTimes(name: string, n: number): Millis[] {
     const entry = this.entries.get(name);
-    if (!entry) return [];
+    const job = this.options.jobs.scheduled(name);
+    if (!entry || !job) return [];
     const out: Millis[] = [];
-    const from = Math.max(entry.last, this.options.clock.now());
+    const from = Math.max(job.last, this.options.clock.now());
     // Nothing fires between base and next, so next is also the first instant after `from`.
     let t =
       entry.next !== null && from >= entry.base && from < entry.next
         ? entry.next
-        : entry.schedule.nextAfter(from);
+        : job.schedule.nextAfter(from);
     while (t !== null && out.length < n) {
       out.push(t);
-      if (out.length < n) t = entry.schedule.nextAfter(t);
+      if (out.length < n) t = job.schedule.nextAfter(t);
     }
     return out;
   }
@@ -218,44 +148,56 @@ export class Scheduler {
       if (!top || top.at > now || this.stopped) return;
       this.heap.pop();
       const entry = top.key;
-      if (this.entries.get(entry.job.name) !== entry) continue;
+      if (this.entries.get(entry.name) !== entry) continue;
       this.handle(entry, now);
       if (++handled % BATCH === 0) await new Promise((r) => setImmediate(r));
     }
   }
 
   private handle(entry: Entry, now: Millis): void {
-    const due = dueInstants(entry.schedule, entry.last, now, DUE_KEEP);
+    const job = this.options.jobs.scheduled(entry.name);
+    // Not reachable while the config applier reschedules every job it changes; kept safe anyway.
+    if (!job) {
+      this.entries.delete(entry.name);
+      return;
+    }
+    const due = dueInstants(job.schedule, job.last, now, DUE_KEEP);
     const latest = due.recent[due.recent.length - 1];
     if (latest !== undefined) {
       try {
-        this.dispatch(entry, due, latest, now);
+        this.dispatch(job, due, latest, now);
       } catch (err) {
         return this.retryLater(entry, now, err);
       }
       this.claimed(entry);
-      entry.last = latest;
     }
-    entry.base = Math.max(entry.last, now);
-    entry.next = entry.schedule.nextAfter(entry.base);
+    entry.base = Math.max(latest ?? job.last, now);
+    entry.next = job.schedule.nextAfter(entry.base);
     if (entry.next !== null) this.heap.push(entry.next, entry);
   }
 
-  private dispatch(entry: Entry, due: ReturnType<typeof dueInstants>, latest: Millis, now: Millis): void {
-    if (!this.options.isEnabled(entry.job)) return this.options.passOver(entry.job, latest);
-    const { graceMs } = this.options;
-    const plan = planFires(due, { policy: entry.job.catchUp, now, graceMs, upSince: this.upSince });
-    this.options.execute(entry.job, plan, latest);
+  /** Either way the table's last instant advances to `latest` once the store has it. */
+  private dispatch(
+    job: ScheduledJob,
+    due: ReturnType<typeof dueInstants>,
+    latest: Millis,
+    now: Millis,
+  ): void {
+    const { jobs, graceMs } = this.options;
+    if (!jobs.isEnabled(job.job)) return jobs.passOver(job.job.name, latest);
+    const plan = planFires(due, { policy: job.job.catchUp, now, graceMs, upSince: this.upSince });
+    this.options.execute(job.job, plan, latest);
+    jobs.fired(job.job.name, latest);
   }
 
   /** The instant stays unclaimed (`last` is not advanced): the same due instants are tried again. */
   private retryLater(entry: Entry, now: Millis, err: unknown): void {
     const delay = Math.min(this.retryFirstMs * 2 ** entry.failures, this.retryMaxMs);
     entry.failures++;
-    this.options.onClaimError?.(entry.job.name);
+    this.options.onClaimError?.(entry.name);
     if (this.failureStreak++ === 0) {
       this.options.logger.error(
-        { err, job: entry.job.name, retryInMs: delay },
+        { err, job: entry.name, retryInMs: delay },
         'could not claim a fire; retrying with backoff until the store takes it (logged once until a claim succeeds)',
       );
     }

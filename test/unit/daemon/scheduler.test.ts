@@ -3,6 +3,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/log.js';
 import type { Millis } from '../../../src/core/types.js';
 import type { FirePlan } from '../../../src/daemon/catch-up.js';
+import { JobTable, type JobTableStore, type ScheduleBaseline } from '../../../src/daemon/job-table.js';
 import { Scheduler, type SchedulerOptions } from '../../../src/daemon/scheduler.js';
 import type { Schedule } from '../../../src/schedule/schedule.js';
 import { jobDef } from '../../harness/defs.js';
@@ -14,7 +15,36 @@ const everySecond: Schedule = {
   nextAfter: (t) => (Math.floor(t / SECOND) + 1) * SECOND,
   describe: () => 'every second',
 };
+const KEY = '{"expression":"* * * * * *","kind":"cron"}';
 const job = jobDef('tick', { schedule: { kind: 'cron', expression: '* * * * * *' }, catchUp: 'all' });
+
+/** A store for the job table that holds one stored baseline and takes every write. */
+function storeWith(stored: ScheduleBaseline | null): JobTableStore {
+  return {
+    getJobState: (name) =>
+      stored
+        ? {
+            job: name,
+            enabledOverride: null,
+            lastStatus: null,
+            lastRunId: null,
+            lastFinishedAt: null,
+            ...stored,
+          }
+        : undefined,
+    getRun: () => undefined,
+    setBaselines: () => {},
+    setLastScheduled: () => {},
+    setEnabledOverride: () => {},
+    forgetBaseline: () => {},
+  };
+}
+
+/** The job table with `job` loaded, and the scheduler timing it (as the config applier does). */
+function load(jobs: JobTable, scheduler: Scheduler): void {
+  jobs.applyConfig({ upserted: [{ job, schedule: everySecond }], removed: [] });
+  scheduler.reschedule([job.name]);
+}
 
 const settle = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -29,25 +59,22 @@ function harness(failures: number) {
   const attempts: Millis[] = [];
   let refusals = 0;
   let left = failures;
+  const jobs = new JobTable(storeWith(null), clock, []);
   const options: SchedulerOptions = {
     clock,
     logger,
     graceMs: 60_000,
     maxWaitMs: 30_000,
-    baseline: () => null,
-    setBaselines: () => {},
-    forgetBaseline: () => {},
-    isEnabled: () => true,
+    jobs,
     execute: (_job, plan: FirePlan) => {
       attempts.push(clock.now());
       if (left-- > 0) throw new Error('SQLITE_BUSY: database is locked');
       claimed.push(...plan.fires.map((f) => f.at));
     },
-    passOver: () => {},
     onClaimError: () => refusals++,
   };
   const scheduler = new Scheduler(options);
-  scheduler.setJobs([{ job, schedule: everySecond }]);
+  load(jobs, scheduler);
   scheduler.start();
   const run = async (until: Millis) => {
     while (clock.now() < until) {
@@ -99,73 +126,87 @@ describe('scheduler: a store that refuses claims', () => {
   });
 });
 
-describe('scheduler: baselines and the daemon start', () => {
-  const key = '{"expression":"* * * * * *","kind":"cron"}';
-
-  function withStored(stored: { lastScheduledAt: Millis | null; scheduleKey: string | null } | null) {
+describe('scheduler: the daemon start', () => {
+  it('instants since the stored one that came before the start are catch-ups, later ones on time', async () => {
     const clock = new ManualClock(T0);
-    const writes: unknown[] = [];
+    const jobs = new JobTable(storeWith({ lastScheduledAt: T0 - 3 * SECOND, scheduleKey: KEY }), clock, []);
     const plans: FirePlan[] = [];
     const scheduler = new Scheduler({
       clock,
       logger: createLogger('silent'),
       graceMs: 60_000,
       maxWaitMs: 30_000,
-      baseline: () => stored,
-      setBaselines: (items) => writes.push(...items),
-      forgetBaseline: (job) => writes.push({ forget: job }),
-      isEnabled: () => true,
+      jobs,
       execute: (_job, plan) => plans.push(plan),
-      passOver: () => {},
     });
-    return { clock, scheduler, writes, plans };
-  }
-
-  it('instants since the stored one that came before the start are catch-ups, later ones on time', async () => {
-    const h = withStored({ lastScheduledAt: T0 - 3 * SECOND, scheduleKey: key });
-    h.scheduler.setJobs([{ job, schedule: everySecond }]);
-    h.clock.advance(500);
-    h.scheduler.start();
+    load(jobs, scheduler);
+    clock.advance(500);
+    scheduler.start();
     await settle();
-    h.clock.advance(600);
+    clock.advance(600);
     await settle();
-    await h.scheduler.stop();
-    expect(h.plans.flatMap((p) => p.fires)).to.deep.equal([
+    await scheduler.stop();
+    expect(plans.flatMap((p) => p.fires)).to.deep.equal([
       { at: T0 - 2 * SECOND, late: true },
       { at: T0 - SECOND, late: true },
       { at: T0, late: true },
       { at: T0 + SECOND, late: false },
     ]);
-    expect(h.writes).to.deep.equal([]);
+    expect(jobs.scheduled('tick')?.last).to.equal(T0 + SECOND);
+  });
+});
+
+describe('scheduler: a disabled job', () => {
+  it('passes its due instants over: nothing fires, and enabled again it fires only new instants', async () => {
+    const clock = new ManualClock(T0);
+    const jobs = new JobTable(storeWith(null), clock, []);
+    const fired: Millis[] = [];
+    const scheduler = new Scheduler({
+      clock,
+      logger: createLogger('silent'),
+      graceMs: 60_000,
+      maxWaitMs: 30_000,
+      jobs,
+      execute: (_job, plan) => fired.push(...plan.fires.map((f) => f.at)),
+    });
+    load(jobs, scheduler);
+    jobs.setEnabled('tick', false);
+    scheduler.start();
+    for (let i = 0; i < 30; i++) {
+      clock.advance(100);
+      await settle();
+    }
+    expect(fired).to.deep.equal([]);
+    expect(jobs.scheduled('tick')?.last).to.equal(T0 + 3 * SECOND);
+    jobs.setEnabled('tick', true);
+    for (let i = 0; i < 10; i++) {
+      clock.advance(100);
+      await settle();
+    }
+    await scheduler.stop();
+    expect(fired).to.deep.equal([T0 + 4 * SECOND]);
   });
 
-  it('a stored instant counted under another schedule is dropped: the job counts from now', () => {
-    const h = withStored({ lastScheduledAt: T0 - 3600 * SECOND, scheduleKey: '{"kind":"manual"}' });
-    h.scheduler.setJobs([{ job, schedule: everySecond }]);
-    expect(h.writes).to.deep.equal([{ job: 'tick', key, at: T0 }]);
-    expect(h.scheduler.nextFireTimes('tick', 1)).to.deep.equal([T0 + SECOND]);
-  });
-
-  it('a stored instant from before schedule keys existed is kept, and the key recorded', () => {
-    const h = withStored({ lastScheduledAt: T0 - 5 * SECOND, scheduleKey: null });
-    h.scheduler.setJobs([{ job, schedule: everySecond }]);
-    expect(h.writes).to.deep.equal([{ job: 'tick', key, at: null }]);
-  });
-
-  it('an edit of a loaded job restarts its baseline only when the schedule changed', () => {
-    const h = withStored(null);
-    h.scheduler.setJobs([{ job, schedule: everySecond }]);
-    h.clock.advance(10 * SECOND);
-    h.scheduler.setJobs([
-      { job: { ...job, command: { kind: 'argv', argv: ['echo'] } }, schedule: everySecond },
-    ]);
-    const hourly = { ...job, schedule: { kind: 'cron' as const, expression: '0 * * * *' } };
-    h.scheduler.setJobs([{ job: hourly, schedule: everySecond }]);
-    h.scheduler.removeJob('tick');
-    expect(h.writes).to.deep.equal([
-      { job: 'tick', key, at: T0 },
-      { job: 'tick', key: '{"expression":"0 * * * *","kind":"cron"}', at: T0 + 10 * SECOND },
-      { forget: 'tick' },
-    ]);
+  it('a job the config removed is no longer timed', async () => {
+    const clock = new ManualClock(T0);
+    const jobs = new JobTable(storeWith(null), clock, []);
+    const fired: Millis[] = [];
+    const scheduler = new Scheduler({
+      clock,
+      logger: createLogger('silent'),
+      graceMs: 60_000,
+      maxWaitMs: 30_000,
+      jobs,
+      execute: (_job, plan) => fired.push(...plan.fires.map((f) => f.at)),
+    });
+    load(jobs, scheduler);
+    jobs.applyConfig({ upserted: [], removed: ['tick'] });
+    scheduler.reschedule(['tick']);
+    scheduler.start();
+    clock.advance(3 * SECOND);
+    await settle();
+    await scheduler.stop();
+    expect(fired).to.deep.equal([]);
+    expect(scheduler.nextFireTimes('tick', 1)).to.deep.equal([]);
   });
 });
