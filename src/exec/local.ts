@@ -53,8 +53,10 @@ export class LocalExecutor implements Executor {
     if (req.signal.aborted) return this.cancelledBeforeStart();
     const plan = await planSpawn(req.command, req.environment, this.baseEnv, req.workingDirectory);
     if (typeof plan === 'string') return errorOutcome(plan, this.clock.now(), false, this.host);
-    if (this.closed) return this.closedOutcome();
-    if (req.signal.aborted) return this.cancelledBeforeStart();
+    if (this.closed || req.signal.aborted) {
+      if (plan.uploadDir !== undefined) await rm(plan.uploadDir, { recursive: true, force: true });
+      return this.closed ? this.closedOutcome() : this.cancelledBeforeStart();
+    }
     const run = new LocalRun(req, plan, this.runOptions());
     this.running.add(run);
     try {
