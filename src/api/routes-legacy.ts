@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { JobDef, RunRecord, ScheduleSpec } from '../core/types.js';
+import type { CommandSpec, JobDef, RunRecord, ScheduleSpec } from '../core/types.js';
 import type { JobView, NodeView } from '../daemon/control.js';
 import { ApiError } from './errors.js';
 import { pathParam, readQuery } from './request.js';
@@ -39,7 +39,7 @@ function legacyJob(view: JobView, base: string) {
     owners: def.owners.map((o) => ({ name: o.name ?? '', email_address: o.email })),
     execution_policy: executionPolicy(def.policy),
     execution_schedule: writtenSchedule(def.schedule),
-    command: def.command.kind === 'argv' ? def.command.argv : ['/bin/sh', '-c', def.command.script],
+    command: legacyCommand(def.command),
     last_execution: dateResource(view.lastRun?.started_at ?? view.lastRun?.scheduled_at),
     next_execution: dateResource(view.nextFireTimes[0]),
   };
@@ -218,3 +218,10 @@ export const legacyRoutes: ApiRoute[] = [
     handle: (ctx, req, res) => void res.json(legacyNode(legacyNodeView(ctx, req), origin(req))),
   },
 ];
+
+/** distcrond's `command` is an argv; a script job shows as its interpreter, script path and args. */
+function legacyCommand(command: CommandSpec): string[] {
+  if (command.kind === 'argv') return command.argv;
+  if (command.kind === 'shell') return ['/bin/sh', '-c', command.script];
+  return [...command.interpreter, command.source, ...command.args];
+}

@@ -1,4 +1,7 @@
-/** A job file's text → JobDef (SPEC §4), with every problem located. Pure. */
+/**
+ * A job file's text → JobDef (SPEC §4), with every problem located. Pure, except that a
+ * `"script"` file the job names is read (relative to the job file's directory).
+ */
 import type { CommandSpec, ConfigProblem, JobDef } from '../core/types.js';
 import {
   objectFields,
@@ -31,6 +34,7 @@ import {
   noItems,
 } from './shared-defaults.js';
 import type { ReadFacts } from './read-facts.js';
+import { parseScript, withRunAs } from './parse-script.js';
 
 export interface JobParseOptions {
   defaultTimezone: string;
@@ -44,6 +48,12 @@ const JOB_FIELDS = [
   'schedule',
   'command',
   'shell_command',
+  'script',
+  'script_inline',
+  'interpreter',
+  'args',
+  'script_delivery',
+  'run_as',
   'environment',
   'parameters',
   'working_directory',
@@ -110,7 +120,7 @@ function jobFromTree(
       placement: 'least_loaded',
     },
     schedule: parseSchedule(sink, fields.get('schedule'), scheduleOpts) ?? { kind: 'manual' },
-    command: parseCommand(sink, root, fields) ?? { kind: 'shell', script: '' },
+    command: withRunAs(sink, fields, parseCommand(sink, root, fields, file)) ?? { kind: 'shell', script: '' },
     environment: ifGiven(fields.get('environment'), sink, readEnvironment) ?? NO_ENVIRONMENT,
     parameters: ifGiven(fields.get('parameters'), sink, parseParameters) ?? NO_PARAMETERS,
     retries: ifGiven(fields.get('retries'), sink, parseRetries) ?? NO_RETRIES,
@@ -166,14 +176,32 @@ function checkNameField(sink: ProblemSink, field: Located | undefined, name: str
     sink.warn(field, `"name" "${value}" is ignored; the name comes from the file name ("${name}")`);
 }
 
-function parseCommand(sink: ProblemSink, root: Located, fields: Fields): CommandSpec | undefined {
+const COMMAND_FIELDS = ['command', 'shell_command', 'script', 'script_inline'] as const;
+const SCRIPT_ONLY_FIELDS = ['interpreter', 'args', 'script_delivery'] as const;
+
+function parseCommand(
+  sink: ProblemSink,
+  root: Located,
+  fields: Fields,
+  file: string,
+): CommandSpec | undefined {
+  const given = COMMAND_FIELDS.filter((f) => fields.has(f));
+  if (given.length > 1)
+    return sink.errorAtKey(
+      fields.get(given[1]!)!,
+      `give exactly one of "command" (argv array), "shell_command" (string), "script" (file) or "script_inline" (text), not ${given.map((g) => `"${g}"`).join(' and ')}`,
+    );
+  if (given[0] === 'script' || given[0] === 'script_inline') return parseScript(sink, fields, file);
+  for (const f of SCRIPT_ONLY_FIELDS) {
+    const field = fields.has(f) ? fields.get(f) : undefined;
+    if (field)
+      sink.errorAtKey(
+        field,
+        `"${f}" applies only to a "script" or "script_inline" job; remove it or use a script`,
+      );
+  }
   const argvField = fields.get('command');
   const shellField = fields.get('shell_command');
-  if (argvField && shellField)
-    return sink.errorAtKey(
-      shellField,
-      'give exactly one of "command" (argv array) or "shell_command" (string), not both',
-    );
   if (shellField) {
     const script = readString(sink, shellField, { nonEmpty: true });
     return script === undefined ? undefined : { kind: 'shell', script };
@@ -181,7 +209,7 @@ function parseCommand(sink: ProblemSink, root: Located, fields: Fields): Command
   if (!argvField)
     return sink.error(
       root,
-      'missing "command" (an argv array like ["/usr/bin/backup", "--all"]) or "shell_command" (a string)',
+      'missing "command" (an argv array like ["/usr/bin/backup", "--all"]), "shell_command" (a string), "script" (a file) or "script_inline" (text)',
     );
   if (argvField.node.type === 'string')
     return wrongType(

@@ -105,3 +105,43 @@ function describeOpenError(err: unknown): string {
     return 'cannot open the file: permission denied; make it readable by the daemon';
   return `cannot open the file: ${(err as Error).message}`;
 }
+
+/**
+ * A script a job pushes, as bytes: a regular file of at most `limit` bytes (checked again
+ * after reading: it may grow in between).
+ */
+export function readScriptFileSync(
+  path: string,
+  limit: number,
+): { ok: true; bytes: Buffer } | { ok: false; error: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ok: false, error: 'does not exist; create it or fix "script"' };
+    if (code === 'EACCES' || code === 'EPERM')
+      return { ok: false, error: 'permission denied; make it readable by the daemon' };
+    return { ok: false, error: `cannot open it: ${(err as Error).message}` };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) return { ok: false, error: 'is a directory, not a file' };
+    if (!st.isFile()) return { ok: false, error: 'is not a regular file' };
+    const tooLarge = (n: number) => ({
+      ok: false as const,
+      error: `is ${n} bytes, over the 1 MiB limit (${limit} bytes) for a pushed script; install large programs on the hosts instead`,
+    });
+    if (st.size > limit) return tooLarge(st.size);
+    const buf = Buffer.allocUnsafe(limit + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length <= limit; length += n)
+      n = readSync(fd, buf, length, buf.length - length, null);
+    if (length > limit) return tooLarge(length);
+    return { ok: true, bytes: Buffer.from(buf.subarray(0, length)) };
+  } catch (err) {
+    return { ok: false, error: `cannot read it: ${(err as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -47,7 +47,33 @@ export interface NodeDef {
   description?: string;
 }
 
-export type CommandSpec = { kind: 'argv'; argv: string[] } | { kind: 'shell'; script: string };
+/**
+ * What a run executes, parsed once from `command`, `shell_command`, `script` or
+ * `script_inline` (SPEC §4, §17). `runAs` (`run_as`) applies to every kind: the host runs it
+ * through `sudo -n -u USER --`.
+ */
+export type CommandSpec = (
+  { kind: 'argv'; argv: string[] } | { kind: 'shell'; script: string } | ({ kind: 'script' } & ScriptSpec)
+) & { runAs?: string };
+
+/** A script pushed to the host for each run (`script` / `script_inline`). */
+export interface ScriptSpec {
+  /** The path as written in the job file (relative to its directory), or "inline". */
+  source: string;
+  /** The script's bytes, read when the config was loaded (at most 1 MiB). */
+  content: Buffer;
+  /** Hex sha256 of `content`; recorded on every run as `script_sha256`. */
+  sha256: string;
+  /** Program and its fixed options: `interpreter`, else the shebang line, else `/bin/sh`. */
+  interpreter: string[];
+  /** Arguments after the script (`args`). */
+  args: string[];
+  /**
+   * `stdin`: fed on the session's stdin (`sh -s -- args`, `python3 - args`), nothing written on
+   * the host. `upload`: written into a fresh 0700 directory under the user's home, removed after.
+   */
+  delivery: 'stdin' | 'upload';
+}
 
 export type FuzzyPeriod = 'hourly' | 'daily' | 'weekly' | { everyMs: number };
 

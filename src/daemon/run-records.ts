@@ -12,6 +12,7 @@ export interface NewRun {
   now: Millis;
   parameters?: Record<string, string> | null;
   requestedBy?: string | null;
+  scriptSha256?: string | null;
 }
 
 /** A run that is about to execute (or wait for a slot): status `running`, not started yet. */
@@ -38,7 +39,7 @@ export function pendingRun(r: NewRun): RunRecord {
     parameters: r.parameters ?? null,
     requestedBy: r.requestedBy ?? null,
     parentRuns: null,
-    scriptSha256: null,
+    scriptSha256: r.scriptSha256 ?? null,
     member: null,
   };
 }

@@ -358,7 +358,17 @@ export class Runner {
     trigger: Trigger,
     scheduledAt: Millis | null,
   ): NewRun {
-    return { executionId, job: job.name, node, trigger, attempt: 1, scheduledAt, now: this.ctx.clock.now() };
+    const scriptSha256 = job.command.kind === 'script' ? job.command.sha256 : null;
+    return {
+      executionId,
+      job: job.name,
+      node,
+      trigger,
+      attempt: 1,
+      scheduledAt,
+      now: this.ctx.clock.now(),
+      scriptSha256,
+    };
   }
 
   private start(execution: Execution, afterPrevious: boolean): void {

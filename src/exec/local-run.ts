@@ -90,11 +90,18 @@ export class LocalRun {
   private start(): Promise<string | null> {
     const { file, args, env, cwd } = this.plan;
     try {
-      this.child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // stdin is empty and closed (/dev/null), or carries the script and is then closed.
+      const stdin = this.plan.stdin ? 'pipe' : 'ignore';
+      this.child = spawn(file, args, { cwd, env, detached: true, stdio: [stdin, 'pipe', 'pipe'] });
     } catch (err) {
       return Promise.resolve(describeSpawnError(err, file));
     }
     this.listen(this.child);
+    if (this.plan.stdin) {
+      // EPIPE when the program exits without reading it all is no error of the run.
+      this.child.stdin?.on('error', () => undefined);
+      this.child.stdin?.end(this.plan.stdin);
+    }
     return new Promise((resolve) => {
       this.child.once('spawn', () => {
         this.markStarted();

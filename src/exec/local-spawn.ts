@@ -1,6 +1,8 @@
-import { stat } from 'node:fs/promises';
+import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { CommandSpec } from '../core/types.js';
-import { isValidEnvName } from './quote.js';
+import { commandLine, isValidEnvName, shellQuote } from './quote.js';
 
 /** What `child_process.spawn` gets for one local run. */
 export interface SpawnPlan {
@@ -8,6 +10,10 @@ export interface SpawnPlan {
   args: string[];
   env: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Bytes written to the process's stdin before it is closed (a script delivered on stdin). */
+  stdin?: Buffer;
+  /** An uploaded script's directory, removed when the run has ended. */
+  uploadDir?: string;
 }
 
 /**
@@ -26,16 +32,49 @@ export async function planSpawn(
   if (envProblem) return envProblem;
   const cwdProblem = workingDirectory === undefined ? null : await checkDirectory(workingDirectory);
   if (cwdProblem) return cwdProblem;
-  return { ...program, env: { ...baseEnv, ...environment }, cwd: workingDirectory };
+  const env = { ...baseEnv, ...environment };
+  if (command.kind !== 'script' && command.runAs === undefined)
+    return { ...program, env, cwd: workingDirectory };
+  try {
+    const shellPlan = await throughShell(command, environment, baseEnv.HOME ?? homedir());
+    return { ...shellPlan, env, cwd: workingDirectory };
+  } catch (err) {
+    return `local: cannot prepare the script: ${(err as Error).message}`;
+  }
 }
 
 function programOf(command: CommandSpec): { file: string; args: string[] } | string {
-  const words = command.kind === 'argv' ? command.argv : [command.script];
+  const words =
+    command.kind === 'argv' ? command.argv : command.kind === 'shell' ? [command.script] : command.args;
   if (words.some((w) => w.includes('\0'))) return 'local: the command contains a NUL byte; remove it';
   if (command.kind === 'shell') return { file: '/bin/sh', args: ['-c', command.script] };
+  if (command.kind === 'script') return { file: '/bin/sh', args: [] };
   const [file, ...args] = command.argv;
   if (file === undefined || file === '') return 'local: the command is empty; give a program to run';
   return { file, args };
+}
+
+/**
+ * A script or a run_as command runs through `/bin/sh -c` with the same checks and words as
+ * over ssh (see commandLine); the environment goes on the line only under sudo (which resets it).
+ */
+async function throughShell(
+  command: CommandSpec,
+  environment: Record<string, string>,
+  home: string,
+): Promise<{ file: string; args: string[]; stdin?: Buffer; uploadDir?: string }> {
+  let uploadDir: string | undefined;
+  let scriptPath: string | undefined;
+  if (command.kind === 'script' && command.delivery === 'upload') {
+    uploadDir = await mkdtemp(join(home, '.distcron-script.'));
+    await chmod(uploadDir, 0o700);
+    scriptPath = shellQuote(join(uploadDir, 'script'));
+    await writeFile(join(uploadDir, 'script'), command.content, { mode: 0o700 });
+  }
+  const line = commandLine(command, environment, { inlineEnv: false, scriptPath });
+  const script = `${line.checks.map((c) => `{ ${c}; } && `).join('')}exec ${line.words}`;
+  const stdin = command.kind === 'script' && command.delivery === 'stdin' ? command.content : undefined;
+  return { file: '/bin/sh', args: ['-c', script], stdin, uploadDir };
 }
 
 function checkEnvironment(environment: Record<string, string>): string | null {

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { NodeDef } from '../core/types.js';
@@ -5,6 +6,7 @@ import { errorOutcome, type ExecOutcome, type ExecRequest, type Executor } from 
 import { baseEnvironment } from './job-env.js';
 import { LocalRun } from './local-run.js';
 import { planSpawn } from './local-spawn.js';
+import { withSetupFailure } from './setup-failure.js';
 
 export interface LocalExecutorOptions {
   /** After SIGTERM to the process group, how long until SIGKILL. */
@@ -51,14 +53,17 @@ export class LocalExecutor implements Executor {
     if (req.signal.aborted) return this.cancelledBeforeStart();
     const plan = await planSpawn(req.command, req.environment, this.baseEnv, req.workingDirectory);
     if (typeof plan === 'string') return errorOutcome(plan, this.clock.now(), false, this.host);
-    if (this.closed) return this.closedOutcome();
-    if (req.signal.aborted) return this.cancelledBeforeStart();
+    if (this.closed || req.signal.aborted) {
+      if (plan.uploadDir !== undefined) await rm(plan.uploadDir, { recursive: true, force: true });
+      return this.closed ? this.closedOutcome() : this.cancelledBeforeStart();
+    }
     const run = new LocalRun(req, plan, this.runOptions());
     this.running.add(run);
     try {
-      return await run.execute();
+      return withSetupFailure(await run.execute(), req, `the local host (${this.host})`);
     } finally {
       this.running.delete(run);
+      if (plan.uploadDir !== undefined) await rm(plan.uploadDir, { recursive: true, force: true });
     }
   }
 

@@ -47,7 +47,8 @@ export function jobSnapshot(job: JobDef): JobSnapshot {
     description: job.description ?? null,
     owners: job.owners,
     notify,
-    command: job.command,
+    // A script's bytes (up to 1 MiB) stay out of every notification queued.
+    command: job.command.kind === 'script' ? { ...job.command, content: Buffer.alloc(0) } : job.command,
     tags: job.tags,
   };
 }

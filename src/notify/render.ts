@@ -1,6 +1,7 @@
 /** Pure rendering of a Notification into an e-mail (subject, text, HTML) or a webhook body. */
 import type { CommandSpec, RunRecord } from '../core/types.js';
 import { shellQuote } from '../exec/quote.js';
+import { scriptCommandText } from '../exec/script.js';
 import type { Notification } from './message.js';
 import { TAIL_LINES, tailLines } from './message.js';
 
@@ -17,6 +18,7 @@ export function runUrl(ctx: RenderContext, runId: string): string {
 }
 
 export function commandText(command: CommandSpec): string {
+  if (command.kind === 'script') return scriptCommandText(command, shellQuote);
   return command.kind === 'argv' ? command.argv.map(shellQuote).join(' ') : command.script;
 }
 

@@ -6,6 +6,7 @@ import type { CommandSpec, NodeDef } from '../../src/core/types.js';
 import type { ExecRequest } from '../../src/exec/executor.js';
 import { skipSuite } from './skip.js';
 import { SshTestHosts, sshdMissingReason, type SshTestHostsOptions } from './sshd.js';
+import { installSudoRule, removeSudoRule, sudoMissingReason } from './ssh-setup.js';
 
 /**
  * Starts hosts in `before` (skipping the suite loudly when sshd cannot run here) and stops
@@ -24,6 +25,16 @@ export function useSshHosts(suite: string, options: SshTestHostsOptions): { host
     await holder.hosts?.close();
   });
   return holder;
+}
+
+/** The harness sudoers rule (see installSudoRule) for the suite's duration; skips loudly without sudo. */
+export function useSudoRule(suite: string): void {
+  before(function () {
+    const missing = sshdMissingReason() ?? sudoMissingReason();
+    if (missing) skipSuite(this, suite, missing);
+    installSudoRule();
+  });
+  after(() => removeSudoRule());
 }
 
 export function argv(...words: string[]): CommandSpec {

@@ -3,7 +3,16 @@
  * authorized_keys and known_hosts files. Only loopback addresses are ever written anywhere.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  chmodSync,
+  copyFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
@@ -101,7 +110,55 @@ export function sshdConfig(c: SshdConfigInput): string {
     'PrintMotd no',
     'PrintLastLog no',
     'AllowTcpForwarding yes',
+    // In-process SFTP server (no external binary): script_delivery "upload" writes through it.
+    'Subsystem sftp internal-sftp',
     'LogLevel ERROR',
     '',
   ].join('\n');
+}
+
+/** `run_as` targets: the test user may become the first without a password, the second only with one. */
+export const RUN_AS_USER = 'distcron-runas';
+export const RUN_AS_PASSWORD_USER = 'distcron-runas-pw';
+const SUDO = '/usr/bin/sudo';
+const SUDOERS_FILE = '/etc/sudoers.d/distcron-sshtest';
+
+export function sudoMissingReason(): string | null {
+  if (!existsSync(SUDO)) return `${SUDO} not found (apt-get install sudo)`;
+  if (!existsSync('/usr/sbin/visudo')) return '/usr/sbin/visudo not found';
+  return null;
+}
+
+/**
+ * The sudoers rule the run_as tests need, checked with visudo before it goes live:
+ * TEST_USER → RUN_AS_USER with NOPASSWD, TEST_USER → RUN_AS_PASSWORD_USER with a password
+ * (which `sudo -n` refuses at once). removeSudoRule() takes it away again.
+ */
+export function installSudoRule(): void {
+  for (const user of [RUN_AS_USER, RUN_AS_PASSWORD_USER]) ensureUser(user);
+  const rule =
+    `# distcron test harness (removed on teardown)\n` +
+    `${TEST_USER} ALL=(${RUN_AS_USER}) NOPASSWD: ALL\n` +
+    `${TEST_USER} ALL=(${RUN_AS_PASSWORD_USER}) ALL\n`;
+  const staged = `${SUDOERS_FILE}.new`;
+  writeFileSync(staged, rule, { mode: 0o440 });
+  try {
+    execFileSync('/usr/sbin/visudo', ['-c', '-q', '-f', staged], { stdio: 'pipe' });
+    renameSync(staged, SUDOERS_FILE); // atomic: sudo never reads half a rule
+  } finally {
+    rmSync(staged, { force: true });
+  }
+}
+
+export function removeSudoRule(): void {
+  rmSync(SUDOERS_FILE, { force: true });
+}
+
+function ensureUser(name: string): void {
+  if (userExists(name)) return;
+  try {
+    execFileSync('/usr/sbin/useradd', ['-M', '-d', '/nonexistent', '-s', '/bin/sh', name], { stdio: 'pipe' });
+  } catch (err) {
+    if (!userExists(name)) throw err;
+  }
 }

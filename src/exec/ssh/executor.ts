@@ -14,6 +14,9 @@ import { resolveSshOptions, type SshExecutorInput, type SshExecutorOptions } fro
 import { ConnectionPool } from './pool.js';
 import { killTreeCommand, wrapCommand } from './remote.js';
 import { RemoteRun } from './run.js';
+import { uploadScript } from './upload.js';
+import { shellQuote } from '../quote.js';
+import { withSetupFailure } from '../setup-failure.js';
 
 const MAX_JUMP_DEPTH = 8;
 
@@ -42,31 +45,39 @@ export class SshExecutor implements Executor {
     if (req.signal.aborted)
       return { ...errorOutcome('cancelled before it started', now(), false), status: 'cancelled' };
     let conn: SshConnection;
-    let command: string;
     try {
       conn = sshConnection(node);
-      command = wrapCommand(req);
+      wrapCommand(req); // a request that cannot be written as a command line fails here
     } catch (err) {
       return errorOutcome((err as Error).message, now(), false);
     }
     const host = `${conn.host}:${conn.port}`;
+    const script = req.command.kind === 'script' ? req.command : undefined;
+    let uploadDir: string | undefined;
     let opened;
     try {
-      opened = await this.pool.exec(node, command);
+      if (script?.delivery === 'upload') uploadDir = await uploadScript(this.pool, node, script.content);
+      opened = await this.pool.exec(node, wrapCommand(req, uploadDir));
     } catch (err) {
+      if (uploadDir !== undefined) void this.removeDir(node, uploadDir);
       return errorOutcome(messageOf(err, node), now(), isConnectFailure(err), host);
     }
+    // Every run's stdin is empty and closed (after the script, when it comes that way): a
+    // command that reads stdin gets end of input instead of waiting for its timeout.
+    opened.channel.on('error', () => undefined);
+    if (script && script.delivery === 'stdin') opened.channel.end(script.content);
+    else opened.channel.end();
     const startedAt = now();
     req.onStart?.(startedAt, host);
     const run = new RemoteRun(opened, req, {
       clock: this.options.clock,
       logger: this.options.logger,
-      killTree: (pgid) => this.killTree(node, pgid),
+      killTree: (pgid) => this.killTree(node, pgid, { runAs: req.command.runAs, cleanupDir: uploadDir }),
       host,
       node: node.name,
     });
     try {
-      return await run.result(startedAt);
+      return withSetupFailure(await run.result(startedAt), req, `node ${node.name} (${host})`);
     } finally {
       this.pool.release(opened.conn);
     }
@@ -90,22 +101,38 @@ export class SshExecutor implements Executor {
     this.options.metrics?.sshConnectionsOpen.set(0);
   }
 
-  private async killTree(node: NodeDef, pgid: number): Promise<void> {
+  private async killTree(
+    node: NodeDef,
+    pgid: number,
+    opts: { runAs?: string; cleanupDir?: string },
+  ): Promise<void> {
     try {
-      const { channel, conn, closed } = await this.pool.exec(
-        node,
-        killTreeCommand(pgid, this.options.killGraceMs),
-      );
-      channel.resume();
-      channel.stderr.resume();
-      await closed;
-      this.pool.release(conn);
+      await this.runQuietly(node, killTreeCommand(pgid, this.options.killGraceMs, opts));
     } catch (err) {
       this.options.logger.warn(
         { err, node: node.name, pgid },
         'ssh: could not kill the remote process group',
       );
     }
+  }
+
+  /** An uploaded script's directory when its run never started. */
+  private async removeDir(node: NodeDef, dir: string): Promise<void> {
+    try {
+      await this.runQuietly(node, `rm -rf -- ${shellQuote(dir)}`);
+    } catch (err) {
+      this.options.logger.warn({ err, node: node.name, dir }, 'ssh: could not remove an uploaded script');
+    }
+  }
+
+  private async runQuietly(node: NodeDef, command: string): Promise<void> {
+    const { channel, conn, closed } = await this.pool.exec(node, command);
+    channel.on('error', () => undefined);
+    channel.end();
+    channel.resume();
+    channel.stderr.resume();
+    await closed;
+    this.pool.release(conn);
   }
 
   private async open(node: NodeDef): Promise<ssh2.Client> {

@@ -3,7 +3,7 @@
  * the server refuses a session channel (OpenSSH MaxSessions), and the extras close sooner when
  * idle. Dead connections leave the pool on 'close', so the next run reconnects.
  */
-import type { ClientChannel } from 'ssh2';
+import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { MAX_TIMER_MS, type Clock } from '../../core/clock.js';
 import type { NodeDef } from '../../core/types.js';
@@ -69,7 +69,25 @@ export class ConnectionPool {
   }
 
   /** Opens an exec channel on a pooled connection; the caller must release(conn) when it closes. */
-  async exec(node: NodeDef, command: string): Promise<ExecChannel & { conn: PooledConnection }> {
+  exec(node: NodeDef, command: string): Promise<ExecChannel & { conn: PooledConnection }> {
+    // Not spread: `exit` is filled in later on this very object.
+    return this.openChannel(
+      node,
+      (client) => execOn(client, command),
+      (exec, conn) => Object.assign(exec, { conn }),
+    );
+  }
+
+  /** Opens an SFTP session on a pooled connection; the caller must end it and release(conn). */
+  sftp(node: NodeDef): Promise<{ sftp: SFTPWrapper; conn: PooledConnection }> {
+    return this.openChannel(node, sftpOn, (sftp, conn) => ({ sftp, conn }));
+  }
+
+  private async openChannel<T, R>(
+    node: NodeDef,
+    open: (client: ssh2.Client) => Promise<T>,
+    wrap: (opened: T, conn: PooledConnection) => R,
+  ): Promise<R> {
     let lastError: Error | null = null;
     let emptyRefusals = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && emptyRefusals < 3; attempt++) {
@@ -78,8 +96,7 @@ export class ConnectionPool {
       conn.lastUsedAt = this.o.clock.now();
       this.stopIdleTimer(conn);
       try {
-        // Not spread: `exit` is filled in later on this very object.
-        return Object.assign(await execOn(conn.client, command), { conn });
+        return wrap(await open(conn.client), conn);
       } catch (err) {
         lastError = err as Error;
         this.release(conn);
@@ -270,6 +287,16 @@ function execOn(client: ssh2.Client, command: string): Promise<ExecChannel> {
         });
         resolve(exec);
       });
+    } catch (err) {
+      reject(err as Error);
+    }
+  });
+}
+
+function sftpOn(client: ssh2.Client): Promise<SFTPWrapper> {
+  return new Promise((resolve, reject) => {
+    try {
+      client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)));
     } catch (err) {
       reject(err as Error);
     }

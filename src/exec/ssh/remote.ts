@@ -5,7 +5,7 @@
  * signal). Timeout and cancel kill that whole group over a second exec channel: TERM, then
  * KILL after a grace period.
  */
-import { buildRemoteCommand, cdCommand } from '../quote.js';
+import { cdCommand, commandLine, shellQuote } from '../quote.js';
 import type { ExecRequest } from '../executor.js';
 
 const PGID_PREFIX = 'DISTCRON_PGID=';
@@ -13,19 +13,51 @@ const PGID_LINE = /^DISTCRON_PGID=(\d+)$/;
 /** Bytes of stderr to look at for the PGID line before giving up on it. */
 const SNIFF_LIMIT = 64;
 
-export function wrapCommand(req: Pick<ExecRequest, 'command' | 'environment' | 'workingDirectory'>): string {
-  const inner = buildRemoteCommand(req.command, req.environment);
+export function wrapCommand(
+  req: Pick<ExecRequest, 'command' | 'environment' | 'workingDirectory'>,
+  uploadDir?: string,
+): string {
+  const scriptPath = uploadDir !== undefined ? `"$d"/${UPLOADED_SCRIPT_NAME}` : undefined;
+  const line = commandLine(req.command, req.environment, { inlineEnv: true, scriptPath });
   const cd = req.workingDirectory !== undefined ? `${cdCommand(req.workingDirectory)} && ` : '';
-  return `printf '${PGID_PREFIX}%s\\n' "$$" >&2; ${cd}exec ${inner}`;
+  const checks = line.checks.map((c) => `{ ${c}; } && `).join('');
+  const pgid = `printf '${PGID_PREFIX}%s\\n' "$$" >&2; `;
+  if (uploadDir === undefined) return `${pgid}${cd}${checks}exec ${line.words}`;
+  // The shell stays (no exec) to remove the directory whatever the exit; TERM/HUP/INT end it
+  // through the EXIT trap too (after the command, which got the same signal, has gone).
+  const cleanup =
+    `d=${shellQuote(uploadDir)}; trap 'rm -rf -- "$d"' EXIT; ` +
+    `trap 'exit 143' TERM; trap 'exit 129' HUP; trap 'exit 130' INT; `;
+  return `${pgid}${cleanup}${cd}${checks}${line.words}`;
 }
 
-/** TERM the group, wait up to graceMs for it to go, then KILL whatever is left. */
-export function killTreeCommand(pgid: number, graceMs: number): string {
+/** File name of an uploaded script inside its fresh directory. */
+export const UPLOADED_SCRIPT_NAME = 'script';
+
+/**
+ * TERM the group, wait up to graceMs for it to go, then KILL whatever is left. With `runAs`,
+ * the command's processes belong to that user, so the signals also go through `sudo -n -u`
+ * (the login user may not signal them). `cleanupDir`: an uploaded script's directory, removed
+ * last (the run's own EXIT trap does not run when its shell is KILLed).
+ */
+export function killTreeCommand(
+  pgid: number,
+  graceMs: number,
+  opts: { runAs?: string; cleanupDir?: string } = {},
+): string {
   const steps = Math.max(1, Math.ceil(graceMs / 100));
+  const sudoKill = opts.runAs !== undefined ? `sudo -n -u ${shellQuote(opts.runAs)} -- kill` : undefined;
+  const send = (sig: string) =>
+    `kill -${sig} -${pgid} 2>/dev/null; ` +
+    (sudoKill ? `${sudoKill} -${sig} -- -${pgid} >/dev/null 2>&1 </dev/null; ` : '');
+  const alive = sudoKill
+    ? `{ kill -0 -${pgid} 2>/dev/null || ${sudoKill} -0 -- -${pgid} >/dev/null 2>&1 </dev/null; }`
+    : `kill -0 -${pgid} 2>/dev/null`;
+  const cleanup = opts.cleanupDir !== undefined ? `rm -rf -- ${shellQuote(opts.cleanupDir)}; ` : '';
   return (
-    `kill -TERM -${pgid} 2>/dev/null; i=0; ` +
-    `while kill -0 -${pgid} 2>/dev/null && [ "$i" -lt ${steps} ]; do sleep 0.1; i=$((i+1)); done; ` +
-    `kill -KILL -${pgid} 2>/dev/null; exit 0`
+    `${send('TERM')}i=0; ` +
+    `while ${alive} && [ "$i" -lt ${steps} ]; do sleep 0.1; i=$((i+1)); done; ` +
+    `${send('KILL')}${cleanup}exit 0`
   );
 }
 

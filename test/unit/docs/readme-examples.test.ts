@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { parseJobText, parseNodeText } from '../../../src/config/index.js';
 
@@ -38,12 +40,22 @@ describe('README: every JSON example loads as written', () => {
     expect(examples.length).to.be.greaterThan(1);
   });
 
+  let jobsDir = '';
+  before(() => {
+    jobsDir = join(mkdtempSync(join(tmpdir(), 'distcron-readme-')), 'jobs.d');
+    mkdirSync(join(jobsDir, 'scripts'), { recursive: true });
+    writeFileSync(join(jobsDir, 'scripts', 'rotate.sh'), '#!/bin/sh\necho rotate "$@"\n');
+  });
+  after(() => rmSync(dirname(jobsDir), { recursive: true, force: true }));
+
   for (const { line, text } of examples) {
     it(`the example at README.md:${line} parses without problems`, () => {
       const kind = kindOf(JSON.parse(text));
       expect(kind, 'a node or job example (teach this test the new kind)').to.not.equal('unknown');
       const parse = kind === 'node' ? parseNodeText : parseJobText;
-      const { problems } = parse(`README.md:${line}.json`, text, { defaultTimezone: 'UTC' });
+      // A job file lives in jobs.d, next to the scripts/ its "script" examples name.
+      const file = kind === 'node' ? `README.md:${line}.json` : join(jobsDir, `readme-${line}.json`);
+      const { problems } = parse(file, text, { defaultTimezone: 'UTC' });
       expect(problems.filter((p) => p.severity === 'error')).to.deep.equal([]);
     });
   }
