@@ -104,6 +104,16 @@ const jobDefinition = obj({
   },
   command: nullable(arr(str)),
   shell_command: nstr,
+  script: nullable(
+    obj({
+      source: str,
+      sha256: str,
+      interpreter: arr(str),
+      args: arr(str),
+      delivery: { type: 'string', enum: ['stdin', 'upload'] },
+    }),
+  ),
+  run_as: nstr,
   environment: strMap,
   working_directory: nstr,
   timeout_ms: nint,

@@ -78,6 +78,8 @@ export function jobDefinitionJson(def: JobDef) {
     schedule: scheduleJson(def.schedule),
     command: def.command.kind === 'argv' ? def.command.argv : null,
     shell_command: def.command.kind === 'shell' ? def.command.script : null,
+    script: scriptJson(def.command),
+    run_as: def.command.runAs ?? null,
     environment: def.environment,
     working_directory: def.workingDirectory ?? null,
     timeout_ms: def.timeoutMs ?? null,
@@ -89,6 +91,13 @@ export function jobDefinitionJson(def: JobDef) {
     enabled: def.enabled,
     parameters: parametersJson(def),
   };
+}
+
+/** A script job's script without its bytes (up to 1 MiB): where it comes from and what runs it. */
+function scriptJson(command: JobDef['command']) {
+  if (command.kind !== 'script') return null;
+  const { source, sha256, interpreter, args, delivery } = command;
+  return { source, sha256, interpreter, args, delivery };
 }
 
 /** Declared parameters (`parameters` of a job file), keys in the file's snake_case. */

@@ -536,10 +536,19 @@ export interface components {
                 count: number;
                 delay_ms: number;
             };
+            run_as: string | null;
             schedule: {
                 /** @enum {string} */
                 kind: "manual" | "cron" | "every" | "interval" | "fuzzy" | "at";
             };
+            script: {
+                args: string[];
+                /** @enum {string} */
+                delivery: "stdin" | "upload";
+                interpreter: string[];
+                sha256: string;
+                source: string;
+            } | null;
             shell_command: string | null;
             tags: string[];
             timeout_ms: number | null;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import type { Daemon } from '../../../src/daemon/daemon.js';
+import { jobDetailJson } from '../../../src/api/views.js';
 import { DaemonEnv } from '../../harness/daemon-env.js';
 import { useSshHosts } from '../../harness/ssh-fixture.js';
 
@@ -78,6 +79,21 @@ describe('daemon: script jobs on a real sshd and locally', function () {
     expect(run.stdout).to.equal(`rotating /var/log/app as ${fixture.hosts.user}, stdin: 0 bytes\n`);
     expect(run.scriptSha256).to.equal(sha256(ROTATE_V1));
     expect(storedSha(env.dbPath, run.id)).to.equal(sha256(ROTATE_V1));
+  });
+
+  it('describes a script job in the API by source, sha256, interpreter, args and delivery, not its bytes', () => {
+    const view = daemon.control.getJob('local-py');
+    expect(view).to.not.equal(undefined);
+    const json = jobDetailJson(view!);
+    expect(json.definition.script).to.deep.equal({
+      source: 'inline',
+      sha256: sha256(INLINE_PY),
+      interpreter: ['python3'],
+      args: ['x y'],
+      delivery: 'stdin',
+    });
+    expect(json.definition.run_as).to.equal(null);
+    expect(JSON.stringify(json)).to.not.include('import sys');
   });
 
   it('runs an inline python script on a local node, with its sha256', async () => {
