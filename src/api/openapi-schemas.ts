@@ -282,6 +282,10 @@ export const schemas: Record<string, Schema> = {
   }),
   DeadLetterList: obj({ dead_letters: arr(ref('DeadLetter')) }),
   Health: obj({ status: { const: 'ok' }, warning: str }, ['warning']),
-  OpenApiDocument: { type: 'object', required: ['openapi', 'paths'] },
+  OpenApiDocument: {
+    type: 'object',
+    required: ['openapi', 'paths'],
+    properties: { openapi: { type: 'string' }, paths: { type: 'object' } },
+  },
   ...legacy,
 };

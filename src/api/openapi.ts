@@ -8,7 +8,6 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'Missing or wrong bearer token',
   403: 'The token is valid but its role is too weak',
   404: 'No such resource',
-  405: 'Method not allowed on this path',
   409: 'Conflict with the resource state',
   413: 'Request body over the limit (1 MiB)',
   415: 'A write without Content-Type: application/json (also needed for an empty body)',
@@ -398,6 +397,7 @@ export function openApiDocument(): Json {
     info: {
       title: 'distcron API',
       version: '1.0.0',
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
         'Management API of distcron. Authenticate with "Authorization: Bearer <token>"; roles read < operate < admin.',
     },

@@ -693,7 +693,10 @@ export interface components {
         NodeList: {
             nodes: components["schemas"]["Node"][];
         };
-        OpenApiDocument: Record<string, never>;
+        OpenApiDocument: {
+            openapi: string;
+            paths: Record<string, never>;
+        };
         RunDetail: {
             attempt: number;
             duration_ms: number | null;
@@ -826,15 +829,6 @@ export interface components {
         };
         /** @description No such resource */
         E404: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error"];
-            };
-        };
-        /** @description Method not allowed on this path */
-        E405: {
             headers: {
                 [name: string]: unknown;
             };
