@@ -2,6 +2,7 @@ import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
 import type { Executor } from '../exec/executor.js';
+import type { AsyncStore } from '../store/async-store.js';
 import { Bell } from './bell.js';
 import { CleanupStack } from './cleanup.js';
 import type { DaemonControl } from './control.js';
@@ -25,6 +26,8 @@ import { startServices } from './services.js';
 export interface Daemon {
   readonly options: DaemonOptions;
   readonly control: DaemonControl;
+  /** The daemon's store (embedding, tests); closed by close(). */
+  readonly store: AsyncStore;
   /** Base URL of the REST API, when listening. */
   readonly apiUrl: string | null;
   /** SIGHUP: full config reload. */
@@ -87,6 +90,7 @@ export async function startDaemon(
     return {
       options,
       control,
+      store,
       apiUrl: services.apiUrl,
       reload: async () => {
         await config.source.reloadAll();
@@ -111,4 +115,3 @@ function baseOf(options: DaemonOptions, runtime: DaemonRuntime): Base {
   };
 }
 
-export type { AsyncStore } from '../store/async-store.js';

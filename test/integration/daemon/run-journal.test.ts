@@ -4,6 +4,7 @@ import { createLogger } from '../../../src/core/log.js';
 import { isoUtc } from '../../../src/core/types.js';
 import { RunJournal } from '../../../src/daemon/run-journal.js';
 import type { SqliteStore } from '../../../src/store/sqlite.js';
+import { SqliteAsyncStore } from '../../../src/store/sqlite-async.js';
 import type { OutboxEntry } from '../../../src/store/store.js';
 import { fakeRun, finishedRun, REFERENCE_TIME } from '../../harness/runs.js';
 import { TempStore } from '../store/temp-store.js';
@@ -29,7 +30,7 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
       batches++;
       return batch(writes);
     };
-    journal = new RunJournal(store, logger);
+    journal = new RunJournal(new SqliteAsyncStore(store), logger);
   });
   afterEach(() => temp.cleanup());
 
@@ -105,7 +106,7 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
 
   it('keeps a finish the store refuses for now (locked), reports nothing, and stores it by retrying', async () => {
     const locked = temp.open({ busyTimeoutMs: 10 });
-    const lockedJournal = new RunJournal(locked, createLogger('silent'));
+    const lockedJournal = new RunJournal(new SqliteAsyncStore(locked), createLogger('silent'));
     const [run] = insertRunning(1);
     const blocker = new Database(temp.path);
     blocker.exec('BEGIN IMMEDIATE');
@@ -129,7 +130,7 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
 
   it('retries on its own after a transient failure, in the order the writes were made', async () => {
     const locked = temp.open({ busyTimeoutMs: 10 });
-    const lockedJournal = new RunJournal(locked, createLogger('silent'));
+    const lockedJournal = new RunJournal(new SqliteAsyncStore(locked), createLogger('silent'));
     const [a, b] = insertRunning(2);
     const blocker = new Database(temp.path);
     blocker.exec('BEGIN IMMEDIATE');
