@@ -125,7 +125,11 @@ async function shipBacklog(
     temp.store,
     Array.from({ length: runs }, (_, i) => reportRun(month, i * 1000)),
   );
-  const shipper = new EsShipper({ store: new SqliteAsyncStore(temp.store), url: esUrl, ...definedOnly(TUNING) });
+  const shipper = new EsShipper({
+    store: new SqliteAsyncStore(temp.store),
+    url: esUrl,
+    ...definedOnly(TUNING),
+  });
   const esCpu = cpuMsOf(esMarker);
   const cpu = process.cpuUsage();
   const started = performance.now();

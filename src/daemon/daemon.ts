@@ -114,4 +114,3 @@ function baseOf(options: DaemonOptions, runtime: DaemonRuntime): Base {
     cleanup: new CleanupStack(),
   };
 }
-

@@ -39,6 +39,8 @@ export class RunJournal {
   private retryDelayMs = RETRY_FIRST_MS;
   /** The commit in progress (and those queued behind it). */
   private committing: Promise<void> = Promise.resolve();
+  /** Writes taken by a flush and not settled yet (queued behind a commit, or in it). */
+  private inCommit = 0;
 
   constructor(
     private readonly store: AsyncStore,
@@ -62,7 +64,7 @@ export class RunJournal {
 
   /** Writes still waiting to be stored (queued, or failed and waiting for a retry). */
   get unstored(): number {
-    return this.pending.length + this.failed.length;
+    return this.pending.length + this.failed.length + this.inCommit;
   }
 
   /**
@@ -74,6 +76,7 @@ export class RunJournal {
     this.scheduled = null;
     const taken = this.pending;
     this.pending = [];
+    this.inCommit += taken.length;
     this.committing = this.committing.then(() => this.commitTaken(taken));
     return this.committing;
   }
@@ -81,10 +84,16 @@ export class RunJournal {
   private async commitTaken(taken: Write[]): Promise<void> {
     const writes = [...this.failed, ...taken];
     if (writes.length === 0) return;
+    this.inCommit += this.failed.length;
     this.failed = [];
     const kept = withoutSupersededStarts(writes);
-    const unstored = await this.commit(kept);
-    this.failed = [...kept.filter((w) => unstored.get(w) === 'retry'), ...this.failed];
+    let unstored: Map<Write, 'retry' | 'dropped'>;
+    try {
+      unstored = await this.commit(kept);
+    } finally {
+      this.inCommit -= writes.length;
+    }
+    this.failed = kept.filter((w) => unstored.get(w) === 'retry');
     for (const write of kept) if (write.kind === 'finish' && !unstored.has(write)) this.notify(write);
     if (this.failed.length > 0) this.scheduleRetry();
     else this.retryDelayMs = RETRY_FIRST_MS;
@@ -203,7 +212,11 @@ const NET_TRANSIENT = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_A
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return isPoolError(err);
-  return TRANSIENT.test(code) || NET_TRANSIENT.test(code) || (/^[0-9A-Z]{5}$/.test(code) && PG_TRANSIENT.test(code));
+  return (
+    TRANSIENT.test(code) ||
+    NET_TRANSIENT.test(code) ||
+    (/^[0-9A-Z]{5}$/.test(code) && PG_TRANSIENT.test(code))
+  );
 }
 
 /** pg's own errors for a pool that lost its server (no code). */

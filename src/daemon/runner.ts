@@ -83,7 +83,9 @@ export class Runner {
     if (this.draining) return;
     const prepared: PreparedClaim[] = [];
     if (plan.missed)
-      prepared.push(this.plans.finalClaim(job, plan.missed.at, advanceTo, 'missed', describeMissed(plan.missed)));
+      prepared.push(
+        this.plans.finalClaim(job, plan.missed.at, advanceTo, 'missed', describeMissed(plan.missed)),
+      );
     const series = plan.fires.length > 1;
     for (const { at, late } of plan.fires) {
       const trigger = late ? 'catch_up' : 'schedule';

@@ -232,7 +232,10 @@ export class Notifier {
     try {
       return await idleMs();
     } catch (err) {
-      this.logger.error({ loop: name, err: scrub(String(err), this.secrets) }, `notify: ${name} loop wait failed`);
+      this.logger.error(
+        { loop: name, err: scrub(String(err), this.secrets) },
+        `notify: ${name} loop wait failed`,
+      );
       return this.settings.pollMs;
     }
   }

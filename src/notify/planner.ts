@@ -63,11 +63,7 @@ export class NotifyPlanner {
     if (payload?.kind === 'run_finished' && isRunLike(payload.run))
       return this.handleRun(tx, item, payload, now, logs);
     if (payload?.kind === 'host_key_changed') return this.handleHostKey(tx, item, payload);
-    await tx.deadLetter(
-      item.id,
-      'notify: unknown notify payload (written by a newer daemon?)',
-      now,
-    );
+    await tx.deadLetter(item.id, 'notify: unknown notify payload (written by a newer daemon?)', now);
     return 0;
   }
 

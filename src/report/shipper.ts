@@ -268,7 +268,8 @@ export class EsShipper {
     for (const [i, outcome] of outcomes.entries()) {
       const item = batch.items[i]!;
       if (outcome.status >= 200 && outcome.status < 300) acked.push(item.id);
-      else if (isTransientItemStatus(outcome.status, outcome.error)) await this.retryLater(item, outcome, now);
+      else if (isTransientItemStatus(outcome.status, outcome.error))
+        await this.retryLater(item, outcome, now);
       else await this.deadLetter(item, `HTTP ${outcome.status} ${outcome.error ?? 'refused'}`);
     }
     await this.store.ackOutbox(acked);
@@ -278,7 +279,11 @@ export class EsShipper {
   private async retryLater(item: OutboxItem, outcome: BulkItemOutcome, now: number): Promise<void> {
     const { minBackoffMs, maxBackoffMs, random } = this.settings;
     const delay = backoffDelay(item.attempts + 1, minBackoffMs, maxBackoffMs, random);
-    await this.store.retryOutbox(item.id, `HTTP ${outcome.status} ${outcome.error ?? ''}`.trim(), now + delay);
+    await this.store.retryOutbox(
+      item.id,
+      `HTTP ${outcome.status} ${outcome.error ?? ''}`.trim(),
+      now + delay,
+    );
   }
 
   private async deadLetter(item: OutboxItem, reason: string): Promise<void> {
@@ -292,7 +297,8 @@ export class EsShipper {
   }
 
   private async updateBacklog(): Promise<void> {
-    if (this.metrics) this.metrics.outboxBacklog.set({ sink: SINK }, (await this.store.outboxBacklog())[SINK]);
+    if (this.metrics)
+      this.metrics.outboxBacklog.set({ sink: SINK }, (await this.store.outboxBacklog())[SINK]);
   }
 
   private succeeded(): void {

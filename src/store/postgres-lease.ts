@@ -187,9 +187,14 @@ class Lease implements PostgresLease {
     this.released ??= (async () => {
       if (this.timer) clearTimeout(this.timer);
       try {
-        await this.pool.query("DELETE FROM daemon_lease WHERE name = 'daemon' AND holder = $1", [this.holder]);
+        await this.pool.query("DELETE FROM daemon_lease WHERE name = 'daemon' AND holder = $1", [
+          this.holder,
+        ]);
       } catch (err) {
-        this.o.logger.warn({ err, db: this.o.where }, 'store: could not release the daemon lease; it expires on its own');
+        this.o.logger.warn(
+          { err, db: this.o.where },
+          'store: could not release the daemon lease; it expires on its own',
+        );
       }
       await this.pool.end().catch(() => undefined);
     })();

@@ -85,7 +85,8 @@ export async function settle(rounds = 20): Promise<void> {
 
 /** The job's runs, oldest first: read synchronously from the daemon's SQLite store (same connection). */
 export function runsOf(daemon: Daemon, job: string): RunRecord[] {
-  if (!(daemon.store instanceof SqliteAsyncStore)) throw new Error('runsOf: a SQLite daemon only; use runsOfAsync');
+  if (!(daemon.store instanceof SqliteAsyncStore))
+    throw new Error('runsOf: a SQLite daemon only; use runsOfAsync');
   return daemon.store.syncStore.queryRuns({ job, limit: 1000, withOutput: true }).runs.reverse();
 }
 

@@ -112,7 +112,9 @@ describe('api: manual runs with typed parameters (local and over real sshd)', fu
       const reply = await api.as().post('/api/v1/jobs/deploy/run', body);
       expect(reply.status, reply.text).to.equal(400);
       expect(reply.json.error.message).to.match(message);
-      expect((await api.daemon.control.listRuns({ job: 'deploy', limit: 1000 })).runs.length).to.equal(before);
+      expect((await api.daemon.control.listRuns({ job: 'deploy', limit: 1000 })).runs.length).to.equal(
+        before,
+      );
     });
   }
 });

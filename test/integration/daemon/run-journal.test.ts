@@ -25,8 +25,8 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
     logLines = [];
     const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
     batches = 0;
-    const batch = store.batch.bind(store);
-    store.batch = <T>(writes: () => T): T => {
+    const batch = store.batchAsync.bind(store);
+    store.batchAsync = <T>(writes: () => Promise<T>): Promise<T> => {
       batches++;
       return batch(writes);
     };
@@ -61,13 +61,13 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
     expect(store.outboxBacklog().notify).to.equal(2);
   });
 
-  it('commits at once on flush, and finishNow records its run before returning', () => {
+  it('commits at once on flush, and finishNow records its run before resolving', async () => {
     const [a, b] = insertRunning(2);
     journal.finish(finishedRun({ ...a!, started_at: isoUtc(REFERENCE_TIME) }), [], () => undefined);
-    journal.flush();
+    await journal.flush();
     expect(store.getRun(a!.id)!.status).to.equal('succeeded');
     let told = false;
-    journal.finishNow(finishedRun(b!, { status: 'error', started_at: null }), [], () => (told = true));
+    await journal.finishNow(finishedRun(b!, { status: 'error', started_at: null }), [], () => (told = true));
     expect(store.getRun(b!.id)!.status).to.equal('error');
     expect(told).to.equal(true);
     expect(batches).to.equal(2);
@@ -113,10 +113,10 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
     let told = 0;
     try {
       lockedJournal.finish(finishedRun(run!), [notifyEntry(run!.id)], () => told++);
-      lockedJournal.flush();
+      await lockedJournal.flush();
       expect(told).to.equal(0);
       expect(lockedJournal.unstored).to.equal(1);
-      lockedJournal.flush();
+      await lockedJournal.flush();
       expect(told).to.equal(0);
     } finally {
       blocker.exec('ROLLBACK');
@@ -137,10 +137,10 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
     const told: string[] = [];
     const startedAt = isoUtc(REFERENCE_TIME);
     lockedJournal.markStarted(a!.id, { node: 'n0', host: 'h0', started_at: startedAt });
-    lockedJournal.flush();
+    await lockedJournal.flush();
     lockedJournal.finish(finishedRun({ ...a!, host: 'h0', started_at: startedAt }), [], () => told.push('a'));
     lockedJournal.finish(finishedRun(b!), [], () => told.push('b'));
-    lockedJournal.flush();
+    await lockedJournal.flush();
     blocker.exec('ROLLBACK');
     blocker.close();
     while (lockedJournal.unstored > 0) await new Promise((r) => setTimeout(r, 50));
@@ -150,10 +150,10 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
 
   it('writes one by one when the batch commit itself fails', async () => {
     const runs = insertRunning(2);
-    const batch = store.batch;
-    store.batch = () => {
-      store.batch = batch;
-      throw new Error('disk I/O error');
+    const batch = store.batchAsync;
+    store.batchAsync = () => {
+      store.batchAsync = batch;
+      return Promise.reject(new Error('disk I/O error'));
     };
     for (const run of runs) journal.finish(finishedRun(run), [], () => undefined);
     await nextTurn();

@@ -132,6 +132,8 @@ describe('scheduling: schedule edits and re-created jobs (manual clock, real SQL
     expect((await daemon.control.getJob('hourly'))!.nextFireTimes).to.deep.equal([]);
     expect((await daemon.control.listJobs(['hourly']))[0]!.nextFireTimes).to.deep.equal([]);
     await daemon.control.setJobEnabled('hourly', true);
-    expect((await daemon.control.listJobs(['hourly']))[0]!.nextFireTimes).to.deep.equal(['2026-11-26T10:00:00.000Z']);
+    expect((await daemon.control.listJobs(['hourly']))[0]!.nextFireTimes).to.deep.equal([
+      '2026-11-26T10:00:00.000Z',
+    ]);
   });
 });

@@ -51,7 +51,12 @@ describe('Elasticsearch reports survive outages and crashes (real server)', func
   });
 
   it('ships every run exactly once when Elasticsearch is down for 30 s while runs keep finishing', async () => {
-    shipper = new EsShipper({ store: new SqliteAsyncStore(temp.store), url: es.url, minBackoffMs: 200, maxBackoffMs: 2000 });
+    shipper = new EsShipper({
+      store: new SqliteAsyncStore(temp.store),
+      url: es.url,
+      minBackoffMs: 200,
+      maxBackoffMs: 2000,
+    });
     shipper.start();
     const produced: RunRecord[] = [];
     let producing = true;
