@@ -30,9 +30,10 @@ export function startRetention(
     } catch (err) {
       logger.error({ err }, 'retention pruning failed');
     }
-    if (!stopped) timer = setTimeout(() => (running = tick()), EVERY_MS).unref();
+    if (!stopped) timer = setTimeout(start, EVERY_MS).unref();
   };
-  timer = setTimeout(() => (running = tick()), 5_000).unref();
+  const start = () => void (running = tick());
+  timer = setTimeout(start, 5_000).unref();
   // The store closes after this: a batch in progress finishes first.
   return async () => {
     stopped = true;
