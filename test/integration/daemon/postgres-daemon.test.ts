@@ -13,6 +13,7 @@ import { DaemonProcess, waitFor } from '../../harness/daemon-process.js';
 import { freePort } from '../../harness/ports.js';
 import { postgresMissingReason, type TestPostgres } from '../../harness/postgres.js';
 import { skipSuite } from '../../harness/skip.js';
+import { useSshHosts } from '../../harness/ssh-fixture.js';
 import { sharedPostgres } from '../store/stores.js';
 
 const T0 = Date.parse('2026-11-26T09:00:00.000Z');
@@ -206,3 +207,53 @@ async function startProbe(url: string) {
     close: () => pool.end(),
   };
 }
+
+describe('daemon on PostgreSQL: an SSH job (real sshd)', function () {
+  this.timeout(120_000);
+  const fixture = useSshHosts('daemon on PostgreSQL: SSH', { count: 1 });
+  let server: TestPostgres;
+  let env: DaemonEnv;
+  let database: string;
+
+  before(async function () {
+    const reason = postgresMissingReason();
+    if (reason) skipSuite(this, 'daemon on PostgreSQL: SSH', reason);
+    server = await sharedPostgres();
+  });
+  beforeEach(() => {
+    env = new DaemonEnv();
+    database = server.createDatabase('daemonssh');
+  });
+  afterEach(async () => {
+    await env.cleanup();
+    server.psql(`DROP DATABASE ${database} WITH (FORCE)`);
+  });
+
+  it('runs a scheduled job over SSH and records it in PostgreSQL', async () => {
+    const hosts = fixture.hosts;
+    env.writeNode('h0', {
+      roles: ['remote'],
+      connection_type: 'ssh',
+      connection_options: {
+        ssh_host: hosts.hostPort(0),
+        ssh_user: hosts.user,
+        ssh_private_key_file: hosts.clientKeyFile,
+      },
+    });
+    env.writeJob('remote', {
+      policy: { select: 'all', roles: ['remote'] },
+      schedule: '* * * * * *',
+      overlap: 'skip',
+      shell_command: 'echo over-ssh',
+    });
+    const daemon = await env.start({
+      dbPath: server.url(database),
+      knownHostsFile: hosts.knownHostsFile,
+      sshConnectTimeoutMs: 3000,
+    });
+    const run = await waitFor('an SSH run', async () =>
+      (await runsOfAsync(daemon, 'remote')).find((r) => r.status === 'succeeded'),
+    );
+    expect(run).to.include({ node: 'h0', trigger: 'schedule', stdout: 'over-ssh\n' });
+  });
+});
