@@ -33,6 +33,7 @@ import {
   tempStore,
   waitFor,
 } from '../../test/integration/report/fixtures.js';
+import { SqliteAsyncStore } from '../../src/store/sqlite-async.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -124,7 +125,11 @@ async function shipBacklog(
     temp.store,
     Array.from({ length: runs }, (_, i) => reportRun(month, i * 1000)),
   );
-  const shipper = new EsShipper({ store: temp.store, url: esUrl, ...definedOnly(TUNING) });
+  const shipper = new EsShipper({
+    store: new SqliteAsyncStore(temp.store),
+    url: esUrl,
+    ...definedOnly(TUNING),
+  });
   const esCpu = cpuMsOf(esMarker);
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -165,7 +170,7 @@ async function naiveIndexing(esUrl: string, count: number): Promise<number> {
 /** Finishes runs through the store at RATE/s and polls search until each one is visible. */
 async function steadyLag(esUrl: string): Promise<{ lags: number[]; achievedRate: number }> {
   const temp = tempStore();
-  const shipper = new EsShipper({ store: temp.store, url: esUrl });
+  const shipper = new EsShipper({ store: new SqliteAsyncStore(temp.store), url: esUrl });
   shipper.start();
   const finishedAt = new Map<string, number>();
   const lags: number[] = [];

@@ -34,9 +34,9 @@ function record(ctx: RouteContext, action: string, target: string, req: Request,
     status: res.statusCode,
   };
   ctx.logger.info({ audit: entry }, `api: audit ${action} ${entry.target} by ${caller.name ?? '(no token)'}`);
-  try {
-    ctx.control.recordAudit(entry);
-  } catch (err) {
-    ctx.logger.error({ err, audit: entry }, 'api: the audit row could not be stored (it is in this log)');
-  }
+  ctx.control
+    .recordAudit(entry)
+    .catch((err: unknown) =>
+      ctx.logger.error({ err, audit: entry }, 'api: the audit row could not be stored (it is in this log)'),
+    );
 }

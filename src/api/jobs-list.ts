@@ -91,8 +91,8 @@ function take(sorted: readonly JobDef[], from: number, keep: (def: JobDef) => bo
 }
 
 /** Views of `names`, in that order. */
-function viewsOf(control: DaemonControl, defs: readonly JobDef[]): JobView[] {
-  const byName = new Map(control.listJobs(defs.map((d) => d.name)).map((v) => [v.name, v]));
+async function viewsOf(control: DaemonControl, defs: readonly JobDef[]): Promise<JobView[]> {
+  const byName = new Map((await control.listJobs(defs.map((d) => d.name))).map((v) => [v.name, v]));
   return defs.flatMap((d) => byName.get(d.name) ?? []);
 }
 
@@ -101,20 +101,20 @@ function viewsOf(control: DaemonControl, defs: readonly JobDef[]): JobView[] {
  * schedule math and a state lookup); a status filter needs the views, so it builds them in
  * name order a chunk at a time until the page is full.
  */
-export function jobsPage(control: DaemonControl, query: JobsQuery): JobsPage {
+export async function jobsPage(control: DaemonControl, query: JobsQuery): Promise<JobsPage> {
   const sorted = sortedByName(control.jobDefinitions());
   const keep = definitionFilter(query);
   const start = firstAfter(sorted, query.after);
   if (query.status === undefined) {
     // The (limit+1)-th definition only tells whether another page follows; it needs no view.
     const { defs } = take(sorted, start, keep, query.limit + 1);
-    const jobs = viewsOf(control, defs.slice(0, query.limit));
+    const jobs = await viewsOf(control, defs.slice(0, query.limit));
     return { jobs, lastName: defs.length > query.limit ? (jobs[jobs.length - 1]?.name ?? null) : null };
   }
   const matches: JobView[] = [];
   for (let i = start; i < sorted.length && matches.length <= query.limit;) {
     const chunk = take(sorted, i, keep, STATUS_SCAN_CHUNK);
-    matches.push(...viewsOf(control, chunk.defs).filter((v) => matchesStatus(v, query.status!)));
+    matches.push(...(await viewsOf(control, chunk.defs)).filter((v) => matchesStatus(v, query.status!)));
     i = chunk.next;
   }
   const jobs = matches.slice(0, query.limit);

@@ -21,10 +21,10 @@ function encodeCursor(id: number): string {
   return Buffer.from(`a1:${id}`, 'utf8').toString('base64url');
 }
 
-function listAudit(ctx: RouteContext, req: Request, res: Response): void {
+async function listAudit(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   const query = readQuery(req, ['limit', 'cursor']);
   const limit = parseLimit(query.limit, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT);
-  const page = ctx.control.listAudit({ limit, before: decodeCursor(query.cursor) });
+  const page = await ctx.control.listAudit({ limit, before: decodeCursor(query.cursor) });
   const next = page.nextBefore === null ? null : encodeCursor(page.nextBefore);
   if (next !== null) res.setHeader('Link', nextLink(req.path, { ...query, limit: String(limit) }, next));
   res.json({

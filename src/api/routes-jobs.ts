@@ -16,8 +16,8 @@ function jobName(req: Request): string {
   return checkJobName(pathParam(req, 'name'));
 }
 
-function existingJob(ctx: RouteContext, name: string): JobView {
-  const job = ctx.control.getJob(name);
+async function existingJob(ctx: RouteContext, name: string): Promise<JobView> {
+  const job = await ctx.control.getJob(name);
   if (!job) throw new ApiError(404, 'not_found', `api: no job named "${name}"`);
   return job;
 }
@@ -31,11 +31,11 @@ function decodeJobCursor(cursor: string | undefined): string | null {
   return Buffer.from(cursor, 'base64url').toString('utf8');
 }
 
-function listJobs(ctx: RouteContext, req: Request, res: Response): void {
+async function listJobs(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   const query = readQuery(req, ['tag', 'q', 'status', 'limit', 'cursor']);
   const limit = parseLimit(query.limit, JOBS_DEFAULT_LIMIT, JOBS_MAX_LIMIT);
   checkJobStatusFilter(query.status);
-  const page = jobsPage(ctx.control, {
+  const page = await jobsPage(ctx.control, {
     tag: query.tag,
     q: query.q,
     status: query.status,
@@ -47,9 +47,9 @@ function listJobs(ctx: RouteContext, req: Request, res: Response): void {
   res.json({ jobs: page.jobs.map(jobSummaryJson), next_cursor: next });
 }
 
-function getJob(ctx: RouteContext, req: Request, res: Response): void {
+async function getJob(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   readQuery(req, []);
-  res.json(jobDetailJson(existingJob(ctx, jobName(req))));
+  res.json(jobDetailJson(await existingJob(ctx, jobName(req))));
 }
 
 async function putJob(ctx: RouteContext, req: Request, res: Response): Promise<void> {
@@ -171,27 +171,27 @@ async function runJob(ctx: RouteContext, req: Request, res: Response): Promise<v
   readQuery(req, []);
   const caller = res.locals.caller as Caller | undefined;
   const request = parseRunRequest(req.body, caller?.name ?? null);
-  existingJob(ctx, name);
+  await existingJob(ctx, name);
   const started = await ctx.control.runJob(name, request);
   if (started.runIds[0]) res.setHeader('Location', `${API_PREFIX}/runs/${started.runIds[0]}`);
   res.status(202).json({ job: name, execution_id: started.executionId, run_ids: started.runIds });
 }
 
 function setEnabled(enabled: boolean) {
-  return (ctx: RouteContext, req: Request, res: Response): void => {
+  return async (ctx: RouteContext, req: Request, res: Response): Promise<void> => {
     const name = jobName(req);
     readQuery(req, []);
     bodyObject(req.body, [], true);
-    existingJob(ctx, name);
-    ctx.control.setJobEnabled(name, enabled);
-    res.json(jobSummaryJson(existingJob(ctx, name)));
+    await existingJob(ctx, name);
+    await ctx.control.setJobEnabled(name, enabled);
+    res.json(jobSummaryJson(await existingJob(ctx, name)));
   };
 }
 
-function jobRuns(ctx: RouteContext, req: Request, res: Response): void {
+async function jobRuns(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   const name = jobName(req);
-  existingJob(ctx, name);
-  listRunsResponse(ctx, req, res, { job: name });
+  await existingJob(ctx, name);
+  await listRunsResponse(ctx, req, res, { job: name });
 }
 
 const P = `${API_PREFIX}/jobs`;

@@ -143,10 +143,10 @@ function legacyReports(job: string, runs: RunRecord[]) {
   });
 }
 
-function legacyJobView(ctx: RouteContext, req: Request): JobView {
+async function legacyJobView(ctx: RouteContext, req: Request): Promise<JobView> {
   readQuery(req, []);
   const name = pathParam(req, 'job');
-  const job = ctx.control.getJob(name);
+  const job = await ctx.control.getJob(name);
   if (!job) throw new ApiError(404, 'not_found', `api: no job named "${name}"`);
   return job;
 }
@@ -179,25 +179,25 @@ export const legacyRoutes: ApiRoute[] = [
     method: 'get',
     path: '/jobs',
     role: 'read',
-    handle: (ctx, req, res) => {
+    handle: async (ctx, req, res) => {
       readQuery(req, []);
       const base = origin(req);
-      res.json(ctx.control.listJobs().map((j) => legacyJob(j, base)));
+      res.json((await ctx.control.listJobs()).map((j) => legacyJob(j, base)));
     },
   },
   {
     method: 'get',
     path: '/jobs/:job',
     role: 'read',
-    handle: (ctx, req, res) => void res.json(legacyJob(legacyJobView(ctx, req), origin(req))),
+    handle: async (ctx, req, res) => void res.json(legacyJob(await legacyJobView(ctx, req), origin(req))),
   },
   {
     method: 'get',
     path: '/jobs/:job/reports',
     role: 'read',
-    handle: (ctx, req, res) => {
-      const job = legacyJobView(ctx, req);
-      const page = ctx.control.listRuns({ job: job.name, limit: REPORT_RUNS, withOutput: true });
+    handle: async (ctx, req, res) => {
+      const job = await legacyJobView(ctx, req);
+      const page = await ctx.control.listRuns({ job: job.name, limit: REPORT_RUNS, withOutput: true });
       res.json(legacyReports(job.name, page.runs));
     },
   },

@@ -26,10 +26,10 @@ function deadLetterJson(letter: DeadLetter) {
 }
 
 /** Notifications given up on (newest first); their payloads never hold a secret. */
-function deadLetters(ctx: RouteContext, req: Request, res: Response): void {
+async function deadLetters(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   const query = readQuery(req, ['limit']);
   const limit = parseLimit(query.limit, DEAD_LETTERS_DEFAULT_LIMIT, DEAD_LETTERS_MAX_LIMIT);
-  const letters = ctx.deadLetters?.(limit) ?? [];
+  const letters = (await ctx.deadLetters?.(limit)) ?? [];
   res.json({ dead_letters: letters.map(deadLetterJson) });
 }
 

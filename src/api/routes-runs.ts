@@ -24,9 +24,9 @@ function runFilter(query: Record<string, string>, fixed: Partial<RunListFilter>)
   return Object.assign(filter, fixed);
 }
 
-function queryRuns(ctx: RouteContext, filter: RunListFilter) {
+async function queryRuns(ctx: RouteContext, filter: RunListFilter) {
   try {
-    return ctx.control.listRuns(filter);
+    return await ctx.control.listRuns(filter);
   } catch (err) {
     if (err instanceof ControlError && err.code === 'invalid')
       throw new ApiError(400, 'invalid_parameter', `api: ${err.message}`);
@@ -35,25 +35,25 @@ function queryRuns(ctx: RouteContext, filter: RunListFilter) {
 }
 
 /** GET of a run list (all runs, or one job's with `fixed.job`), one page at a time. */
-export function listRunsResponse(
+export async function listRunsResponse(
   ctx: RouteContext,
   req: Request,
   res: Response,
   fixed: Partial<RunListFilter>,
-): void {
+): Promise<void> {
   const query = readQuery(
     req,
     RUN_QUERY.filter((k) => !(k in fixed)),
   );
   const filter = runFilter(query, fixed);
-  const page = queryRuns(ctx, filter);
+  const page = await queryRuns(ctx, filter);
   if (page.nextCursor !== null)
     res.setHeader('Link', nextLink(req.path, { ...query, limit: String(filter.limit) }, page.nextCursor));
   res.json({ runs: page.runs.map(runSummaryJson), next_cursor: page.nextCursor });
 }
 
-function listRuns(ctx: RouteContext, req: Request, res: Response): void {
-  listRunsResponse(ctx, req, res, {});
+function listRuns(ctx: RouteContext, req: Request, res: Response): Promise<void> {
+  return listRunsResponse(ctx, req, res, {});
 }
 
 function runId(req: Request): string {
@@ -63,26 +63,27 @@ function runId(req: Request): string {
   return id;
 }
 
-function existingRun(ctx: RouteContext, id: string) {
-  const run = ctx.control.getRun(id);
+async function existingRun(ctx: RouteContext, id: string) {
+  const run = await ctx.control.getRun(id);
   if (!run) throw new ApiError(404, 'not_found', `api: no run with id ${id}`);
   return run;
 }
 
-function getRun(ctx: RouteContext, req: Request, res: Response): void {
+async function getRun(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   readQuery(req, []);
-  res.json(runDetailJson(existingRun(ctx, runId(req))));
+  res.json(runDetailJson(await existingRun(ctx, runId(req))));
 }
 
-function cancelRun(ctx: RouteContext, req: Request, res: Response): void {
+async function cancelRun(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   readQuery(req, []);
   bodyObject(req.body, [], true);
   const id = runId(req);
-  const run = existingRun(ctx, id);
-  if (!ctx.control.cancelRun(id))
-    throw new ApiError(409, 'not_running', `api: run ${id} is not running (status ${run.status})`, {
-      status: run.status,
-    });
+  const run = await existingRun(ctx, id);
+  if (!ctx.control.cancelRun(id)) {
+    // Read again: the run may have finished since the read above.
+    const { status } = (await ctx.control.getRun(id)) ?? run;
+    throw new ApiError(409, 'not_running', `api: run ${id} is not running (status ${status})`, { status });
+  }
   res.status(202).json({ id, job: run.job, cancel_requested: true });
 }
 

@@ -12,7 +12,7 @@ export interface RouteContext {
   /** The API runs without tokens on a non-loopback address: /healthz says so. */
   insecureNoAuth: boolean;
   /** The newest dead-lettered notifications (absent: none to show). */
-  deadLetters?: (limit: number) => DeadLetter[];
+  deadLetters?: (limit: number) => Promise<DeadLetter[]>;
 }
 
 /** One route of the API; the server, the 405 answers and the OpenAPI test all read this table. */

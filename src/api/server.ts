@@ -46,7 +46,7 @@ export interface ApiOptions {
   /** The API's public URL (--api-base-url): its origin may write too. */
   baseUrl?: string;
   /** The newest dead-lettered notifications, for GET /api/v1/dead-letters. */
-  deadLetters?: (limit: number) => DeadLetter[];
+  deadLetters?: (limit: number) => Promise<DeadLetter[]>;
   /** Serve the web console at /ui/ (default true; --no-ui turns it off). */
   ui?: boolean;
 }

@@ -27,6 +27,11 @@ const integer: Parse = (v) => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got "${v}"`);
   return n;
 };
+const positiveInteger: Parse = (v) => {
+  const n = integer(v) as number;
+  if (n < 1) throw new Error(`expected an integer of at least 1, got "${v}"`);
+  return n;
+};
 const bytes: Parse = (v) => {
   const match = /^(\d+)\s*(B|KiB|MiB|GiB)?$/i.exec(v);
   if (!match) throw new Error(`expected a size like 1048576, 512KiB or 1MiB, got "${v}"`);
@@ -70,7 +75,17 @@ const list: Parse = (v) =>
 export const DAEMON_FLAGS: FlagSpec[] = [
   { flag: 'jobs-dir', key: 'jobsDir', help: 'directory of job definitions' },
   { flag: 'nodes-dir', key: 'nodesDir', help: 'directory of node definitions' },
-  { flag: 'db', key: 'dbPath', help: 'SQLite database file' },
+  {
+    flag: 'db',
+    key: 'dbPath',
+    help: 'SQLite database file, or a postgres://user@host/db URL (prefer DISTCRON_DB or PGPASSWORD for a password)',
+  },
+  {
+    flag: 'db-pool-size',
+    key: 'dbPoolSize',
+    help: 'PostgreSQL connections in the pool',
+    parse: positiveInteger,
+  },
   { flag: 'listen', key: 'listen', help: 'REST API address HOST:PORT ("off" for none)', parse: listen },
   { flag: 'timezone', key: 'timezone', help: 'IANA zone for schedules that name none' },
   {

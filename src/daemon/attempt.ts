@@ -4,7 +4,6 @@ import { isoUtc, type JobDef, type NodeDef, type RunRecord } from '../core/types
 import type { Executor } from '../exec/executor.js';
 import { runVariables } from '../exec/job-env.js';
 import { orderForAny, selectCandidates, type NodeLoad, type PlacementHistory } from '../placement/index.js';
-import type { Store } from '../store/store.js';
 import type { Limiter } from './limiter.js';
 import type { NodeHealthTracker } from './node-health.js';
 import { failedWithoutStart, withOutcome } from './run-records.js';
@@ -12,7 +11,6 @@ import type { StartFields } from './run-journal.js';
 
 /** Everything one attempt needs from the daemon; shared by all attempts. */
 export interface AttemptContext {
-  store: Store;
   executor: Executor;
   clock: Clock;
   logger: Logger;

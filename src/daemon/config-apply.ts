@@ -23,7 +23,9 @@ const DEFAULTS = { retryMs: 1_000, maxRetryMs: 60_000 };
  * table (which takes all of it or, on a store error, none), the scheduler times the changed jobs,
  * and only then are the nodes and problems committed to the view. A change that fails is logged,
  * listed with the config errors (GET /config/errors) and tried again with the newest snapshot
- * until it succeeds; meanwhile the previous version of every job stays active.
+ * until it succeeds; meanwhile the previous version of every job stays active. Changes are
+ * applied one at a time (the job table writes to the store first): a snapshot that arrives
+ * while one is being applied waits, and only the newest waiting one is applied.
  */
 export class ConfigApplier {
   private readonly opts: ConfigApplierOptions & typeof DEFAULTS;
@@ -31,22 +33,41 @@ export class ConfigApplier {
   private retryTimer?: NodeJS.Timeout;
   private failures = 0;
   private closed = false;
+  /** The change being applied (and the one queued behind it). */
+  private applying: Promise<void> = Promise.resolve();
+  /** A newer snapshot is queued behind the change being applied. */
+  private queued = false;
 
   constructor(options: ConfigApplierOptions) {
     this.opts = { ...DEFAULTS, ...options };
   }
 
-  /** Never throws: a failure is reported and retried. */
-  apply(state: ConfigState): void {
-    if (this.closed) return;
+  /** Never rejects: a failure is reported and retried. Resolves once the newest snapshot is handled. */
+  apply(state: ConfigState): Promise<void> {
+    if (this.closed) return this.applying;
     this.latest = state;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (this.queued) return this.applying;
+    this.queued = true;
+    this.applying = this.applying.then(() => {
+      this.queued = false;
+      return this.latest && !this.closed ? this.applyNow(this.latest) : undefined;
+    });
+    return this.applying;
+  }
+
+  /** Resolves once every snapshot handed to apply() so far has been handled. */
+  idle(): Promise<void> {
+    return this.applying;
+  }
+
+  private async applyNow(state: ConfigState): Promise<void> {
     const { config, jobs, scheduler } = this.opts;
     let prepared: PreparedConfig | undefined;
     try {
       prepared = config.prepare(state, jobs);
-      jobs.applyConfig(prepared);
+      await jobs.applyConfig(prepared);
       scheduler.reschedule([...prepared.upserted.map((u) => u.job.name), ...prepared.removed]);
       config.commit(prepared);
     } catch (err) {
@@ -87,7 +108,7 @@ export class ConfigApplier {
       ...removed.map((f) => problem(f, 'the removal of this job')),
       ...(prepared ? [] : [problem('(config)', 'the config change')]),
     ]);
-    this.retryTimer = setTimeout(() => this.latest && this.apply(this.latest), delayMs);
+    this.retryTimer = setTimeout(() => this.latest && void this.apply(this.latest), delayMs);
     this.retryTimer.unref();
   }
 }

@@ -13,7 +13,8 @@ import {
 } from '../core/types.js';
 import { selectCandidates } from '../placement/index.js';
 import { InvalidRunQueryError } from '../store/queries.js';
-import type { OutboxSink, Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
+import type { OutboxSink } from '../store/store.js';
 import {
   ControlError,
   type AuditEntry,
@@ -34,7 +35,7 @@ import type { Scheduler } from './scheduler.js';
 import type { Schedule } from '../schedule/schedule.js';
 
 export interface ControlDeps {
-  store: Store;
+  store: AsyncStore;
   metrics: Metrics;
   /** Nodes and config problems. */
   config: ConfigView;
@@ -54,7 +55,7 @@ export interface ControlDeps {
 
 /** The one programmatic API over a running daemon (REST API, CLI and tests use it). */
 export class DaemonControlImpl implements DaemonControl {
-  private readonly store: Store;
+  private readonly store: AsyncStore;
   private readonly metrics: Metrics;
   /** Each definition's last list view, with the state it shows (see listView). */
   private readonly listed = new WeakMap<JobDef, { view: JobView; state: ViewState }>();
@@ -66,12 +67,15 @@ export class DaemonControlImpl implements DaemonControl {
     this.metrics = deps.metrics;
   }
 
-  listJobs(names?: readonly string[]): JobView[] {
+  async listJobs(names?: readonly string[]): Promise<JobView[]> {
     const views: JobView[] = [];
     if (names === undefined) {
+      const jobs = this.deps.jobs.jobs();
+      await this.deps.jobs.loadLastRuns(jobs.map((j) => j.name));
       for (const job of this.deps.jobs.jobs()) views.push(this.listView(job));
       return views;
     }
+    await this.deps.jobs.loadLastRuns(names);
     for (const name of names) {
       const job = this.deps.jobs.job(name);
       if (job) views.push(this.listView(job));
@@ -99,7 +103,10 @@ export class DaemonControlImpl implements DaemonControl {
     return this.deps.jobs.jobs();
   }
 
-  getJob(name: string): JobView | undefined {
+  async getJob(name: string): Promise<JobView | undefined> {
+    if (!this.deps.jobs.job(name)) return undefined;
+    await this.deps.jobs.loadLastRuns([name]);
+    // Read after the await: the job may have changed (or gone) meanwhile.
     const job = this.deps.jobs.job(name);
     return job ? this.view(job, 5) : undefined;
   }
@@ -122,7 +129,7 @@ export class DaemonControlImpl implements DaemonControl {
       await this.deps.reload(file);
       const problems = this.loadProblems(file);
       if (problems.length === 0 && this.deps.jobs.job(name)?.file === file)
-        return { ok: true, created, job: this.getJob(name) ?? null };
+        return { ok: true, created, job: (await this.getJob(name)) ?? null };
       if (previous === null) await rm(file, { force: true });
       else await writeAtomically(file, previous);
       await this.deps.reload(file);
@@ -201,9 +208,9 @@ export class DaemonControlImpl implements DaemonControl {
     return [...new Set(names)].map((n) => candidates.get(n)!);
   }
 
-  setJobEnabled(name: string, enabled: boolean): void {
+  async setJobEnabled(name: string, enabled: boolean): Promise<void> {
     this.requireJob(name);
-    this.deps.jobs.setEnabled(name, enabled);
+    await this.deps.jobs.setEnabled(name, enabled);
   }
 
   cancelRun(id: string): boolean {
@@ -227,9 +234,9 @@ export class DaemonControlImpl implements DaemonControl {
     return this.deps.config.configProblems();
   }
 
-  listRuns(filter: RunListFilter): RunListPage {
+  async listRuns(filter: RunListFilter): Promise<RunListPage> {
     try {
-      return this.store.queryRuns(filter);
+      return await this.store.queryRuns(filter);
     } catch (err) {
       if (err instanceof InvalidRunQueryError)
         throw new ControlError('invalid', err.message.replace(/^store: /, ''));
@@ -237,7 +244,7 @@ export class DaemonControlImpl implements DaemonControl {
     }
   }
 
-  getRun(id: string): RunRecord | undefined {
+  getRun(id: string): Promise<RunRecord | undefined> {
     return this.store.getRun(id);
   }
 
@@ -254,17 +261,17 @@ export class DaemonControlImpl implements DaemonControl {
         .map((p) => p.file),
     );
     metrics.configErrors.set(failing.size);
-    for (const [sink, count] of Object.entries(this.store.outboxBacklog()))
+    for (const [sink, count] of Object.entries(await this.store.outboxBacklog()))
       metrics.outboxBacklog.set({ sink: sink as OutboxSink }, count);
     return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
   }
 
-  recordAudit(entry: AuditEntry): void {
-    this.store.insertAudit(entry);
+  recordAudit(entry: AuditEntry): Promise<void> {
+    return this.store.insertAudit(entry);
   }
 
-  listAudit(query: { limit: number; before?: number }): AuditPage {
-    const rows = this.store.listAudit(query.limit + 1, query.before);
+  async listAudit(query: { limit: number; before?: number }): Promise<AuditPage> {
+    const rows = await this.store.listAudit(query.limit + 1, query.before);
     const entries = rows.slice(0, query.limit);
     return { entries, nextBefore: rows.length > query.limit ? entries[entries.length - 1]!.id : null };
   }

@@ -114,13 +114,13 @@ export class ControlError extends Error {
  */
 export interface DaemonControl {
   /** Views of every job, or of only the named ones (unknown names are left out). */
-  listJobs(names?: readonly string[]): JobView[];
+  listJobs(names?: readonly string[]): Promise<JobView[]>;
   /**
    * The loaded definitions, with no per-job state or schedule math: the API filters and pages
    * over these, then asks `listJobs(pageNames)` for one page of views.
    */
   jobDefinitions(): readonly JobDef[];
-  getJob(name: string): JobView | undefined;
+  getJob(name: string): Promise<JobView | undefined>;
   /** Validates `body` as a job file, then writes `jobs.d/<name>.json` atomically. */
   putJob(name: string, body: unknown): Promise<PutJobResult>;
   /** Removes the job's file; false when there is no such job file. */
@@ -128,7 +128,7 @@ export interface DaemonControl {
   /** Starts a manual run now; throws ControlError not_found / invalid. */
   runJob(name: string, request: ManualRunRequest): Promise<{ executionId: string; runIds: string[] }>;
   /** Persisted override; throws ControlError not_found. */
-  setJobEnabled(name: string, enabled: boolean): void;
+  setJobEnabled(name: string, enabled: boolean): Promise<void>;
   /** false when the run is not running. */
   cancelRun(id: string): boolean;
   listNodes(): NodeView[];
@@ -136,14 +136,14 @@ export interface DaemonControl {
   configErrors(): ConfigProblem[];
   /** Resolves once the run is final (for `distcron run`). */
   waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord>;
-  /** Newest first; throws ControlError invalid for a cursor or time it cannot read. */
-  listRuns(filter: RunListFilter): RunListPage;
+  /** Newest first; rejects with ControlError invalid for a cursor or time it cannot read. */
+  listRuns(filter: RunListFilter): Promise<RunListPage>;
   /** The run with its output. */
-  getRun(id: string): RunRecord | undefined;
+  getRun(id: string): Promise<RunRecord | undefined>;
   /** The Prometheus exposition, gauges of current state refreshed first. */
   metricsText(): Promise<{ contentType: string; text: string }>;
   /** Stores one API write in the audit log. */
-  recordAudit(entry: AuditEntry): void;
+  recordAudit(entry: AuditEntry): Promise<void>;
   /** Newest first; `before` is the `nextBefore` of a previous page. */
-  listAudit(query: { limit: number; before?: number }): AuditPage;
+  listAudit(query: { limit: number; before?: number }): Promise<AuditPage>;
 }

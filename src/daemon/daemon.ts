@@ -2,8 +2,7 @@ import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
 import type { Executor } from '../exec/executor.js';
-import { acquireDaemonLock } from '../store/daemon-lock.js';
-import type { Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
 import { Bell } from './bell.js';
 import { CleanupStack } from './cleanup.js';
 import type { DaemonControl } from './control.js';
@@ -13,6 +12,7 @@ import {
   buildRunner,
   buildScheduler,
   loadJobs,
+  lockDatabase,
   markLost,
   openConfig,
   openStorage,
@@ -26,6 +26,8 @@ import { startServices } from './services.js';
 export interface Daemon {
   readonly options: DaemonOptions;
   readonly control: DaemonControl;
+  /** The daemon's store (embedding, tests); closed by close(). */
+  readonly store: AsyncStore;
   /** Base URL of the REST API, when listening. */
   readonly apiUrl: string | null;
   /** SIGHUP: full config reload. */
@@ -52,21 +54,23 @@ export async function startDaemon(
   const onCleanupError = (name: string, err: unknown) =>
     logger.error({ err, step: name }, 'shutdown step failed');
   try {
-    const lock = acquireDaemonLock(options.dbPath);
-    base.cleanup.push('daemon lock', () => lock.release());
+    // Set once the scheduler exists: a lost lease stops scheduling (another daemon took over).
+    let onLeaseLost = () => undefined as unknown;
+    await lockDatabase(base, () => onLeaseLost());
     const config = await openConfig(base);
-    const store = openStorage(base);
-    const jobs = loadJobs(base, config, store);
+    const store = await openStorage(base);
+    const jobs = await loadJobs(base, config, store);
     const outboxFor = outboxOf(options);
-    const lost = markLost(base, store, jobs, outboxFor);
+    const lost = await markLost(base, store, jobs, outboxFor);
     // Runs finished and notices queued ring it; the outbox services listen once started.
     const bell = new Bell();
     const nodes = startNodeHealth(base, { store, config: config.view, bell, executor: runtime.executor });
     const random = runtime.random ?? Math.random;
     const runner = buildRunner(base, { store, config: config.view, jobs, nodes, outboxFor, bell, random });
     const scheduler = buildScheduler(base, jobs, runner);
-    wireConfig(base, { config, jobs, scheduler, nodes });
-    const control = buildControl(base, { store, config, jobs, scheduler, runner, nodes });
+    onLeaseLost = () => scheduler.stop();
+    const applied = wireConfig(base, { config, jobs, scheduler, nodes });
+    const control = buildControl(base, { store, config, jobs, scheduler, runner, nodes, applied });
     const services = await startServices(options, {
       ...base,
       store,
@@ -86,8 +90,12 @@ export async function startDaemon(
     return {
       options,
       control,
+      store,
       apiUrl: services.apiUrl,
-      reload: () => config.source.reloadAll(),
+      reload: async () => {
+        await config.source.reloadAll();
+        await applied();
+      },
       close: () => base.cleanup.run(onCleanupError),
     };
   } catch (err) {
@@ -106,5 +114,3 @@ function baseOf(options: DaemonOptions, runtime: DaemonRuntime): Base {
     cleanup: new CleanupStack(),
   };
 }
-
-export type { Store };

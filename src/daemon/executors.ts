@@ -8,15 +8,16 @@ import { baseEnvironment } from '../exec/job-env.js';
 import { LocalExecutor } from '../exec/local.js';
 import type { SshExecutorInput } from '../exec/ssh/options.js';
 import { hostKeyChangedEntry } from '../notify/outbox.js';
-import type { Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
+import { isPostgresUrl } from '../store/open.js';
 import type { ConfigView } from './config-view.js';
-import type { DaemonOptions } from './options.js';
+import { DAEMON_DEFAULTS, type DaemonOptions } from './options.js';
 
 export interface ExecutorDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
-  store: Store;
+  store: AsyncStore;
   config: ConfigView;
   /** Called after a notice was queued (wakes the notifier). */
   wake: () => void;
@@ -39,7 +40,10 @@ export function createExecutors(options: DaemonOptions, deps: ExecutorDeps): Exe
 
 /** Where tofu records first-seen keys: --tofu-known-hosts, else beside the database. */
 export function tofuKnownHostsFileOf(options: DaemonOptions): string {
-  return options.tofuKnownHostsFile ?? join(dirname(options.dbPath), 'known_hosts');
+  if (options.tofuKnownHostsFile) return options.tofuKnownHostsFile;
+  // Beside a SQLite file; with PostgreSQL, beside the default SQLite path (./data/known_hosts).
+  const db = isPostgresUrl(options.dbPath) ? DAEMON_DEFAULTS.dbPath : options.dbPath;
+  return join(dirname(db), 'known_hosts');
 }
 
 function sshOptions(options: DaemonOptions, deps: ExecutorDeps): SshExecutorInput {
@@ -52,8 +56,11 @@ function sshOptions(options: DaemonOptions, deps: ExecutorDeps): SshExecutorInpu
     resolveNode: (name) => deps.config.nodeMap().get(name),
     onHostKeyChanged: (e) => {
       // A changed key is refused and always notified (to --admin-email), never silently accepted.
-      deps.store.enqueueOutbox([hostKeyChangedEntry({ ...e, at: new Date(e.at).toISOString() })]);
-      deps.wake();
+      deps.store
+        .enqueueOutbox([hostKeyChangedEntry({ ...e, at: new Date(e.at).toISOString() })])
+        .then(deps.wake, (err: unknown) =>
+          deps.logger.error({ err, node: e.node }, 'could not queue the host-key-changed notice'),
+        );
     },
     metrics: deps.metrics,
     logger: deps.logger,

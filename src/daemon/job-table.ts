@@ -2,11 +2,12 @@ import type { Clock } from '../core/clock.js';
 import type { JobDef, Millis, RunRecord } from '../core/types.js';
 import { scheduleKey } from '../schedule/key.js';
 import type { Schedule } from '../schedule/schedule.js';
-import type { BaselineWrite, JobState, Store } from '../store/store.js';
+import type { StoreOps } from '../store/async-store.js';
+import type { BaselineWrite, JobState } from '../store/store.js';
 
 /** The part of the store the table writes through: it persists what must outlive a restart. */
 export type JobTableStore = Pick<
-  Store,
+  StoreOps,
   'getJobState' | 'getRun' | 'setBaselines' | 'setLastScheduled' | 'setEnabledOverride' | 'forgetBaseline'
 >;
 
@@ -48,12 +49,16 @@ interface JobRecord {
  * commands below (apply config, fire, pass over, enable, start/end an execution, finish a run);
  * the scheduler, runner and API read it through the queries. What must survive a restart is
  * written to the store first, so a store error leaves the table as it was and the caller retries.
+ * Those writes go one at a time, in call order (a queue): the memory changes in the order the
+ * store took the writes, even when two awaits of the store would complete the other way round.
  */
 export class JobTable {
   /** Every job known; the loaded ones in the order they were loaded (the order the API lists). */
   private readonly records = new Map<string, JobRecord>();
   /** Frozen list of the loaded definitions; replaced (never mutated) when one changes. */
   private definitions: readonly JobDef[] | null = null;
+  /** The persisting commands, one after another (see serial). */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: JobTableStore,
@@ -72,20 +77,34 @@ export class JobTable {
    * whose schedule is new or changed — or whose stored instant was counted under another
    * schedule — counts from now: there is nothing of it to catch up.
    */
-  applyConfig(change: JobChange, known?: ReadonlyMap<string, ScheduleBaseline>): void {
-    const now = this.clock.now();
-    const writes: BaselineWrite[] = [];
-    const loaded = change.upserted.map(({ job, schedule }): ScheduledJob => {
-      const key = scheduleKey(job.schedule);
-      return { job, schedule, key, last: this.baselineOf(job.name, key, now, writes, known) };
+  applyConfig(change: JobChange, known?: ReadonlyMap<string, ScheduleBaseline>): Promise<void> {
+    return this.serial(async () => {
+      const now = this.clock.now();
+      const writes: BaselineWrite[] = [];
+      const stored = known ?? (await this.storedBaselines(change));
+      const loaded = change.upserted.map(({ job, schedule }): ScheduledJob => {
+        const key = scheduleKey(job.schedule);
+        return { job, schedule, key, last: this.baselineOf(job.name, key, now, writes, stored) };
+      });
+      const removed = change.removed.filter((name) => this.scheduled(name));
+      if (writes.length > 0) await this.store.setBaselines(writes);
+      // The baseline belonged to the removed definition only: a later job of that name starts afresh.
+      for (const name of removed) await this.store.forgetBaseline(name);
+      for (const job of loaded) this.load(job);
+      for (const name of removed) this.record(name).loaded = null;
+      if (loaded.length + removed.length > 0) this.definitions = null;
     });
-    const removed = change.removed.filter((name) => this.scheduled(name));
-    if (writes.length > 0) this.store.setBaselines(writes);
-    // The baseline belonged to the removed definition only: a later job of that name starts afresh.
-    for (const name of removed) this.store.forgetBaseline(name);
-    for (const job of loaded) this.load(job);
-    for (const name of removed) this.record(name).loaded = null;
-    if (loaded.length + removed.length > 0) this.definitions = null;
+  }
+
+  /** The persisted baselines of the jobs of a change that are not loaded yet (read per job). */
+  private async storedBaselines(change: JobChange): Promise<Map<string, ScheduleBaseline>> {
+    const stored = new Map<string, ScheduleBaseline>();
+    for (const { job } of change.upserted) {
+      if (this.scheduled(job.name)) continue;
+      const state = await this.store.getJobState(job.name);
+      if (state) stored.set(job.name, state);
+    }
+    return stored;
   }
 
   /**
@@ -95,11 +114,14 @@ export class JobTable {
   forgetAbsent(
     stored: readonly (ScheduleBaseline & { job: string })[],
     unloadable: ReadonlySet<string>,
-  ): void {
-    for (const state of stored) {
-      if (this.scheduled(state.job) || unloadable.has(state.job) || state.lastScheduledAt === null) continue;
-      this.store.forgetBaseline(state.job);
-    }
+  ): Promise<void> {
+    return this.serial(async () => {
+      for (const state of stored) {
+        if (this.scheduled(state.job) || unloadable.has(state.job) || state.lastScheduledAt === null)
+          continue;
+        await this.store.forgetBaseline(state.job);
+      }
+    });
   }
 
   /** The runner stored the claim of the job's instants up to `latest` (it advanced the stored instant). */
@@ -108,15 +130,35 @@ export class JobTable {
   }
 
   /** A disabled job's due instants are passed over: no catch-up of them when it is enabled again. */
-  passOver(name: string, latest: Millis): void {
-    this.store.setLastScheduled(name, latest);
-    this.advance(name, latest);
+  passOver(name: string, latest: Millis): Promise<void> {
+    return this.serial(async () => {
+      await this.store.setLastScheduled(name, latest);
+      this.advance(name, latest);
+    });
   }
 
   /** The API's enable/disable: persisted first, so an override the store refused never takes effect. */
-  setEnabled(name: string, enabled: boolean): void {
-    this.store.setEnabledOverride(name, enabled);
-    this.record(name).override = enabled;
+  setEnabled(name: string, enabled: boolean): Promise<void> {
+    return this.serial(async () => {
+      await this.store.setEnabledOverride(name, enabled);
+      this.record(name).override = enabled;
+    });
+  }
+
+  /**
+   * Reads the last run of each named job not known yet (after a restart), so lastRun() can
+   * answer without the store. A run finishing meanwhile wins over what the read found.
+   */
+  async loadLastRuns(names: readonly string[]): Promise<void> {
+    const missing = names.filter((name) => this.records.get(name)?.lastRun === undefined);
+    await Promise.all(
+      missing.map(async (name) => {
+        const id = (await this.store.getJobState(name))?.lastRunId;
+        const run = id ? await this.store.getRun(id) : undefined;
+        const record = this.record(name);
+        if (record.lastRun === undefined) record.lastRun = run ? withoutOutput(run) : null;
+      }),
+    );
   }
 
   executionStarted(name: string): void {
@@ -176,14 +218,9 @@ export class JobTable {
     return (this.records.get(name)?.queued ?? 0) > 0;
   }
 
+  /** Null until loadLastRuns() read it (or a run of the job finished since the start). */
   lastRun(name: string): RunRecord | null {
-    const record = this.record(name);
-    if (record.lastRun === undefined) {
-      const id = this.store.getJobState(name)?.lastRunId;
-      const run = id ? this.store.getRun(id) : undefined;
-      record.lastRun = run ? withoutOutput(run) : null;
-    }
-    return record.lastRun;
+    return this.records.get(name)?.lastRun ?? null;
   }
 
   private baselineOf(
@@ -191,13 +228,13 @@ export class JobTable {
     key: string,
     now: Millis,
     writes: BaselineWrite[],
-    known: ReadonlyMap<string, ScheduleBaseline> | undefined,
+    known: ReadonlyMap<string, ScheduleBaseline>,
   ): Millis {
     const current = this.scheduled(name);
     if (current) {
       if (current.key === key) return current.last;
     } else {
-      const stored = known ? (known.get(name) ?? null) : (this.store.getJobState(name) ?? null);
+      const stored = known.get(name) ?? null;
       const last = stored?.lastScheduledAt ?? null;
       if (last !== null && stored?.scheduleKey === key) return last;
       if (last !== null && stored?.scheduleKey === null) {
@@ -222,6 +259,13 @@ export class JobTable {
   private advance(name: string, latest: Millis): void {
     const record = this.records.get(name);
     if (record?.loaded) record.loaded = { ...record.loaded, last: latest };
+  }
+
+  /** Runs `task` after every persisting command called before it has settled. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(task, task);
+    this.writes = run.catch(() => undefined);
+    return run;
   }
 
   private record(name: string): JobRecord {

@@ -5,8 +5,16 @@ import type { Logger } from '../core/log.js';
 export interface DaemonOptions {
   jobsDir: string;
   nodesDir: string;
-  /** SQLite file (SPEC §8). */
+  /**
+   * `--db`: the path of a SQLite file (SPEC §8), or a postgres:// / postgresql:// URL selecting
+   * PostgreSQL (SPEC §15). Never log it as is: a URL may carry a password (see redactUrl).
+   */
   dbPath: string;
+  /** PostgreSQL only: connections in the store's pool. */
+  dbPoolSize: number;
+  /** PostgreSQL only (not a flag): how long the daemon's lease of the database lasts unrenewed, and how often it is renewed. */
+  dbLeaseTtlMs: number;
+  dbLeaseRenewMs: number;
   /** "HOST:PORT" for the REST API; null = no API. */
   listen: string | null;
   /** IANA zone for schedules that name none. */
@@ -79,6 +87,9 @@ export const DAEMON_DEFAULTS: DaemonOptions = {
   jobsDir: '/etc/distcron/jobs.d',
   nodesDir: '/etc/distcron/nodes.d',
   dbPath: './data/distcron.db',
+  dbPoolSize: 10,
+  dbLeaseTtlMs: 8_000,
+  dbLeaseRenewMs: 2_000,
   listen: '127.0.0.1:8080',
   timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
   graceMs: 60_000,

@@ -6,8 +6,11 @@ import type { JobDef, RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
 import { runFinishedEntry } from '../notify/outbox.js';
 import { esOutboxEntry } from '../report/outbox.js';
-import { openSqliteStore } from '../store/sqlite.js';
-import type { OutboxEntry, Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
+import { acquireDaemonLock } from '../store/daemon-lock.js';
+import { isPostgresUrl, openStore } from '../store/open.js';
+import { acquirePostgresLease } from '../store/postgres-lease.js';
+import type { OutboxEntry } from '../store/store.js';
 import type { Bell } from './bell.js';
 import type { CleanupStack } from './cleanup.js';
 import { ConfigApplier } from './config-apply.js';
@@ -57,22 +60,46 @@ export async function openConfig(base: Base): Promise<Config> {
   return { view: new ConfigView(base.options.timezone, base.logger), source };
 }
 
-export function openStorage(base: Base): Store {
-  const store = openSqliteStore({ path: base.options.dbPath, logger: base.logger, clock: base.clock });
+/**
+ * One daemon per database (until cluster mode): SQLite's `<db>.lock` file, PostgreSQL's lease
+ * row. Taken before anything else, so runs found `running` later are surely this database's
+ * leftovers of a stop and not another live daemon's. `onLost`: the PostgreSQL lease was taken
+ * over (this daemon was paused past its expiry).
+ */
+export async function lockDatabase(base: Base, onLost: () => void): Promise<void> {
+  const { options, logger } = base;
+  if (!isPostgresUrl(options.dbPath)) {
+    const lock = acquireDaemonLock(options.dbPath);
+    base.cleanup.push('daemon lock', () => lock.release());
+    return;
+  }
+  const lease = await acquirePostgresLease({
+    url: options.dbPath,
+    ttlMs: options.dbLeaseTtlMs,
+    renewMs: options.dbLeaseRenewMs,
+    logger,
+    onLost,
+  });
+  base.cleanup.push('daemon lease', () => lease.release());
+}
+
+export async function openStorage(base: Base): Promise<AsyncStore> {
+  const { options, logger, clock } = base;
+  const store = await openStore(options.dbPath, { poolSize: options.dbPoolSize, logger, clock });
   base.cleanup.push('store', () => store.close());
   return store;
 }
 
 /** The job table with the config's jobs loaded and their persisted state read back. */
-export function loadJobs(base: Base, config: Config, store: Store): JobTable {
+export async function loadJobs(base: Base, config: Config, store: AsyncStore): Promise<JobTable> {
   // Read once: the enable overrides and the schedule baselines come from the same snapshot.
-  const states = store.listJobStates();
+  const states = await store.listJobStates();
   const jobs = new JobTable(store, base.clock, states);
   const prepared = config.view.prepare(config.source.current(), jobs);
-  jobs.applyConfig(prepared, new Map(states.map((s) => [s.job, s])));
+  await jobs.applyConfig(prepared, new Map(states.map((s) => [s.job, s])));
   config.view.commit(prepared);
   // A job not in the config now was deleted: its state must not date a later job of that name.
-  jobs.forgetAbsent(states, new Set([...config.view.filesWithErrors()].map(configNameOf)));
+  await jobs.forgetAbsent(states, new Set([...config.view.filesWithErrors()].map(configNameOf)));
   base.metrics.configErrors.set(config.view.filesWithErrors().size);
   return jobs;
 }
@@ -84,8 +111,13 @@ export function outboxOf(options: DaemonOptions): OutboxFor {
 }
 
 /** Runs found `running` at start-up were cut off by the last stop: recorded as lost. */
-export function markLost(base: Base, store: Store, jobs: JobTable, outboxFor: OutboxFor): RunRecord[] {
-  const lost = store.markRunningAsLost(base.clock.now(), (run) => outboxFor(run, jobs.job(run.job)));
+export async function markLost(
+  base: Base,
+  store: AsyncStore,
+  jobs: JobTable,
+  outboxFor: OutboxFor,
+): Promise<RunRecord[]> {
+  const lost = await store.markRunningAsLost(base.clock.now(), (run) => outboxFor(run, jobs.job(run.job)));
   if (lost.length > 0)
     base.logger.warn({ count: lost.length }, 'runs in flight when the daemon stopped are recorded as lost');
   return lost;
@@ -94,7 +126,7 @@ export function markLost(base: Base, store: Store, jobs: JobTable, outboxFor: Ou
 /** Executors (or a test's scripted one), node health probing and the known_hosts watch. */
 export function startNodeHealth(
   base: Base,
-  deps: { store: Store; config: ConfigView; bell: Bell; executor?: Executor },
+  deps: { store: AsyncStore; config: ConfigView; bell: Bell; executor?: Executor },
 ): Nodes {
   const { options, clock, logger, metrics, cleanup } = base;
   const wake = () => deps.bell.ring();
@@ -134,7 +166,7 @@ function updateNodeGauges(metrics: Metrics, health: NodeHealthTracker, config: C
 export function buildRunner(
   base: Base,
   deps: {
-    store: Store;
+    store: AsyncStore;
     config: ConfigView;
     jobs: JobTable;
     nodes: Nodes;
@@ -183,11 +215,14 @@ export function buildScheduler(base: Base, jobs: JobTable, runner: Runner): Sche
   return scheduler;
 }
 
-/** Config changes from now on: applied to the job table, scheduler and view; nodes follow. */
+/**
+ * Config changes from now on: applied to the job table, scheduler and view; nodes follow.
+ * Returns how to wait until what the source has read so far is applied (read-your-writes).
+ */
 export function wireConfig(
   base: Base,
   deps: { config: Config; jobs: JobTable; scheduler: Scheduler; nodes: Nodes },
-): void {
+): () => Promise<void> {
   const { logger, metrics } = base;
   const { view, source } = deps.config;
   const applier = new ConfigApplier({
@@ -206,15 +241,24 @@ export function wireConfig(
   });
   base.cleanup.push('config applier', () => applier.close());
   source.onChange((state) => {
-    applier.apply(state);
-    metrics.configErrors.set(view.filesWithErrors().size);
+    void applier.apply(state).then(() => metrics.configErrors.set(view.filesWithErrors().size));
   });
+  return () => applier.idle();
 }
 
 /** The programmatic API (REST API, CLI, tests): queries and commands over the parts. */
 export function buildControl(
   base: Base,
-  deps: { store: Store; config: Config; jobs: JobTable; scheduler: Scheduler; runner: Runner; nodes: Nodes },
+  deps: {
+    store: AsyncStore;
+    config: Config;
+    jobs: JobTable;
+    scheduler: Scheduler;
+    runner: Runner;
+    nodes: Nodes;
+    /** Resolves once the config read so far is applied. */
+    applied: () => Promise<void>;
+  },
 ): DaemonControlImpl {
   const { view, source } = deps.config;
   return new DaemonControlImpl({
@@ -229,6 +273,9 @@ export function buildControl(
     nodeInFlight: (name) => deps.nodes.load.load(name, true).inFlight,
     validateJobBody: (name, body) => source.validateJobBody(name, body, view.nodeMap()),
     isValidJobName: (name) => source.isValidJobName(name),
-    reload: (file) => source.refresh([file]),
+    reload: async (file) => {
+      await source.refresh([file]);
+      await deps.applied();
+    },
   });
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
-import type { Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
 import type { DaemonOptions } from './options.js';
 
 const BATCH = 200;
@@ -11,29 +11,33 @@ const EVERY_MS = 60_000;
  * event-loop turn) so the daemon never blocks on a large delete. Returns its cleanup.
  */
 export function startRetention(
-  store: Store,
+  store: AsyncStore,
   options: DaemonOptions,
   clock: Clock,
   logger: Logger,
-): () => void {
+): () => Promise<void> {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
+  let running: Promise<void> = Promise.resolve();
   const tick = async () => {
     let pruned = 0;
     try {
       for (let n = BATCH; n === BATCH && !stopped; pruned += n) {
-        n = store.pruneRuns(clock.now() - options.retentionMs, BATCH);
+        n = await store.pruneRuns(clock.now() - options.retentionMs, BATCH);
         await new Promise((r) => setImmediate(r));
       }
       if (pruned > 0) logger.info({ pruned }, 'pruned runs past retention');
     } catch (err) {
       logger.error({ err }, 'retention pruning failed');
     }
-    if (!stopped) timer = setTimeout(() => void tick(), EVERY_MS).unref();
+    if (!stopped) timer = setTimeout(start, EVERY_MS).unref();
   };
-  timer = setTimeout(() => void tick(), 5_000).unref();
-  return () => {
+  const start = () => void (running = tick());
+  timer = setTimeout(start, 5_000).unref();
+  // The store closes after this: a batch in progress finishes first.
+  return async () => {
     stopped = true;
     if (timer) clearTimeout(timer);
+    await running;
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '../core/log.js';
 import type { RunRecord } from '../core/types.js';
-import type { OutboxEntry, Store } from '../store/store.js';
+import type { AsyncStore, StoreOps } from '../store/async-store.js';
+import type { OutboxEntry } from '../store/store.js';
 
 export interface StartFields {
   node: string | null;
@@ -22,7 +23,8 @@ const RETRY_MAX_MS = 10_000;
  * than the writes of a run. A finished run's record, job state and outbox rows still commit
  * together, and whatever relies on the record being stored (waiters, metrics, the notifier's
  * wake-up) runs only after the commit. Writes reach the store in call order: anything that
- * writes runs directly (claims, inserts, reads that must see finishes) flushes first.
+ * writes runs directly (claims, inserts, reads that must see finishes) awaits flush() first.
+ * Commits go one at a time: a flush waits for the one before it.
  *
  * A write that fails on a transient store error (locked, disk full, I/O error, read-only) is
  * kept, in order, and tried again with backoff; nothing is reported as finished before its
@@ -35,9 +37,13 @@ export class RunJournal {
   private scheduled: NodeJS.Immediate | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = RETRY_FIRST_MS;
+  /** The commit in progress (and those queued behind it). */
+  private committing: Promise<void> = Promise.resolve();
+  /** Writes taken by a flush and not settled yet (queued behind a commit, or in it). */
+  private inCommit = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: AsyncStore,
     private readonly logger: Logger,
   ) {}
 
@@ -51,26 +57,42 @@ export class RunJournal {
   }
 
   /** Records the final record at once (after what is queued), then runs `committed`. */
-  finishNow(run: RunRecord, outbox: OutboxEntry[], committed: () => void): void {
+  finishNow(run: RunRecord, outbox: OutboxEntry[], committed: () => void): Promise<void> {
     this.finish(run, outbox, committed);
-    this.flush();
+    return this.flush();
   }
 
   /** Writes still waiting to be stored (queued, or failed and waiting for a retry). */
   get unstored(): number {
-    return this.pending.length + this.failed.length;
+    return this.pending.length + this.failed.length + this.inCommit;
   }
 
-  /** Commits what is queued now (no-op when nothing is); writes that failed before go first. */
-  flush(): void {
+  /**
+   * Commits what is queued now, after the commits before it; writes that failed before go first.
+   * Resolves once those writes are stored (or kept for a retry); never rejects.
+   */
+  flush(): Promise<void> {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
-    const writes = [...this.failed, ...this.pending];
-    if (writes.length === 0) return;
+    const taken = this.pending;
     this.pending = [];
+    this.inCommit += taken.length;
+    this.committing = this.committing.then(() => this.commitTaken(taken));
+    return this.committing;
+  }
+
+  private async commitTaken(taken: Write[]): Promise<void> {
+    const writes = [...this.failed, ...taken];
+    if (writes.length === 0) return;
+    this.inCommit += this.failed.length;
     this.failed = [];
     const kept = withoutSupersededStarts(writes);
-    const unstored = this.commit(kept);
+    let unstored: Map<Write, 'retry' | 'dropped'>;
+    try {
+      unstored = await this.commit(kept);
+    } finally {
+      this.inCommit -= writes.length;
+    }
     this.failed = kept.filter((w) => unstored.get(w) === 'retry');
     for (const write of kept) if (write.kind === 'finish' && !unstored.has(write)) this.notify(write);
     if (this.failed.length > 0) this.scheduleRetry();
@@ -83,12 +105,12 @@ export class RunJournal {
    */
   async settle(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
-    this.flush();
+    await this.flush();
     while (this.failed.length > 0 && Date.now() < deadline) {
       await new Promise((r) =>
         setTimeout(r, Math.min(this.retryDelayMs, Math.max(0, deadline - Date.now()))),
       );
-      this.flush();
+      await this.flush();
     }
     this.cancelRetry();
     if (this.failed.length > 0)
@@ -102,7 +124,7 @@ export class RunJournal {
   private push(write: Write): void {
     this.pending.push(write);
     // After the I/O callbacks of this turn: every run that finished in it shares the commit.
-    this.scheduled ??= setImmediate(() => this.flush());
+    this.scheduled ??= setImmediate(() => void this.flush());
   }
 
   private scheduleRetry(): void {
@@ -112,7 +134,7 @@ export class RunJournal {
     this.logger.warn({ writes: this.failed.length, retryInMs: delay }, 'run writes not stored yet; retrying');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      this.flush();
+      void this.flush();
     }, delay);
     this.retryTimer.unref();
   }
@@ -123,31 +145,33 @@ export class RunJournal {
   }
 
   /** Stores the writes; returns the outcome of those that were not stored. */
-  private commit(writes: readonly Write[]): Map<Write, 'retry' | 'dropped'> {
+  private async commit(writes: readonly Write[]): Promise<Map<Write, 'retry' | 'dropped'>> {
     const unstored = new Map<Write, 'retry' | 'dropped'>();
     try {
-      this.store.batch(() => writes.forEach((w) => this.write(w)));
+      await this.store.transaction(async (tx) => {
+        for (const w of writes) await this.write(tx, w);
+      });
     } catch (err) {
       // Nothing of the batch is stored (one write failed, or the commit itself, e.g. the file
       // stayed locked past busy_timeout): write each on its own, so one bad write costs only itself.
       this.logger.warn({ err, writes: writes.length }, 'run writes: batch commit failed; writing one by one');
       for (const write of writes) {
-        const outcome = this.writeAlone(write);
+        const outcome = await this.writeAlone(write);
         if (outcome !== 'stored') unstored.set(write, outcome);
       }
     }
     return unstored;
   }
 
-  private write(write: Write): void {
-    if (write.kind === 'start') this.store.markStarted(write.id, write.fields);
-    else this.store.finishRun(write.run, write.outbox);
+  private write(ops: StoreOps, write: Write): Promise<void> {
+    if (write.kind === 'start') return ops.markStarted(write.id, write.fields);
+    return ops.finishRun(write.run, write.outbox);
   }
 
   /** One write in its own transaction: stored, to be retried, or dropped (it can never succeed). */
-  private writeAlone(write: Write): 'stored' | 'retry' | 'dropped' {
+  private async writeAlone(write: Write): Promise<'stored' | 'retry' | 'dropped'> {
     try {
-      this.write(write);
+      await this.write(this.store, write);
       return 'stored';
     } catch (err) {
       const transient = isTransient(err);
@@ -177,8 +201,28 @@ function withoutSupersededStarts(writes: readonly Write[]): Write[] {
 
 /** Store errors that may go away (lock, full disk, I/O, read-only remount), as SQLite codes them. */
 const TRANSIENT = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|PROTOCOL|NOMEM|INTERRUPT)/;
+/**
+ * PostgreSQL SQLSTATE classes that may go away: connection (08), resources (53), operator
+ * intervention such as a restart (57), system errors (58), serialization/deadlock (40).
+ */
+const PG_TRANSIENT = /^(08|53|57|58|40)/;
+/** Node's errors for a connection that could not be made or was cut. */
+const NET_TRANSIENT = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)$/;
 
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && TRANSIENT.test(code);
+  if (typeof code !== 'string') return isPoolError(err);
+  return (
+    TRANSIENT.test(code) ||
+    NET_TRANSIENT.test(code) ||
+    (/^[0-9A-Z]{5}$/.test(code) && PG_TRANSIENT.test(code))
+  );
+}
+
+/** pg's own errors for a pool that lost its server (no code). */
+function isPoolError(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
 }

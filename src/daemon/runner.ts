@@ -1,18 +1,22 @@
 import { setMaxListeners } from 'node:events';
-import { newId } from '../core/ids.js';
 import type { Metrics } from '../core/metrics.js';
-import type { JobDef, Millis, NodeDef, RunRecord, Trigger } from '../core/types.js';
-import { PlacementHistory, selectCandidates } from '../placement/index.js';
+import type { JobDef, Millis, RunRecord } from '../core/types.js';
+import { PlacementHistory } from '../placement/index.js';
+import type { AsyncStore } from '../store/async-store.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
 import { describeMissed, type FirePlan } from './catch-up.js';
 import { Limiter } from './limiter.js';
-import { finalRun, pendingRun, RETRYABLE, type NewRun } from './run-records.js';
+import { RETRYABLE } from './run-records.js';
 import { JobActivity } from './job-activity.js';
 import type { JobTable } from './job-table.js';
 import { RunJournal } from './run-journal.js';
+import { RunPlans, type Execution, type ManualRun, type PreparedClaim, type Unit } from './run-plans.js';
+
+export type { ManualRun } from './run-plans.js';
 
 export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'placements'> {
+  store: AsyncStore;
   metrics: Metrics;
   /** Outbox entries queued with a final run (Elasticsearch, notifications). */
   outboxFor: (run: RunRecord, job: JobDef | undefined) => OutboxEntry[];
@@ -31,42 +35,6 @@ export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'pla
   onFinished?: (run: RunRecord) => void;
 }
 
-interface Unit {
-  run: RunRecord;
-  target: AttemptTarget;
-  nodeKey: string;
-}
-
-interface Execution {
-  job: JobDef;
-  units: Unit[];
-  /** The job's environment with the run's parameter values on top. */
-  environment: Record<string, string>;
-}
-
-/** A fire's runs ready to claim, and what to do once the claim is stored. */
-interface PreparedClaim {
-  claim: FireClaim;
-  /** Runs inserted already final (skipped, missed, node down, no candidate). */
-  finals: RunRecord[];
-  /** The runs that execute (null for a skipped or missed instant). */
-  execution: Execution | null;
-  afterPrevious: boolean;
-}
-
-/** A manual run the control already checked: nodes are candidates, parameters resolved. */
-export interface ManualRun {
-  nodes?: NodeDef[];
-  parameters: Record<string, string>;
-  requestedBy: string | null;
-}
-
-/** What every run of one execution records about why and with what it ran. */
-interface RunFacts {
-  parameters: Record<string, string>;
-  requestedBy: string | null;
-}
-
 const SHUTDOWN_REASON = 'cancelled: daemon shutting down';
 /** At shutdown, how long run writes that fail (store locked, disk full) are retried before exit. */
 const JOURNAL_SETTLE_MS = 15_000;
@@ -74,10 +42,13 @@ const JOURNAL_SETTLE_MS = 15_000;
 /**
  * Turns fires into runs: claims each (job, instant, node) once, applies the overlap policy,
  * executes units (one per node for `all`, one for `any`) with retries, and records every outcome.
+ * What the runs are (nodes, finals, outbox) is built by RunPlans; this class stores and runs them.
  */
 export class Runner {
   private readonly activity: JobActivity;
+  private readonly plans: RunPlans;
   private readonly controllers = new Map<string, AbortController>();
+  /** Executions in flight, and manual runs being stored (their executions start after). */
   private readonly executions = new Set<Promise<void>>();
   private readonly waiters = new Map<string, ((run: RunRecord) => void)[]>();
   private readonly shutdown = this.shutdownController();
@@ -88,6 +59,7 @@ export class Runner {
   constructor(private readonly ctx: RunnerOptions) {
     this.journal = new RunJournal(ctx.store, ctx.logger);
     this.activity = new JobActivity(ctx.jobs);
+    this.plans = new RunPlans(ctx);
     this.attempts = {
       ...ctx,
       placements: new PlacementHistory(),
@@ -105,25 +77,27 @@ export class Runner {
   /**
    * Carries out a plan of the scheduler: its `missed` run and every fire are claimed in one
    * transaction (all or nothing), then what was claimed starts. A catch-up series runs one fire
-   * after another. Throws, having claimed nothing, when the store fails: the scheduler retries.
+   * after another. Rejects, having claimed nothing, when the store fails: the scheduler retries.
    */
-  firePlan(job: JobDef, plan: FirePlan, advanceTo: Millis): void {
+  async firePlan(job: JobDef, plan: FirePlan, advanceTo: Millis): Promise<void> {
     if (this.draining) return;
     const prepared: PreparedClaim[] = [];
     if (plan.missed)
-      prepared.push(this.finalClaim(job, plan.missed.at, advanceTo, 'missed', describeMissed(plan.missed)));
+      prepared.push(
+        this.plans.finalClaim(job, plan.missed.at, advanceTo, 'missed', describeMissed(plan.missed)),
+      );
     const series = plan.fires.length > 1;
     for (const { at, late } of plan.fires) {
       const trigger = late ? 'catch_up' : 'schedule';
       prepared.push(
         series
-          ? this.executionClaim(job, at, trigger, advanceTo, true)
-          : this.fireClaim(job, at, trigger, advanceTo),
+          ? this.plans.executionClaim(job, at, trigger, advanceTo, true)
+          : this.plans.fireClaim(job, at, trigger, advanceTo),
       );
     }
     if (prepared.length === 0) return;
-    this.journal.flush();
-    const taken = this.ctx.store.claimFires(prepared.map((p) => p.claim));
+    await this.journal.flush();
+    const taken = await this.ctx.store.claimFires(prepared.map((p) => p.claim));
     prepared.forEach((p, i) => (taken[i] ? this.claimed(p) : this.alreadyClaimed(p.claim)));
     // Only once the claims are stored: a refused claim is retried and would be counted twice.
     if (!series) for (const { at } of plan.fires) this.observeLateness(at);
@@ -133,30 +107,30 @@ export class Runner {
     this.ctx.metrics.scheduleLateness.observe(Math.max(0, this.ctx.clock.now() - at) / 1000);
   }
 
-  /** One fire, after the overlap policy: a `skipped` run while a previous one is still running. */
-  private fireClaim(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): PreparedClaim {
-    const busy = this.ctx.jobs.running(job.name) > 0;
-    if (busy && job.overlap === 'skip')
-      return this.finalClaim(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');
-    if (busy && job.overlap === 'queue' && this.ctx.jobs.isQueued(job.name))
-      return this.finalClaim(job, at, advanceTo, 'skipped', 'a run is already queued (overlap: queue)');
-    return this.executionClaim(job, at, trigger, advanceTo, busy && job.overlap === 'queue');
+  /**
+   * Manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly.
+   * Resolves once its runs are stored and the execution started (so waitForRun finds them).
+   */
+  runManual(job: JobDef, options: ManualRun): Promise<{ executionId: string; runIds: string[] }> {
+    const stored = this.storeManual(job, options);
+    // The drain waits for this too: an execution that starts after the drain began is drained.
+    const tracked = stored.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.executions.add(tracked);
+    void tracked.finally(() => this.executions.delete(tracked));
+    return stored;
   }
 
-  /** Manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly. */
-  runManual(job: JobDef, options: ManualRun): { executionId: string; runIds: string[] } {
-    const executionId = newId(this.ctx.clock.now());
-    const nodes = options.nodes ?? this.manualTargets(job);
-    const execution = this.buildExecution(job, nodes, {
-      executionId,
-      trigger: 'manual',
-      scheduledAt: null,
-      pinned: options.nodes !== undefined,
-      facts: { parameters: options.parameters, requestedBy: options.requestedBy },
-    });
+  private async storeManual(
+    job: JobDef,
+    options: ManualRun,
+  ): Promise<{ executionId: string; runIds: string[] }> {
+    const execution = this.plans.manualExecution(job, options);
     const runIds = execution.units.map((u) => u.run.id);
     const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
-    this.insertManual(
+    await this.insertManual(
       execution.units.map((u) => u.run),
       finals.flatMap((run) => this.ctx.outboxFor(run, job)),
     );
@@ -164,15 +138,15 @@ export class Runner {
     execution.units = execution.units.filter((u) => u.run.status === 'running');
     this.start(execution, false);
     // Every run of the execution, including those final at once (node down, no candidate).
-    return { executionId, runIds };
+    return { executionId: execution.executionId, runIds };
   }
 
   /** The runs of one manual execution and the outbox of those already final: one commit. */
-  private insertManual(runs: RunRecord[], outbox: OutboxEntry[]): void {
-    this.journal.flush();
-    this.ctx.store.batch(() => {
-      for (const run of runs) this.ctx.store.insertRun(run);
-      this.ctx.store.enqueueOutbox(outbox);
+  private async insertManual(runs: RunRecord[], outbox: OutboxEntry[]): Promise<void> {
+    await this.journal.flush();
+    await this.ctx.store.transaction(async (tx) => {
+      for (const run of runs) await tx.insertRun(run);
+      await tx.enqueueOutbox(outbox);
     });
   }
 
@@ -213,10 +187,12 @@ export class Runner {
     });
   }
 
-  private storedRun(id: string): Promise<RunRecord> {
-    this.journal.flush();
-    const current = this.ctx.store.getRun(id);
-    return current ? Promise.resolve(current) : Promise.reject(new Error(`run ${id} not found`));
+  /** A run not in flight: its finish (if queued) is committed first, then read back. */
+  private async storedRun(id: string): Promise<RunRecord> {
+    await this.journal.flush();
+    const current = await this.ctx.store.getRun(id);
+    if (!current) throw new Error(`run ${id} not found`);
+    return current;
   }
 
   /** True once shutdown began: no new runs are accepted. */
@@ -249,50 +225,6 @@ export class Runner {
     while (this.executions.size > 0) await Promise.allSettled([...this.executions]);
   }
 
-  private manualTargets(job: JobDef): NodeDef[] | string {
-    const { nodes, reason } = selectCandidates(job, this.ctx.nodes());
-    return reason ?? nodes;
-  }
-
-  private executionClaim(
-    job: JobDef,
-    at: Millis,
-    trigger: Trigger,
-    advanceTo: Millis,
-    afterPrevious: boolean,
-  ): PreparedClaim {
-    const executionId = newId(this.ctx.clock.now());
-    const candidates = selectCandidates(job, this.ctx.nodes());
-    const execution = this.buildExecution(job, candidates.reason ?? candidates.nodes, {
-      executionId,
-      trigger,
-      scheduledAt: at,
-    });
-    const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
-    const outbox = finals.flatMap((run) => this.ctx.outboxFor(run, job));
-    const runs = execution.units.map((u) => ({ run: u.run, nodeKey: u.nodeKey }));
-    execution.units = execution.units.filter((u) => u.run.status === 'running');
-    const claim = { job: job.name, scheduledAt: at, advanceTo, runs, outbox };
-    return { claim, finals, execution, afterPrevious };
-  }
-
-  private finalClaim(
-    job: JobDef,
-    at: Millis,
-    advanceTo: Millis,
-    status: 'skipped' | 'missed',
-    error: string,
-  ): PreparedClaim {
-    const run = finalRun(this.newRun(job, newId(this.ctx.clock.now()), null, 'schedule', at), status, error);
-    const claim = { job: job.name, scheduledAt: at, advanceTo, runs: [{ run, nodeKey: '*' }] };
-    return {
-      claim: { ...claim, outbox: this.ctx.outboxFor(run, job) },
-      finals: [run],
-      execution: null,
-      afterPrevious: false,
-    };
-  }
-
   private claimed(prepared: PreparedClaim): void {
     for (const run of prepared.finals) this.afterFinish(run);
     if (prepared.execution) this.start(prepared.execution, prepared.afterPrevious);
@@ -303,72 +235,6 @@ export class Runner {
       { job: claim.job, at: new Date(claim.scheduledAt).toISOString() },
       'fire already claimed; not running it again',
     );
-  }
-
-  /**
-   * Units for the nodes (all, or a node pinned by a manual run: one per node, down ones recorded
-   * as errors; any: one), or one error run.
-   */
-  private buildExecution(
-    job: JobDef,
-    nodes: NodeDef[] | string,
-    how: {
-      executionId: string;
-      trigger: Trigger;
-      scheduledAt: Millis | null;
-      pinned?: boolean;
-      facts?: RunFacts;
-    },
-  ): Execution {
-    const facts = how.facts ?? scheduledFacts(job);
-    const make = (node: string | null) => ({
-      ...this.newRun(job, how.executionId, node, how.trigger, how.scheduledAt),
-      ...recordedFacts(job, facts),
-    });
-    const execution: Execution = { job, units: [], environment: environmentOf(job, facts.parameters) };
-    if (typeof nodes === 'string') {
-      execution.units.push({
-        run: finalRun(make(null), 'error', nodes),
-        target: { kind: 'any', avoid: new Set() },
-        nodeKey: '*',
-      });
-    } else if (job.policy.select === 'any' && !how.pinned) {
-      execution.units.push({
-        run: pendingRun(make(null)),
-        target: { kind: 'any', avoid: new Set() },
-        nodeKey: '*',
-      });
-    } else {
-      execution.units = nodes.map((node) => this.unitForNode(make(node.name), node));
-    }
-    return execution;
-  }
-
-  private unitForNode(r: NewRun, node: NodeDef): Unit {
-    const target: AttemptTarget = { kind: 'node', node };
-    if (this.ctx.health.isUp(node.name)) return { run: pendingRun(r), target, nodeKey: node.name };
-    const why = `node down: ${this.ctx.health.view(node.name).lastError ?? 'unreachable'}`;
-    return { run: finalRun(r, 'error', why), target, nodeKey: node.name };
-  }
-
-  private newRun(
-    job: JobDef,
-    executionId: string,
-    node: string | null,
-    trigger: Trigger,
-    scheduledAt: Millis | null,
-  ): NewRun {
-    const scriptSha256 = job.command.kind === 'script' ? job.command.sha256 : null;
-    return {
-      executionId,
-      job: job.name,
-      node,
-      trigger,
-      attempt: 1,
-      scheduledAt,
-      now: this.ctx.clock.now(),
-      scriptSha256,
-    };
   }
 
   private start(execution: Execution, afterPrevious: boolean): void {
@@ -406,9 +272,9 @@ export class Runner {
     );
   }
 
-  private cancelUnstarted(job: JobDef, unit: Unit, signal: AbortSignal): void {
+  private cancelUnstarted(job: JobDef, unit: Unit, signal: AbortSignal): Promise<void> {
     const now = this.ctx.clock.now();
-    this.finish(job, {
+    return this.finish(job, {
       ...unit.run,
       status: 'cancelled',
       error: abortReason(signal),
@@ -436,12 +302,12 @@ export class Runner {
         environment: execution.environment,
         signal,
       });
-      this.finish(job, final);
+      await this.finish(job, final);
       if (!this.shouldRetry(job, final, signal)) return;
       await this.ctx.clock.sleep(job.retries.delayMs, signal);
       if (signal.aborted || this.draining) return;
       if (final.node) avoid.add(final.node);
-      run = this.retryRun(job, final, unit);
+      run = await this.retryRun(job, final, unit);
       this.controllers.set(run.id, controller);
     }
   }
@@ -450,31 +316,24 @@ export class Runner {
     return RETRYABLE.has(run.status) && run.attempt <= job.retries.count && !signal.aborted && !this.draining;
   }
 
-  private retryRun(job: JobDef, previous: RunRecord, unit: Unit): RunRecord {
-    const scheduledAt = previous.scheduled_at === null ? null : Date.parse(previous.scheduled_at);
-    const node = unit.target.kind === 'node' ? unit.target.node.name : null;
-    const next = {
-      ...pendingRun({
-        ...this.newRun(job, previous.execution_id, node, 'retry', scheduledAt),
-        parameters: previous.parameters ?? null,
-        requestedBy: previous.requestedBy ?? null,
-      }),
-      attempt: previous.attempt + 1,
-    };
-    this.journal.flush();
-    this.ctx.store.insertRun(next, scheduledAt === null ? undefined : unit.nodeKey);
+  /** Stores the next attempt's run (claiming its key for a scheduled run) before it executes. */
+  private async retryRun(job: JobDef, previous: RunRecord, unit: Unit): Promise<RunRecord> {
+    const next = this.plans.retryRun(job, previous, unit);
+    await this.journal.flush();
+    await this.ctx.store.insertRun(next, next.scheduled_at === null ? undefined : unit.nodeKey);
     return next;
   }
 
   /**
    * A run that executed is recorded with the others finishing in this event-loop turn (one
    * commit); observers hear of it after the commit. One that never started (no node up,
-   * cancelled while waiting) is recorded at once, as the caller that asked for it expects.
+   * cancelled while waiting) is recorded at once, as the caller that asked for it expects:
+   * the promise resolves once it is stored (or kept for a retry).
    */
-  private finish(job: JobDef, run: RunRecord): void {
+  private async finish(job: JobDef, run: RunRecord): Promise<void> {
     this.controllers.delete(run.id);
     const outbox = this.ctx.outboxFor(run, job);
-    if (run.started_at === null) this.journal.finishNow(run, outbox, () => this.afterFinish(run));
+    if (run.started_at === null) await this.journal.finishNow(run, outbox, () => this.afterFinish(run));
     else this.journal.finish(run, outbox, () => this.afterFinish(run));
   }
 
@@ -497,22 +356,4 @@ export class Runner {
     this.ctx.jobs.runFinished(run);
     this.ctx.onFinished?.(run);
   }
-}
-
-/** Scheduled and catch-up runs have nobody to ask: the declared defaults. */
-function scheduledFacts(job: JobDef): RunFacts {
-  const parameters: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(job.parameters))
-    if (spec.default !== undefined) parameters[name] = spec.default;
-  return { parameters, requestedBy: null };
-}
-
-/** A job that declares no parameters records none (null), not an empty object. */
-function recordedFacts(job: JobDef, facts: RunFacts): Pick<NewRun, 'parameters' | 'requestedBy'> {
-  const declares = Object.keys(job.parameters).length > 0;
-  return { parameters: declares ? facts.parameters : null, requestedBy: facts.requestedBy };
-}
-
-function environmentOf(job: JobDef, parameters: Record<string, string>): Record<string, string> {
-  return Object.keys(parameters).length === 0 ? job.environment : { ...job.environment, ...parameters };
 }

@@ -16,9 +16,9 @@ export interface SchedulerOptions {
   jobs: Pick<JobTable, 'jobs' | 'scheduled' | 'isEnabled' | 'fired' | 'passOver'>;
   /**
    * Claims a plan in one transaction and starts what it claimed; must advance the persisted last
-   * scheduled instant to `latest`. Throws, having claimed nothing, when the store fails.
+   * scheduled instant to `latest`. Rejects, having claimed nothing, when the store fails.
    */
-  execute: (job: JobDef, plan: FirePlan, latest: Millis) => void;
+  execute: (job: JobDef, plan: FirePlan, latest: Millis) => Promise<void>;
   /** Counts a claim the store refused (a metric). */
   onClaimError?: (job: string) => void;
   /** Backoff of claim retries after a store error: first wait, doubled up to `claimRetryMaxMs`. */
@@ -45,7 +45,8 @@ const BATCH = 500;
  * Wakes only for the next due job (a min-heap of next instants), never scans all jobs per tick.
  * What is due is computed from the persisted last scheduled instant, so a restart, a clock jump
  * backwards or a suspended machine can neither lose a catch-up nor fire an instant twice. An
- * instant is advanced past only once its claim is stored.
+ * instant is advanced past only once its claim is stored. Due jobs are handled one at a time,
+ * each claim awaited, so a job is never in two claims at once.
  */
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
@@ -149,12 +150,12 @@ export class Scheduler {
       this.heap.pop();
       const entry = top.key;
       if (this.entries.get(entry.name) !== entry) continue;
-      this.handle(entry, now);
+      await this.handle(entry, now);
       if (++handled % BATCH === 0) await new Promise((r) => setImmediate(r));
     }
   }
 
-  private handle(entry: Entry, now: Millis): void {
+  private async handle(entry: Entry, now: Millis): Promise<void> {
     const job = this.options.jobs.scheduled(entry.name);
     // Not reachable while the config applier reschedules every job it changes; kept safe anyway.
     if (!job) {
@@ -165,11 +166,13 @@ export class Scheduler {
     const latest = due.recent[due.recent.length - 1];
     if (latest !== undefined) {
       try {
-        this.dispatch(job, due, latest, now);
+        await this.dispatch(job, due, latest, now);
       } catch (err) {
         return this.retryLater(entry, now, err);
       }
       this.claimed(entry);
+      // Replaced or dropped while its claim was stored (config change): the new entry times it.
+      if (this.entries.get(entry.name) !== entry) return;
     }
     entry.base = Math.max(latest ?? job.last, now);
     entry.next = job.schedule.nextAfter(entry.base);
@@ -177,21 +180,22 @@ export class Scheduler {
   }
 
   /** Either way the table's last instant advances to `latest` once the store has it. */
-  private dispatch(
+  private async dispatch(
     job: ScheduledJob,
     due: ReturnType<typeof dueInstants>,
     latest: Millis,
     now: Millis,
-  ): void {
+  ): Promise<void> {
     const { jobs, graceMs } = this.options;
     if (!jobs.isEnabled(job.job)) return jobs.passOver(job.job.name, latest);
     const plan = planFires(due, { policy: job.job.catchUp, now, graceMs, upSince: this.upSince });
-    this.options.execute(job.job, plan, latest);
+    await this.options.execute(job.job, plan, latest);
     jobs.fired(job.job.name, latest);
   }
 
   /** The instant stays unclaimed (`last` is not advanced): the same due instants are tried again. */
   private retryLater(entry: Entry, now: Millis, err: unknown): void {
+    if (this.entries.get(entry.name) !== entry) return;
     const delay = Math.min(this.retryFirstMs * 2 ** entry.failures, this.retryMaxMs);
     entry.failures++;
     this.options.onClaimError?.(entry.name);

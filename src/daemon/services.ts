@@ -6,7 +6,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { JobDef, RunRecord } from '../core/types.js';
 import { Notifier } from '../notify/notifier.js';
 import type { EsShipper } from '../report/shipper.js';
-import type { Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
 import type { DaemonControl } from './control.js';
 import { parseListen, type DaemonOptions } from './options.js';
 
@@ -14,7 +14,7 @@ export interface ServiceDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
-  store: Store;
+  store: AsyncStore;
   control: DaemonControl;
   jobs: (name: string) => JobDef | undefined;
 }

@@ -7,12 +7,13 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import type { OutboxItem, Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
+import type { OutboxItem } from '../store/store.js';
 import { DeliveryError, onFailure, type RetryPolicy } from './delivery-error.js';
 
 export interface DelivererOptions {
   sink: 'email' | 'webhook';
-  store: Store;
+  store: AsyncStore;
   clock: Clock;
   logger: Logger;
   metrics?: Metrics;
@@ -32,7 +33,7 @@ export class OutboxDeliverer {
   /** Sends what is due now; returns how many items were attempted. */
   async drain(): Promise<number> {
     const { store, sink, batch, clock } = this.options;
-    const items = store.takeOutbox(sink, batch, clock.now());
+    const items = await store.takeOutbox(sink, batch, clock.now());
     await Promise.all(items.map((item) => this.deliver(item)));
     return items.length;
   }
@@ -42,20 +43,20 @@ export class OutboxDeliverer {
     try {
       await this.options.send(item);
     } catch (err) {
-      this.fail(
+      await this.fail(
         item,
         err instanceof DeliveryError ? err : new DeliveryError(`${sink}: ${String(err)}`, false),
       );
       return;
     }
-    store.ackOutbox([item.id]);
+    await store.ackOutbox([item.id]);
     logger.info(
       { sink, key: item.key, to: this.options.describe(item), attempts: item.attempts + 1 },
       `notify: ${sink} delivered`,
     );
   }
 
-  private fail(item: OutboxItem, error: DeliveryError): void {
+  private async fail(item: OutboxItem, error: DeliveryError): Promise<void> {
     const { store, clock, retry, sink, logger, scrub } = this.options;
     const now = clock.now();
     const attempts = item.attempts + 1;
@@ -69,14 +70,14 @@ export class OutboxDeliverer {
       error: scrubbed.message,
     };
     if (verdict.action === 'retry') {
-      store.retryOutbox(item.id, scrubbed.message, verdict.at);
+      await store.retryOutbox(item.id, scrubbed.message, verdict.at);
       logger.warn(
         { ...context, retryAt: new Date(verdict.at).toISOString() },
         `notify: ${sink} delivery failed; will retry`,
       );
       return;
     }
-    store.deadLetter(item.id, verdict.reason, now);
+    await store.deadLetter(item.id, verdict.reason, now);
     this.options.metrics?.deadLetters.inc({ sink });
     logger.error(
       { ...context, reason: verdict.reason },

@@ -12,7 +12,8 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef } from '../core/types.js';
-import type { OutboxItem, Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
+import type { OutboxItem } from '../store/store.js';
 import { DEFAULT_RETRY, DeliveryError, scrub, type RetryPolicy } from './delivery-error.js';
 import { OutboxDeliverer } from './deliverer.js';
 import { SmtpMailer, type SmtpOptions } from './email.js';
@@ -23,7 +24,7 @@ import { emailHtml, emailSubject, emailText, webhookBody, type RenderContext } f
 import { postWebhook, webhookOrigin } from './webhook.js';
 
 export interface NotifierOptions {
-  store: Store;
+  store: AsyncStore;
   clock?: Clock;
   logger?: Logger;
   metrics?: Metrics;
@@ -86,7 +87,7 @@ class Waker {
 type LoopName = 'notify' | 'reminders' | 'email' | 'webhook';
 
 export class Notifier {
-  private readonly store: Store;
+  private readonly store: AsyncStore;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly settings: Required<
@@ -209,7 +210,7 @@ export class Notifier {
   private async loop(
     name: LoopName,
     step: () => number | Promise<number>,
-    idleMs: () => number,
+    idleMs: () => number | Promise<number>,
   ): Promise<void> {
     while (!this.closed) {
       let worked = 0;
@@ -222,12 +223,25 @@ export class Notifier {
         );
       }
       if (this.closed) break;
-      if (worked === 0) await this.wakers[name].sleep(idleMs());
+      if (worked === 0) await this.wakers[name].sleep(await this.idleOf(name, idleMs));
     }
   }
 
-  private planStep(): number {
-    const { items, messages } = this.planner.processNotifyItems(
+  /** How long a loop sleeps; a store error reading it sleeps the poll interval. */
+  private async idleOf(name: LoopName, idleMs: () => number | Promise<number>): Promise<number> {
+    try {
+      return await idleMs();
+    } catch (err) {
+      this.logger.error(
+        { loop: name, err: scrub(String(err), this.secrets) },
+        `notify: ${name} loop wait failed`,
+      );
+      return this.settings.pollMs;
+    }
+  }
+
+  private async planStep(): Promise<number> {
+    const { items, messages } = await this.planner.processNotifyItems(
       this.clock.now(),
       NOTIFIER_DEFAULTS.planBatch,
     );
@@ -236,14 +250,14 @@ export class Notifier {
     return items;
   }
 
-  private reminderStep(): number {
-    const messages = this.planner.processReminders(this.clock.now());
+  private async reminderStep(): Promise<number> {
+    const messages = await this.planner.processReminders(this.clock.now());
     if (messages > 0) this.wakeDeliverers();
     return messages;
   }
 
-  private reminderSleepMs(): number {
-    const next = this.planner.nextReminderAt();
+  private async reminderSleepMs(): Promise<number> {
+    const next = await this.planner.nextReminderAt();
     const cap = NOTIFIER_DEFAULTS.reminderScanMaxMs;
     return next === null ? cap : Math.min(cap, Math.max(0, next - this.clock.now()));
   }

@@ -1,6 +1,6 @@
 /**
  * Turns `notify` outbox items (finished runs, host-key changes) and due reminders into `email`
- * and `webhook` outbox entries. Each item is one synchronous read-decide-commit: the item's ack,
+ * and `webhook` outbox entries. Each item is one read-decide-commit in a transaction: the item's ack,
  * the job's new NotifyState and the message entries go to the store in ONE commitOutboxStep, so a
  * crash before it re-processes the item from the same state (same keys), and a crash after it
  * finds the messages queued — nothing lost, nothing doubled.
@@ -8,13 +8,14 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../core/log.js';
 import { isoUtc, type JobDef, type Millis, type RunRecord } from '../core/types.js';
-import type { NotifyState, OutboxEntry, OutboxItem, Store } from '../store/store.js';
+import type { AsyncStore, StoreOps } from '../store/async-store.js';
+import type { NotifyState, OutboxEntry, OutboxItem } from '../store/store.js';
 import { decideReminder, decideRun, isFailingStatus, reminderDueAt, type Decision } from './events.js';
 import { jobFacts, outboxEntryFor, runForMessage, type Notification } from './message.js';
 import { jobSnapshot, type JobSnapshot, type NotifyPayload } from './outbox.js';
 
 export interface PlannerOptions {
-  store: Store;
+  store: AsyncStore;
   logger: Logger;
   floodPerHour: number;
   remindEveryMs: number;
@@ -42,26 +43,27 @@ export class NotifyPlanner {
   constructor(private readonly options: PlannerOptions) {}
 
   /** Handles the due `notify` items; returns how many messages were queued. */
-  processNotifyItems(now: Millis, limit: number): { items: number; messages: number } {
-    const items = this.options.store.takeOutbox('notify', limit, now);
-    let messages = 0;
+  async processNotifyItems(now: Millis, limit: number): Promise<{ items: number; messages: number }> {
+    const items = await this.options.store.takeOutbox('notify', limit, now);
+    if (items.length === 0) return { items: 0, messages: 0 };
     // One commit for the round (each item's step stays atomic within it): a fan-out's hundreds
-    // of finished runs cost one WAL append, not one each.
-    this.options.store.batch(() => {
-      for (const item of items) messages += this.handle(item, now);
+    // of finished runs cost one WAL append, not one each. The log lines wait for the commit.
+    const logs: (() => void)[] = [];
+    const messages = await this.options.store.transaction(async (tx) => {
+      let queued = 0;
+      for (const item of items) queued += await this.handle(tx, item, now, logs);
+      return queued;
     });
+    for (const log of logs) log();
     return { items: items.length, messages };
   }
 
-  private handle(item: OutboxItem, now: Millis): number {
+  private async handle(tx: StoreOps, item: OutboxItem, now: Millis, logs: (() => void)[]): Promise<number> {
     const payload = item.payload as NotifyPayload | null;
-    if (payload?.kind === 'run_finished' && isRunLike(payload.run)) return this.handleRun(item, payload, now);
-    if (payload?.kind === 'host_key_changed') return this.handleHostKey(item, payload);
-    this.options.store.deadLetter(
-      item.id,
-      'notify: unknown notify payload (written by a newer daemon?)',
-      now,
-    );
+    if (payload?.kind === 'run_finished' && isRunLike(payload.run))
+      return this.handleRun(tx, item, payload, now, logs);
+    if (payload?.kind === 'host_key_changed') return this.handleHostKey(tx, item, payload);
+    await tx.deadLetter(item.id, 'notify: unknown notify payload (written by a newer daemon?)', now);
     return 0;
   }
 
@@ -71,14 +73,15 @@ export class NotifyPlanner {
     return current ? jobSnapshot(current) : null;
   }
 
-  private handleRun(
+  private async handleRun(
+    tx: StoreOps,
     item: OutboxItem,
     payload: Extract<NotifyPayload, { kind: 'run_finished' }>,
     now: Millis,
-  ): number {
-    const { store } = this.options;
+    logs: (() => void)[],
+  ): Promise<number> {
     const job = this.snapshotFor(payload.run, payload.job);
-    const prev = store.getNotifyState(payload.run.job);
+    const prev = await tx.getNotifyState(payload.run.job);
     const decision = decideRun(prev, payload.run, job, now, this.options);
     const base: Notification = {
       event: 'failure',
@@ -86,12 +89,14 @@ export class NotifyPlanner {
       run: runForMessage(payload.run),
     };
     const enqueue = this.entries(payload.run.id, decision, base, job?.name ?? null);
-    store.commitOutboxStep({
+    await tx.commitOutboxStep({
       ack: [item.id],
       enqueue,
       notifyStates: sameState(prev, decision.state) ? [] : [decision.state],
     });
-    this.logDecision(payload.run.job, `run ${payload.run.id} ${payload.run.status}`, decision, enqueue);
+    logs.push(() =>
+      this.logDecision(payload.run.job, `run ${payload.run.id} ${payload.run.status}`, decision, enqueue),
+    );
     return enqueue.length;
   }
 
@@ -122,11 +127,12 @@ export class NotifyPlanner {
     }
   }
 
-  private handleHostKey(
+  private async handleHostKey(
+    tx: StoreOps,
     item: OutboxItem,
     payload: Extract<NotifyPayload, { kind: 'host_key_changed' }>,
-  ): number {
-    const { adminEmail, email, store, logger } = this.options;
+  ): Promise<number> {
+    const { adminEmail, email, logger } = this.options;
     const { kind: _kind, ...hostKey } = payload;
     const enqueue: OutboxEntry[] = [];
     if (adminEmail && email) {
@@ -146,7 +152,7 @@ export class NotifyPlanner {
         'notify: a host key changed but no --admin-email and --smtp-url are set; nobody is told',
       );
     }
-    store.commitOutboxStep({ ack: [item.id], enqueue, notifyStates: [] });
+    await tx.commitOutboxStep({ ack: [item.id], enqueue, notifyStates: [] });
     return enqueue.length;
   }
 
@@ -155,23 +161,23 @@ export class NotifyPlanner {
   }
 
   /** Queues every due still_failing reminder; returns how many messages were queued. */
-  processReminders(now: Millis): number {
+  async processReminders(now: Millis): Promise<number> {
     let messages = 0;
-    for (const state of this.options.store.listNotifyStates()) {
+    for (const state of await this.options.store.listNotifyStates()) {
       if (state.state !== 'failing') continue;
       const def = this.options.jobs?.(state.job);
-      if (def) messages += this.remind(state, jobSnapshot(def), now);
+      if (def) messages += await this.remind(state, jobSnapshot(def), now);
     }
     return messages;
   }
 
-  private remind(state: NotifyState, job: JobSnapshot, now: Millis): number {
+  private async remind(state: NotifyState, job: JobSnapshot, now: Millis): Promise<number> {
     const decision = decideReminder(state, job, now, {
       ...this.options,
       remindEveryMs: this.remindEvery(job),
     });
     if (!decision) return 0;
-    const lastRun = this.lastFailingRun(state.job);
+    const lastRun = await this.lastFailingRun(state.job);
     const base: Notification = {
       event: 'still_failing',
       job: jobFacts(job),
@@ -179,20 +185,20 @@ export class NotifyPlanner {
       failingSince: isoUtc(state.since),
     };
     const enqueue = this.entries(`${state.job}@${isoUtc(decision.dueAt)}`, decision, base, job.name);
-    this.options.store.commitOutboxStep({ ack: [], enqueue, notifyStates: [decision.state] });
+    await this.options.store.commitOutboxStep({ ack: [], enqueue, notifyStates: [decision.state] });
     this.logDecision(state.job, 'still failing', decision, enqueue);
     return enqueue.length;
   }
 
-  private lastFailingRun(job: string): RunRecord | undefined {
-    const page = this.options.store.queryRuns({ job, limit: REMINDER_RUN_LOOKBACK, withOutput: true });
+  private async lastFailingRun(job: string): Promise<RunRecord | undefined> {
+    const page = await this.options.store.queryRuns({ job, limit: REMINDER_RUN_LOOKBACK, withOutput: true });
     return page.runs.find((r) => isFailingStatus(r.status));
   }
 
   /** The earliest instant a reminder is due for any failing job; null when none is. */
-  nextReminderAt(): Millis | null {
+  async nextReminderAt(): Promise<Millis | null> {
     let next: Millis | null = null;
-    for (const state of this.options.store.listNotifyStates()) {
+    for (const state of await this.options.store.listNotifyStates()) {
       const def = state.state === 'failing' ? this.options.jobs?.(state.job) : undefined;
       const due = def ? reminderDueAt(state, this.remindEvery(jobSnapshot(def))) : null;
       if (due !== null && (next === null || due < next)) next = due;

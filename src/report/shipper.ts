@@ -1,7 +1,8 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import type { OutboxItem, Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
+import type { OutboxItem } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
 import { buildBulkBatch, type BulkBatch } from './batch.js';
 import {
@@ -14,7 +15,7 @@ import {
 import { errors } from '@elastic/elasticsearch';
 
 export interface EsShipperOptions {
-  store: Store;
+  store: AsyncStore;
   /** Cluster URL (`--es-url` / ELASTICSEARCH_URL). */
   url: string;
   auth?: EsAuth;
@@ -76,7 +77,7 @@ type Settings = Required<Omit<EsShipperOptions, 'auth' | 'caFile' | 'metrics' | 
 export class EsShipper {
   private readonly api: EsApi;
   private readonly settings: Settings;
-  private readonly store: Store;
+  private readonly store: AsyncStore;
   private readonly metrics: Metrics | undefined;
   private loop: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
@@ -208,7 +209,7 @@ export class EsShipper {
           await Promise.race(inFlight);
           continue;
         }
-        const batch = this.nextBatch(cursor);
+        const batch = await this.nextBatch(cursor);
         if (batch === null) break;
         cursor = batch.lastId;
         const request: Promise<void> = this.shipBatch(batch)
@@ -219,7 +220,7 @@ export class EsShipper {
     } finally {
       await Promise.all(inFlight);
     }
-    this.updateBacklog();
+    await this.updateBacklog();
     if (failures.length === 0) return cursor === 0 ? 'idle' : 'shipped';
     this.reportFailure(failures[0]);
     return 'failed';
@@ -233,12 +234,12 @@ export class EsShipper {
   }
 
   /** The next due items after `cursor` as one bulk body, or null when none are due. */
-  private nextBatch(cursor: number): (BulkBatch & { lastId: number }) | null {
+  private async nextBatch(cursor: number): Promise<(BulkBatch & { lastId: number }) | null> {
     const { batchSize, batchBytes, clock } = this.settings;
     const items =
       cursor === 0
-        ? this.store.takeOutbox(SINK, batchSize, clock.now())
-        : this.store.takeOutboxAfter(SINK, cursor, batchSize, clock.now());
+        ? await this.store.takeOutbox(SINK, batchSize, clock.now())
+        : await this.store.takeOutboxAfter(SINK, cursor, batchSize, clock.now());
     if (items.length === 0) return null;
     const batch = buildBulkBatch(items, batchBytes);
     // The batch uses a prefix of `items` (the byte cap may leave the rest): read on after it.
@@ -248,7 +249,7 @@ export class EsShipper {
 
   /** Dead-letters the invalid items, sends the rest; throws BulkRequestFailed when the request failed as a whole. */
   private async shipBatch(batch: BulkBatch): Promise<void> {
-    for (const bad of batch.invalid) this.deadLetter(bad.item, bad.reason);
+    for (const bad of batch.invalid) await this.deadLetter(bad.item, bad.reason);
     if (batch.items.length === 0) return;
     let outcomes: BulkItemOutcome[];
     try {
@@ -258,30 +259,35 @@ export class EsShipper {
       throw new BulkRequestFailed(err);
     }
     this.succeeded();
-    this.applyOutcomes(batch, outcomes);
+    await this.applyOutcomes(batch, outcomes);
   }
 
-  private applyOutcomes(batch: BulkBatch, outcomes: BulkItemOutcome[]): void {
+  private async applyOutcomes(batch: BulkBatch, outcomes: BulkItemOutcome[]): Promise<void> {
     const acked: number[] = [];
     const now = this.settings.clock.now();
-    outcomes.forEach((outcome, i) => {
+    for (const [i, outcome] of outcomes.entries()) {
       const item = batch.items[i]!;
       if (outcome.status >= 200 && outcome.status < 300) acked.push(item.id);
-      else if (isTransientItemStatus(outcome.status, outcome.error)) this.retryLater(item, outcome, now);
-      else this.deadLetter(item, `HTTP ${outcome.status} ${outcome.error ?? 'refused'}`);
-    });
-    this.store.ackOutbox(acked);
+      else if (isTransientItemStatus(outcome.status, outcome.error))
+        await this.retryLater(item, outcome, now);
+      else await this.deadLetter(item, `HTTP ${outcome.status} ${outcome.error ?? 'refused'}`);
+    }
+    await this.store.ackOutbox(acked);
     this.state.shipped += acked.length;
   }
 
-  private retryLater(item: OutboxItem, outcome: BulkItemOutcome, now: number): void {
+  private async retryLater(item: OutboxItem, outcome: BulkItemOutcome, now: number): Promise<void> {
     const { minBackoffMs, maxBackoffMs, random } = this.settings;
     const delay = backoffDelay(item.attempts + 1, minBackoffMs, maxBackoffMs, random);
-    this.store.retryOutbox(item.id, `HTTP ${outcome.status} ${outcome.error ?? ''}`.trim(), now + delay);
+    await this.store.retryOutbox(
+      item.id,
+      `HTTP ${outcome.status} ${outcome.error ?? ''}`.trim(),
+      now + delay,
+    );
   }
 
-  private deadLetter(item: OutboxItem, reason: string): void {
-    this.store.deadLetter(item.id, reason, this.settings.clock.now());
+  private async deadLetter(item: OutboxItem, reason: string): Promise<void> {
+    await this.store.deadLetter(item.id, reason, this.settings.clock.now());
     this.state.deadLettered++;
     this.metrics?.deadLetters.inc({ sink: SINK });
     this.settings.logger.error(
@@ -290,8 +296,9 @@ export class EsShipper {
     );
   }
 
-  private updateBacklog(): void {
-    this.metrics?.outboxBacklog.set({ sink: SINK }, this.store.outboxBacklog()[SINK]);
+  private async updateBacklog(): Promise<void> {
+    if (this.metrics)
+      this.metrics.outboxBacklog.set({ sink: SINK }, (await this.store.outboxBacklog())[SINK]);
   }
 
   private succeeded(): void {

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { RunRecord } from '../../src/core/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import type { DaemonOptions } from '../../src/daemon/options.js';
+import { SqliteAsyncStore } from '../../src/store/sqlite-async.js';
 import { ScriptedExecutor } from './scripted-executor.js';
 
 /** A temp directory with jobs.d, nodes.d and a SQLite file; removed by cleanup(). */
@@ -82,6 +83,14 @@ export async function settle(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
 }
 
+/** The job's runs, oldest first: read synchronously from the daemon's SQLite store (same connection). */
 export function runsOf(daemon: Daemon, job: string): RunRecord[] {
-  return daemon.control.listRuns({ job, limit: 1000, withOutput: true }).runs.reverse();
+  if (!(daemon.store instanceof SqliteAsyncStore))
+    throw new Error('runsOf: a SQLite daemon only; use runsOfAsync');
+  return daemon.store.syncStore.queryRuns({ job, limit: 1000, withOutput: true }).runs.reverse();
+}
+
+/** The job's runs, oldest first, on either store. */
+export async function runsOfAsync(daemon: Daemon, job: string): Promise<RunRecord[]> {
+  return (await daemon.control.listRuns({ job, limit: 1000, withOutput: true })).runs.reverse();
 }

@@ -39,13 +39,13 @@ export function readRuns(dbPath: string, job: string): RunRecord[] {
 
 export async function waitFor<T>(
   what: string,
-  probe: () => T | undefined | false,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 30_000,
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const value = probe();
+      const value = await probe();
       if (value) return value;
     } catch {
       // not there yet (e.g. database file not created)

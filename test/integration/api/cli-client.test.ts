@@ -99,7 +99,7 @@ describe('CLI client (distcron run, distcron runs) against a real daemon', funct
           .sort(),
       ).to.deep.equal(['local y=1,2', 'third y=1,2']);
     }
-    const recorded = d.daemon.control.listRuns({ job: 'where', limit: 10 }).runs;
+    const recorded = (await d.daemon.control.listRuns({ job: 'where', limit: 10 })).runs;
     expect(recorded.map((r) => [r.requestedBy, r.parameters])).to.deep.equal(
       Array(4).fill(['ci', { WHAT: 'y=1,2' }]),
     );

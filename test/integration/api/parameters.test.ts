@@ -108,11 +108,13 @@ describe('api: manual runs with typed parameters (local and over real sshd)', fu
   ];
   for (const [what, body, message] of refused) {
     it(`refuses ${what} with 400 naming it, and runs nothing`, async () => {
-      const before = api.daemon.control.listRuns({ job: 'deploy', limit: 1000 }).runs.length;
+      const before = (await api.daemon.control.listRuns({ job: 'deploy', limit: 1000 })).runs.length;
       const reply = await api.as().post('/api/v1/jobs/deploy/run', body);
       expect(reply.status, reply.text).to.equal(400);
       expect(reply.json.error.message).to.match(message);
-      expect(api.daemon.control.listRuns({ job: 'deploy', limit: 1000 }).runs.length).to.equal(before);
+      expect((await api.daemon.control.listRuns({ job: 'deploy', limit: 1000 })).runs.length).to.equal(
+        before,
+      );
     });
   }
 });

@@ -34,8 +34,8 @@ describe('daemon: a config change that fails to apply', function () {
       expect(problems[0]!.message).to.match(/could not be applied \(.*locked.*\).*retrying/);
       expect(problems[0]!.file).to.equal(join(env.jobsDir, 'fresh.json'));
       // Neither half has it: no job view (registry) and so nothing the scheduler could fire.
-      expect(daemon.control.getJob('fresh')).to.equal(undefined);
-      expect(daemon.control.getJob('steady')?.nextFireTimes).to.have.length(5);
+      expect(await daemon.control.getJob('fresh')).to.equal(undefined);
+      expect((await daemon.control.getJob('steady'))?.nextFireTimes).to.have.length(5);
     } finally {
       blocker.exec('ROLLBACK');
       blocker.close();

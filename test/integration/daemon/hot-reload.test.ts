@@ -29,11 +29,11 @@ describe('daemon: hot reload of jobs.d and nodes.d', function () {
     env.writeJob('added', job({ schedule: '0 3 * * *' }));
     await waitFor(
       'the changed schedule',
-      () => daemon.control.getJob('added')?.schedule.startsWith('cron 0 3'),
+      async () => (await daemon.control.getJob('added'))?.schedule.startsWith('cron 0 3'),
       5000,
     );
     env.removeJob('added');
-    await waitFor('the removal', () => !daemon.control.getJob('added'), 5000);
+    await waitFor('the removal', async () => !(await daemon.control.getJob('added')), 5000);
   });
 
   it('keeps the last good version of a job whose file turns invalid, and reports the file', async () => {
@@ -46,7 +46,7 @@ describe('daemon: hot reload of jobs.d and nodes.d', function () {
       5000,
     );
     expect(problem.severity).to.equal('error');
-    expect(daemon.control.getJob('steady')!.definition.command).to.deep.equal({
+    expect((await daemon.control.getJob('steady'))!.definition.command).to.deep.equal({
       kind: 'argv',
       argv: ['echo', 'v1'],
     });
@@ -59,7 +59,7 @@ describe('daemon: hot reload of jobs.d and nodes.d', function () {
     const daemon = await env.start();
     const { runIds } = await daemon.control.runJob('leaving', {});
     env.removeJob('leaving');
-    await waitFor('the removal', () => !daemon.control.getJob('leaving'), 5000);
+    await waitFor('the removal', async () => !(await daemon.control.getJob('leaving')), 5000);
     expect(await daemon.control.waitForRun(runIds[0]!)).to.include({
       status: 'succeeded',
       stdout: 'finished\n',
@@ -71,7 +71,7 @@ describe('daemon: hot reload of jobs.d and nodes.d', function () {
     const daemon = await env.start();
     env.writeJob('sighup', job({ command: ['echo', 'v2'] }));
     await daemon.reload();
-    expect(daemon.control.getJob('sighup')!.definition.command).to.deep.equal({
+    expect((await daemon.control.getJob('sighup'))!.definition.command).to.deep.equal({
       kind: 'argv',
       argv: ['echo', 'v2'],
     });
@@ -87,6 +87,6 @@ describe('daemon: hot reload of jobs.d and nodes.d', function () {
       stdout: 'from api\n',
     });
     expect(await daemon.control.deleteJob('via-api')).to.equal(true);
-    expect(daemon.control.getJob('via-api')).to.equal(undefined);
+    expect(await daemon.control.getJob('via-api')).to.equal(undefined);
   });
 });

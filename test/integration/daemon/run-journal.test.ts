@@ -4,6 +4,7 @@ import { createLogger } from '../../../src/core/log.js';
 import { isoUtc } from '../../../src/core/types.js';
 import { RunJournal } from '../../../src/daemon/run-journal.js';
 import type { SqliteStore } from '../../../src/store/sqlite.js';
+import { SqliteAsyncStore } from '../../../src/store/sqlite-async.js';
 import type { OutboxEntry } from '../../../src/store/store.js';
 import { fakeRun, finishedRun, REFERENCE_TIME } from '../../harness/runs.js';
 import { TempStore } from '../store/temp-store.js';
@@ -24,12 +25,12 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
     logLines = [];
     const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
     batches = 0;
-    const batch = store.batch.bind(store);
-    store.batch = <T>(writes: () => T): T => {
+    const batch = store.batchAsync.bind(store);
+    store.batchAsync = <T>(writes: () => Promise<T>): Promise<T> => {
       batches++;
       return batch(writes);
     };
-    journal = new RunJournal(store, logger);
+    journal = new RunJournal(new SqliteAsyncStore(store), logger);
   });
   afterEach(() => temp.cleanup());
 
@@ -60,13 +61,13 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
     expect(store.outboxBacklog().notify).to.equal(2);
   });
 
-  it('commits at once on flush, and finishNow records its run before returning', () => {
+  it('commits at once on flush, and finishNow records its run before resolving', async () => {
     const [a, b] = insertRunning(2);
     journal.finish(finishedRun({ ...a!, started_at: isoUtc(REFERENCE_TIME) }), [], () => undefined);
-    journal.flush();
+    await journal.flush();
     expect(store.getRun(a!.id)!.status).to.equal('succeeded');
     let told = false;
-    journal.finishNow(finishedRun(b!, { status: 'error', started_at: null }), [], () => (told = true));
+    await journal.finishNow(finishedRun(b!, { status: 'error', started_at: null }), [], () => (told = true));
     expect(store.getRun(b!.id)!.status).to.equal('error');
     expect(told).to.equal(true);
     expect(batches).to.equal(2);
@@ -105,17 +106,17 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
 
   it('keeps a finish the store refuses for now (locked), reports nothing, and stores it by retrying', async () => {
     const locked = temp.open({ busyTimeoutMs: 10 });
-    const lockedJournal = new RunJournal(locked, createLogger('silent'));
+    const lockedJournal = new RunJournal(new SqliteAsyncStore(locked), createLogger('silent'));
     const [run] = insertRunning(1);
     const blocker = new Database(temp.path);
     blocker.exec('BEGIN IMMEDIATE');
     let told = 0;
     try {
       lockedJournal.finish(finishedRun(run!), [notifyEntry(run!.id)], () => told++);
-      lockedJournal.flush();
+      await lockedJournal.flush();
       expect(told).to.equal(0);
       expect(lockedJournal.unstored).to.equal(1);
-      lockedJournal.flush();
+      await lockedJournal.flush();
       expect(told).to.equal(0);
     } finally {
       blocker.exec('ROLLBACK');
@@ -129,17 +130,17 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
 
   it('retries on its own after a transient failure, in the order the writes were made', async () => {
     const locked = temp.open({ busyTimeoutMs: 10 });
-    const lockedJournal = new RunJournal(locked, createLogger('silent'));
+    const lockedJournal = new RunJournal(new SqliteAsyncStore(locked), createLogger('silent'));
     const [a, b] = insertRunning(2);
     const blocker = new Database(temp.path);
     blocker.exec('BEGIN IMMEDIATE');
     const told: string[] = [];
     const startedAt = isoUtc(REFERENCE_TIME);
     lockedJournal.markStarted(a!.id, { node: 'n0', host: 'h0', started_at: startedAt });
-    lockedJournal.flush();
+    await lockedJournal.flush();
     lockedJournal.finish(finishedRun({ ...a!, host: 'h0', started_at: startedAt }), [], () => told.push('a'));
     lockedJournal.finish(finishedRun(b!), [], () => told.push('b'));
-    lockedJournal.flush();
+    await lockedJournal.flush();
     blocker.exec('ROLLBACK');
     blocker.close();
     while (lockedJournal.unstored > 0) await new Promise((r) => setTimeout(r, 50));
@@ -149,10 +150,10 @@ describe('run journal: the run writes of one event-loop turn in one commit', () 
 
   it('writes one by one when the batch commit itself fails', async () => {
     const runs = insertRunning(2);
-    const batch = store.batch;
-    store.batch = () => {
-      store.batch = batch;
-      throw new Error('disk I/O error');
+    const batch = store.batchAsync;
+    store.batchAsync = () => {
+      store.batchAsync = batch;
+      return Promise.reject(new Error('disk I/O error'));
     };
     for (const run of runs) journal.finish(finishedRun(run), [], () => undefined);
     await nextTurn();

@@ -125,13 +125,15 @@ describe('scheduling: schedule edits and re-created jobs (manual clock, real SQL
     env.writeJob('hourly', job('0 * * * *'));
     env.writeJob('off', { ...job('0 * * * *'), enabled: false });
     const { daemon } = await env.startScripted(clock);
-    expect(daemon.control.getJob('off')!.nextFireTimes).to.deep.equal([]);
-    expect(daemon.control.listJobs(['off'])[0]!.nextFireTimes).to.deep.equal([]);
-    expect(daemon.control.getJob('hourly')!.nextFireTimes[0]).to.equal('2026-11-26T10:00:00.000Z');
-    daemon.control.setJobEnabled('hourly', false);
-    expect(daemon.control.getJob('hourly')!.nextFireTimes).to.deep.equal([]);
-    expect(daemon.control.listJobs(['hourly'])[0]!.nextFireTimes).to.deep.equal([]);
-    daemon.control.setJobEnabled('hourly', true);
-    expect(daemon.control.listJobs(['hourly'])[0]!.nextFireTimes).to.deep.equal(['2026-11-26T10:00:00.000Z']);
+    expect((await daemon.control.getJob('off'))!.nextFireTimes).to.deep.equal([]);
+    expect((await daemon.control.listJobs(['off']))[0]!.nextFireTimes).to.deep.equal([]);
+    expect((await daemon.control.getJob('hourly'))!.nextFireTimes[0]).to.equal('2026-11-26T10:00:00.000Z');
+    await daemon.control.setJobEnabled('hourly', false);
+    expect((await daemon.control.getJob('hourly'))!.nextFireTimes).to.deep.equal([]);
+    expect((await daemon.control.listJobs(['hourly']))[0]!.nextFireTimes).to.deep.equal([]);
+    await daemon.control.setJobEnabled('hourly', true);
+    expect((await daemon.control.listJobs(['hourly']))[0]!.nextFireTimes).to.deep.equal([
+      '2026-11-26T10:00:00.000Z',
+    ]);
   });
 });

@@ -169,7 +169,7 @@ describe('scheduling engine (manual clock, real SQLite file)', () => {
     await settle();
     expect(executor.calls.map((c) => c.req.timeoutMs)).to.deep.equal([10 * MIN]);
     await tick(3);
-    const waited = daemon.control.getRun(b.runIds[0]!)!;
+    const waited = (await daemon.control.getRun(b.runIds[0]!))!;
     expect(waited.status).to.equal('timed_out');
     expect(waited.error).to.equal('timed out waiting for a free slot on node web1 (max_concurrent_runs 1)');
   });
@@ -189,9 +189,9 @@ describe('scheduling engine (manual clock, real SQLite file)', () => {
   it('a disabled job does not fire, and enabling it does not replay the disabled period', async () => {
     env.writeJob('paused', everyMinuteJob({ catch_up: 'all' }));
     const { daemon } = await env.startScripted(clock);
-    daemon.control.setJobEnabled('paused', false);
+    await daemon.control.setJobEnabled('paused', false);
     await tick(5);
-    daemon.control.setJobEnabled('paused', true);
+    await daemon.control.setJobEnabled('paused', true);
     await tick(1);
     expect(runsOf(daemon, 'paused').map((r) => r.scheduled_at)).to.deep.equal([at(6)]);
   });

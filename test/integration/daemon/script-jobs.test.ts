@@ -81,8 +81,8 @@ describe('daemon: script jobs on a real sshd and locally', function () {
     expect(storedSha(env.dbPath, run.id)).to.equal(sha256(ROTATE_V1));
   });
 
-  it('describes a script job in the API by source, sha256, interpreter, args and delivery, not its bytes', () => {
-    const view = daemon.control.getJob('local-py');
+  it('describes a script job in the API by source, sha256, interpreter, args and delivery, not its bytes', async () => {
+    const view = await daemon.control.getJob('local-py');
     expect(view).to.not.equal(undefined);
     const json = jobDetailJson(view!);
     expect(json.definition.script).to.deep.equal({

@@ -8,6 +8,7 @@ import type { JobDef, RunRecord } from '../../../src/core/types.js';
 import { Notifier, type NotifierOptions } from '../../../src/notify/notifier.js';
 import { runFinishedEntry } from '../../../src/notify/outbox.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite.js';
+import { SqliteAsyncStore } from '../../../src/store/sqlite-async.js';
 import { jobDef } from '../../harness/defs.js';
 import { fakeRun } from '../../harness/runs.js';
 
@@ -65,7 +66,7 @@ export class NotifyFixture {
 
   start(extra: Partial<NotifierOptions> = {}): Notifier {
     this.notifier = new Notifier({
-      store: this.store,
+      store: new SqliteAsyncStore(this.store),
       clock: this.clock,
       logger: this.logger,
       metrics: this.metrics,

@@ -16,6 +16,7 @@ import {
   waitFor,
   type TempStore,
 } from './fixtures.js';
+import { SqliteAsyncStore } from '../../../src/store/sqlite-async.js';
 
 const CHILD = fileURLToPath(new URL('./ship-child.ts', import.meta.url));
 const OUTAGE_MS = 30_000;
@@ -50,7 +51,12 @@ describe('Elasticsearch reports survive outages and crashes (real server)', func
   });
 
   it('ships every run exactly once when Elasticsearch is down for 30 s while runs keep finishing', async () => {
-    shipper = new EsShipper({ store: temp.store, url: es.url, minBackoffMs: 200, maxBackoffMs: 2000 });
+    shipper = new EsShipper({
+      store: new SqliteAsyncStore(temp.store),
+      url: es.url,
+      minBackoffMs: 200,
+      maxBackoffMs: 2000,
+    });
     shipper.start();
     const produced: RunRecord[] = [];
     let producing = true;
@@ -97,7 +103,7 @@ describe('Elasticsearch reports survive outages and crashes (real server)', func
     const left = temp.store.outboxBacklog().elasticsearch;
     expect(left, 'backlog pending at the kill').to.be.greaterThan(0);
 
-    shipper = new EsShipper({ store: temp.store, url: es.url });
+    shipper = new EsShipper({ store: new SqliteAsyncStore(temp.store), url: es.url });
     shipper.start();
     expect(await waitFor(() => temp.store.outboxBacklog().elasticsearch === 0, 120_000)).to.equal(true);
     const ids = await idsIn(es.url, 'distcron-runs-2035.05');

@@ -4,11 +4,17 @@
  */
 import { EsShipper } from '../../../src/report/shipper.js';
 import { openSqliteStore } from '../../../src/store/sqlite.js';
+import { SqliteAsyncStore } from '../../../src/store/sqlite-async.js';
 
 const [dbPath, esUrl, batchSize] = process.argv.slice(2);
 if (!dbPath || !esUrl) throw new Error('usage: ship-child.ts DB_PATH ES_URL [BATCH_SIZE]');
 const store = openSqliteStore({ path: dbPath });
-const shipper = new EsShipper({ store, url: esUrl, batchSize: Number(batchSize ?? 100), concurrency: 1 });
+const shipper = new EsShipper({
+  store: new SqliteAsyncStore(store),
+  url: esUrl,
+  batchSize: Number(batchSize ?? 100),
+  concurrency: 1,
+});
 shipper.start();
 shipper.notify();
 const report = setInterval(() => process.stdout.write(`shipped ${shipper.status().shipped}\n`), 100);

@@ -13,6 +13,7 @@ import {
   waitFor,
   type TempStore,
 } from './fixtures.js';
+import { SqliteAsyncStore } from '../../../src/store/sqlite-async.js';
 
 /** `_id` → `_version` of every document in `index` (at most 10,000). */
 async function versionsIn(esUrl: string, index: string): Promise<Map<string, number>> {
@@ -58,7 +59,7 @@ for (const [label, version, bulkRuns] of [
 
     function startShipper(tuning: Partial<EsShipperOptions> = {}): EsShipper {
       shipper = new EsShipper({
-        store: temp.store,
+        store: new SqliteAsyncStore(temp.store),
         url: es.url,
         metrics,
         minBackoffMs: 100,

@@ -115,8 +115,8 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
   }
 
   /** Every run record of one execution, the immediately-final ones included. */
-  function executionRuns(executionId: string): RunRecord[] {
-    const page = daemon.control.listRuns({ job: 'everywhere', limit: 500 });
+  async function executionRuns(executionId: string): Promise<RunRecord[]> {
+    const page = await daemon.control.listRuns({ job: 'everywhere', limit: 500 });
     return page.runs.filter((r) => r.execution_id === executionId);
   }
 
@@ -180,11 +180,11 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
     it('an all job records an error run for the down node and runs everywhere else', async () => {
       const { executionId } = await daemon.control.runJob('everywhere', {});
       await waitFor(
-        () => executionRuns(executionId).every((r) => r.finished_at !== null),
+        async () => (await executionRuns(executionId)).every((r) => r.finished_at !== null),
         20_000,
         'all runs final',
       );
-      const runs = executionRuns(executionId);
+      const runs = await executionRuns(executionId);
       const byNode = Object.fromEntries(runs.map((r) => [r.node, r]));
       expect(Object.keys(byNode).sort()).to.deep.equal(['h0', 'h1', 'h2', 'h3', 'h4']);
       expect(byNode.h3!.status).to.equal('error');
@@ -195,7 +195,7 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
     it('no candidate up records an error run with the reason', async () => {
       // The control API also refuses the request (nothing could start); the record is what counts.
       await daemon.control.runJob('lonely', {}).catch(() => undefined);
-      const [last] = daemon.control.listRuns({ job: 'lonely', limit: 1 }).runs;
+      const [last] = (await daemon.control.listRuns({ job: 'lonely', limit: 1 })).runs;
       expect(last!.status).to.equal('error');
       expect(last!.error).to.match(/no candidate node is up: h3 \(.*connection refused/);
     });

@@ -10,27 +10,27 @@ function controlOf(defs: JobDef[], disabled: Set<string>): DaemonControl {
   const view = (d: JobDef) => ({ name: d.name, definition: d, enabled: !disabled.has(d.name) }) as JobView;
   return {
     jobDefinitions: () => defs,
-    listJobs: (names?: readonly string[]) =>
+    listJobs: async (names?: readonly string[]) =>
       (names ?? defs.map((d) => d.name)).flatMap((n) => defs.filter((d) => d.name === n)).map(view),
   } as unknown as DaemonControl;
 }
 
 describe('api jobs list paging', () => {
-  it('visits exactly the filtered jobs in name order, one page at a time, whatever the page size', () => {
-    fc.assert(
-      fc.property(
+  it('visits exactly the filtered jobs in name order, one page at a time, whatever the page size', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.uniqueArray(fc.stringMatching(/^[a-z0-9._-]{1,6}$/), { maxLength: 120 }),
         fc.integer({ min: 1, max: 40 }),
         fc.constantFrom(undefined, 'a', 'b'),
         fc.boolean(),
-        (names, limit, tag, onlyDisabled) => {
+        async (names, limit, tag, onlyDisabled) => {
           const defs = names.map((n, i) => testJob(n, { tags: i % 2 === 0 ? ['a'] : ['b'] }));
           const disabled = new Set(names.filter((_, i) => i % 3 === 0));
           const control = controlOf(defs, disabled);
           const seen: string[] = [];
           let after: string | null = null;
           do {
-            const page = jobsPage(control, {
+            const page = await jobsPage(control, {
               tag,
               status: onlyDisabled ? 'disabled' : undefined,
               after,
@@ -53,18 +53,18 @@ describe('api jobs list paging', () => {
     );
   });
 
-  it('notices a changed set of definitions between requests, also with the same length', () => {
+  it('notices a changed set of definitions between requests, also with the same length', async () => {
     let defs = ['b', 'a'].map((n) => testJob(n));
     const control = {
       jobDefinitions: () => defs,
-      listJobs: (names: readonly string[]) =>
+      listJobs: async (names: readonly string[]) =>
         defs.filter((d) => names.includes(d.name)).map((d) => ({ name: d.name })),
     } as unknown as DaemonControl;
-    const names = () => jobsPage(control, { after: null, limit: 10 }).jobs.map((j) => j.name);
-    expect(names()).to.deep.equal(['a', 'b']);
+    const names = async () => (await jobsPage(control, { after: null, limit: 10 })).jobs.map((j) => j.name);
+    expect(await names()).to.deep.equal(['a', 'b']);
     defs = [...defs, testJob('0-first')];
-    expect(names()).to.deep.equal(['0-first', 'a', 'b']);
+    expect(await names()).to.deep.equal(['0-first', 'a', 'b']);
     defs = [testJob('c'), ...defs.slice(1)];
-    expect(names()).to.deep.equal(['0-first', 'a', 'c']);
+    expect(await names()).to.deep.equal(['0-first', 'a', 'c']);
   });
 });

@@ -6,7 +6,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import type { JobDef, RunRecord } from '../../../src/core/types.js';
 import { JobTable, type JobTableStore, type ScheduleBaseline } from '../../../src/daemon/job-table.js';
 import type { Schedule } from '../../../src/schedule/schedule.js';
-import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite.js';
+import { openSqliteAsyncStore, type SqliteAsyncStore } from '../../../src/store/sqlite-async.js';
 import { jobDef } from '../../harness/defs.js';
 
 const T0 = Date.parse('2026-11-26T00:00:00.000Z');
@@ -46,16 +46,26 @@ function finishedRun(job: string, status: RunRecord['status']): RunRecord {
   };
 }
 
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
 /** A store that records the table's writes, holds one stored baseline, and can refuse writes. */
 function recordingStore(stored: ScheduleBaseline | null = null) {
   const writes: unknown[] = [];
   let refuse = false;
-  const write = (entry: unknown) => {
+  const write = async (entry: unknown) => {
+    await Promise.resolve();
     if (refuse) throw new Error('SQLITE_BUSY: database is locked');
     writes.push(entry);
   };
   const store: JobTableStore = {
-    getJobState: (job) =>
+    getJobState: async (job) =>
       stored
         ? {
             job,
@@ -66,8 +76,10 @@ function recordingStore(stored: ScheduleBaseline | null = null) {
             ...stored,
           }
         : undefined,
-    getRun: () => undefined,
-    setBaselines: (items) => items.forEach(write),
+    getRun: async () => undefined,
+    setBaselines: async (items) => {
+      for (const item of items) await write(item);
+    },
     setLastScheduled: (job, at) => write({ job, last: at }),
     setEnabledOverride: (job, enabled) => write({ job, enabled }),
     forgetBaseline: (job) => write({ forget: job }),
@@ -82,51 +94,51 @@ function tableWith(stored: ScheduleBaseline | null = null) {
 }
 
 describe('JobTable: definitions and schedule baselines', () => {
-  it('a new job with nothing stored counts from now, and the baseline is stored with its schedule key', () => {
+  it('a new job with nothing stored counts from now, and the baseline is stored with its schedule key', async () => {
     const h = tableWith();
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     expect(h.table.job('tick')).to.equal(tick);
     expect(h.table.scheduled('tick')).to.include({ job: tick, schedule: everySecond, key: KEY, last: T0 });
     expect(h.writes).to.deep.equal([{ job: 'tick', key: KEY, at: T0 }]);
   });
 
-  it('a stored instant counted under the same schedule is kept: the job catches up from it', () => {
+  it('a stored instant counted under the same schedule is kept: the job catches up from it', async () => {
     const h = tableWith({ lastScheduledAt: T0 - 3 * SECOND, scheduleKey: KEY });
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     expect(h.table.scheduled('tick')?.last).to.equal(T0 - 3 * SECOND);
     expect(h.writes).to.deep.equal([]);
   });
 
-  it('a stored instant counted under another schedule is dropped: the job counts from now', () => {
+  it('a stored instant counted under another schedule is dropped: the job counts from now', async () => {
     const h = tableWith({ lastScheduledAt: T0 - 3600 * SECOND, scheduleKey: '{"kind":"manual"}' });
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     expect(h.table.scheduled('tick')?.last).to.equal(T0);
     expect(h.writes).to.deep.equal([{ job: 'tick', key: KEY, at: T0 }]);
   });
 
-  it('a stored instant from before schedule keys existed is kept, and the key recorded', () => {
+  it('a stored instant from before schedule keys existed is kept, and the key recorded', async () => {
     const h = tableWith({ lastScheduledAt: T0 - 5 * SECOND, scheduleKey: null });
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     expect(h.table.scheduled('tick')?.last).to.equal(T0 - 5 * SECOND);
     expect(h.writes).to.deep.equal([{ job: 'tick', key: KEY, at: null }]);
   });
 
-  it('at start-up the baselines come from the snapshot given, not from a read per job', () => {
+  it('at start-up the baselines come from the snapshot given, not from a read per job', async () => {
     const h = tableWith({ lastScheduledAt: T0 - 9 * SECOND, scheduleKey: KEY });
     const known = new Map([['tick', { lastScheduledAt: T0 - 2 * SECOND, scheduleKey: KEY }]]);
-    h.table.applyConfig(loaded(tick), known);
+    await h.table.applyConfig(loaded(tick), known);
     expect(h.table.scheduled('tick')?.last).to.equal(T0 - 2 * SECOND);
   });
 
-  it('an edit restarts the baseline only when the schedule changed; a removal forgets it', () => {
+  it('an edit restarts the baseline only when the schedule changed; a removal forgets it', async () => {
     const h = tableWith();
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     h.clock.advance(10 * SECOND);
-    h.table.applyConfig(loaded({ ...tick, command: { kind: 'argv', argv: ['echo'] } }));
+    await h.table.applyConfig(loaded({ ...tick, command: { kind: 'argv', argv: ['echo'] } }));
     expect(h.table.scheduled('tick')?.last).to.equal(T0);
-    h.table.applyConfig(loaded({ ...tick, schedule: cron('0 * * * *') }));
+    await h.table.applyConfig(loaded({ ...tick, schedule: cron('0 * * * *') }));
     expect(h.table.scheduled('tick')?.last).to.equal(T0 + 10 * SECOND);
-    h.table.applyConfig({ upserted: [], removed: ['tick'] });
+    await h.table.applyConfig({ upserted: [], removed: ['tick'] });
     expect(h.table.job('tick')).to.equal(undefined);
     expect(h.writes).to.deep.equal([
       { job: 'tick', key: KEY, at: T0 },
@@ -135,34 +147,36 @@ describe('JobTable: definitions and schedule baselines', () => {
     ]);
   });
 
-  it('a change the store refuses changes nothing, so the caller can keep the old config and retry', () => {
+  it('a change the store refuses changes nothing, so the caller can keep the old config and retry', async () => {
     const h = tableWith();
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     const before = h.table.jobs();
     h.refuse(true);
     const other = jobDef('other', { schedule: cron('* * * * * *') });
-    expect(() => h.table.applyConfig({ ...loaded(other), removed: ['tick'] })).to.throw(/locked/);
+    expect((await rejection(h.table.applyConfig({ ...loaded(other), removed: ['tick'] }))).message).to.match(
+      /locked/,
+    );
     expect(h.table.jobs()).to.equal(before);
     expect(h.table.job('other')).to.equal(undefined);
     expect(h.table.job('tick')).to.equal(tick);
   });
 
-  it('lists jobs in the order they were loaded: an edit keeps its place, a job loaded again goes last', () => {
+  it('lists jobs in the order they were loaded: an edit keeps its place, a job loaded again goes last', async () => {
     const h = tableWith();
     const [a, b, c] = ['a', 'b', 'c'].map((n) => jobDef(n, { schedule: cron('* * * * * *') }));
-    h.table.applyConfig(loaded(a!, b!, c!));
+    await h.table.applyConfig(loaded(a!, b!, c!));
     const first = h.table.jobs();
     expect(h.table.jobs()).to.equal(first);
-    h.table.applyConfig(loaded({ ...a!, tags: ['x'] }));
+    await h.table.applyConfig(loaded({ ...a!, tags: ['x'] }));
     expect(h.table.jobs().map((j) => j.name)).to.deep.equal(['a', 'b', 'c']);
-    h.table.applyConfig({ upserted: [], removed: ['a'] });
-    h.table.applyConfig(loaded(a!));
+    await h.table.applyConfig({ upserted: [], removed: ['a'] });
+    await h.table.applyConfig(loaded(a!));
     expect(h.table.jobs().map((j) => j.name)).to.deep.equal(['b', 'c', 'a']);
   });
 
-  it('at start-up forgets the stored instant of a job deleted while down, not of one whose file fails to load', () => {
+  it('at start-up forgets the stored instant of a job deleted while down, not of one whose file fails to load', async () => {
     const h = tableWith();
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     h.writes.length = 0;
     const at = { lastScheduledAt: T0, scheduleKey: KEY };
     const stored = [
@@ -171,37 +185,37 @@ describe('JobTable: definitions and schedule baselines', () => {
       { job: 'broken', ...at },
       { job: 'never', lastScheduledAt: null, scheduleKey: null },
     ];
-    h.table.forgetAbsent(stored, new Set(['broken']));
+    await h.table.forgetAbsent(stored, new Set(['broken']));
     expect(h.writes).to.deep.equal([{ forget: 'gone' }]);
   });
 });
 
 describe('JobTable: fires', () => {
-  it('a fire advances the last instant without a write (the claim stored it)', () => {
+  it('a fire advances the last instant without a write (the claim stored it)', async () => {
     const h = tableWith();
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     h.writes.length = 0;
     h.table.fired('tick', T0 + 3 * SECOND);
     expect(h.table.scheduled('tick')?.last).to.equal(T0 + 3 * SECOND);
     expect(h.writes).to.deep.equal([]);
   });
 
-  it('passing over a disabled job stores the instant first: a refused write advances nothing', () => {
+  it('passing over a disabled job stores the instant first: a refused write advances nothing', async () => {
     const h = tableWith();
-    h.table.applyConfig(loaded(tick));
+    await h.table.applyConfig(loaded(tick));
     h.writes.length = 0;
     h.refuse(true);
-    expect(() => h.table.passOver('tick', T0 + SECOND)).to.throw(/locked/);
+    expect((await rejection(h.table.passOver('tick', T0 + SECOND))).message).to.match(/locked/);
     expect(h.table.scheduled('tick')?.last).to.equal(T0);
     h.refuse(false);
-    h.table.passOver('tick', T0 + 2 * SECOND);
+    await h.table.passOver('tick', T0 + 2 * SECOND);
     expect(h.table.scheduled('tick')?.last).to.equal(T0 + 2 * SECOND);
     expect(h.writes).to.deep.equal([{ job: 'tick', last: T0 + 2 * SECOND }]);
   });
 });
 
 describe('JobTable: executions in flight', () => {
-  it('counts executions running and waiting per job', () => {
+  it('counts executions running and waiting per job', async () => {
     const { table } = tableWith();
     table.executionStarted('tick');
     table.executionStarted('tick');
@@ -218,43 +232,43 @@ describe('JobTable: executions in flight', () => {
 
 describe('JobTable: enable overrides and last outcome', () => {
   let dir: string;
-  let store: SqliteStore;
+  let store: SqliteAsyncStore;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'distcron-jobtable-'));
-    store = openSqliteStore({ path: join(dir, 'd.db') });
+    store = openSqliteAsyncStore({ path: join(dir, 'd.db') });
   });
 
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const clock = () => new ManualClock(T0);
 
-  it('an override persists and outlives a restart; without one a job follows its file', () => {
-    const table = new JobTable(store, clock(), store.listJobStates());
+  it('an override persists and outlives a restart; without one a job follows its file', async () => {
+    const table = new JobTable(store, clock(), await store.listJobStates());
     expect(table.isEnabled(jobDef('a'))).to.equal(true);
     expect(table.override('a')).to.equal(null);
-    table.setEnabled('a', false);
+    await table.setEnabled('a', false);
     expect(table.isEnabled(jobDef('a'))).to.equal(false);
 
-    const restarted = new JobTable(store, clock(), store.listJobStates());
+    const restarted = new JobTable(store, clock(), await store.listJobStates());
     expect(restarted.override('a')).to.equal(false);
     expect(restarted.isEnabled(jobDef('a'))).to.equal(false);
     expect(restarted.isEnabled(jobDef('b', { enabled: false }))).to.equal(false);
     expect(restarted.override('b')).to.equal(null);
   });
 
-  it('an override the store refuses does not take effect', () => {
+  it('an override the store refuses does not take effect', async () => {
     const s = recordingStore();
     const table = new JobTable(s.store, clock(), []);
     s.refuse(true);
-    expect(() => table.setEnabled('a', false)).to.throw(/locked/);
+    expect((await rejection(table.setEnabled('a', false))).message).to.match(/locked/);
     expect(table.override('a')).to.equal(null);
   });
 
-  it('keeps the last finished run without its output, and ignores skipped runs', () => {
+  it('keeps the last finished run without its output, and ignores skipped runs', async () => {
     const table = new JobTable(store, clock(), []);
     expect(table.lastRun('a')).to.equal(null);
     table.runFinished(finishedRun('a', 'succeeded'));
@@ -265,11 +279,19 @@ describe('JobTable: enable overrides and last outcome', () => {
     expect(last?.stderr).to.equal('');
   });
 
-  it('reads the last run from the store once, on first query after a restart', () => {
+  it('reads the last run from the store once, when first loaded after a restart', async () => {
     const run = finishedRun('a', 'failed');
-    store.insertRun({ ...run, status: 'running', finished_at: null, duration_ms: null });
-    store.finishRun(run, []);
-    const table = new JobTable(store, clock(), store.listJobStates());
+    await store.insertRun({ ...run, status: 'running', finished_at: null, duration_ms: null });
+    await store.finishRun(run, []);
+    const table = new JobTable(store, clock(), await store.listJobStates());
+    expect(table.lastRun('a')).to.equal(null);
+    await table.loadLastRuns(['a']);
     expect(table.lastRun('a')).to.include({ id: 'a-1', status: 'failed', stdout: '' });
+    // A run finishing while a load is under way wins over what the load read.
+    const later = { ...finishedRun('b', 'succeeded'), id: 'b-2' };
+    const loading = table.loadLastRuns(['b']);
+    table.runFinished(later);
+    await loading;
+    expect(table.lastRun('b')?.id).to.equal('b-2');
   });
 });

@@ -21,7 +21,7 @@ const job = jobDef('tick', { schedule: { kind: 'cron', expression: '* * * * * *'
 /** A store for the job table that holds one stored baseline and takes every write. */
 function storeWith(stored: ScheduleBaseline | null): JobTableStore {
   return {
-    getJobState: (name) =>
+    getJobState: async (name) =>
       stored
         ? {
             job: name,
@@ -32,17 +32,17 @@ function storeWith(stored: ScheduleBaseline | null): JobTableStore {
             ...stored,
           }
         : undefined,
-    getRun: () => undefined,
-    setBaselines: () => {},
-    setLastScheduled: () => {},
-    setEnabledOverride: () => {},
-    forgetBaseline: () => {},
+    getRun: async () => undefined,
+    setBaselines: async () => {},
+    setLastScheduled: async () => {},
+    setEnabledOverride: async () => {},
+    forgetBaseline: async () => {},
   };
 }
 
 /** The job table with `job` loaded, and the scheduler timing it (as the config applier does). */
-function load(jobs: JobTable, scheduler: Scheduler): void {
-  jobs.applyConfig({ upserted: [{ job, schedule: everySecond }], removed: [] });
+async function load(jobs: JobTable, scheduler: Scheduler): Promise<void> {
+  await jobs.applyConfig({ upserted: [{ job, schedule: everySecond }], removed: [] });
   scheduler.reschedule([job.name]);
 }
 
@@ -51,7 +51,7 @@ const settle = async () => {
 };
 
 /** A scheduler whose store refuses the first `failures` claims, as SQLITE_BUSY would. */
-function harness(failures: number) {
+async function harness(failures: number) {
   const clock = new ManualClock(T0);
   const lines: { level: number; msg: string }[] = [];
   const logger = createLogger('info', { write: (s: string) => lines.push(JSON.parse(s) as never) });
@@ -66,7 +66,7 @@ function harness(failures: number) {
     graceMs: 60_000,
     maxWaitMs: 30_000,
     jobs,
-    execute: (_job, plan: FirePlan) => {
+    execute: async (_job, plan: FirePlan) => {
       attempts.push(clock.now());
       if (left-- > 0) throw new Error('SQLITE_BUSY: database is locked');
       claimed.push(...plan.fires.map((f) => f.at));
@@ -74,7 +74,7 @@ function harness(failures: number) {
     onClaimError: () => refusals++,
   };
   const scheduler = new Scheduler(options);
-  load(jobs, scheduler);
+  await load(jobs, scheduler);
   scheduler.start();
   const run = async (until: Millis) => {
     while (clock.now() < until) {
@@ -87,7 +87,7 @@ function harness(failures: number) {
 
 describe('scheduler: a store that refuses claims', () => {
   it('keeps the instants unclaimed and retries with backoff until the store takes them: each once, none lost', async () => {
-    const h = harness(3);
+    const h = await harness(3);
     await h.run(T0 + 10 * SECOND);
     await h.scheduler.stop();
     expect(h.claimed).to.deep.equal(Array.from({ length: 10 }, (_, i) => T0 + (i + 1) * SECOND));
@@ -97,7 +97,7 @@ describe('scheduler: a store that refuses claims', () => {
   });
 
   it('logs one error per streak of refusals and one line when claims are stored again', async () => {
-    const h = harness(3);
+    const h = await harness(3);
     await h.run(T0 + 6 * SECOND);
     await h.scheduler.stop();
     const messages = h.lines.map((l) => l.msg);
@@ -106,7 +106,7 @@ describe('scheduler: a store that refuses claims', () => {
   });
 
   it('caps the backoff and lists the real next fire times while a retry is pending', async () => {
-    const h = harness(Infinity);
+    const h = await harness(Infinity);
     await h.run(T0 + 120 * SECOND);
     const gaps = h.attempts.slice(1).map((t, i) => t - h.attempts[i]!);
     expect(Math.max(...gaps)).to.equal(30_000);
@@ -116,7 +116,7 @@ describe('scheduler: a store that refuses claims', () => {
   });
 
   it('stops at once while waiting to retry (the wait is abortable)', async () => {
-    const h = harness(Infinity);
+    const h = await harness(Infinity);
     await h.run(T0 + 1100);
     expect(h.attempts).to.deep.equal([T0 + 1000]);
     await h.scheduler.stop();
@@ -137,9 +137,9 @@ describe('scheduler: the daemon start', () => {
       graceMs: 60_000,
       maxWaitMs: 30_000,
       jobs,
-      execute: (_job, plan) => plans.push(plan),
+      execute: async (_job, plan) => void plans.push(plan),
     });
-    load(jobs, scheduler);
+    await load(jobs, scheduler);
     clock.advance(500);
     scheduler.start();
     await settle();
@@ -167,10 +167,10 @@ describe('scheduler: a disabled job', () => {
       graceMs: 60_000,
       maxWaitMs: 30_000,
       jobs,
-      execute: (_job, plan) => fired.push(...plan.fires.map((f) => f.at)),
+      execute: async (_job, plan) => void fired.push(...plan.fires.map((f) => f.at)),
     });
-    load(jobs, scheduler);
-    jobs.setEnabled('tick', false);
+    await load(jobs, scheduler);
+    await jobs.setEnabled('tick', false);
     scheduler.start();
     for (let i = 0; i < 30; i++) {
       clock.advance(100);
@@ -178,7 +178,7 @@ describe('scheduler: a disabled job', () => {
     }
     expect(fired).to.deep.equal([]);
     expect(jobs.scheduled('tick')?.last).to.equal(T0 + 3 * SECOND);
-    jobs.setEnabled('tick', true);
+    await jobs.setEnabled('tick', true);
     for (let i = 0; i < 10; i++) {
       clock.advance(100);
       await settle();
@@ -197,10 +197,10 @@ describe('scheduler: a disabled job', () => {
       graceMs: 60_000,
       maxWaitMs: 30_000,
       jobs,
-      execute: (_job, plan) => fired.push(...plan.fires.map((f) => f.at)),
+      execute: async (_job, plan) => void fired.push(...plan.fires.map((f) => f.at)),
     });
-    load(jobs, scheduler);
-    jobs.applyConfig({ upserted: [], removed: ['tick'] });
+    await load(jobs, scheduler);
+    await jobs.applyConfig({ upserted: [], removed: ['tick'] });
     scheduler.reschedule(['tick']);
     scheduler.start();
     clock.advance(3 * SECOND);

@@ -9,6 +9,7 @@ import { Metrics } from '../../../src/core/metrics.js';
 import { esOutboxEntry } from '../../../src/report/outbox.js';
 import { EsShipper } from '../../../src/report/shipper.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite.js';
+import { SqliteAsyncStore } from '../../../src/store/sqlite-async.js';
 
 const SECRET = 'hunter2-very-secret';
 
@@ -39,7 +40,7 @@ describe('EsShipper with an unreachable Elasticsearch', () => {
       },
     });
     shipper = new EsShipper({
-      store,
+      store: new SqliteAsyncStore(store),
       url: `http://127.0.0.1:${await closedPort()}`,
       auth: { username: 'distcron', password: SECRET },
       minBackoffMs: 10,
@@ -73,7 +74,7 @@ describe('EsShipper with an unreachable Elasticsearch', () => {
 
   it('closes without waiting out a long backoff, and closing twice is harmless', async () => {
     const slow = new EsShipper({
-      store,
+      store: new SqliteAsyncStore(store),
       url: `http://127.0.0.1:${await closedPort()}`,
       minBackoffMs: 60_000,
     });

@@ -1,0 +1,221 @@
+import { newId } from '../core/ids.js';
+import type { Clock } from '../core/clock.js';
+import type { JobDef, Millis, NodeDef, RunRecord, Trigger } from '../core/types.js';
+import { selectCandidates } from '../placement/index.js';
+import type { FireClaim, OutboxEntry } from '../store/store.js';
+import type { AttemptTarget } from './attempt.js';
+import type { JobTable } from './job-table.js';
+import type { NodeHealthTracker } from './node-health.js';
+import { finalRun, pendingRun, type NewRun } from './run-records.js';
+
+/** One run of an execution and where it may run (one per node for `all`, one for `any`). */
+export interface Unit {
+  run: RunRecord;
+  target: AttemptTarget;
+  nodeKey: string;
+}
+
+export interface Execution {
+  job: JobDef;
+  units: Unit[];
+  /** The job's environment with the run's parameter values on top. */
+  environment: Record<string, string>;
+}
+
+/** A fire's runs ready to claim, and what to do once the claim is stored. */
+export interface PreparedClaim {
+  claim: FireClaim;
+  /** Runs inserted already final (skipped, missed, node down, no candidate). */
+  finals: RunRecord[];
+  /** The runs that execute (null for a skipped or missed instant). */
+  execution: Execution | null;
+  afterPrevious: boolean;
+}
+
+/** A manual run the control already checked: nodes are candidates, parameters resolved. */
+export interface ManualRun {
+  nodes?: NodeDef[];
+  parameters: Record<string, string>;
+  requestedBy: string | null;
+}
+
+/** What every run of one execution records about why and with what it ran. */
+interface RunFacts {
+  parameters: Record<string, string>;
+  requestedBy: string | null;
+}
+
+export interface RunPlansContext {
+  clock: Clock;
+  health: NodeHealthTracker;
+  nodes: () => ReadonlyMap<string, NodeDef>;
+  outboxFor: (run: RunRecord, job: JobDef | undefined) => OutboxEntry[];
+  jobs: Pick<JobTable, 'running' | 'isQueued'>;
+}
+
+/**
+ * Builds the records of fires, manual runs and retries before they are stored: which runs an
+ * execution has (one per node for `all`, one for `any`), which are final at once (node down, no
+ * candidate, overlap skip, missed) and the outbox entries of those. Nothing here writes.
+ */
+export class RunPlans {
+  constructor(private readonly ctx: RunPlansContext) {}
+
+  /** One fire, after the overlap policy: a `skipped` run while a previous one is still running. */
+  fireClaim(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): PreparedClaim {
+    const busy = this.ctx.jobs.running(job.name) > 0;
+    if (busy && job.overlap === 'skip')
+      return this.finalClaim(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');
+    if (busy && job.overlap === 'queue' && this.ctx.jobs.isQueued(job.name))
+      return this.finalClaim(job, at, advanceTo, 'skipped', 'a run is already queued (overlap: queue)');
+    return this.executionClaim(job, at, trigger, advanceTo, busy && job.overlap === 'queue');
+  }
+
+  executionClaim(
+    job: JobDef,
+    at: Millis,
+    trigger: Trigger,
+    advanceTo: Millis,
+    afterPrevious: boolean,
+  ): PreparedClaim {
+    const executionId = newId(this.ctx.clock.now());
+    const candidates = selectCandidates(job, this.ctx.nodes());
+    const execution = this.buildExecution(job, candidates.reason ?? candidates.nodes, {
+      executionId,
+      trigger,
+      scheduledAt: at,
+    });
+    const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
+    const outbox = finals.flatMap((run) => this.ctx.outboxFor(run, job));
+    const runs = execution.units.map((u) => ({ run: u.run, nodeKey: u.nodeKey }));
+    execution.units = execution.units.filter((u) => u.run.status === 'running');
+    const claim = { job: job.name, scheduledAt: at, advanceTo, runs, outbox };
+    return { claim, finals, execution, afterPrevious };
+  }
+
+  finalClaim(
+    job: JobDef,
+    at: Millis,
+    advanceTo: Millis,
+    status: 'skipped' | 'missed',
+    error: string,
+  ): PreparedClaim {
+    const run = finalRun(this.newRun(job, newId(this.ctx.clock.now()), null, 'schedule', at), status, error);
+    const claim = { job: job.name, scheduledAt: at, advanceTo, runs: [{ run, nodeKey: '*' }] };
+    return {
+      claim: { ...claim, outbox: this.ctx.outboxFor(run, job) },
+      finals: [run],
+      execution: null,
+      afterPrevious: false,
+    };
+  }
+
+  /** A manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly. */
+  manualExecution(job: JobDef, options: ManualRun): Execution & { executionId: string } {
+    const executionId = newId(this.ctx.clock.now());
+    const nodes = options.nodes ?? this.manualTargets(job);
+    const execution = this.buildExecution(job, nodes, {
+      executionId,
+      trigger: 'manual',
+      scheduledAt: null,
+      pinned: options.nodes !== undefined,
+      facts: { parameters: options.parameters, requestedBy: options.requestedBy },
+    });
+    return { ...execution, executionId };
+  }
+
+  /** The next attempt of a unit: a `retry` run of the same execution (retries prefer another node). */
+  retryRun(job: JobDef, previous: RunRecord, unit: Unit): RunRecord {
+    const scheduledAt = previous.scheduled_at === null ? null : Date.parse(previous.scheduled_at);
+    const node = unit.target.kind === 'node' ? unit.target.node.name : null;
+    return {
+      ...pendingRun({
+        ...this.newRun(job, previous.execution_id, node, 'retry', scheduledAt),
+        parameters: previous.parameters ?? null,
+        requestedBy: previous.requestedBy ?? null,
+      }),
+      attempt: previous.attempt + 1,
+    };
+  }
+
+  private manualTargets(job: JobDef): NodeDef[] | string {
+    const { nodes, reason } = selectCandidates(job, this.ctx.nodes());
+    return reason ?? nodes;
+  }
+
+  /**
+   * Units for the nodes (all, or a node pinned by a manual run: one per node, down ones recorded
+   * as errors; any: one), or one error run.
+   */
+  private buildExecution(
+    job: JobDef,
+    nodes: NodeDef[] | string,
+    how: {
+      executionId: string;
+      trigger: Trigger;
+      scheduledAt: Millis | null;
+      pinned?: boolean;
+      facts?: RunFacts;
+    },
+  ): Execution {
+    const facts = how.facts ?? scheduledFacts(job);
+    const make = (node: string | null) => ({
+      ...this.newRun(job, how.executionId, node, how.trigger, how.scheduledAt),
+      ...recordedFacts(job, facts),
+    });
+    const execution: Execution = { job, units: [], environment: environmentOf(job, facts.parameters) };
+    if (typeof nodes === 'string') {
+      execution.units.push({
+        run: finalRun(make(null), 'error', nodes),
+        target: { kind: 'any', avoid: new Set() },
+        nodeKey: '*',
+      });
+    } else if (job.policy.select === 'any' && !how.pinned) {
+      execution.units.push({
+        run: pendingRun(make(null)),
+        target: { kind: 'any', avoid: new Set() },
+        nodeKey: '*',
+      });
+    } else {
+      execution.units = nodes.map((node) => this.unitForNode(make(node.name), node));
+    }
+    return execution;
+  }
+
+  private unitForNode(r: NewRun, node: NodeDef): Unit {
+    const target: AttemptTarget = { kind: 'node', node };
+    if (this.ctx.health.isUp(node.name)) return { run: pendingRun(r), target, nodeKey: node.name };
+    const why = `node down: ${this.ctx.health.view(node.name).lastError ?? 'unreachable'}`;
+    return { run: finalRun(r, 'error', why), target, nodeKey: node.name };
+  }
+
+  private newRun(
+    job: JobDef,
+    executionId: string,
+    node: string | null,
+    trigger: Trigger,
+    scheduledAt: Millis | null,
+  ): NewRun {
+    const scriptSha256 = job.command.kind === 'script' ? job.command.sha256 : null;
+    const now = this.ctx.clock.now();
+    return { executionId, job: job.name, node, trigger, attempt: 1, scheduledAt, now, scriptSha256 };
+  }
+}
+
+/** Scheduled and catch-up runs have nobody to ask: the declared defaults. */
+function scheduledFacts(job: JobDef): RunFacts {
+  const parameters: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(job.parameters))
+    if (spec.default !== undefined) parameters[name] = spec.default;
+  return { parameters, requestedBy: null };
+}
+
+/** A job that declares no parameters records none (null), not an empty object. */
+function recordedFacts(job: JobDef, facts: RunFacts): Pick<NewRun, 'parameters' | 'requestedBy'> {
+  const declares = Object.keys(job.parameters).length > 0;
+  return { parameters: declares ? facts.parameters : null, requestedBy: facts.requestedBy };
+}
+
+function environmentOf(job: JobDef, parameters: Record<string, string>): Record<string, string> {
+  return Object.keys(parameters).length === 0 ? job.environment : { ...job.environment, ...parameters };
+}
