@@ -8,6 +8,7 @@ import { runFinishedEntry } from '../notify/outbox.js';
 import { esOutboxEntry } from '../report/outbox.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { OutboxEntry, Store } from '../store/store.js';
+import { notifiesFor } from './adhoc.js';
 import type { Bell } from './bell.js';
 import type { CleanupStack } from './cleanup.js';
 import { ConfigApplier } from './config-apply.js';
@@ -77,10 +78,12 @@ export function loadJobs(base: Base, config: Config, store: Store): JobTable {
   return jobs;
 }
 
-/** Outbox entries queued with every final run: Elasticsearch when shipping, always notifications. */
+/** Outbox entries queued with every final run: Elasticsearch when shipping, notifications (not for ad-hoc runs). */
 export function outboxOf(options: DaemonOptions): OutboxFor {
-  return (run, job) =>
-    options.esUrl ? [esOutboxEntry(run, job), runFinishedEntry(run, job)] : [runFinishedEntry(run, job)];
+  return (run, job) => [
+    ...(options.esUrl ? [esOutboxEntry(run, job)] : []),
+    ...(notifiesFor(run) ? [runFinishedEntry(run, job)] : []),
+  ];
 }
 
 /** Runs found `running` at start-up were cut off by the last stop: recorded as lost. */
