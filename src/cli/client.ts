@@ -44,7 +44,8 @@ export function runExitCode(run: Pick<RunRecord, 'status' | 'exit_code'>): numbe
   return byStatus[run.status] ?? 1;
 }
 
-async function waitUntilFinal(
+/** Polls GET /runs/:id until the run is final (delay ×1.5 per poll up to pollMaxMs). */
+export async function waitUntilFinal(
   target: ApiTarget,
   id: string,
   pollMs: number,
@@ -112,7 +113,7 @@ export async function runRemote(options: RunRemoteOptions): Promise<number> {
   }
 }
 
-function clientFailure(e: unknown, target: ApiTarget, err: LineWriter): number {
+export function clientFailure(e: unknown, target: ApiTarget, err: LineWriter): number {
   if (target.signal?.aborted) {
     err('client: stopped waiting; the run goes on in the daemon (see distcron runs)');
     return 130;
