@@ -129,6 +129,7 @@ export interface ListRunsOptions extends ApiTarget {
   job?: string;
   node?: string;
   status?: string;
+  trigger?: string;
   limit?: number;
   json?: boolean;
   out?: LineWriter;
@@ -156,7 +157,7 @@ export async function listRuns(options: ListRunsOptions): Promise<number> {
   const out = options.out ?? stdoutLine;
   const err = options.err ?? stderrLine;
   const query = new URLSearchParams({ limit: String(options.limit ?? CLIENT_DEFAULTS.runsLimit) });
-  for (const key of ['job', 'node', 'status'] as const) {
+  for (const key of ['job', 'node', 'status', 'trigger'] as const) {
     const value = options[key];
     if (value !== undefined) query.set(key, value);
   }

@@ -160,6 +160,7 @@ export function addClientCommands(program: Command): void {
     .option('--job <job>', 'only this job')
     .option('--node <node>', 'only this node')
     .option('--status <status>', 'only this status')
+    .option('--trigger <trigger>', 'only this trigger (schedule, catch_up, manual, retry, adhoc)')
     .option('--limit <n>', 'how many', '50')
     .option('--api <url>', 'daemon API base URL [env DISTCRON_API]')
     .option('--json', 'machine-readable output')
@@ -169,6 +170,7 @@ export function addClientCommands(program: Command): void {
         job: flags.job as string | undefined,
         node: flags.node as string | undefined,
         status: flags.status as string | undefined,
+        trigger: flags.trigger as string | undefined,
         limit: Number(flags.limit),
         json: flags.json === true,
         out,

@@ -199,6 +199,11 @@ describe('ad-hoc commands (POST /api/v1/exec, distcron exec) on real sshd hosts'
       ['ops', 'succeeded'],
       ['ops', 'succeeded'],
     ]);
+    const listed = await cli(['runs', '--trigger', 'adhoc', '--json', '--api', d.url], TOKENS.read);
+    expect(listed.code, listed.stderr).to.equal(0);
+    const runs = JSON.parse(listed.stdout) as { id: string; job: string; trigger: string }[];
+    expect(runs.map((r) => r.id)).to.include.members(recorded.map((r) => r.id));
+    expect(runs.every((r) => r.job === '@adhoc' && r.trigger === 'adhoc')).to.equal(true);
   });
 
   it('distcron exec exits 1 when any host failed and says which; --timeout and --node apply', async () => {
