@@ -29,7 +29,8 @@ function record(ctx: RouteContext, action: string, target: string, req: Request,
     at: new Date().toISOString(),
     token: caller.name,
     action,
-    target,
+    // A route may name what it acted on once it knows (exec: the execution id it started).
+    target: (res.locals.auditTarget as string | undefined) ?? target,
     address: req.socket.remoteAddress ?? null,
     status: res.statusCode,
   };

@@ -247,13 +247,32 @@ export const schemas: Record<string, Schema> = {
       },
     },
   },
+  ExecRequest: {
+    type: 'object',
+    additionalProperties: false,
+    description:
+      'An ad-hoc command; each field means what it means in a job file (SPEC §4, §17). Give command or shell_command.',
+    required: ['policy'],
+    properties: {
+      policy: {
+        type: 'object',
+        description: 'Which nodes: {"select": "all"|"any", "roles": [...]} or {"hosts": [...]}, as in a job',
+      },
+      command: { ...arr(str), minItems: 1, description: 'argv, POSIX-quoted word by word' },
+      shell_command: { type: 'string', minLength: 1, description: "Run as /bin/sh -c '<quoted>'" },
+      run_as: { type: 'string', description: 'Run through sudo -n -u USER --' },
+      timeout: { type: 'string', description: 'e.g. "30s" (default: the daemon\'s --default-timeout)' },
+      working_directory: str,
+      environment: strMap,
+    },
+  },
   AuditEntry: obj({
     id: int,
     at: dt,
     token: { type: ['string', 'null'], description: 'Token name (null when the API runs without tokens)' },
     action: {
       type: 'string',
-      enum: ['job.put', 'job.delete', 'job.run', 'job.enable', 'job.disable', 'run.cancel'],
+      enum: ['job.put', 'job.delete', 'job.run', 'job.enable', 'job.disable', 'run.cancel', 'adhoc.exec'],
     },
     target: str,
     address: nstr,

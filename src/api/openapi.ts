@@ -262,6 +262,21 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     ok: { status: 202, description: 'Cancel requested', schema: 'CancelAccepted' },
     errors: [400, 404, 409],
   },
+  'post /api/v1/exec': {
+    operationId: 'execAdhoc',
+    summary:
+      'Run an ad-hoc command once on the nodes a policy selects, through the job path (trigger adhoc, no notifications)',
+    tag: 'exec',
+    role: 'admin',
+    body: { schema: 'ExecRequest', required: true },
+    ok: {
+      status: 202,
+      description: 'Started; poll GET /api/v1/runs/{id} for each run (job "@adhoc")',
+      schema: 'RunStarted',
+      headers: ['Location'],
+    },
+    errors: [400, 503],
+  },
   'get /api/v1/nodes': {
     operationId: 'listNodes',
     summary: 'Nodes with roles, up/down, runs in flight and last error',

@@ -17,6 +17,7 @@ import {
 import { jsonBody } from './request.js';
 import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
 import { auditRoutes } from './routes-audit.js';
+import { execRoutes } from './routes-exec.js';
 import { jobRoutes } from './routes-jobs.js';
 import { legacyRoutes } from './routes-legacy.js';
 import { metaRoutes } from './routes-meta.js';
@@ -68,6 +69,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...runRoutes,
   ...nodeRoutes,
   ...auditRoutes,
+  ...execRoutes,
   ...legacyRoutes,
 ];
 

@@ -44,7 +44,8 @@ export function runExitCode(run: Pick<RunRecord, 'status' | 'exit_code'>): numbe
   return byStatus[run.status] ?? 1;
 }
 
-async function waitUntilFinal(
+/** Polls GET /runs/:id until the run is final (delay ×1.5 per poll up to pollMaxMs). */
+export async function waitUntilFinal(
   target: ApiTarget,
   id: string,
   pollMs: number,
@@ -112,7 +113,7 @@ export async function runRemote(options: RunRemoteOptions): Promise<number> {
   }
 }
 
-function clientFailure(e: unknown, target: ApiTarget, err: LineWriter): number {
+export function clientFailure(e: unknown, target: ApiTarget, err: LineWriter): number {
   if (target.signal?.aborted) {
     err('client: stopped waiting; the run goes on in the daemon (see distcron runs)');
     return 130;
@@ -128,6 +129,7 @@ export interface ListRunsOptions extends ApiTarget {
   job?: string;
   node?: string;
   status?: string;
+  trigger?: string;
   limit?: number;
   json?: boolean;
   out?: LineWriter;
@@ -155,7 +157,7 @@ export async function listRuns(options: ListRunsOptions): Promise<number> {
   const out = options.out ?? stdoutLine;
   const err = options.err ?? stderrLine;
   const query = new URLSearchParams({ limit: String(options.limit ?? CLIENT_DEFAULTS.runsLimit) });
-  for (const key of ['job', 'node', 'status'] as const) {
+  for (const key of ['job', 'node', 'status', 'trigger'] as const) {
     const value = options[key];
     if (value !== undefined) query.set(key, value);
   }

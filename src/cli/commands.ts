@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { withDefaults } from '../daemon/options.js';
 import { listRuns, runRemote } from './client.js';
+import { collectRoles, labelsOf, runExec, UsageError } from './exec-command.js';
 import { resolveDaemonOptions } from './daemon-flags.js';
 import { collectNodes, collectPairs, distinctNodes, parsePairs } from './run-flags.js';
 import { runValidate } from './validate.js';
@@ -119,11 +120,47 @@ export function addClientCommands(program: Command): void {
     });
 
   program
+    .command('exec')
+    .description(
+      'run a command once on the selected nodes (admin token); prints "NODE | " lines, exits 1 if any host failed',
+    )
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--role <role>', 'nodes with this role (repeat, or a,b, for several)', collectRoles)
+    .option('--label <K=V>', 'only nodes with this label (repeatable)', collectPairs)
+    .option('--node <node>', 'exactly this node (repeat, or a,b, for several)', collectNodes)
+    .option('--all', 'run on every selected node (the default)')
+    .option('--any', "run on one selected node, chosen like a job's (least loaded)")
+    .option('--timeout <duration>', "kill the command after this long, e.g. 30s (default: the daemon's)")
+    .option('--run-as <user>', 'run through sudo -n -u USER')
+    .option('--shell', 'run the words, joined by spaces, as a /bin/sh -c command line')
+    .option('--api <url>', 'daemon API base URL [env DISTCRON_API]')
+    .option('--json', 'print the final runs as JSON')
+    .action(async (words: string[], flags: Flags) => {
+      if (flags.all === true && flags.any === true)
+        throw new UsageError('distcron exec: give --all or --any, not both');
+      process.exitCode = await runExec({
+        ...apiTarget(flags),
+        words,
+        roles: flags.role as string[] | undefined,
+        labels: labelsOf(flags.label as string[] | undefined),
+        nodes: flags.node as string[] | undefined,
+        select: flags.any === true ? 'any' : 'all',
+        timeout: flags.timeout as string | undefined,
+        runAs: flags.runAs as string | undefined,
+        shell: flags.shell === true,
+        json: flags.json === true,
+        out,
+        err,
+      });
+    });
+
+  program
     .command('runs')
     .description('list recent runs')
     .option('--job <job>', 'only this job')
     .option('--node <node>', 'only this node')
     .option('--status <status>', 'only this status')
+    .option('--trigger <trigger>', 'only this trigger (schedule, catch_up, manual, retry, adhoc)')
     .option('--limit <n>', 'how many', '50')
     .option('--api <url>', 'daemon API base URL [env DISTCRON_API]')
     .option('--json', 'machine-readable output')
@@ -133,6 +170,7 @@ export function addClientCommands(program: Command): void {
         job: flags.job as string | undefined,
         node: flags.node as string | undefined,
         status: flags.status as string | undefined,
+        trigger: flags.trigger as string | undefined,
         limit: Number(flags.limit),
         json: flags.json === true,
         out,

@@ -172,9 +172,10 @@ export const FINAL_STATUSES: readonly RunStatus[] = [
 /** Every status, in the order the SPEC lists them (config, API filters and the OpenAPI enum use this one list). */
 export const RUN_STATUSES: readonly RunStatus[] = ['running', ...FINAL_STATUSES];
 
-export type Trigger = 'schedule' | 'catch_up' | 'manual' | 'retry';
+/** `adhoc`: a one-off command through `POST /api/v1/exec` / `distcron exec` (SPEC §17). */
+export type Trigger = 'schedule' | 'catch_up' | 'manual' | 'retry' | 'adhoc';
 
-export const TRIGGERS: readonly Trigger[] = ['schedule', 'catch_up', 'manual', 'retry'];
+export const TRIGGERS: readonly Trigger[] = ['schedule', 'catch_up', 'manual', 'retry', 'adhoc'];
 
 /** One row of the SQLite `runs` table, column for column (SPEC §8). Times are ISO-8601 UTC with ms. */
 export interface RunRecord {

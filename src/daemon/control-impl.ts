@@ -33,6 +33,7 @@ import type { NodeHealthTracker } from './node-health.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
 import type { Schedule } from '../schedule/schedule.js';
+import { startAdhoc, type AdhocRequest, type AdhocStarted } from './adhoc.js';
 
 export interface ControlDeps {
   store: AsyncStore;
@@ -206,6 +207,10 @@ export class DaemonControlImpl implements DaemonControl {
         nodes: outside,
       });
     return [...new Set(names)].map((n) => candidates.get(n)!);
+  }
+
+  async runAdhoc(request: AdhocRequest): Promise<AdhocStarted> {
+    return startAdhoc({ runner: this.deps.runner, nodes: () => this.deps.config.nodeMap() }, request);
   }
 
   async setJobEnabled(name: string, enabled: boolean): Promise<void> {

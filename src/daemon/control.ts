@@ -1,4 +1,5 @@
 import type { ConfigProblem, JobDef, NodeDef, RunRecord, RunStatus, Trigger } from '../core/types.js';
+import type { AdhocRequest, AdhocStarted } from './adhoc.js';
 
 /** What the API, the CLI and tests see of a job. */
 export interface JobView {
@@ -127,6 +128,8 @@ export interface DaemonControl {
   deleteJob(name: string): Promise<boolean>;
   /** Starts a manual run now; throws ControlError not_found / invalid. */
   runJob(name: string, request: ManualRunRequest): Promise<{ executionId: string; runIds: string[] }>;
+  /** Ad-hoc command (src/daemon/adhoc.ts); throws ControlError invalid / unavailable. */
+  runAdhoc(request: AdhocRequest): Promise<AdhocStarted>;
   /** Persisted override; throws ControlError not_found. */
   setJobEnabled(name: string, enabled: boolean): Promise<void>;
   /** false when the run is not running. */

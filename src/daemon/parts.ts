@@ -11,6 +11,7 @@ import { acquireDaemonLock } from '../store/daemon-lock.js';
 import { isPostgresUrl, openStore } from '../store/open.js';
 import { acquirePostgresLease } from '../store/postgres-lease.js';
 import type { OutboxEntry } from '../store/store.js';
+import { notifiesFor } from './adhoc.js';
 import type { Bell } from './bell.js';
 import type { CleanupStack } from './cleanup.js';
 import { ConfigApplier } from './config-apply.js';
@@ -104,10 +105,12 @@ export async function loadJobs(base: Base, config: Config, store: AsyncStore): P
   return jobs;
 }
 
-/** Outbox entries queued with every final run: Elasticsearch when shipping, always notifications. */
+/** Outbox entries queued with every final run: Elasticsearch when shipping, notifications (not for ad-hoc runs). */
 export function outboxOf(options: DaemonOptions): OutboxFor {
-  return (run, job) =>
-    options.esUrl ? [esOutboxEntry(run, job), runFinishedEntry(run, job)] : [runFinishedEntry(run, job)];
+  return (run, job) => [
+    ...(options.esUrl ? [esOutboxEntry(run, job)] : []),
+    ...(notifiesFor(run) ? [runFinishedEntry(run, job)] : []),
+  ];
 }
 
 /** Runs found `running` at start-up were cut off by the last stop: recorded as lost. */

@@ -37,6 +37,8 @@ export interface ManualRun {
   nodes?: NodeDef[];
   parameters: Record<string, string>;
   requestedBy: string | null;
+  /** Default `manual`; `adhoc` for a one-off command (src/daemon/adhoc.ts). */
+  trigger?: Trigger;
 }
 
 /** What every run of one execution records about why and with what it ran. */
@@ -116,7 +118,7 @@ export class RunPlans {
     const nodes = options.nodes ?? this.manualTargets(job);
     const execution = this.buildExecution(job, nodes, {
       executionId,
-      trigger: 'manual',
+      trigger: options.trigger ?? 'manual',
       scheduledAt: null,
       pinned: options.nodes !== undefined,
       facts: { parameters: options.parameters, requestedBy: options.requestedBy },

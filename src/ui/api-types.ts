@@ -69,6 +69,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exec": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run an ad-hoc command once on the nodes a policy selects, through the job path (trigger adhoc, no notifications) */
+        post: operations["execAdhoc"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -417,7 +434,7 @@ export interface components {
     schemas: {
         AuditEntry: {
             /** @enum {string} */
-            action: "job.put" | "job.delete" | "job.run" | "job.enable" | "job.disable" | "run.cancel";
+            action: "job.put" | "job.delete" | "job.run" | "job.enable" | "job.disable" | "run.cancel" | "adhoc.exec";
             address: string | null;
             /** Format: date-time */
             at: string;
@@ -472,6 +489,23 @@ export interface components {
                 details: Record<string, never> | null;
                 message: string;
             };
+        };
+        /** @description An ad-hoc command; each field means what it means in a job file (SPEC §4, §17). Give command or shell_command. */
+        ExecRequest: {
+            /** @description argv, POSIX-quoted word by word */
+            command?: string[];
+            environment?: {
+                [key: string]: string;
+            };
+            /** @description Which nodes: {"select": "all"|"any", "roles": [...]} or {"hosts": [...]}, as in a job */
+            policy: Record<string, never>;
+            /** @description Run through sudo -n -u USER -- */
+            run_as?: string;
+            /** @description Run as /bin/sh -c '<quoted>' */
+            shell_command?: string;
+            /** @description e.g. "30s" (default: the daemon's --default-timeout) */
+            timeout?: string;
+            working_directory?: string;
         };
         Health: {
             /** @constant */
@@ -729,7 +763,7 @@ export interface components {
             stderr: string;
             stdout: string;
             /** @enum {string} */
-            trigger: "schedule" | "catch_up" | "manual" | "retry";
+            trigger: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
         };
         RunPage: {
             next_cursor: string | null;
@@ -790,7 +824,7 @@ export interface components {
             /** @enum {string} */
             status: "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "error" | "lost" | "skipped" | "missed";
             /** @enum {string} */
-            trigger: "schedule" | "catch_up" | "manual" | "retry";
+            trigger: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
         };
         Whoami: {
             /** @description The token's name; null when the API runs without tokens */
@@ -1002,6 +1036,39 @@ export interface operations {
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
             421: components["responses"]["E421"];
+        };
+    };
+    execAdhoc: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExecRequest"];
+            };
+        };
+        responses: {
+            /** @description Started; poll GET /api/v1/runs/{id} for each run (job "@adhoc") */
+            202: {
+                headers: {
+                    /** @description The first run of the execution */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunStarted"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            421: components["responses"]["E421"];
+            503: components["responses"]["E503"];
         };
     };
     listJobs: {
@@ -1260,7 +1327,7 @@ export interface operations {
                 /** @description Only runs with this status */
                 status?: "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "error" | "lost" | "skipped" | "missed";
                 /** @description Only runs with this trigger */
-                trigger?: "schedule" | "catch_up" | "manual" | "retry";
+                trigger?: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
                 /** @description Started (or scheduled) before */
                 until?: string;
             };
@@ -1380,7 +1447,7 @@ export interface operations {
                 /** @description Only runs with this status */
                 status?: "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "error" | "lost" | "skipped" | "missed";
                 /** @description Only runs with this trigger */
-                trigger?: "schedule" | "catch_up" | "manual" | "retry";
+                trigger?: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
                 /** @description Started (or scheduled) before */
                 until?: string;
             };

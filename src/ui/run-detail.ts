@@ -9,9 +9,8 @@ import { ErrorBox, StatusBadge, useLoad } from './widgets.js';
 /** The run, then its siblings of the same execution with their output. */
 async function loadExecution(id: string): Promise<RunDetail[]> {
   const run = await need(api.GET('/api/v1/runs/{id}', { params: { path: { id } } }));
-  const page = await need(
-    api.GET('/api/v1/jobs/{name}/runs', { params: { path: { name: run.job }, query: { limit: 200 } } }),
-  );
+  // By the job filter, not /jobs/{name}/runs: an ad-hoc run's job (@adhoc) or a deleted job has no job route.
+  const page = await need(api.GET('/api/v1/runs', { params: { query: { job: run.job, limit: 200 } } }));
   const siblings = page.runs.filter((r) => r.execution_id === run.execution_id && r.id !== run.id);
   const others = await Promise.all(
     siblings.map((r) => need(api.GET('/api/v1/runs/{id}', { params: { path: { id: r.id } } }))),
