@@ -238,6 +238,17 @@ describe('REST API on a real daemon', function () {
     expect((await api.get('/api/v1/dead-letters?limit=10')).json).to.deep.equal({ dead_letters: [] });
   });
 
+  it('runs an ad-hoc command on the selected nodes and records it as @adhoc with trigger adhoc', async () => {
+    const started = await api.post('/api/v1/exec', {
+      policy: { select: 'all', roles: ['local'] },
+      command: ['echo', 'ad hoc'],
+    });
+    expect(started.status).to.equal(202);
+    expect(started.json.job).to.equal('@adhoc');
+    const run = await finalRun(api, started.json.run_ids[0]);
+    expect(run).to.include({ job: '@adhoc', trigger: 'adhoc', status: 'succeeded', stdout: 'ad hoc\n' });
+  });
+
   it('has exercised every documented operation in this suite', () => {
     const documented = Object.entries(openApiDocument().paths as Record<string, object>).flatMap(
       ([path, item]) => Object.keys(item).map((m) => `${m} ${path}`),
