@@ -112,14 +112,37 @@ export function storedStartTime(id: string, startedAt: string): string {
   return storedTime({ id, scheduled_at: null, started_at: startedAt, finished_at: null }, 'started_at')!;
 }
 
+/** Field by field: a literal of fixed shape (a loop over column names cost several times the query). */
 export function rowToRun(row: RunRow): RunRecord {
   return {
-    ...pickRunColumns(row),
-    ...columnsToFacts(row),
+    id: row.id,
+    execution_id: row.execution_id,
+    job: row.job,
+    node: row.node,
+    host: row.host,
     trigger: row.trigger as Trigger,
+    attempt: row.attempt,
+    scheduled_at: row.scheduled_at,
+    started_at: row.started_at,
+    finished_at: row.finished_at,
+    duration_ms: row.duration_ms,
     status: row.status as RunStatus,
+    exit_code: row.exit_code,
+    signal: row.signal,
+    stdout: row.stdout,
+    stderr: row.stderr,
     output_truncated: row.output_truncated === 1,
+    error: row.error,
+    parameters: parseJsonColumn<Record<string, string>>(row.parameters),
+    requestedBy: row.requested_by ?? null,
+    parentRuns: parseJsonColumn<string[]>(row.parent_runs),
+    scriptSha256: row.script_sha256 ?? null,
+    member: row.member ?? null,
   };
+}
+
+function parseJsonColumn<T>(text: string | null | undefined): T | null {
+  return text === null || text === undefined ? null : (JSON.parse(text) as T);
 }
 
 /** Copies exactly the first release's run columns, so stray properties never reach SQL or the API. */
@@ -140,15 +163,6 @@ function factsToColumns(run: RunRecord): Pick<RunRow, FactColumn> {
       value === null ? null : JSON_COLUMNS.has(column) ? JSON.stringify(value) : (value as string);
   }
   return out as Pick<RunRow, FactColumn>;
-}
-
-function columnsToFacts(row: RunRow): Pick<RunRecord, (typeof FACT_FIELDS)[FactColumn]> {
-  const out: Record<string, unknown> = {};
-  for (const column of FACT_COLUMNS) {
-    const value = row[column] ?? null;
-    out[FACT_FIELDS[column]] = value !== null && JSON_COLUMNS.has(column) ? JSON.parse(value) : value;
-  }
-  return out as Pick<RunRecord, (typeof FACT_FIELDS)[FactColumn]>;
 }
 
 export function isoOrNull(ms: Millis | null): string | null {
