@@ -165,7 +165,7 @@ class Follower implements LiveListener {
       if (live) {
         live.listeners.add(this);
         this.cleanups.push(() => live.listeners.delete(this));
-        await this.catchUp(run);
+        await this.catchUp(run, live.node);
         this.catchingUp = false;
         for (const q of this.queued) this.send(q.chunk, q.node);
         this.queued = [];
@@ -174,7 +174,7 @@ class Follower implements LiveListener {
       }
       // Not executing here (yet, or elsewhere, or finished): the store, read again until final.
       const record = await this.reread();
-      await this.catchUp(record ?? run);
+      await this.catchUp(record ?? run, (record ?? run).node ?? '');
       if (!record || record.status !== 'running') {
         return this.finish({ status: record?.status ?? 'lost', exit_code: record?.exit_code ?? null });
       }
@@ -182,11 +182,11 @@ class Follower implements LiveListener {
     }
   }
 
-  private async catchUp(run: RunRecord): Promise<void> {
+  private async catchUp(run: RunRecord, node: string): Promise<void> {
     for (;;) {
       if (this.closed) return;
       const page = await this.output.read(run, this.pos, FOLLOWER_BUFFER_BYTES / 2);
-      for (const c of page.chunks) this.send(c, run.node ?? '');
+      for (const c of page.chunks) this.send(c, node);
       if (page.next === this.pos || page.chunks.length === 0) return;
       // Let the client take what was written before reading more.
       if (this.res.writableLength > 0 && !(await this.drained())) return this.drop();
