@@ -202,4 +202,25 @@ describe('REST API live output (SSE) of local and SSH runs', function () {
     expect((await d.as().get(`/api/v1/runs/${id}`)).json.status).to.equal('succeeded');
     agent.destroy();
   });
+
+  it('a restart keeps the output written so far', async () => {
+    const id = await start('slowticks');
+    await eventually(async () => {
+      const r = (await d.as().get(`/api/v1/runs/${id}/output`)).json;
+      return r.text.includes('tick 3') ? true : undefined;
+    });
+    await d.stop();
+    await d.start({ knownHostsFile: fixture.hosts.knownHostsFile });
+    const after = (await d.as().get(`/api/v1/runs/${id}/output`)).json;
+    expect(after.complete).to.equal(true);
+    expect(after.text).to.match(/^tick 1\ntick 2\ntick 3\n/);
+    const late = openSse(streamUrl(id));
+    await late.closed;
+    expect(
+      outputs(late.events)
+        .map((o) => o.text)
+        .join(''),
+    ).to.equal(after.text);
+    expect(JSON.parse(late.events.at(-1)!.data)).to.include({ status: 'cancelled' });
+  });
 });
