@@ -140,7 +140,8 @@ class Follower implements LiveListener {
     res.write(': distcron run output\n\n');
     const beat = setInterval(() => this.write(': heartbeat\n\n'), HEARTBEAT_MS);
     this.cleanups.push(() => clearInterval(beat));
-    this.req.on('close', () => this.close());
+    // The response closes when the client goes away (or after end()).
+    res.on('close', () => this.close());
     res.on('error', () => this.close());
     void this.follow().catch(() => this.close());
   }

@@ -144,7 +144,10 @@ describe('REST API live output (SSE) of local and SSH runs', function () {
     );
     a.close();
     const lastId = outputs(a.events).at(-1)!.id;
-    await new Promise((r) => setTimeout(r, 300));
+    // The daemon notices the follower left.
+    await eventually(async () =>
+      d.daemon.control.output!.followers.get(id) === undefined ? true : undefined,
+    );
     const b = openSse(streamUrl(id), { lastEventId: String(lastId) });
     await b.waitFor((e) => e.event === 'end', 20_000);
     expectContiguous(b.events, lastId);
