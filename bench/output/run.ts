@@ -106,8 +106,12 @@ async function main(): Promise<void> {
       const cpu0 = cpuMs(pid);
       const fid = await post(`flood-${where}`);
       let bytes = 0;
+      let dropped = false;
       const flood = openSse(`${api}/api/v1/runs/${fid}/output/stream?offset=0`, {
-        onEvent: (e) => (bytes += e.event === 'output' ? e.data.length : 0),
+        onEvent: (e) => {
+          if (e.event === 'output') bytes += Buffer.byteLength((JSON.parse(e.data) as { text: string }).text);
+          if (e.event === 'dropped') dropped = true;
+        },
       });
       await flood.closed;
       const cpu = cpuMs(pid) - cpu0;
@@ -120,9 +124,19 @@ async function main(): Promise<void> {
         lat[lat.length - 1]!.toFixed(1),
         mb.toFixed(1),
         (cpu / mb).toFixed(1),
+        dropped ? 'dropped (did not keep up)' : 'all',
       ]);
     }
-    const head = ['transport', 'lines', 'p50 ms', 'p99 ms', 'max ms', 'MB streamed', 'daemon CPU ms/MB'];
+    const head = [
+      'transport',
+      'lines',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'MB streamed',
+      'daemon CPU ms/MB',
+      'follower',
+    ];
     console.log(head.join('\t'));
     for (const r of rows) console.log(r.join('\t'));
     console.log(`(a line every ${INTERVAL_MS} ms; target p99 < 100 ms)`);

@@ -105,8 +105,6 @@ async function streamOutput(ctx: RouteContext, req: Request, res: Response): Pro
 class Follower implements LiveListener {
   private pos = 0;
   private catchingUp = true;
-  private queued: { chunk: LiveChunk; node: string }[] = [];
-  private queuedBytes = 0;
   private endedWith: RunEnd | null = null;
   private closed = false;
   private readonly cleanups: (() => void)[] = [];
@@ -147,10 +145,8 @@ class Follower implements LiveListener {
   }
 
   chunk(chunk: LiveChunk, node: string): void {
-    if (!this.catchingUp) return this.send(chunk, node);
-    this.queued.push({ chunk, node });
-    this.queuedBytes += chunk.end - chunk.offset;
-    if (this.queuedBytes > FOLLOWER_BUFFER_BYTES) this.drop();
+    // While catching up, chunks are read (from memory or the store) rather than queued here.
+    if (!this.catchingUp) this.send(chunk, node);
   }
 
   end(end: RunEnd): void {
@@ -167,10 +163,17 @@ class Follower implements LiveListener {
         live.listeners.add(this);
         this.cleanups.push(() => live.listeners.delete(this));
         await this.catchUp(run, live.node);
+        // Under a flood, memory may have moved on during the last read: read again until it has not.
+        while (!this.closed && !this.endedWith && live.recentStart > this.pos)
+          await this.catchUp(run, live.node);
+        if (this.endedWith) {
+          // Ended meanwhile: every chunk is in the store now.
+          await this.catchUp(run, live.node);
+          return this.finish(this.endedWith);
+        }
+        // Synchronously from memory up to the newest chunk, then live: nothing can slip between.
+        for (const c of live.recent) this.send(c, live.node);
         this.catchingUp = false;
-        for (const q of this.queued) this.send(q.chunk, q.node);
-        this.queued = [];
-        if (this.endedWith) this.finish(this.endedWith);
         return;
       }
       // Not executing here (yet, or elsewhere, or finished): the store, read again until final.
