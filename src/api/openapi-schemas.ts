@@ -211,6 +211,11 @@ export const schemas: Record<string, Schema> = {
     }),
   }),
   RunSummary: obj(runFields, LATER_RUN_FIELDS),
+  RunOutput: obj({
+    text: { type: 'string', description: 'Output from the offset (of the chosen stream)' },
+    next_offset: { type: 'integer', description: 'Offset to ask for next' },
+    complete: { type: 'boolean', description: 'The run is final and this is the end of its output' },
+  }),
   RunDetail: obj({ ...runFields, stdout: str, stderr: str }, LATER_RUN_FIELDS),
   RunPage: obj({ runs: arr(ref('RunSummary')), next_cursor: nstr }),
   RunStarted: obj({ job: str, execution_id: str, run_ids: arr(str) }),

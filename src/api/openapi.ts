@@ -25,6 +25,8 @@ interface OperationSpec {
   role: Role | null;
   path?: string[];
   query?: string[];
+  /** Request header parameters (HEADER_PARAMS). */
+  header?: string[];
   body?: { schema: string; required: boolean };
   ok: {
     status: number;
@@ -32,6 +34,8 @@ interface OperationSpec {
     description: string;
     schema?: string;
     text?: boolean;
+    /** Server-Sent Events (text/event-stream). */
+    events?: boolean;
     headers?: string[];
   };
   errors?: number[];
@@ -44,7 +48,23 @@ const PATH_PARAMS: Record<string, Json> = {
   node: { description: 'Node name' },
 };
 
+const HEADER_PARAMS: Record<string, Json> = {
+  'Last-Event-ID': {
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+    description: 'Resume after this byte offset (the id of the last event received); wins over offset',
+  },
+};
+
 const QUERY_PARAMS: Record<string, Json> = {
+  stream: {
+    schema: { type: 'string', enum: ['stdout', 'stderr', 'both'], default: 'both' },
+    description: 'Which output stream',
+  },
+  offset: {
+    schema: { type: 'integer', minimum: 0, default: 0 },
+    description:
+      "Byte offset in the run's combined output (the UTF-8 bytes of stdout and stderr chunks in arrival order)",
+  },
   limit: { schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 }, description: 'Page size' },
   cursor: {
     schema: { type: 'string' },
@@ -92,16 +112,24 @@ function parameters(spec: OperationSpec): Json[] {
     required: false,
     ...QUERY_PARAMS[key],
   }));
-  return [...path, ...query];
+  const header = (spec.header ?? []).map((name) => ({
+    name,
+    in: 'header',
+    required: false,
+    ...HEADER_PARAMS[name],
+  }));
+  return [...path, ...query, ...header];
 }
 
 function responses(spec: OperationSpec, method: string): Json {
   const { ok } = spec;
   const content = ok.text
     ? { 'text/plain': { schema: { type: 'string' } } }
-    : ok.schema
-      ? json(ref(ok.schema))
-      : undefined;
+    : ok.events
+      ? { 'text/event-stream': { schema: { type: 'string' } } }
+      : ok.schema
+        ? json(ref(ok.schema))
+        : undefined;
   const headers = ok.headers ? Object.fromEntries(ok.headers.map((h) => [h, HEADERS[h]])) : undefined;
   const success = { description: ok.description, ...(content && { content }), ...(headers && { headers }) };
   const out: Json = { [ok.status]: success, ...(ok.also && { [ok.also]: success }) };
@@ -251,6 +279,28 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     path: ['id'],
     ok: { status: 200, description: 'The run', schema: 'RunDetail' },
     errors: [400, 404],
+  },
+  'get /api/v1/runs/{id}/output': {
+    operationId: 'getRunOutput',
+    summary: "A run's output from a byte offset, while it runs and after",
+    tag: 'runs',
+    role: 'read',
+    path: ['id'],
+    query: ['stream', 'offset'],
+    ok: { status: 200, description: 'Output from the offset', schema: 'RunOutput' },
+    errors: [400, 404],
+  },
+  'get /api/v1/runs/{id}/output/stream': {
+    operationId: 'streamRunOutput',
+    summary:
+      'Follow a run\'s output (Server-Sent Events): "output" events {stream, node, text} with id = the byte offset after the chunk, then "end" {status, exit_code}; a slow follower gets "dropped"; without offset or Last-Event-ID the last 64 KiB first',
+    tag: 'runs',
+    role: 'read',
+    path: ['id'],
+    query: ['stream', 'offset'],
+    header: ['Last-Event-ID'],
+    ok: { status: 200, description: 'The event stream', events: true },
+    errors: [400, 404, 503],
   },
   'post /api/v1/runs/{id}/cancel': {
     operationId: 'cancelRun',

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { RUN_STATUSES, TRIGGERS } from '../core/types.js';
 import { ControlError, type RunListFilter } from '../daemon/control.js';
 import { ApiError } from './errors.js';
+import { outputRoutes } from './routes-output.js';
 import { bodyObject, parseEnum, parseInstant, parseLimit, pathParam, readQuery } from './request.js';
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
 import { runDetailJson, runSummaryJson } from './views.js';
@@ -93,4 +94,5 @@ export const runRoutes: ApiRoute[] = [
   { method: 'get', path: P, role: 'read', handle: listRuns },
   { method: 'get', path: `${P}/:id`, role: 'read', handle: getRun },
   { method: 'post', path: `${P}/:id/cancel`, role: 'operate', audit: 'run.cancel', handle: cancelRun },
+  ...outputRoutes,
 ];

@@ -20,6 +20,8 @@ export interface RunRemoteOptions extends ApiTarget {
   /** Values for the job's declared parameters. */
   parameters?: Record<string, string>;
   json?: boolean;
+  /** Print the output as it comes (SSE), then each run's summary. */
+  follow?: boolean;
   out?: LineWriter;
   err?: LineWriter;
   /** First poll delay; it grows ×1.5 up to pollMaxMs. */
@@ -95,6 +97,12 @@ export async function runRemote(options: RunRemoteOptions): Promise<number> {
   try {
     const path = `/api/v1/jobs/${encodeURIComponent(options.job)}/run`;
     const started = await apiCall<RunStarted>(options, 'POST', path, body);
+    if (options.follow && !options.json) {
+      const { followRuns } = await import('./follow.js');
+      const followed = await followRuns(options, started.run_ids, out, err, options.pollMs);
+      for (const run of followed) err(summary(run));
+      return followed.map(runExitCode).find((code) => code !== 0) ?? 0;
+    }
     const runs: RunRecord[] = [];
     for (const id of started.run_ids)
       runs.push(

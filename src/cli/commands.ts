@@ -103,6 +103,7 @@ export function addClientCommands(program: Command): void {
     .option('--env <NAME=VALUE>', 'old name of --param (declared parameters only)', collectPairs)
     .option('--api <url>', 'daemon API base URL [env DISTCRON_API]')
     .option('--json', 'print the final run as JSON')
+    .option('-f, --follow', 'print the output as it comes ("NODE | " lines when several nodes run it)')
     .action(async (job: string, flags: Flags) => {
       const given = [
         ...((flags.env as string[] | undefined) ?? []),
@@ -114,6 +115,7 @@ export function addClientCommands(program: Command): void {
         nodes: distinctNodes(flags.node as string[] | undefined),
         parameters: parsePairs('--param', given),
         json: flags.json === true,
+        follow: flags.follow === true,
         out,
         err,
       });
@@ -152,6 +154,17 @@ export function addClientCommands(program: Command): void {
         out,
         err,
       });
+    });
+
+  program
+    .command('logs')
+    .description("print a run's output (stdout and stderr); -f: follow it as it comes until the run ends")
+    .argument('<run>', 'run id')
+    .option('-f, --follow', 'keep printing until the run ends; exit with its code')
+    .option('--api <url>', 'daemon API base URL [env DISTCRON_API]')
+    .action(async (id: string, flags: Flags) => {
+      const { runLogs } = await import('./follow.js');
+      process.exitCode = await runLogs({ ...apiTarget(flags), id, follow: flags.follow === true, out, err });
     });
 
   program

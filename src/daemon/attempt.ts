@@ -5,6 +5,7 @@ import type { Executor } from '../exec/executor.js';
 import { runVariables } from '../exec/job-env.js';
 import { orderForAny, selectCandidates, type NodeLoad, type PlacementHistory } from '../placement/index.js';
 import type { Limiter } from './limiter.js';
+import type { LiveOutput } from './live-output.js';
 import type { NodeHealthTracker } from './node-health.js';
 import { failedWithoutStart, withOutcome } from './run-records.js';
 import type { StartFields } from './run-journal.js';
@@ -29,6 +30,8 @@ export interface AttemptContext {
   defaultTimeoutMs?: number;
   /** Records that a run's command is starting (node, host, started_at). */
   recordStart: (id: string, fields: StartFields) => void;
+  /** Live output of the runs executing here (followers, stored chunks). */
+  liveOutput?: LiveOutput;
 }
 
 export type AttemptTarget = { kind: 'any'; avoid: ReadonlySet<string> } | { kind: 'node'; node: NodeDef };
@@ -158,6 +161,9 @@ async function execOnNode(
     outputLimitBytes: ctx.outputLimitBytes,
     onStart: (startedAt, host) =>
       ctx.recordStart(run.id, { node: node.name, host, started_at: isoUtc(startedAt) }),
+    onOutput: ctx.liveOutput
+      ? (stream, chunk) => ctx.liveOutput!.push(run.id, node.name, ctx.outputLimitBytes, stream, chunk)
+      : undefined,
   });
   if (outcome.connectFailed && !input.signal.aborted)
     return { kind: 'connect_failed', error: outcome.error ?? 'connection failed' };

@@ -31,6 +31,7 @@ import type { ConfigView } from './config-view.js';
 import type { JobTable } from './job-table.js';
 import type { NodeHealthTracker } from './node-health.js';
 import type { Runner } from './runner.js';
+import { RunOutput } from './run-output.js';
 import type { Scheduler } from './scheduler.js';
 import type { Schedule } from '../schedule/schedule.js';
 import { startAdhoc, type AdhocRequest, type AdhocStarted } from './adhoc.js';
@@ -63,8 +64,11 @@ export class DaemonControlImpl implements DaemonControl {
   /** PUT/DELETE one at a time: each must see the load outcome of its own write. */
   private writes: Promise<unknown> = Promise.resolve();
 
+  readonly output: RunOutput;
+
   constructor(private readonly deps: ControlDeps) {
     this.store = deps.store;
+    this.output = new RunOutput(deps.store, deps.runner.liveOutput);
     this.metrics = deps.metrics;
   }
 

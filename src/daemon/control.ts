@@ -1,3 +1,4 @@
+import type { RunOutput } from './run-output.js';
 import type { ConfigProblem, JobDef, NodeDef, RunRecord, RunStatus, Trigger } from '../core/types.js';
 import type { AdhocRequest, AdhocStarted } from './adhoc.js';
 
@@ -114,6 +115,8 @@ export class ControlError extends Error {
  * The one programmatic API of a running daemon. The REST API and the CLI are thin layers over it.
  */
 export interface DaemonControl {
+  /** Runs' live and stored output (SPEC §17); absent in control fakes without it. */
+  readonly output?: RunOutput;
   /** Views of every job, or of only the named ones (unknown names are left out). */
   listJobs(names?: readonly string[]): Promise<JobView[]>;
   /**

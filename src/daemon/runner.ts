@@ -10,6 +10,7 @@ import { Limiter } from './limiter.js';
 import { RETRYABLE } from './run-records.js';
 import { JobActivity } from './job-activity.js';
 import type { JobTable } from './job-table.js';
+import { LiveOutput } from './live-output.js';
 import { RunJournal } from './run-journal.js';
 import { RunPlans, type Execution, type ManualRun, type PreparedClaim, type Unit } from './run-plans.js';
 
@@ -55,13 +56,17 @@ export class Runner {
   private readonly journal: RunJournal;
   private readonly attempts: AttemptContext;
   private draining = false;
+  /** Output of the runs executing here, as it comes (SPEC §17). */
+  readonly liveOutput: LiveOutput;
 
   constructor(private readonly ctx: RunnerOptions) {
     this.journal = new RunJournal(ctx.store, ctx.logger);
     this.activity = new JobActivity(ctx.jobs);
     this.plans = new RunPlans(ctx);
+    this.liveOutput = new LiveOutput(ctx.store, ctx.logger);
     this.attempts = {
       ...ctx,
+      liveOutput: this.liveOutput,
       placements: new PlacementHistory(),
       recordStart: (id, fields) => this.journal.markStarted(id, fields),
     };
@@ -333,11 +338,14 @@ export class Runner {
   private async finish(job: JobDef, run: RunRecord): Promise<void> {
     this.controllers.delete(run.id);
     const outbox = this.ctx.outboxFor(run, job);
+    // Every chunk is stored before the final record: a reader that sees it final has all output.
+    await this.liveOutput.close(run.id);
     if (run.started_at === null) await this.journal.finishNow(run, outbox, () => this.afterFinish(run));
     else this.journal.finish(run, outbox, () => this.afterFinish(run));
   }
 
   private afterFinish(run: RunRecord): void {
+    this.liveOutput.ended(run.id, { status: run.status, exit_code: run.exit_code });
     this.ctx.metrics.observeRun(run);
     const level = run.status === 'succeeded' || run.status === 'skipped' ? 'info' : 'warn';
     this.ctx.logger[level](

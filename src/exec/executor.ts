@@ -14,6 +14,8 @@ export interface ExecRequest {
   outputLimitBytes: number;
   /** Called once the command has actually started (connection made, process spawned). */
   onStart?: (startedAt: Millis, host: string | null) => void;
+  /** Every piece of output as it arrives, uncapped (live output, SPEC §17); must not throw. */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
 export interface ExecOutcome {

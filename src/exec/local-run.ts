@@ -118,8 +118,13 @@ export class LocalRun {
     this.closed = new Promise((resolve) => child.once('close', () => resolve()));
     // Without a listener, a late 'error' (from the process or a pipe) would crash the daemon.
     child.on('error', () => undefined);
-    child.stdout?.on('error', () => undefined).on('data', (chunk: Buffer) => this.stdout.push(chunk));
-    child.stderr?.on('error', () => undefined).on('data', (chunk: Buffer) => this.stderr.push(chunk));
+    child.stdout?.on('error', () => undefined).on('data', (chunk: Buffer) => this.out('stdout', chunk));
+    child.stderr?.on('error', () => undefined).on('data', (chunk: Buffer) => this.out('stderr', chunk));
+  }
+
+  private out(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    this[stream].push(chunk);
+    this.req.onOutput?.(stream, chunk);
   }
 
   private markStarted(): void {
@@ -171,7 +176,7 @@ export class LocalRun {
         await Promise.race([this.closed, this.sigkilled]);
         continue;
       }
-      if (this.killReason === null) this.stderr.push(Buffer.from(this.heldPipesNote()));
+      if (this.killReason === null) this.out('stderr', Buffer.from(this.heldPipesNote()));
       this.sendKill();
       this.child.stdout?.destroy();
       this.child.stderr?.destroy();

@@ -16,6 +16,7 @@ import type {
   OutboxItem,
   OutboxSink,
   OutboxStep,
+  OutputChunk,
   RunFilter,
   RunPage,
 } from './store.js';
@@ -81,7 +82,12 @@ export interface StoreOps {
   insertAudit(entry: Omit<AuditRow, 'id'>): Promise<void>;
   listAudit(limit: number, before?: number): Promise<AuditRow[]>;
 
-  /** Deletes at most `batch` final runs that finished before `before`; resolves how many. */
+  /** Stores chunks of live output; a chunk already stored (same run and offset) is ignored. */
+  appendOutput(chunks: readonly OutputChunk[]): Promise<void>;
+  /** Chunks of a run that end after `fromOffset`, in offset order, at most `limit`. */
+  readOutput(runId: string, fromOffset: number, limit: number): Promise<OutputChunk[]>;
+
+  /** Deletes at most `batch` final runs (and their output chunks) that finished before `before`; resolves how many. */
   pruneRuns(before: Millis, batch: number): Promise<number>;
 }
 

@@ -126,6 +126,19 @@ CREATE TABLE audit (
 ) STRICT;
 `;
 
+/** Live output chunks (SPEC §17): deleted with their run by retention. */
+const RUN_OUTPUT_CHUNKS = `
+CREATE TABLE run_output (
+  run_id TEXT NOT NULL,
+  "offset" INTEGER NOT NULL,
+  end_offset INTEGER NOT NULL,
+  stream TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (run_id, "offset")
+) STRICT, WITHOUT ROWID;
+CREATE INDEX run_output_end ON run_output (run_id, end_offset);
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -138,6 +151,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 3, name: 'runs: parameters, requested_by, parent_runs, script_sha256, member', sql: RUN_FACTS },
   { version: 4, name: 'audit log of API writes', sql: AUDIT_TABLE },
+  { version: 5, name: 'run_output_chunks', sql: RUN_OUTPUT_CHUNKS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

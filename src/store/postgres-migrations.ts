@@ -121,6 +121,20 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'job_state.schedule_key', sql: 'ALTER TABLE job_state ADD COLUMN schedule_key text;' },
   { version: 3, name: 'runs: parameters, requested_by, parent_runs, script_sha256, member', sql: RUN_FACTS },
   { version: 4, name: 'audit log of API writes', sql: AUDIT_TABLE },
+  {
+    version: 5,
+    name: 'run_output_chunks',
+    // Live output chunks (SPEC §17): deleted with their run by retention.
+    sql: `CREATE TABLE run_output (
+      run_id text NOT NULL,
+      "offset" bigint NOT NULL,
+      end_offset bigint NOT NULL,
+      stream text NOT NULL,
+      text text NOT NULL,
+      PRIMARY KEY (run_id, "offset")
+    );
+    CREATE INDEX run_output_end ON run_output (run_id, end_offset);`,
+  },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -13,6 +13,7 @@ import {
   type FireClaim,
   type JobState,
   type OutboxEntry,
+  type OutputChunk,
   type RunFilter,
   type RunPage,
 } from './store.js';
@@ -194,6 +195,23 @@ export class PgOps extends PgOutboxOps implements StoreOps {
         ? await this.s.query<{ n: number }>(SQL.countRunning)
         : await this.s.query<{ n: number }>(SQL.countRunningForJob, [job]);
     return rows[0]!.n;
+  }
+
+  // ---- live output chunks --------------------------------------------------------------
+
+  async appendOutput(chunks: readonly OutputChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
+    const rows = chunks.map((c) => ({ ...c, end_offset: c.offset + Buffer.byteLength(c.text) }));
+    await this.s.query(SQL.appendOutput, [JSON.stringify(rows)]);
+  }
+
+  async readOutput(runId: string, fromOffset: number, limit: number): Promise<OutputChunk[]> {
+    const { rows } = await this.s.query<OutputChunk>(SQL.readOutput, [
+      runId,
+      fromOffset,
+      Math.max(0, Math.floor(limit)),
+    ]);
+    return rows;
   }
 
   async pruneRuns(before: Millis, batch: number): Promise<number> {

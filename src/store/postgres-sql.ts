@@ -107,6 +107,12 @@ export const PG_SQL = {
 
   insertAudit: `INSERT INTO audit (at, token, action, target, address, status) VALUES ($1, $2, $3, $4, $5, $6)`,
   listAudit: 'SELECT * FROM audit WHERE id < $1 ORDER BY id DESC LIMIT $2',
+  appendOutput: `INSERT INTO run_output (run_id, "offset", end_offset, stream, text)
+    SELECT c.run_id, c."offset", c.end_offset, c.stream, c.text
+    FROM jsonb_to_recordset($1::jsonb) AS c(run_id text, "offset" bigint, end_offset bigint, stream text, text text)
+    ON CONFLICT DO NOTHING`,
+  readOutput: `SELECT run_id, "offset"::float8 AS "offset", stream, text FROM run_output
+    WHERE run_id = $1 AND end_offset > $2 ORDER BY "offset" LIMIT $3`,
 
   /**
    * Deletes at most $2 final runs finished before $1 (oldest finish first) and their claims;
@@ -116,6 +122,7 @@ export const PG_SQL = {
   prune: `WITH doomed AS (SELECT id FROM runs WHERE finished_at < $1 AND status <> 'running'
       ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),
     gone AS (DELETE FROM runs WHERE id IN (SELECT id FROM doomed) RETURNING id),
+    outs AS (DELETE FROM run_output WHERE run_id IN (SELECT id FROM gone)),
     claims AS (DELETE FROM fire_claims WHERE run_id IN (SELECT id FROM gone)
       AND (scheduled_at < $1 OR scheduled_at !~ '^[0-9]'))
     SELECT count(*) AS n FROM gone`,

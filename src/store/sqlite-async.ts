@@ -15,6 +15,7 @@ import type {
   OutboxEntry,
   OutboxSink,
   OutboxStep,
+  OutputChunk,
   RunFilter,
 } from './store.js';
 
@@ -70,6 +71,10 @@ abstract class SqliteOps implements StoreOps {
 
   insertAudit = (entry: Omit<AuditRow, 'id'>) => this.run(() => this.sync.insertAudit(entry));
   listAudit = (limit: number, before?: number) => this.run(() => this.sync.listAudit(limit, before));
+
+  appendOutput = (chunks: readonly OutputChunk[]) => this.run(() => this.sync.appendOutput(chunks));
+  readOutput = (runId: string, fromOffset: number, limit: number) =>
+    this.run(() => this.sync.readOutput(runId, fromOffset, limit));
 
   pruneRuns = (before: Millis, batch: number) => this.run(() => this.sync.pruneRuns(before, batch));
 }

@@ -15,6 +15,7 @@ import {
   type FireClaim,
   type JobState,
   type OutboxEntry,
+  type OutputChunk,
   type RunFilter,
   type RunPage,
   type Store,
@@ -246,6 +247,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
       const ids = this.st.pruneCandidates.pluck().all(cutoff, Math.max(0, Math.floor(batch))) as string[];
       for (const id of ids) {
         this.st.deleteRun.run(id);
+        this.st.deleteRunOutput.run(id);
         this.st.deleteClaims.run({ id, before: cutoff });
       }
       return ids.length;
@@ -272,6 +274,20 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   listAudit(limit: number, before?: number): AuditRow[] {
     return this.st.listAudit.all(before ?? Number.MAX_SAFE_INTEGER, limit) as AuditRow[];
+  }
+
+  // ---- live output chunks --------------------------------------------------------------
+
+  appendOutput(chunks: readonly OutputChunk[]): void {
+    if (chunks.length === 0) return;
+    this.atomically(() => {
+      for (const c of chunks)
+        this.st.appendOutput.run({ ...c, end_offset: c.offset + Buffer.byteLength(c.text) });
+    });
+  }
+
+  readOutput(runId: string, fromOffset: number, limit: number): OutputChunk[] {
+    return this.st.readOutput.all(runId, fromOffset, Math.max(0, Math.floor(limit))) as OutputChunk[];
   }
 
   // ---- job state -----------------------------------------------------------------------

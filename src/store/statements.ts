@@ -93,6 +93,11 @@ const SQL = {
   pruneCandidates: `SELECT id FROM runs WHERE finished_at < ? AND status <> 'running'
     ORDER BY finished_at LIMIT ?`,
   deleteRun: 'DELETE FROM runs WHERE id = ?',
+  deleteRunOutput: 'DELETE FROM run_output WHERE run_id = ?',
+  appendOutput: `INSERT INTO run_output (run_id, "offset", end_offset, stream, text)
+    VALUES (@run_id, @offset, @end_offset, @stream, @text) ON CONFLICT DO NOTHING`,
+  readOutput: `SELECT run_id, "offset", stream, text FROM run_output
+    WHERE run_id = ? AND end_offset > ? ORDER BY "offset" LIMIT ?`,
   /** Claim keys of manual executions ("execution:<id>") hold no instant; they go with their run. */
   deleteClaims: `DELETE FROM fire_claims WHERE run_id = @id
     AND (scheduled_at < @before OR scheduled_at NOT GLOB '[0-9]*')`,

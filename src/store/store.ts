@@ -127,6 +127,19 @@ export interface DeadLetter {
  * Persistence for runs, job state and outboxes. SQLite today (better-sqlite3, WAL); the
  * interface is synchronous-free of SQLite types so a PostgreSQL implementation can sit beside it.
  */
+/**
+ * One piece of a run's live output (SPEC §17). `offset` is the byte offset of its text in the
+ * run's combined output: the UTF-8 bytes of every chunk of both streams, in arrival order.
+ * The next chunk starts at `offset + byteLength(text)` unless output was left out of the store
+ * by the output cap (a gap).
+ */
+export interface OutputChunk {
+  run_id: string;
+  offset: number;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
 export interface Store {
   /** Returns false (and writes nothing) when any of the claim keys already exists. */
   claimFire(claim: FireClaim): boolean;
@@ -184,6 +197,10 @@ export interface Store {
 
   /** Appends one API write to the audit table. */
   insertAudit(entry: Omit<AuditRow, 'id'>): void;
+  /** Stores chunks of live output; a chunk already stored (same run and offset) is ignored. */
+  appendOutput(chunks: readonly OutputChunk[]): void;
+  /** Chunks of a run that end after `fromOffset`, in order, at most `limit`. */
+  readOutput(runId: string, fromOffset: number, limit: number): OutputChunk[];
   /** Newest first, only ids below `before` when given. */
   listAudit(limit: number, before?: number): AuditRow[];
 

@@ -292,6 +292,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's output from a byte offset, while it runs and after */
+        get: operations["getRunOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/output/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Follow a run's output (Server-Sent Events): "output" events {stream, node, text} with id = the byte offset after the chunk, then "end" {status, exit_code}; a slow follower gets "dropped"; without offset or Last-Event-ID the last 64 KiB first */
+        get: operations["streamRunOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/whoami": {
         parameters: {
             query?: never;
@@ -764,6 +798,14 @@ export interface components {
             stdout: string;
             /** @enum {string} */
             trigger: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
+        };
+        RunOutput: {
+            /** @description The run is final and this is the end of its output */
+            complete: boolean;
+            /** @description Offset to ask for next */
+            next_offset: number;
+            /** @description Output from the offset (of the chosen stream) */
+            text: string;
         };
         RunPage: {
             next_cursor: string | null;
@@ -1535,6 +1577,76 @@ export interface operations {
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
+        };
+    };
+    getRunOutput: {
+        parameters: {
+            query?: {
+                /** @description Byte offset in the run's combined output (the UTF-8 bytes of stdout and stderr chunks in arrival order) */
+                offset?: number;
+                /** @description Which output stream */
+                stream?: "stdout" | "stderr" | "both";
+            };
+            header?: never;
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Output from the offset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOutput"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            421: components["responses"]["E421"];
+        };
+    };
+    streamRunOutput: {
+        parameters: {
+            query?: {
+                /** @description Byte offset in the run's combined output (the UTF-8 bytes of stdout and stderr chunks in arrival order) */
+                offset?: number;
+                /** @description Which output stream */
+                stream?: "stdout" | "stderr" | "both";
+            };
+            header?: {
+                /** @description Resume after this byte offset (the id of the last event received); wins over offset */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description Run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            421: components["responses"]["E421"];
+            503: components["responses"]["E503"];
         };
     };
     whoami: {

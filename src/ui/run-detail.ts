@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, need, type RunDetail } from './api.js';
 import { duration, when } from './format.js';
 import { href } from './route.js';
+import { LiveText } from './run-output.js';
 import { ErrorBox, StatusBadge, useLoad } from './widgets.js';
 
 /** The run, then its siblings of the same execution with their output. */
@@ -20,7 +21,8 @@ async function loadExecution(id: string): Promise<RunDetail[]> {
 
 export function RunDetailView({ id }: { id: string }) {
   const [live, setLive] = useState(true);
-  const runs = useLoad(() => loadExecution(id), id, live ? 2000 : 0);
+  // Live: the output follows the stream; the records are read again for status and new hosts.
+  const runs = useLoad(() => loadExecution(id), id, live ? 5000 : 0);
   const first = runs.data?.[0];
   const running = runs.data?.some((r) => r.status === 'running') ?? true;
   useEffect(() => {
@@ -32,11 +34,11 @@ export function RunDetailView({ id }: { id: string }) {
     </h1>
     <${ErrorBox} message=${runs.error} />
     ${live && runs.data && html`<p class="muted" role="status">Running: this page follows the run.</p>`}
-    ${runs.data?.map((run) => html`<${HostRun} key=${run.id} run=${run} />`)}
+    ${runs.data?.map((run) => html`<${HostRun} key=${run.id} run=${run} onEnd=${runs.reload} />`)}
   </section>`;
 }
 
-function HostRun({ run }: { run: RunDetail }) {
+function HostRun({ run, onEnd }: { run: RunDetail; onEnd: () => void }) {
   const params = Object.entries(run.parameters ?? {});
   return html`<article class="host-run" aria-label=${`Run on ${run.node ?? 'no node'}`}>
     <h2>${run.node ?? '(no node)'} <${StatusBadge} status=${run.status} /></h2>
@@ -64,12 +66,21 @@ function HostRun({ run }: { run: RunDetail }) {
       }
     </dl>
     ${run.error && html`<p class="error">Error: ${run.error}</p>`}
-    <h3>stdout</h3>
+    ${
+      run.status === 'running'
+        ? html`<h3>Output (live)</h3>
+            <${LiveText} id=${run.id} label=${`Output on ${run.node ?? 'no node'}`} onEnd=${onEnd} />`
+        : html`<${StoredOutput} run=${run} />`
+    }
+  </article>`;
+}
+
+function StoredOutput({ run }: { run: RunDetail }) {
+  return html`<h3>stdout</h3>
     <pre class="output" tabindex="0" aria-label=${`stdout on ${run.node ?? 'no node'}`}>
 ${run.stdout || '(empty)'}</pre>
     <h3>stderr</h3>
     <pre class="output" tabindex="0" aria-label=${`stderr on ${run.node ?? 'no node'}`}>
 ${run.stderr || '(empty)'}</pre>
-    ${run.output_truncated && html`<p class="muted">The output was cut at the daemon's limit.</p>`}
-  </article>`;
+    ${run.output_truncated && html`<p class="muted">The output was cut at the daemon's limit.</p>`}`;
 }

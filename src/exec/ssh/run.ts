@@ -36,7 +36,10 @@ export class RemoteRun {
   ) {
     this.stdout = new OutputCapture(req.outputLimitBytes);
     this.stderr = new OutputCapture(req.outputLimitBytes);
-    this.sniffer = new PgidSniffer((chunk) => this.stderr.push(chunk));
+    this.sniffer = new PgidSniffer((chunk) => {
+      this.stderr.push(chunk);
+      req.onOutput?.('stderr', chunk);
+    });
   }
 
   /** Resolves when the channel has closed (command ended, was killed, or the link died). */
@@ -74,7 +77,10 @@ export class RemoteRun {
         s.once('end', r);
         s.once('close', r);
       });
-    this.channel.on('data', (chunk: Buffer) => this.stdout.push(chunk));
+    this.channel.on('data', (chunk: Buffer) => {
+      this.stdout.push(chunk);
+      this.req.onOutput?.('stdout', chunk);
+    });
     this.channel.stderr.on('data', (chunk: Buffer) => this.sniffer.push(chunk));
     this.channel.on('error', (err: Error) =>
       this.deps.logger.warn({ err, node: this.deps.node }, 'ssh: channel error'),

@@ -249,6 +249,21 @@ describe('REST API on a real daemon', function () {
     expect(run).to.include({ job: '@adhoc', trigger: 'adhoc', status: 'succeeded', stdout: 'ad hoc\n' });
   });
 
+  it("serves a finished run's output as JSON and as an event stream", async () => {
+    const id = (await api.post('/api/v1/jobs/hello/run')).json.run_ids[0];
+    await finalRun(api, id);
+    const out = (await api.get(`/api/v1/runs/${id}/output`)).json;
+    expect(out).to.deep.equal({ text: 'hello world\noops\n', next_offset: 17, complete: true });
+    const stderr = (await api.get(`/api/v1/runs/${id}/output?stream=stderr&offset=12`)).json;
+    expect(stderr).to.deep.equal({ text: 'oops\n', next_offset: 17, complete: true });
+    const stream = await api.get(`/api/v1/runs/${id}/output/stream`);
+    expect(stream.headers.get('x-accel-buffering')).to.equal('no');
+    expect(stream.text).to.include(
+      'event: output\nid: 12\ndata: {"stream":"stdout","node":"local","text":"hello world\\n"}',
+    );
+    expect(stream.text).to.match(/event: end\ndata: \{"status":"succeeded","exit_code":0\}\n\n$/);
+  });
+
   it('has exercised every documented operation in this suite', () => {
     const documented = Object.entries(openApiDocument().paths as Record<string, object>).flatMap(
       ([path, item]) => Object.keys(item).map((m) => `${m} ${path}`),

@@ -43,7 +43,7 @@ describe('web console in headless Chromium (local and sshd nodes)', function () 
         slow: {
           description: 'Sleeps a little, then says so',
           policy: { select: 'any', roles: ['local'] },
-          shell_command: 'sleep 4; echo slow done',
+          shell_command: 'sleep 1; echo slow start; sleep 3; echo slow done',
           tags: ['demo'],
         },
         greet: {
@@ -144,6 +144,9 @@ describe('web console in headless Chromium (local and sshd nodes)', function () 
     expect(await textOf(operator, 'tr[data-run]'))
       .to.include('here')
       .and.include('manual');
+    // The output follows the run's stream (SSE read with fetch and the Bearer token).
+    await operator.click('tr[data-run] details summary');
+    await waitForText(operator, 'tr[data-run] pre.output', 'slow start');
     await screenshot(operator, 'running');
     expect(await axeViolations(operator)).to.deep.equal([]);
     await waitForText(operator, 'main p', 'Nothing is running', 30_000);

@@ -101,6 +101,10 @@ export class ResponseChecker {
       expect(contentType ?? '').to.match(/^text\/plain/);
       return;
     }
+    if (content?.['text/event-stream']) {
+      expect(contentType ?? '').to.match(/^text\/event-stream/);
+      return;
+    }
     expect(contentType ?? '', `${m} ${path} ${status}`).to.match(/^application\/json/);
     const validate = this.validator(this.schemaRef(op, status));
     const parsed: unknown = JSON.parse(body);
