@@ -76,7 +76,9 @@ describe('daemon on PostgreSQL', function () {
     const done = await waitFor('a scheduled run', async () =>
       (await runsOfAsync(daemon, 'tick')).find((r) => r.status === 'succeeded'),
     );
-    expect(done).to.include({ trigger: 'schedule', node: 'local', stdout: 'tick\n' });
+    expect(done).to.include({ node: 'local', stdout: 'tick\n' });
+    // A fire later than --grace (a loaded CI machine) is a catch_up of the same schedule.
+    expect(done.trigger).to.be.oneOf(['schedule', 'catch_up']);
     const listed = (await (await fetch(`http://${listen}/api/v1/runs?job=tick`)).json()) as {
       runs: { id: string }[];
     };
@@ -254,6 +256,7 @@ describe('daemon on PostgreSQL: an SSH job (real sshd)', function () {
     const run = await waitFor('an SSH run', async () =>
       (await runsOfAsync(daemon, 'remote')).find((r) => r.status === 'succeeded'),
     );
-    expect(run).to.include({ node: 'h0', trigger: 'schedule', stdout: 'over-ssh\n' });
+    expect(run).to.include({ node: 'h0', stdout: 'over-ssh\n' });
+    expect(run.trigger).to.be.oneOf(['schedule', 'catch_up']);
   });
 });
