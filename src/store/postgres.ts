@@ -6,6 +6,7 @@ import pg from 'pg';
 import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { AsyncStore, StoreTx } from './async-store.js';
+import { PgCluster } from './postgres-cluster.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { PgOps } from './postgres-ops.js';
 import { PG_TYPES, PoolSession, type Session } from './postgres-session.js';
@@ -80,6 +81,7 @@ function spoilingOnFailure(ops: PgOps, session: Session): StoreTx {
 
 export class PostgresStore extends PgOps implements AsyncStore {
   readonly kind = 'postgres' as const;
+  readonly cluster: PgCluster;
   private closed = false;
 
   constructor(
@@ -90,6 +92,7 @@ export class PostgresStore extends PgOps implements AsyncStore {
     private readonly logger: Logger,
   ) {
     super(new PoolSession(pool), clock);
+    this.cluster = new PgCluster(this.s, this);
   }
 
   transaction<T>(body: (tx: StoreTx) => Promise<T>): Promise<T> {
