@@ -144,8 +144,6 @@ export interface ClusterStore {
   releaseLease(memberId: string): Promise<void>;
   /** Members whose heartbeat is at most `withinMs` old. */
   listMembers(withinMs: number): Promise<MemberRow[]>;
-  /** The member's row is gone (a clean stop). */
-  leave(memberId: string): Promise<void>;
   /**
    * `running` runs of members whose heartbeat is older than `ttlMs` (or of no known member)
    * become `lost`, with their outbox entries, once; `except` (the caller) is never counted dead.

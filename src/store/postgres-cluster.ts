@@ -104,10 +104,6 @@ export class PgCluster implements ClusterStore {
     }));
   }
 
-  async leave(memberId: string): Promise<void> {
-    await this.s.query('DELETE FROM cluster_members WHERE id = $1', [memberId]);
-  }
-
   markLostOfDeadMembers(
     ttlMs: number,
     except: string,
