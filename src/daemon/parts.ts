@@ -164,7 +164,14 @@ export function leadershipOf(store: AsyncStore, jobs: JobTable, scheduler: Sched
 
 export async function openStorage(base: Base): Promise<AsyncStore> {
   const { options, logger, clock } = base;
-  const store = await openStore(options.dbPath, { poolSize: options.dbPoolSize, logger, clock });
+  const store = await openStore(options.dbPath, {
+    poolSize: options.dbPoolSize,
+    logger,
+    clock,
+    // A member paused inside a claim holds the lease row FOR SHARE: the server ends its session
+    // after the TTL so the next leader's takeover is not blocked by it.
+    idleInTransactionTimeoutMs: options.leaseTtlMs,
+  });
   base.cleanup.push('store', () => store.close());
   return store;
 }

@@ -21,6 +21,8 @@ export interface PostgresStoreOptions {
   clock?: Clock;
   /** How long a query waits for a free connection, and a connect for the server (default 10000). */
   connectTimeoutMs?: number;
+  /** The server ends a session idle inside a transaction this long (releasing its locks); none by default. */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export const POSTGRES_DEFAULTS = { poolSize: 10, connectTimeoutMs: 10_000 } as const;
@@ -45,6 +47,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: Math.max(1, Math.floor(options.poolSize ?? POSTGRES_DEFAULTS.poolSize)),
     connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
     types: PG_TYPES,
+    ...(options.idleInTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: Math.max(1, Math.round(options.idleInTransactionTimeoutMs)) }
+      : {}),
   });
   // An idle client's connection dropping (server restart) is reported here; the next query reconnects.
   pool.on('error', (err) => logger.warn({ err, db: where }, 'store: idle PostgreSQL connection lost'));
