@@ -173,6 +173,8 @@ export class PostgresMembership implements Membership {
   private transitions: Promise<void> = Promise.resolve();
   private ticking: Promise<void> = Promise.resolve();
   private resigned = false;
+  /** When the leader last deleted members dead for over an hour (monotonic). */
+  private forgotAt = -Infinity;
   private closed = false;
   private readonly monotonic: () => number;
   /** How long before the lease's earliest expiry the leader stops claiming. */
@@ -290,7 +292,7 @@ export class PostgresMembership implements Membership {
         this.onLease(await this.o.cluster.tryAcquireOrRenew(this.o.self.id, this.o.ttlMs), sent);
       if (this.problem !== null) this.o.logger.info('cluster: the database answers again');
       this.problem = null;
-      if (this.role === 'leader' && !this.resigned) await this.markDeadMembersLost();
+      if (this.role === 'leader' && !this.resigned) await this.leaderDuties();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (this.problem === null)
@@ -354,6 +356,19 @@ export class PostgresMembership implements Membership {
     if (why !== null)
       this.o.logger.warn({ member: this.o.self.id, epoch: this.epoch, why }, 'cluster: no longer the leader');
     await this.handlers?.follow();
+  }
+
+  /** Each tick of the leader: dead members' runs; once a minute, members dead over an hour. */
+  private async leaderDuties(): Promise<void> {
+    await this.markDeadMembersLost();
+    const now = this.monotonic();
+    if (now - this.forgotAt < 60_000) return;
+    this.forgotAt = now;
+    try {
+      await this.o.cluster.forgetMembers(DEAD_LISTED_MS);
+    } catch (err) {
+      this.o.logger.warn({ err }, 'cluster: could not forget members dead for over an hour');
+    }
   }
 
   private async markDeadMembersLost(): Promise<void> {

@@ -144,6 +144,8 @@ export interface ClusterStore {
   releaseLease(memberId: string): Promise<void>;
   /** Members whose heartbeat is at most `withinMs` old. */
   listMembers(withinMs: number): Promise<MemberRow[]>;
+  /** Deletes the rows of members silent longer than `olderThanMs`; resolves how many. */
+  forgetMembers(olderThanMs: number): Promise<number>;
   /**
    * `running` runs of members whose heartbeat is older than `ttlMs` (or of no known member)
    * become `lost`, with their outbox entries, once; `except` (the caller) is never counted dead.

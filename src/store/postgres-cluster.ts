@@ -104,6 +104,14 @@ export class PgCluster implements ClusterStore {
     }));
   }
 
+  async forgetMembers(olderThanMs: number): Promise<number> {
+    const { rowCount } = await this.s.query(
+      "DELETE FROM cluster_members WHERE heartbeat_at < now() - $1 * interval '1 millisecond'",
+      [Math.round(olderThanMs)],
+    );
+    return rowCount;
+  }
+
   markLostOfDeadMembers(
     ttlMs: number,
     except: string,

@@ -77,6 +77,10 @@ describeStores(
       expect(listed.map((m) => m.id)).to.deep.equal(['a', 'b']);
       expect(listed[1]).to.include({ inFlight: 2, listen: '127.0.0.1:1', configHash: 'c', startedAt: AT });
       expect(listed[0]!.heartbeatAgeMs).to.be.within(0, 1000);
+      await sleep(300);
+      await cluster.heartbeat(member('b'));
+      expect(await cluster.forgetMembers(200)).to.equal(1);
+      expect((await cluster.listMembers(60_000)).map((m) => m.id)).to.deep.equal(['b']);
     });
 
     it('records the running runs of dead members lost once (with their outbox), never the caller’s or a live member’s', async () => {

@@ -42,6 +42,7 @@ function harness(ttlMs = 3_000, renewMs = 1_000) {
     },
     releaseLease: () => Promise.resolve(),
     listMembers: () => Promise.resolve([]),
+    forgetMembers: () => Promise.resolve(0),
     markLostOfDeadMembers: () => Promise.resolve([]),
   };
   const events: string[] = [];
