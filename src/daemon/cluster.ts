@@ -18,6 +18,7 @@ import type { Logger } from '../core/log.js';
 import type { Millis, RunRecord } from '../core/types.js';
 import {
   NotLeaderError,
+  type AsyncStore,
   type ClaimFence,
   type ClusterStore,
   type LeaseState,
@@ -399,4 +400,21 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as { code?: string }).code !== 'ESRCH';
   }
+}
+
+/**
+ * The store as the outbox consumers (shipper, notifier) see it: on a follower, taking outbox
+ * items yields none, so in a cluster only the leader delivers (SPEC §15's cluster-wide outbox
+ * claims come later). Everything else goes to the store unchanged.
+ */
+export function leaderOnlyOutbox(store: AsyncStore, isLeader: () => boolean): AsyncStore {
+  if (!store.cluster) return store;
+  const none = () => Promise.resolve([]);
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      if ((name === 'takeOutbox' || name === 'takeOutboxAfter') && !isLeader()) return none;
+      const value: unknown = Reflect.get(target, name, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

@@ -5,6 +5,7 @@ import type { RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
 import type { AsyncStore } from '../store/async-store.js';
 import { Bell } from './bell.js';
+import { leaderOnlyOutbox } from './cluster.js';
 import { CleanupStack } from './cleanup.js';
 import type { DaemonControl } from './control.js';
 import { withDefaults, type DaemonOptions, type DaemonRuntime } from './options.js';
@@ -98,6 +99,7 @@ export async function startDaemon(
     const services = await startServices(options, {
       ...base,
       store,
+      outboxStore: leaderOnlyOutbox(store, () => membership.health().role === 'leader'),
       control,
       jobs: (name) => jobs.job(name),
     });
