@@ -245,6 +245,9 @@ describe('cluster: several daemons on one PostgreSQL database', function () {
     await waitFor('the woken member as a follower', async () => {
       const health = await getJson<{ role: string }>(paused.listen, '/healthz');
       return health.role === 'follower';
+    }).catch((err: Error) => {
+      console.log(paused.proc.log.slice(-6_000));
+      throw err;
     });
     await new Promise((r) => setTimeout(r, 3_000));
     const late = (await rows('tick')).filter(

@@ -12,6 +12,7 @@ import {
   type MemberInfo,
 } from '../../../src/store/async-store.js';
 import type { FireClaim } from '../../../src/store/store.js';
+import { openPostgresStore } from '../../../src/store/postgres.js';
 import { fakeRun, REFERENCE_TIME } from '../../harness/runs.js';
 import { describeStores, rejection } from './stores.js';
 
@@ -109,6 +110,28 @@ describeStores(
       );
       expect((await store.getRun(dead.id))!.status).to.equal('lost');
       expect((await store.outboxBacklog()).notify).to.equal(2);
+    });
+
+    it('survives the server ending a transaction left idle (a paused member): the transaction rejects, the store goes on', async () => {
+      const paused = await openPostgresStore({ url: fx.url, poolSize: 1, idleInTransactionTimeoutMs: 200 });
+      try {
+        const run = fakeRun();
+        const failed = await rejection(
+          paused.transaction(async (tx) => {
+            await tx.insertRun(run);
+            await sleep(600); // idle inside the transaction: the server ends the session
+            await tx.insertRun(fakeRun());
+          }),
+        );
+        expect(failed).to.be.instanceOf(Error);
+        await sleep(100);
+        expect(await paused.getRun(run.id)).to.equal(undefined);
+        const next = fakeRun();
+        await paused.insertRun(next);
+        expect((await paused.getRun(next.id))?.id).to.equal(next.id);
+      } finally {
+        await paused.close();
+      }
     });
 
     it('marks only its own running runs lost at a member’s start', async () => {
