@@ -75,7 +75,8 @@ describe('daemon on PostgreSQL', function () {
     const daemon = await env.start({ dbPath: url, listen }, { logger });
     expect(daemon.store.kind).to.equal('postgres');
     const done = await waitFor('a scheduled run', async () =>
-      (await runsOfAsync(daemon, 'tick')).find((r) => r.status === 'succeeded'),
+      // An instant between loading the job and winning the lease (a loaded machine) is a catch-up.
+      (await runsOfAsync(daemon, 'tick')).find((r) => r.status === 'succeeded' && r.trigger === 'schedule'),
     );
     expect(done).to.include({ trigger: 'schedule', node: 'local', stdout: 'tick\n' });
     const listed = (await (await fetch(`http://${listen}/api/v1/runs?job=tick`)).json()) as {
