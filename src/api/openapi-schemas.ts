@@ -305,7 +305,27 @@ export const schemas: Record<string, Schema> = {
     payload: { description: 'The message as queued (never holds a secret)' },
   }),
   DeadLetterList: obj({ dead_letters: arr(ref('DeadLetter')) }),
-  Health: obj({ status: { const: 'ok' }, warning: str }, ['warning']),
+  Health: obj(
+    {
+      status: { const: 'ok' },
+      role: { enum: ['leader', 'follower'] },
+      lease_problem: str,
+      warning: str,
+    },
+    ['lease_problem', 'warning'],
+  ),
+  ClusterMember: obj({
+    id: str,
+    listen: nstr,
+    pid: int,
+    host: str,
+    alive: bool,
+    leader: bool,
+    heartbeat_age_ms: int,
+    config_hash: nstr,
+    runs_in_flight: int,
+  }),
+  Cluster: obj({ self: str, leader: nstr, epoch: int, members: arr(ref('ClusterMember')) }),
   OpenApiDocument: {
     type: 'object',
     required: ['openapi', 'paths'],

@@ -375,6 +375,15 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     role: null,
     ok: { status: 200, description: 'Alive', schema: 'Health' },
   },
+  'get /api/v1/cluster': {
+    operationId: 'getCluster',
+    summary:
+      'Members of the cluster (several daemons on one PostgreSQL database), the leader and its epoch; SQLite: this daemon alone',
+    tag: 'meta',
+    role: 'read',
+    ok: { status: 200, description: 'The cluster', schema: 'Cluster' },
+    errors: [400],
+  },
   'get /metrics': {
     operationId: 'getMetrics',
     summary: 'Prometheus metrics (text exposition format); needs a read token when tokens are set',

@@ -12,12 +12,24 @@ async function metricsText(ctx: RouteContext, req: Request, res: Response): Prom
 }
 
 function health(ctx: RouteContext, _req: Request, res: Response): void {
-  res.json(ctx.insecureNoAuth ? { status: 'ok', warning: INSECURE_NO_AUTH_WARNING } : { status: 'ok' });
+  const { role, problem } = ctx.control.clusterHealth();
+  res.json({
+    status: 'ok',
+    role,
+    ...(problem === undefined ? {} : { lease_problem: problem }),
+    ...(ctx.insecureNoAuth ? { warning: INSECURE_NO_AUTH_WARNING } : {}),
+  });
+}
+
+async function cluster(ctx: RouteContext, req: Request, res: Response): Promise<void> {
+  readQuery(req, []);
+  res.json(await ctx.control.cluster());
 }
 
 export const opsRoutes: ApiRoute[] = [
   { method: 'get', path: '/healthz', role: null, handle: health },
   { method: 'get', path: '/metrics', role: 'read', handle: metricsText },
+  { method: 'get', path: `${API_PREFIX}/cluster`, role: 'read', handle: cluster },
   {
     method: 'get',
     path: `${API_PREFIX}/openapi.json`,

@@ -86,6 +86,23 @@ export const DAEMON_FLAGS: FlagSpec[] = [
     help: 'PostgreSQL connections in the pool',
     parse: positiveInteger,
   },
+  {
+    flag: 'member-id',
+    key: 'memberId',
+    help: "this daemon's id among several on one PostgreSQL database (default HOSTNAME:PORT of --listen)",
+  },
+  {
+    flag: 'lease-ttl',
+    key: 'leaseTtlMs',
+    help: 'PostgreSQL: how long the leader lease lasts without renewal (database clock)',
+    parse: duration,
+  },
+  {
+    flag: 'lease-renew',
+    key: 'leaseRenewMs',
+    help: 'PostgreSQL: how often the leader renews its lease and every member heartbeats (< lease-ttl / 2)',
+    parse: duration,
+  },
   { flag: 'listen', key: 'listen', help: 'REST API address HOST:PORT ("off" for none)', parse: listen },
   { flag: 'timezone', key: 'timezone', help: 'IANA zone for schedules that name none' },
   {

@@ -1,3 +1,4 @@
+import type { ClusterHealth, ClusterView, Membership } from './cluster.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -51,6 +52,8 @@ export interface ControlDeps {
   /** Config-layer validation of an API body (same messages as `distcron validate`). */
   validateJobBody: (name: string, body: unknown) => { problems: ConfigProblem[]; text: string };
   isValidJobName: (name: string) => boolean;
+  /** This member's place in the cluster. */
+  membership: Membership;
   /** Applies a file change now instead of waiting for the watcher (read-your-writes for the API). */
   reload: (file: string) => Promise<void>;
 }
@@ -258,6 +261,14 @@ export class DaemonControlImpl implements DaemonControl {
   }
 
   /** Gauges that show current state are refreshed at scrape time, so a scrape matches the API. */
+  cluster(): Promise<ClusterView> {
+    return this.deps.membership.view();
+  }
+
+  clusterHealth(): ClusterHealth {
+    return this.deps.membership.health();
+  }
+
   async metricsText(): Promise<{ contentType: string; text: string }> {
     const { metrics } = this;
     const nodes = this.listNodes();

@@ -1,3 +1,4 @@
+import type { ClusterHealth, ClusterView } from './cluster.js';
 import type { RunOutput } from './run-output.js';
 import type { ConfigProblem, JobDef, NodeDef, RunRecord, RunStatus, Trigger } from '../core/types.js';
 import type { AdhocRequest, AdhocStarted } from './adhoc.js';
@@ -146,6 +147,10 @@ export interface DaemonControl {
   listRuns(filter: RunListFilter): Promise<RunListPage>;
   /** The run with its output. */
   getRun(id: string): Promise<RunRecord | undefined>;
+  /** Members, leader and epoch (SPEC §15); SQLite: this daemon alone. */
+  cluster(): Promise<ClusterView>;
+  /** This member's role and a lease problem, for /healthz. */
+  clusterHealth(): ClusterHealth;
   /** The Prometheus exposition, gauges of current state refreshed first. */
   metricsText(): Promise<{ contentType: string; text: string }>;
   /** Stores one API write in the audit log. */

@@ -1,9 +1,11 @@
 import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
+import type { RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
 import type { AsyncStore } from '../store/async-store.js';
 import { Bell } from './bell.js';
+import { leaderOnlyOutbox } from './cluster.js';
 import { CleanupStack } from './cleanup.js';
 import type { DaemonControl } from './control.js';
 import { withDefaults, type DaemonOptions, type DaemonRuntime } from './options.js';
@@ -12,6 +14,8 @@ import {
   buildRunner,
   buildScheduler,
   loadJobs,
+  joinCluster,
+  leadershipOf,
   lockDatabase,
   markLost,
   openConfig,
@@ -54,36 +58,63 @@ export async function startDaemon(
   const onCleanupError = (name: string, err: unknown) =>
     logger.error({ err, step: name }, 'shutdown step failed');
   try {
-    // Set once the scheduler exists: a lost lease stops scheduling (another daemon took over).
-    let onLeaseLost = () => undefined as unknown;
-    await lockDatabase(base, () => onLeaseLost());
+    lockDatabase(base);
     const config = await openConfig(base);
     const store = await openStorage(base);
     const jobs = await loadJobs(base, config, store);
     const outboxFor = outboxOf(options);
-    const lost = await markLost(base, store, jobs, outboxFor);
+    // Bound once they exist: runs in flight (the runner) and waking the outbox (the services).
+    let inFlight = () => 0;
+    let wake: (run: RunRecord) => void = () => undefined;
+    const membership = await joinCluster(base, {
+      store,
+      jobs,
+      config,
+      outboxFor,
+      inFlight: () => inFlight(),
+      onLost: (runs) => runs.forEach((run) => wake(run)),
+    });
+    const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
     // Runs finished and notices queued ring it; the outbox services listen once started.
     const bell = new Bell();
     const nodes = startNodeHealth(base, { store, config: config.view, bell, executor: runtime.executor });
     const random = runtime.random ?? Math.random;
-    const runner = buildRunner(base, { store, config: config.view, jobs, nodes, outboxFor, bell, random });
-    const scheduler = buildScheduler(base, jobs, runner);
-    onLeaseLost = () => scheduler.stop();
+    const runner = buildRunner(base, {
+      ...{ store, config: config.view, jobs, nodes, outboxFor, bell, random },
+      membership,
+    });
+    inFlight = () => runner.inFlight();
+    const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
-    const control = buildControl(base, { store, config, jobs, scheduler, runner, nodes, applied });
+    const control = buildControl(base, {
+      store,
+      config,
+      jobs,
+      scheduler,
+      runner,
+      nodes,
+      membership,
+      applied,
+    });
     const services = await startServices(options, {
       ...base,
       store,
+      outboxStore: leaderOnlyOutbox(store, () => membership.health().role === 'leader'),
       control,
       jobs: (name) => jobs.job(name),
     });
     base.cleanup.push('services', () => services.close());
     bell.listen(() => services.wake());
+    wake = (run) => services.wake(run);
     // Drain after the API stops taking new runs would lose cancellations: so the ladder drains first.
     base.cleanup.push('drain', () => runner.drain(options.shutdownGraceMs));
     base.cleanup.push('retention', startRetention(store, options, base.clock, logger));
-    scheduler.start();
-    base.cleanup.push('stop scheduling', () => scheduler.stop());
+    // The leader schedules (SQLite: this daemon, at once); stopping gives the lease up first.
+    await membership.start(leadershipOf(store, jobs, scheduler));
+    base.cleanup.push('stop scheduling', async () => {
+      await membership.resign();
+      await scheduler.stop();
+    });
     for (const run of lost) services.wake(run);
     const ready = { jobs: jobs.jobs().length, nodes: config.view.nodeMap().size, api: services.apiUrl };
     logger.info(ready, 'distcron ready');

@@ -124,6 +124,25 @@ export class JobTable {
     });
   }
 
+  /**
+   * Another member led meanwhile (SPEC §15) and advanced the stored instants: each loaded job
+   * whose stored instant was counted under its current schedule and is later than the one in
+   * memory takes it, so the new leader neither fires an instant again nor loses one.
+   */
+  adoptStoredBaselines(stored: readonly JobState[]): Promise<void> {
+    return this.serial(() => {
+      for (const state of stored) {
+        const record = this.records.get(state.job);
+        const loaded = record?.loaded;
+        const at = state.lastScheduledAt;
+        if (!record || !loaded || at === null || state.scheduleKey !== loaded.key || at <= loaded.last)
+          continue;
+        record.loaded = { ...loaded, last: at };
+      }
+      return Promise.resolve();
+    });
+  }
+
   /** The runner stored the claim of the job's instants up to `latest` (it advanced the stored instant). */
   fired(name: string, latest: Millis): void {
     this.advance(name, latest);

@@ -12,9 +12,15 @@ export interface DaemonOptions {
   dbPath: string;
   /** PostgreSQL only: connections in the store's pool. */
   dbPoolSize: number;
-  /** PostgreSQL only (not a flag): how long the daemon's lease of the database lasts unrenewed, and how often it is renewed. */
-  dbLeaseTtlMs: number;
-  dbLeaseRenewMs: number;
+  /**
+   * `--member-id`: this daemon's name in the cluster (SPEC §15) and in every run it executes;
+   * default HOSTNAME:PORT of `--listen` (else HOSTNAME:PID). See memberIdOf.
+   */
+  memberId?: string;
+  /** `--lease-ttl`: how long the leader lease lasts unrenewed (PostgreSQL; database clock). */
+  leaseTtlMs: number;
+  /** `--lease-renew`: how often the leader renews it and every member heartbeats (< TTL / 2). */
+  leaseRenewMs: number;
   /** "HOST:PORT" for the REST API; null = no API. */
   listen: string | null;
   /** IANA zone for schedules that name none. */
@@ -88,8 +94,8 @@ export const DAEMON_DEFAULTS: DaemonOptions = {
   nodesDir: '/etc/distcron/nodes.d',
   dbPath: './data/distcron.db',
   dbPoolSize: 10,
-  dbLeaseTtlMs: 8_000,
-  dbLeaseRenewMs: 2_000,
+  leaseTtlMs: 8_000,
+  leaseRenewMs: 2_000,
   listen: '127.0.0.1:8080',
   timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
   graceMs: 60_000,
@@ -126,4 +132,22 @@ export function parseListen(listen: string): { host: string; port: number } {
   const port = Number(match[3]);
   if (port > 65535) throw new Error(`daemon: --listen port ${port} is out of range`);
   return { host: match[1] ?? match[2]!, port };
+}
+
+/** The member id: `--member-id`, else HOSTNAME:PORT of the listen address, else HOSTNAME:PID. */
+export function memberIdOf(options: DaemonOptions, host: string, pid: number): string {
+  if (options.memberId !== undefined && options.memberId !== '') return options.memberId;
+  if (options.listen) return `${host}:${parseListen(options.listen).port}`;
+  return `${host}:${pid}`;
+}
+
+/** Rejects lease settings under which a leader could not renew in time. */
+export function checkLeaseSettings(options: DaemonOptions): void {
+  const { leaseTtlMs: ttl, leaseRenewMs: renew } = options;
+  if (!(renew > 0) || !(ttl > 0))
+    throw new Error('daemon: --lease-ttl and --lease-renew must be positive durations');
+  if (renew * 2 >= ttl)
+    throw new Error(
+      `daemon: --lease-renew (${renew} ms) must be less than half of --lease-ttl (${ttl} ms), so a leader renews at least twice before its lease can expire`,
+    );
 }

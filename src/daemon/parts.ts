@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { configNameOf } from '../config/names.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
@@ -6,10 +8,9 @@ import type { JobDef, RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
 import { runFinishedEntry } from '../notify/outbox.js';
 import { esOutboxEntry } from '../report/outbox.js';
-import type { AsyncStore } from '../store/async-store.js';
+import { NotLeaderError, type AsyncStore } from '../store/async-store.js';
 import { acquireDaemonLock } from '../store/daemon-lock.js';
 import { isPostgresUrl, openStore } from '../store/open.js';
-import { acquirePostgresLease } from '../store/postgres-lease.js';
 import type { OutboxEntry } from '../store/store.js';
 import { notifiesFor } from './adhoc.js';
 import type { Bell } from './bell.js';
@@ -23,7 +24,14 @@ import { JobTable } from './job-table.js';
 import { isHostKeyError, watchKnownHosts } from './known-hosts-watch.js';
 import { NodeHealthTracker } from './node-health.js';
 import { NodeLoadBook } from './node-load.js';
-import type { DaemonOptions } from './options.js';
+import {
+  LocalMembership,
+  PostgresMembership,
+  type LeadershipHandlers,
+  type Membership,
+  type SelfInfo,
+} from './cluster.js';
+import { checkLeaseSettings, memberIdOf, type DaemonOptions } from './options.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
 
@@ -62,31 +70,108 @@ export async function openConfig(base: Base): Promise<Config> {
 }
 
 /**
- * One daemon per database (until cluster mode): SQLite's `<db>.lock` file, PostgreSQL's lease
- * row. Taken before anything else, so runs found `running` later are surely this database's
- * leftovers of a stop and not another live daemon's. `onLost`: the PostgreSQL lease was taken
- * over (this daemon was paused past its expiry).
+ * SQLite: one daemon per database file (its `<db>.lock`), taken before anything else, so runs
+ * found `running` later are surely leftovers of this daemon's last stop. PostgreSQL: several
+ * daemons share the database as members of a cluster (see joinCluster); nothing to lock here.
  */
-export async function lockDatabase(base: Base, onLost: () => void): Promise<void> {
-  const { options, logger } = base;
-  if (!isPostgresUrl(options.dbPath)) {
-    const lock = acquireDaemonLock(options.dbPath);
-    base.cleanup.push('daemon lock', () => lock.release());
-    return;
-  }
-  const lease = await acquirePostgresLease({
-    url: options.dbPath,
-    ttlMs: options.dbLeaseTtlMs,
-    renewMs: options.dbLeaseRenewMs,
+export function lockDatabase(base: Base): void {
+  const { options } = base;
+  if (isPostgresUrl(options.dbPath)) return;
+  const lock = acquireDaemonLock(options.dbPath);
+  base.cleanup.push('daemon lock', () => lock.release());
+}
+
+/**
+ * This daemon's membership: on PostgreSQL it checks its member id is free and heartbeats once
+ * (so its runs are never taken for a dead member's); leadership starts later (start()). SQLite:
+ * the daemon alone, always leader. The heartbeat stops last but the store (after the drain).
+ */
+export async function joinCluster(
+  base: Base,
+  deps: {
+    store: AsyncStore;
+    jobs: JobTable;
+    config: Config;
+    inFlight: () => number;
+    outboxFor: OutboxFor;
+    onLost: (runs: RunRecord[]) => void;
+  },
+): Promise<Membership> {
+  const { options, logger, clock } = base;
+  checkLeaseSettings(options);
+  const id = memberIdOf(options, hostname(), process.pid);
+  const self: SelfInfo = {
+    id,
+    listen: options.listen,
+    pid: process.pid,
+    host: hostname(),
+    startedAt: clock.now(),
+    configHash: configHashOf(deps.jobs, deps.config.view),
+    inFlight: deps.inFlight,
+  };
+  const cluster = deps.store.cluster;
+  if (!cluster) return new LocalMembership(self);
+  const membership = new PostgresMembership({
+    cluster,
+    self,
+    ttlMs: options.leaseTtlMs,
+    renewMs: options.leaseRenewMs,
     logger,
-    onLost,
+    now: () => clock.now(),
+    outboxFor: (run) => deps.outboxFor(run, deps.jobs.job(run.job)),
+    onLost: deps.onLost,
   });
-  base.cleanup.push('daemon lease', () => lease.release());
+  await membership.join();
+  base.cleanup.push('cluster heartbeat', () => membership.close());
+  logger.info({ member: id }, 'cluster: joined');
+  return membership;
+}
+
+/** A hash of the jobs and nodes this member runs, recomputed only when either changed. */
+function configHashOf(jobs: JobTable, view: ConfigView): () => string {
+  let seen: { defs: readonly JobDef[]; nodes: ReadonlyMap<string, unknown>; hash: string } | null = null;
+  return () => {
+    const defs = jobs.jobs();
+    const nodes = view.nodeMap();
+    if (seen?.defs === defs && seen.nodes === nodes) return seen.hash;
+    const hash = createHash('sha256');
+    for (const job of [...defs].sort((a, b) => a.name.localeCompare(b.name)))
+      hash.update(JSON.stringify(job));
+    for (const name of [...nodes.keys()].sort()) hash.update(JSON.stringify(nodes.get(name)));
+    seen = { defs, nodes, hash: hash.digest('hex').slice(0, 16) };
+    return seen.hash;
+  };
+}
+
+/**
+ * Leadership drives the scheduler: a new leader (on PostgreSQL) first takes the last instants
+ * the previous leader stored, then schedules every job from them — the instants since go
+ * through each job's `catch_up` policy, as after a restart; a follower does not schedule.
+ */
+export function leadershipOf(store: AsyncStore, jobs: JobTable, scheduler: Scheduler): LeadershipHandlers {
+  return {
+    lead: async () => {
+      await scheduler.stop();
+      if (store.cluster) {
+        await jobs.adoptStoredBaselines(await store.listJobStates());
+        scheduler.scheduleAll();
+      }
+      scheduler.start();
+    },
+    follow: () => scheduler.stop(),
+  };
 }
 
 export async function openStorage(base: Base): Promise<AsyncStore> {
   const { options, logger, clock } = base;
-  const store = await openStore(options.dbPath, { poolSize: options.dbPoolSize, logger, clock });
+  const store = await openStore(options.dbPath, {
+    poolSize: options.dbPoolSize,
+    logger,
+    clock,
+    // A member paused inside a claim holds the lease row FOR SHARE: the server ends its session
+    // after the TTL so the next leader's takeover is not blocked by it.
+    idleInTransactionTimeoutMs: options.leaseTtlMs,
+  });
   base.cleanup.push('store', () => store.close());
   return store;
 }
@@ -119,8 +204,15 @@ export async function markLost(
   store: AsyncStore,
   jobs: JobTable,
   outboxFor: OutboxFor,
+  member: string,
 ): Promise<RunRecord[]> {
-  const lost = await store.markRunningAsLost(base.clock.now(), (run) => outboxFor(run, jobs.job(run.job)));
+  // On PostgreSQL only this member's own: the other members' runs are theirs (or the leader's to
+  // record lost when their heartbeat stops).
+  const lost = await store.markRunningAsLost(
+    base.clock.now(),
+    (run) => outboxFor(run, jobs.job(run.job)),
+    member,
+  );
   if (lost.length > 0)
     base.logger.warn({ count: lost.length }, 'runs in flight when the daemon stopped are recorded as lost');
   return lost;
@@ -176,6 +268,7 @@ export function buildRunner(
     outboxFor: OutboxFor;
     bell: Bell;
     random: () => number;
+    membership: Membership;
   },
 ): Runner {
   const { options } = base;
@@ -198,12 +291,19 @@ export function buildRunner(
     outputLimitBytes: options.outputLimitBytes,
     defaultTimeoutMs: options.defaultTimeoutMs,
     outboxFor: deps.outboxFor,
+    fence: () => deps.membership.fence(),
+    member: deps.membership.memberId,
     onFinished: () => deps.bell.ring(),
   });
 }
 
 /** Times every loaded job; not started yet (the services come first). */
-export function buildScheduler(base: Base, jobs: JobTable, runner: Runner): Scheduler {
+export function buildScheduler(
+  base: Base,
+  jobs: JobTable,
+  runner: Runner,
+  membership: Pick<Membership, 'lostLeadership'>,
+): Scheduler {
   const scheduler = new Scheduler({
     clock: base.clock,
     logger: base.logger,
@@ -211,7 +311,11 @@ export function buildScheduler(base: Base, jobs: JobTable, runner: Runner): Sche
     maxWaitMs: base.options.maxWaitMs,
     jobs,
     execute: (job, plan, latest) => runner.firePlan(job, plan, latest),
-    onClaimError: () => base.metrics.claimErrors.inc(),
+    onClaimError: (_job, err) => {
+      // Not a store failure: this member's lease is gone; it becomes a follower.
+      if (err instanceof NotLeaderError) membership.lostLeadership();
+      else base.metrics.claimErrors.inc();
+    },
   });
   base.cleanup.push('scheduler', () => scheduler.stop());
   scheduler.scheduleAll();
@@ -259,6 +363,7 @@ export function buildControl(
     scheduler: Scheduler;
     runner: Runner;
     nodes: Nodes;
+    membership: Membership;
     /** Resolves once the config read so far is applied. */
     applied: () => Promise<void>;
   },
@@ -276,6 +381,7 @@ export function buildControl(
     nodeInFlight: (name) => deps.nodes.load.load(name, true).inFlight,
     validateJobBody: (name, body) => source.validateJobBody(name, body, view.nodeMap()),
     isValidJobName: (name) => source.isValidJobName(name),
+    membership: deps.membership,
     reload: async (file) => {
       await source.refresh([file]);
       await deps.applied();

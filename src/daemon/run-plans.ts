@@ -53,6 +53,8 @@ export interface RunPlansContext {
   nodes: () => ReadonlyMap<string, NodeDef>;
   outboxFor: (run: RunRecord, job: JobDef | undefined) => OutboxEntry[];
   jobs: Pick<JobTable, 'running' | 'isQueued'>;
+  /** The member that executes the runs (`runs.member`, SPEC §15). */
+  member?: string;
 }
 
 /**
@@ -200,7 +202,8 @@ export class RunPlans {
   ): NewRun {
     const scriptSha256 = job.command.kind === 'script' ? job.command.sha256 : null;
     const now = this.ctx.clock.now();
-    return { executionId, job: job.name, node, trigger, attempt: 1, scheduledAt, now, scriptSha256 };
+    const member = this.ctx.member ?? null;
+    return { executionId, job: job.name, node, trigger, attempt: 1, scheduledAt, now, scriptSha256, member };
   }
 }
 

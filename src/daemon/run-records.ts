@@ -13,6 +13,8 @@ export interface NewRun {
   parameters?: Record<string, string> | null;
   requestedBy?: string | null;
   scriptSha256?: string | null;
+  /** The member executing the run (SPEC §15). */
+  member?: string | null;
 }
 
 /** A run that is about to execute (or wait for a slot): status `running`, not started yet. */
@@ -40,7 +42,7 @@ export function pendingRun(r: NewRun): RunRecord {
     requestedBy: r.requestedBy ?? null,
     parentRuns: null,
     scriptSha256: r.scriptSha256 ?? null,
-    member: null,
+    member: r.member ?? null,
   };
 }
 

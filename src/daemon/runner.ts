@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, Millis, RunRecord } from '../core/types.js';
 import { PlacementHistory } from '../placement/index.js';
-import type { AsyncStore } from '../store/async-store.js';
+import type { AsyncStore, ClaimFence } from '../store/async-store.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
 import { describeMissed, type FirePlan } from './catch-up.js';
@@ -32,6 +32,13 @@ export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'pla
     | 'queueLeft'
     | 'runFinished'
   >;
+  /**
+   * The leader's fence for each claim of scheduled fires (cluster mode); throws NotLeaderError
+   * when this member may not claim. Undefined: no fence (SQLite, tests).
+   */
+  fence?: () => ClaimFence | undefined;
+  /** This daemon's member id, recorded in every run it executes. */
+  member?: string;
   /** After a run's outcome is stored and the job table has it (the outbox has news). */
   onFinished?: (run: RunRecord) => void;
 }
@@ -102,7 +109,10 @@ export class Runner {
     }
     if (prepared.length === 0) return;
     await this.journal.flush();
-    const taken = await this.ctx.store.claimFires(prepared.map((p) => p.claim));
+    const taken = await this.ctx.store.claimFires(
+      prepared.map((p) => p.claim),
+      this.ctx.fence?.(),
+    );
     prepared.forEach((p, i) => (taken[i] ? this.claimed(p) : this.alreadyClaimed(p.claim)));
     // Only once the claims are stored: a refused claim is retried and would be counted twice.
     if (!series) for (const { at } of plan.fires) this.observeLateness(at);
@@ -153,6 +163,11 @@ export class Runner {
       for (const run of runs) await tx.insertRun(run);
       await tx.enqueueOutbox(outbox);
     });
+  }
+
+  /** Runs executing on this daemon now (cluster view). */
+  inFlight(): number {
+    return this.controllers.size;
   }
 
   cancel(runId: string, reason = 'cancelled through the API'): boolean {

@@ -19,8 +19,8 @@ export interface SchedulerOptions {
    * scheduled instant to `latest`. Rejects, having claimed nothing, when the store fails.
    */
   execute: (job: JobDef, plan: FirePlan, latest: Millis) => Promise<void>;
-  /** Counts a claim the store refused (a metric). */
-  onClaimError?: (job: string) => void;
+  /** Counts a claim the store refused (a metric); `err` tells why (NotLeaderError: leadership lost). */
+  onClaimError?: (job: string, err: unknown) => void;
   /** Backoff of claim retries after a store error: first wait, doubled up to `claimRetryMaxMs`. */
   claimRetryFirstMs?: number;
   claimRetryMaxMs?: number;
@@ -198,7 +198,8 @@ export class Scheduler {
     if (this.entries.get(entry.name) !== entry) return;
     const delay = Math.min(this.retryFirstMs * 2 ** entry.failures, this.retryMaxMs);
     entry.failures++;
-    this.options.onClaimError?.(entry.name);
+    this.options.onClaimError?.(entry.name, err);
+    if (this.stopped) return;
     if (this.failureStreak++ === 0) {
       this.options.logger.error(
         { err, job: entry.name, retryInMs: delay },

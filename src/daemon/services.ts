@@ -15,6 +15,11 @@ export interface ServiceDeps {
   logger: Logger;
   metrics: Metrics;
   store: AsyncStore;
+  /**
+   * The store the Elasticsearch shipper and the notifier take outbox items from (default
+   * `store`): in a cluster, only the leader's yields any, so each item is delivered by one member.
+   */
+  outboxStore?: AsyncStore;
   control: DaemonControl;
   jobs: (name: string) => JobDef | undefined;
 }
@@ -86,7 +91,7 @@ async function startShipper(options: DaemonOptions, deps: ServiceDeps): Promise<
   };
   const connection = esConnectionFrom(flags)!;
   const shipper = new EsShipper({
-    store: deps.store,
+    store: deps.outboxStore ?? deps.store,
     ...connection,
     clock: deps.clock,
     logger: deps.logger,
@@ -109,7 +114,7 @@ function startNotifier(options: DaemonOptions, deps: ServiceDeps): Notifier {
       }
     : undefined;
   const notifier = new Notifier({
-    store: deps.store,
+    store: deps.outboxStore ?? deps.store,
     clock: deps.clock,
     logger: deps.logger,
     metrics: deps.metrics,

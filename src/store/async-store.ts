@@ -36,7 +36,7 @@ export interface StoreOps {
    * Several claims in one transaction: each is taken or found taken (false, writing nothing of
    * it); a store error rejects and stores none of them.
    */
-  claimFires(claims: readonly FireClaim[]): Promise<boolean[]>;
+  claimFires(claims: readonly FireClaim[], fence?: ClaimFence): Promise<boolean[]>;
   /**
    * Insert a run outside a scheduled fire (manual trigger, retry). With a nodeKey the run also
    * claims (job, scheduled_at or "execution:<id>", nodeKey, attempt); a taken key rejects with
@@ -48,8 +48,15 @@ export interface StoreOps {
   markStarted(id: string, fields: RunStartFields): Promise<void>;
   /** Final update of a run + its outbox entries + job state, in one transaction. */
   finishRun(run: RunRecord, outbox: OutboxEntry[]): Promise<void>;
-  /** Every `running` run becomes `lost`; resolves them (already final). */
-  markRunningAsLost(now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): Promise<RunRecord[]>;
+  /**
+   * Every `running` run becomes `lost` (with `member`: only that member's runs, on PostgreSQL);
+   * resolves them (already final).
+   */
+  markRunningAsLost(
+    now: Millis,
+    outboxFor: (run: RunRecord) => OutboxEntry[],
+    member?: string,
+  ): Promise<RunRecord[]>;
 
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Newest first; `since` inclusive, `until` exclusive; rejects with InvalidRunQueryError on bad input. */
@@ -91,6 +98,72 @@ export interface StoreOps {
   pruneRuns(before: Millis, batch: number): Promise<number>;
 }
 
+/**
+ * The leader's proof for a claim (SPEC §15): the claim's transaction first checks that the lease
+ * row still names `member` with `epoch` and has not expired by the database's clock, else the
+ * claim rejects with NotLeaderError and stores nothing. SQLite (one member) ignores it.
+ */
+export interface ClaimFence {
+  member: string;
+  epoch: number;
+}
+
+/** A claim refused because its member no longer holds the lease with that epoch. */
+export class NotLeaderError extends Error {
+  constructor(fence: ClaimFence) {
+    super(
+      `store: member ${fence.member} no longer holds the leader lease of epoch ${fence.epoch}; claim refused`,
+    );
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** A member as it publishes itself in its heartbeat. */
+export interface MemberInfo {
+  id: string;
+  listen: string | null;
+  pid: number;
+  host: string;
+  startedAt: Millis;
+  configHash: string | null;
+  inFlight: number;
+}
+
+/** A member as listed: its heartbeat age is measured by the database's clock. */
+export interface MemberRow extends MemberInfo {
+  heartbeatAgeMs: number;
+}
+
+/** The lease after a tick: who leads, under which epoch; `expiresInMs` by the database clock. */
+export interface LeaseState {
+  holder: string | null;
+  epoch: number;
+  expiresInMs: number;
+}
+
+/** Several daemons on one database (PostgreSQL): heartbeats, the leader lease, dead members. */
+export interface ClusterStore {
+  heartbeat(member: MemberInfo): Promise<void>;
+  /** Takes the lease when free or expired (epoch + 1), renews it when held; resolves the lease as it is now. */
+  tryAcquireOrRenew(memberId: string, ttlMs: number): Promise<LeaseState>;
+  /** Lets the lease expire now (a clean stop), when this member holds it. */
+  releaseLease(memberId: string): Promise<void>;
+  /** Members whose heartbeat is at most `withinMs` old. */
+  listMembers(withinMs: number): Promise<MemberRow[]>;
+  /** Deletes the rows of members silent longer than `olderThanMs`; resolves how many. */
+  forgetMembers(olderThanMs: number): Promise<number>;
+  /**
+   * `running` runs of members whose heartbeat is older than `ttlMs` (or of no known member)
+   * become `lost`, with their outbox entries, once; `except` (the caller) is never counted dead.
+   */
+  markLostOfDeadMembers(
+    ttlMs: number,
+    except: string,
+    now: Millis,
+    outboxFor: (run: RunRecord) => OutboxEntry[],
+  ): Promise<RunRecord[]>;
+}
+
 /** The handle a transaction body reads and writes through. */
 export type StoreTx = StoreOps;
 
@@ -98,6 +171,8 @@ export type StoreKind = 'sqlite' | 'postgres';
 
 export interface AsyncStore extends StoreOps {
   readonly kind: StoreKind;
+  /** PostgreSQL only: the cluster's tables. SQLite is a one-member cluster of itself. */
+  readonly cluster?: ClusterStore;
   /**
    * Runs `body` in one transaction, all or nothing: when `body` rejects, or any operation on
    * `tx` fails (even one whose error `body` caught), nothing of it is stored and transaction()

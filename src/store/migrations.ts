@@ -139,6 +139,30 @@ CREATE TABLE run_output (
 CREATE INDEX run_output_end ON run_output (run_id, end_offset);
 `;
 
+/**
+ * The cluster tables of PostgreSQL (SPEC §15), kept here so a version means the same logical
+ * schema on either store. SQLite is a one-member cluster of itself (its lock file): unused.
+ */
+const CLUSTER_TABLES = `
+CREATE TABLE cluster_members (
+  id TEXT PRIMARY KEY,
+  listen TEXT,
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  heartbeat_at TEXT NOT NULL,
+  config_hash TEXT,
+  in_flight INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE cluster_lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  holder TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  acquired_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+) STRICT;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -152,6 +176,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'runs: parameters, requested_by, parent_runs, script_sha256, member', sql: RUN_FACTS },
   { version: 4, name: 'audit log of API writes', sql: AUDIT_TABLE },
   { version: 5, name: 'run_output_chunks', sql: RUN_OUTPUT_CHUNKS },
+  { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

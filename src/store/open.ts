@@ -13,6 +13,11 @@ export interface OpenStoreOptions {
   clock?: Clock;
   /** PostgreSQL only: connections in the pool. */
   poolSize?: number;
+  /**
+   * PostgreSQL only: the server ends a session idle inside a transaction this long, releasing
+   * its locks (a member paused mid-claim must not hold the lease row's lock past the lease TTL).
+   */
+  idleInTransactionTimeoutMs?: number;
   /** SQLite only: how long a write waits for another connection's lock. */
   busyTimeoutMs?: number;
 }
@@ -23,6 +28,9 @@ export function isPostgresUrl(db: string): boolean {
 
 export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<AsyncStore> {
   const { logger, clock } = options;
-  if (isPostgresUrl(db)) return openPostgresStore({ url: db, poolSize: options.poolSize, logger, clock });
+  if (isPostgresUrl(db)) {
+    const { poolSize, idleInTransactionTimeoutMs } = options;
+    return openPostgresStore({ url: db, poolSize, logger, clock, idleInTransactionTimeoutMs });
+  }
   return openSqliteAsyncStore({ path: db, busyTimeoutMs: options.busyTimeoutMs, logger, clock });
 }

@@ -115,6 +115,33 @@ CREATE TABLE audit (
 );
 `;
 
+/**
+ * Several daemons on one database (SPEC §15): each member's heartbeat row, and the singleton
+ * leader lease (holder, epoch, expiry by the database clock). Replaces the single-daemon lease
+ * table `daemon_lease` (created outside the migrations by earlier versions).
+ */
+const CLUSTER_TABLES = `
+CREATE TABLE cluster_members (
+  id text PRIMARY KEY,
+  listen text,
+  pid integer NOT NULL,
+  host text NOT NULL,
+  started_at timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  config_hash text,
+  in_flight integer NOT NULL DEFAULT 0
+);
+CREATE TABLE cluster_lease (
+  id integer PRIMARY KEY CHECK (id = 1),
+  holder text NOT NULL,
+  epoch bigint NOT NULL,
+  acquired_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX runs_running_member ON runs (member) WHERE status = 'running';
+DROP TABLE IF EXISTS daemon_lease;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -135,6 +162,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     );
     CREATE INDEX run_output_end ON run_output (run_id, end_offset);`,
   },
+  { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
-import type { RunStartFields, StoreOps } from './async-store.js';
+import { NotLeaderError, type ClaimFence, type RunStartFields, type StoreOps } from './async-store.js';
 import { PgOutboxOps } from './postgres-outbox.js';
 import type { Session } from './postgres-session.js';
 import { pgRowToRun, PG_SQL as SQL, positional, runToPgRow, type PgRunRow } from './postgres-sql.js';
@@ -36,8 +36,13 @@ export class PgOps extends PgOutboxOps implements StoreOps {
     return this.claimAlone(this.s, claim);
   }
 
-  async claimFires(claims: readonly FireClaim[]): Promise<boolean[]> {
+  async claimFires(claims: readonly FireClaim[], fence?: ClaimFence): Promise<boolean[]> {
     return this.s.atomically(async (s) => {
+      // FOR SHARE: a takeover (an UPDATE of the row) waits until this claim has committed.
+      if (fence) {
+        const { rowCount } = await s.query(SQL.checkFence, [fence.member, fence.epoch]);
+        if (rowCount === 0) throw new NotLeaderError(fence);
+      }
       const taken: boolean[] = [];
       for (const claim of claims) taken.push(await this.claimAlone(s, claim));
       return taken;
@@ -119,6 +124,10 @@ export class PgOps extends PgOutboxOps implements StoreOps {
       throw new Error(`store: finishRun: run ${run.id} has status ${run.status}; pass a final status`);
     }
     await this.s.atomically(async (s) => {
+      // The cluster gave the run up (its member's heartbeat stopped) and recorded it lost once:
+      // the member finishing it after all (it was paused) must not notify or ship it again.
+      const { rows } = await s.query<{ status: string }>(SQL.lockRunStatus, [run.id]);
+      if (rows[0]?.status === 'lost' && run.status !== 'lost') return;
       await this.updateRunRow(s, run);
       await this.recordOutcome(s, run);
       await this.enqueue(s, outbox);
@@ -134,9 +143,31 @@ export class PgOps extends PgOutboxOps implements StoreOps {
     }
   }
 
-  async markRunningAsLost(now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): Promise<RunRecord[]> {
+  async markRunningAsLost(
+    now: Millis,
+    outboxFor: (run: RunRecord) => OutboxEntry[],
+    member?: string,
+  ): Promise<RunRecord[]> {
     return this.s.atomically(async (s) => {
-      const { rows } = await s.query<PgRunRow>(SQL.lockRunning);
+      const { rows } =
+        member === undefined
+          ? await s.query<PgRunRow>(SQL.lockRunning)
+          : await s.query<PgRunRow>(SQL.lockRunningOf, [member]);
+      const lost: RunRecord[] = [];
+      for (const run of rows.map(pgRowToRun)) lost.push(await this.markLost(s, run, now, outboxFor));
+      return lost;
+    });
+  }
+
+  /** See ClusterStore.markLostOfDeadMembers. */
+  async markLostOfDeadMembers(
+    ttlMs: number,
+    except: string,
+    now: Millis,
+    outboxFor: (run: RunRecord) => OutboxEntry[],
+  ): Promise<RunRecord[]> {
+    return this.s.atomically(async (s) => {
+      const { rows } = await s.query<PgRunRow>(SQL.lockRunningOfDead, [ttlMs, except]);
       const lost: RunRecord[] = [];
       for (const run of rows.map(pgRowToRun)) lost.push(await this.markLost(s, run, now, outboxFor));
       return lost;

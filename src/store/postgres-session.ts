@@ -37,6 +37,13 @@ export class PoolSession implements Session {
 
   async atomically<T>(body: (s: Session) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client has no pool listener: a connection ended by the server between two
+    // statements (idle_in_transaction_session_timeout after this process was paused, a restart)
+    // would emit an unhandled 'error' and crash the daemon. The next statement fails instead,
+    // and the broken client is discarded rather than returned to the pool.
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     const tx = new TxSession(client);
     try {
       await client.query('BEGIN');
@@ -50,7 +57,8 @@ export class PoolSession implements Session {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.removeListener('error', onError);
+      client.release(broken);
     }
   }
 

@@ -47,6 +47,18 @@ export const PG_SQL = {
   markStarted: 'UPDATE runs SET node = $2, host = $3, started_at = $4 WHERE id = $1',
   getRun: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE id = $1`,
   lockRunning: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY id FOR UPDATE`,
+  lockRunningOf: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE status = 'running' AND member = $1
+    ORDER BY id FOR UPDATE`,
+  /** $1 TTL ms, $2 the caller: runs of members without a heartbeat within the TTL (or of none). */
+  lockRunningOfDead: `SELECT ${FULL_RUN_COLUMNS} FROM runs r WHERE r.status = 'running'
+    AND r.member IS DISTINCT FROM $2
+    AND NOT EXISTS (SELECT 1 FROM cluster_members m WHERE m.id = r.member
+      AND m.heartbeat_at > now() - $1 * interval '1 millisecond')
+    ORDER BY r.id FOR UPDATE SKIP LOCKED`,
+  lockRunStatus: 'SELECT status FROM runs WHERE id = $1 FOR UPDATE',
+  /** $1 member, $2 epoch: the row only while that member holds that epoch, unexpired. */
+  checkFence: `SELECT 1 FROM cluster_lease WHERE id = 1 AND holder = $1 AND epoch = $2
+    AND expires_at > now() FOR SHARE`,
   countRunning: `SELECT count(*) AS n FROM runs WHERE status = 'running'`,
   countRunningForJob: `SELECT count(*) AS n FROM runs WHERE job = $1 AND status = 'running'`,
 

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { AsyncStore, StoreTx } from './async-store.js';
+import { PgCluster } from './postgres-cluster.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { PgOps } from './postgres-ops.js';
 import { PG_TYPES, PoolSession, type Session } from './postgres-session.js';
@@ -20,6 +21,8 @@ export interface PostgresStoreOptions {
   clock?: Clock;
   /** How long a query waits for a free connection, and a connect for the server (default 10000). */
   connectTimeoutMs?: number;
+  /** The server ends a session idle inside a transaction this long (releasing its locks); none by default. */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export const POSTGRES_DEFAULTS = { poolSize: 10, connectTimeoutMs: 10_000 } as const;
@@ -44,6 +47,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: Math.max(1, Math.floor(options.poolSize ?? POSTGRES_DEFAULTS.poolSize)),
     connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
     types: PG_TYPES,
+    ...(options.idleInTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: Math.max(1, Math.round(options.idleInTransactionTimeoutMs)) }
+      : {}),
   });
   // An idle client's connection dropping (server restart) is reported here; the next query reconnects.
   pool.on('error', (err) => logger.warn({ err, db: where }, 'store: idle PostgreSQL connection lost'));
@@ -80,6 +86,7 @@ function spoilingOnFailure(ops: PgOps, session: Session): StoreTx {
 
 export class PostgresStore extends PgOps implements AsyncStore {
   readonly kind = 'postgres' as const;
+  readonly cluster: PgCluster;
   private closed = false;
 
   constructor(
@@ -90,6 +97,7 @@ export class PostgresStore extends PgOps implements AsyncStore {
     private readonly logger: Logger,
   ) {
     super(new PoolSession(pool), clock);
+    this.cluster = new PgCluster(this.s, this);
   }
 
   transaction<T>(body: (tx: StoreTx) => Promise<T>): Promise<T> {

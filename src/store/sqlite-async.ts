@@ -35,7 +35,8 @@ abstract class SqliteOps implements StoreOps {
   importRuns = (runs: readonly RunRecord[]) => this.run(() => this.sync.importRuns(runs));
   markStarted = (id: string, fields: RunStartFields) => this.run(() => this.sync.markStarted(id, fields));
   finishRun = (run: RunRecord, outbox: OutboxEntry[]) => this.run(() => this.sync.finishRun(run, outbox));
-  markRunningAsLost = (now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]) =>
+  // One member: its every `running` run is its own (the member argument does not narrow).
+  markRunningAsLost = (now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[], _member?: string) =>
     this.run(() => this.sync.markRunningAsLost(now, outboxFor));
 
   getRun = (id: string) => this.run(() => this.sync.getRun(id));

@@ -35,6 +35,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members of the cluster (several daemons on one PostgreSQL database), the leader and its epoch; SQLite: this daemon alone */
+        get: operations["getCluster"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/config/errors": {
         parameters: {
             query?: never;
@@ -488,6 +505,23 @@ export interface components {
             id: string;
             job: string;
         };
+        Cluster: {
+            epoch: number;
+            leader: string | null;
+            members: components["schemas"]["ClusterMember"][];
+            self: string;
+        };
+        ClusterMember: {
+            alive: boolean;
+            config_hash: string | null;
+            heartbeat_age_ms: number;
+            host: string;
+            id: string;
+            leader: boolean;
+            listen: string | null;
+            pid: number;
+            runs_in_flight: number;
+        };
         ConfigErrors: {
             errors: components["schemas"]["ConfigProblem"][];
         };
@@ -542,6 +576,9 @@ export interface components {
             working_directory?: string;
         };
         Health: {
+            lease_problem?: string;
+            /** @enum {unknown} */
+            role: "leader" | "follower";
             /** @constant */
             status: "ok";
             warning?: string;
@@ -1021,6 +1058,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            421: components["responses"]["E421"];
+        };
+    };
+    getCluster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cluster */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cluster"];
                 };
             };
             400: components["responses"]["E400"];

@@ -212,8 +212,13 @@ describe('REST API on a real daemon', function () {
     expect((await api.get('/nodes/local')).json.running_jobs).to.equal(0);
   });
 
-  it('answers health and the OpenAPI document', async () => {
-    expect((await api.get('/healthz')).json.status).to.equal('ok');
+  it('answers health, the cluster (SQLite: this daemon alone) and the OpenAPI document', async () => {
+    expect((await api.get('/healthz')).json).to.include({ status: 'ok', role: 'leader' });
+    const cluster = (await api.get('/api/v1/cluster')).json;
+    expect(cluster).to.include({ leader: cluster.self, epoch: 1 });
+    expect(cluster.members.map((m: { id: string; alive: boolean }) => [m.id, m.alive])).to.deep.equal([
+      [cluster.self, true],
+    ]);
     expect((await api.get('/api/v1/openapi.json')).json).to.deep.equal(openApiDocument());
   });
 
