@@ -1,12 +1,13 @@
 import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
-import type { RunRecord } from '../core/types.js';
 import type { Executor } from '../exec/executor.js';
 import type { AsyncStore } from '../store/async-store.js';
+import type { Membership } from './cluster.js';
 import { Bell } from './bell.js';
 import { leaderOnlyOutbox } from './cluster.js';
 import { CleanupStack } from './cleanup.js';
+import type { ConfigView } from './config-view.js';
 import type { DaemonControl } from './control.js';
 import { withDefaults, type DaemonOptions, type DaemonRuntime } from './options.js';
 import {
@@ -26,7 +27,11 @@ import {
   type Base,
 } from './parts.js';
 import { startRetention } from './retention.js';
-import { startServices } from './services.js';
+import { startServices, type Services } from './services.js';
+import type { JobTable } from './job-table.js';
+import type { Runner } from './runner.js';
+import type { Scheduler } from './scheduler.js';
+
 export interface Daemon {
   readonly options: DaemonOptions;
   readonly control: DaemonControl;
@@ -63,39 +68,24 @@ export async function startDaemon(
     const store = await openStorage(base);
     const jobs = await loadJobs(base, config, store);
     const outboxFor = outboxOf(options);
-    // Bound once they exist: runs in flight (the runner) and waking the outbox (the services).
-    let inFlight = () => 0;
-    let wake: (run: RunRecord) => void = () => undefined;
-    const membership = await joinCluster(base, {
-      store,
-      jobs,
-      config,
-      outboxFor,
-      inFlight: () => inFlight(),
-      onLost: (runs) => runs.forEach((run) => wake(run)),
-    });
-    const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
     // Runs finished and notices queued ring it; the outbox services listen once started.
     const bell = new Bell();
     const nodes = startNodeHealth(base, { store, config: config.view, bell, executor: runtime.executor });
+    const membership = await joinCluster(base, {
+      ...{ store, jobs, config, outboxFor },
+      inFlight: () => nodes.load.running,
+      onLost: () => bell.ring(),
+    });
+    const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
     const random = runtime.random ?? Math.random;
     const runner = buildRunner(base, {
       ...{ store, config: config.view, jobs, nodes, outboxFor, bell, random },
       membership,
     });
-    inFlight = () => runner.inFlight();
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
-    const control = buildControl(base, {
-      store,
-      config,
-      jobs,
-      scheduler,
-      runner,
-      nodes,
-      membership,
-      applied,
-    });
+    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied };
+    const control = buildControl(base, parts);
     const services = await startServices(options, {
       ...base,
       store,
@@ -105,19 +95,9 @@ export async function startDaemon(
     });
     base.cleanup.push('services', () => services.close());
     bell.listen(() => services.wake());
-    wake = (run) => services.wake(run);
-    // Drain after the API stops taking new runs would lose cancellations: so the ladder drains first.
-    base.cleanup.push('drain', () => runner.drain(options.shutdownGraceMs));
-    base.cleanup.push('retention', startRetention(store, options, base.clock, logger));
-    // The leader schedules (SQLite: this daemon, at once); stopping gives the lease up first.
-    await membership.start(leadershipOf(store, jobs, scheduler));
-    base.cleanup.push('stop scheduling', async () => {
-      await membership.resign();
-      await scheduler.stop();
-    });
-    for (const run of lost) services.wake(run);
-    const ready = { jobs: jobs.jobs().length, nodes: config.view.nodeMap().size, api: services.apiUrl };
-    logger.info(ready, 'distcron ready');
+    await startScheduling(base, parts);
+    if (lost.length > 0) services.wake();
+    logReady(base, jobs, config.view, services);
     return {
       options,
       control,
@@ -144,4 +124,28 @@ function baseOf(options: DaemonOptions, runtime: DaemonRuntime): Base {
     metrics: new Metrics({ jobLabels: options.metricsJobLabels }),
     cleanup: new CleanupStack(),
   };
+}
+
+/**
+ * The top of the shutdown ladder, pushed last so it runs first: stop scheduling (giving the lease
+ * up), then retention, then drain — before the API stops, or cancellations would be lost.
+ */
+async function startScheduling(
+  base: Base,
+  parts: { store: AsyncStore; jobs: JobTable; scheduler: Scheduler; runner: Runner; membership: Membership },
+): Promise<void> {
+  const { options, cleanup, clock, logger } = base;
+  cleanup.push('drain', () => parts.runner.drain(options.shutdownGraceMs));
+  cleanup.push('retention', startRetention(parts.store, options, clock, logger));
+  // The leader schedules (SQLite: this daemon, at once).
+  await parts.membership.start(leadershipOf(parts.store, parts.jobs, parts.scheduler));
+  cleanup.push('stop scheduling', async () => {
+    await parts.membership.resign();
+    await parts.scheduler.stop();
+  });
+}
+
+function logReady(base: Base, jobs: JobTable, config: ConfigView, services: Services): void {
+  const ready = { jobs: jobs.jobs().length, nodes: config.nodeMap().size, api: services.apiUrl };
+  base.logger.info(ready, 'distcron ready');
 }

@@ -36,4 +36,9 @@ export class NodeLoadBook {
     this.inFlight.set(name, Math.max(0, (this.inFlight.get(name) ?? 1) - 1));
     this.metrics.runsInFlight.set(--this.total);
   }
+
+  /** Runs executing on this daemon's nodes now. */
+  get running(): number {
+    return this.total;
+  }
 }
