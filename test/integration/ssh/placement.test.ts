@@ -195,9 +195,15 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
     it('no candidate up records an error run with the reason', async () => {
       // The control API also refuses the request (nothing could start); the record is what counts.
       await daemon.control.runJob('lonely', {}).catch(() => undefined);
-      const [last] = (await daemon.control.listRuns({ job: 'lonely', limit: 1 })).runs;
-      expect(last!.status).to.equal('error');
-      expect(last!.error).to.match(/no candidate node is up: h3 \(.*connection refused/);
+      // Placement happens as the execution starts: the final record is written just after.
+      const finalRun = async () => {
+        const [run] = (await daemon.control.listRuns({ job: 'lonely', limit: 1 })).runs;
+        return run && run.status !== 'running' ? run : undefined;
+      };
+      await waitFor(async () => (await finalRun()) !== undefined, 10_000, 'the lonely run to be final');
+      const last = (await finalRun())!;
+      expect(last.status).to.equal('error');
+      expect(last.error).to.match(/no candidate node is up: h3 \(.*connection refused/);
     });
 
     it('h3 comes back up through the backoff re-probe once its sshd restarted', async () => {
