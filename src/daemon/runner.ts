@@ -165,11 +165,6 @@ export class Runner {
     });
   }
 
-  /** Runs executing on this daemon now (cluster view). */
-  inFlight(): number {
-    return this.controllers.size;
-  }
-
   cancel(runId: string, reason = 'cancelled through the API'): boolean {
     const controller = this.controllers.get(runId);
     if (!controller) return false;
