@@ -85,11 +85,12 @@ describe('cluster failover: kill -9 of the leader every 15–25 s for two minute
   const killLeader = async (): Promise<{ watched: Promise<void> }> => {
     const id = await waitFor('a leader', async () => (await leaderId()) ?? undefined, 30_000);
     const victim = members.find((m) => m.id === id)!;
-    const before = await lastInstant();
     victim.proc.kill('SIGKILL');
     const kill: Kill = { victim: id, killedAt: Date.now(), inFlight: [] };
     kills.push(kill);
     await victim.proc.exited;
+    // Read once the leader is dead: whatever it claimed before dying is not the next fire.
+    const before = await lastInstant();
     const running = await pool.query<{ id: string }>(
       "SELECT id FROM runs WHERE member = $1 AND status = 'running'",
       [id],
