@@ -92,7 +92,7 @@ export function startMember(options: MemberOptions): Promise<Member> {
     `${ROOT}dist/cli/main.js`,
     'daemon',
     ...['--jobs-dir', options.jobsDir, '--nodes-dir', options.nodesDir, '--db', options.db],
-    ...['--listen', '127.0.0.1:0', '--member-id', id, '--no-ui', '--log-level', 'warn'],
+    ...['--listen', '127.0.0.1:0', '--member-id', id, '--no-ui'],
     ...(options.knownHostsFile ? ['--known-hosts', options.knownHostsFile] : []),
     ...['--ssh-connect-timeout', '60s', ...(options.flags ?? [])],
   ];
