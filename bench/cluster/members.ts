@@ -101,6 +101,7 @@ export function startMember(options: MemberOptions): Promise<Member> {
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench: member ${id} exited with ${code} before ready`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.includes('"distcron ready"')) return;
       const entry = JSON.parse(line) as { msg?: string; api?: string };
       if (entry.msg === 'distcron ready') resolve({ id, url: entry.api!, child, exited });
     });
