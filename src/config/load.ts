@@ -9,6 +9,8 @@ import { ConfigTable, type ConfigSnapshot, type Kind } from './table.js';
 export interface LoadOptions {
   jobsDir: string;
   nodesDir: string;
+  /** resources.d (SPEC §16); optional: a missing directory means no pools, not a problem. */
+  resourcesDir?: string;
   /** IANA zone for schedules that name none (daemon --timezone). */
   defaultTimezone: string;
 }
@@ -25,8 +27,13 @@ export async function loadConfig(opts: LoadOptions): Promise<ConfigSnapshot> {
 }
 
 /** File path as found → absolute path; path.resolve per file is measurable at 100k files. */
-export function absolutePaths(opts: { jobsDir: string; nodesDir: string }): (file: string) => string {
-  const roots = [opts.jobsDir, opts.nodesDir].map((dir) => [dir + sep, resolve(dir) + sep] as const);
+export function absolutePaths(opts: {
+  jobsDir: string;
+  nodesDir: string;
+  resourcesDir?: string;
+}): (file: string) => string {
+  const dirs = [opts.jobsDir, opts.nodesDir, ...(opts.resourcesDir ? [opts.resourcesDir] : [])];
+  const roots = dirs.map((dir) => [dir + sep, resolve(dir) + sep] as const);
   return (file) => {
     for (const [given, absolute] of roots)
       if (file.startsWith(given)) return absolute + file.slice(given.length);
@@ -38,6 +45,7 @@ export function absolutePaths(opts: { jobsDir: string; nodesDir: string }): (fil
 export interface ScannedDirs {
   jobs: DirListing;
   nodes: DirListing;
+  resources?: DirListing;
 }
 
 /**
@@ -52,10 +60,20 @@ export async function loadInto(
   const dirs = { jobs: scanConfigDir(opts.jobsDir, 'jobs'), nodes: scanConfigDir(opts.nodesDir, 'nodes') };
   table.dirProblems.set('jobs', dirs.jobs.problems);
   table.dirProblems.set('nodes', dirs.nodes.problems);
-  beforeRead(dirs);
+  const withPools = { ...dirs, resources: scanResourcesDir(table, opts.resourcesDir) };
+  beforeRead(withPools);
+  await readAll(table, 'resource', withPools.resources?.files ?? []);
   await readAll(table, 'node', dirs.nodes.files);
   await readFresh(table, 'job', dirs.jobs.files);
-  return dirs;
+  return withPools;
+}
+
+/** A resources directory that does not exist is no problem: most installations have no pools. */
+function scanResourcesDir(table: ConfigTable, dir: string | undefined): DirListing | undefined {
+  if (dir === undefined) return undefined;
+  const listing = scanConfigDir(dir, 'resources');
+  table.dirProblems.set('resources', listing.rootOk ? listing.problems : []);
+  return listing;
 }
 
 /** Reads files not known yet (no stamps kept): many of them on a helper thread, see read-ahead.ts. */

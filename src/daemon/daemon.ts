@@ -20,6 +20,7 @@ import {
   lockDatabase,
   markLost,
   openConfig,
+  openResources,
   openStorage,
   outboxOf,
   startNodeHealth,
@@ -77,10 +78,11 @@ export async function startDaemon(
       onLost: () => bell.ring(),
     });
     const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
+    const resources = await openResources(base, { store, config: config.view });
     const random = runtime.random ?? Math.random;
     const runner = buildRunner(base, {
       ...{ store, config: config.view, jobs, nodes, outboxFor, bell, random },
-      membership,
+      ...{ membership, resources },
     });
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });

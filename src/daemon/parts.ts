@@ -32,6 +32,7 @@ import {
   type SelfInfo,
 } from './cluster.js';
 import { checkLeaseSettings, memberIdOf, type DaemonOptions } from './options.js';
+import { ResourceBroker } from './resource-broker.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
 
@@ -269,6 +270,7 @@ export function buildRunner(
     bell: Bell;
     random: () => number;
     membership: Membership;
+    resources?: ResourceBroker;
   },
 ): Runner {
   const { options } = base;
@@ -294,6 +296,7 @@ export function buildRunner(
     fence: () => deps.membership.fence(),
     member: deps.membership.memberId,
     onFinished: () => deps.bell.ring(),
+    resources: deps.resources,
   });
 }
 
@@ -387,4 +390,27 @@ export function buildControl(
       await deps.applied();
     },
   });
+}
+
+/**
+ * Shared resource pools (SPEC §16): holdings of runs that are no longer running (cut off by the
+ * last stop, or by a dead member) are given back now and on every sweep after.
+ */
+export async function openResources(
+  base: Base,
+  deps: { store: AsyncStore; config: ConfigView },
+): Promise<ResourceBroker> {
+  const { metrics } = base;
+  const broker = new ResourceBroker({
+    store: deps.store,
+    clock: base.clock,
+    logger: base.logger,
+    pools: () => deps.config.poolMap(),
+    onAcquired: (pool) => metrics.resourceAcquisitions.inc({ pool }),
+    onWaitTimedOut: (pool) => metrics.resourceWaitTimeouts.inc({ pool }),
+  });
+  await broker.releaseStale();
+  base.cleanup.push('resource sweep', broker.startSweeping());
+  metrics.watchResources(() => broker.use());
+  return broker;
 }
