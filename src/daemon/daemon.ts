@@ -86,7 +86,7 @@ export async function startDaemon(
     });
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
-    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied };
+    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied, resources };
     const control = buildControl(base, parts);
     const services = await startServices(options, {
       ...base,

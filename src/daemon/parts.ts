@@ -369,6 +369,7 @@ export function buildControl(
     membership: Membership;
     /** Resolves once the config read so far is applied. */
     applied: () => Promise<void>;
+    resources?: ResourceBroker;
   },
 ): DaemonControlImpl {
   const { view, source } = deps.config;
@@ -385,6 +386,7 @@ export function buildControl(
     validateJobBody: (name, body) => source.validateJobBody(name, body, view.nodeMap()),
     isValidJobName: (name) => source.isValidJobName(name),
     membership: deps.membership,
+    resources: deps.resources,
     reload: async (file) => {
       await source.refresh([file]);
       await deps.applied();

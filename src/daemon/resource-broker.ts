@@ -12,6 +12,7 @@ import { isoUtc, type JobDef, type Millis, type ResourcePoolDef, type RunRecord 
 import { poolKey } from '../config/parse-resources.js';
 import type { AsyncStore } from '../store/async-store.js';
 import type { ResourceRows } from '../store/resource-rows.js';
+import { poolViews, type PoolView } from './resource-view.js';
 
 export interface ResourceBrokerOptions {
   store: AsyncStore;
@@ -201,6 +202,12 @@ export class ResourceBroker {
     return { holders, waiters };
   }
 
+  /** Every pool with its holders and waiters, cluster-wide (GET /api/v1/resources). */
+  async views(): Promise<PoolView[]> {
+    const now = this.opts.clock.now();
+    return poolViews(this.opts.pools(), await this.opts.store.readResources(now - RATE_WINDOW_MS), now);
+  }
+
   /** Number of this process's runs waiting for resources now. */
   get waitingHere(): number {
     return this.waiting.size;
@@ -234,7 +241,7 @@ export class ResourceBroker {
 }
 
 /** `nightly-io@db1` is the per-host pool of `nightly-io`: its limits are that file's. */
-export function basePool(pool: string): string {
+function basePool(pool: string): string {
   const at = pool.indexOf('@');
   return at < 0 ? pool : pool.slice(0, at);
 }
