@@ -1,5 +1,5 @@
 /** loadConfig: both directories read and parsed into one snapshot. Never throws over bad files. I/O. */
-import { resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { readAhead } from './read-ahead.js';
 import { readConfigFileSync, type FileStamp } from './read-file.js';
@@ -20,9 +20,14 @@ const BATCH = 512;
 /** From this many files on, a helper thread reads while this one parses (start-up at scale). */
 const READ_AHEAD_MIN = 2048;
 
+/** Without `resourcesDir`, pools are read from `resources.d` beside the jobs directory (the daemon's default). */
 export async function loadConfig(opts: LoadOptions): Promise<ConfigSnapshot> {
-  const table = new ConfigTable(opts.defaultTimezone, absolutePaths(opts));
-  await loadInto(table, opts);
+  const withPools = {
+    ...opts,
+    resourcesDir: opts.resourcesDir ?? join(dirname(resolve(opts.jobsDir)), 'resources.d'),
+  };
+  const table = new ConfigTable(opts.defaultTimezone, absolutePaths(withPools));
+  await loadInto(table, withPools);
   return table.snapshot();
 }
 
