@@ -136,6 +136,12 @@ const jobDefinition = obj({
   tags: arr(str),
   enabled: bool,
   parameters: { type: 'object', additionalProperties: parameterSpec, description: 'Declared parameters' },
+  resources: {
+    type: 'object',
+    additionalProperties: int,
+    description: 'Units of each resource pool a run holds; "<pool>@{node}" is one pool per host',
+  },
+  resource_wait_ms: nint,
 });
 
 const configProblem = obj({

@@ -82,12 +82,13 @@ export class ResourceBroker {
     deadline: Millis,
   ): Promise<Acquisition> {
     for (let queued = false; ; queued = true) {
+      // Cancelled while asleep: give up without taking what may have come free meanwhile.
+      if (req.signal.aborted) return this.giveUp(req, 'cancelled', abortText(req.signal));
       const wake = this.wakeAll.signal;
       const decision = await this.tryOnce(req, wants, since, queued);
       if (decision.kind === 'grant') return { ok: true, release: () => this.release(req.run.id) };
       if (decision.kind === 'unknown') return this.giveUp(req, 'skipped', unknownPool(decision.pool));
       const now = this.opts.clock.now();
-      if (req.signal.aborted) return this.giveUp(req, 'cancelled', abortText(req.signal));
       if (now >= deadline) {
         this.opts.onWaitTimedOut?.(decision.pool);
         return this.giveUp(req, 'skipped', this.timedOutText(decision, since, now));

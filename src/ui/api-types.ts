@@ -654,6 +654,11 @@ export interface components {
                 /** @enum {string} */
                 select: "any" | "all";
             };
+            resource_wait_ms: number | null;
+            /** @description Units of each resource pool a run holds; "<pool>@{node}" is one pool per host */
+            resources: {
+                [key: string]: number;
+            };
             retries: {
                 count: number;
                 delay_ms: number;

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import type { ApiCaller } from '../../unit/api/http.js';
 import { ApiDaemon, eventually } from './api-daemon.js';
@@ -24,6 +25,12 @@ describe('REST API: resource pools on a real daemon', function () {
     d.env.writeJob('waiter', { ...LOCAL, command: ['true'], resources: { db: 1 }, overlap: 'allow' });
     d.env.writeJob('orphan', { ...LOCAL, command: ['true'], resources: { 'no-such-pool': 1 } });
     d.env.writeJob('plain', { ...LOCAL, command: ['true'] });
+    d.env.writeJob('flaky', {
+      ...LOCAL,
+      command: ['false'],
+      retries: { count: 2, delay: '100ms' },
+      resources: { db: 1 },
+    });
     await d.start();
     api = d.as();
   });
@@ -77,7 +84,32 @@ describe('REST API: resource pools on a real daemon', function () {
     expect(after.find((p) => p.name === 'db')).to.deep.include({ in_use: 0, holders: [], waiters: [] });
   });
 
+  it('releases the pool after each failed attempt, and each retry acquires it again', async () => {
+    const first = await runOf('flaky');
+    await finalOf(first);
+    const attempts = await eventually(async () => {
+      const runs = (await api.get('/api/v1/runs?job=flaky')).json.runs as Record<string, unknown>[];
+      return runs.length === 3 && runs.every((r) => r.status === 'failed') ? runs : undefined;
+    });
+    expect(attempts.map((r) => r.attempt).sort()).to.deep.equal([1, 2, 3]);
+    const db = new Database(d.env.dbPath, { readonly: true });
+    try {
+      const acquired = db
+        .prepare(
+          'SELECT count(*) AS n FROM resource_acquisitions WHERE run_id IN (SELECT id FROM runs WHERE job = ?)',
+        )
+        .get('flaky') as { n: number };
+      expect(acquired.n, 'one acquisition per attempt').to.equal(3);
+      expect(db.prepare('SELECT * FROM resource_holdings').all()).to.deep.equal([]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('reports a pool with a negative capacity and a job naming an unknown pool, and runs everything else', async () => {
+    const job = (await api.get('/api/v1/jobs/holder')).json as { definition: Record<string, unknown> };
+    expect(job.definition).to.deep.include({ resources: { db: 1 }, resource_wait_ms: null });
+
     const errors = (await api.get('/api/v1/config/errors')).json.errors as Record<string, unknown>[];
     const places = errors.map((e) => [String(e.file).split('/').slice(-2).join('/'), e.path]);
     expect(places).to.deep.include(['resources.d/broken.json', '$.capacity']);
