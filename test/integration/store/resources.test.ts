@@ -68,7 +68,9 @@ describeStores('store: resource pools', (fx) => {
     const [old, recent, next] = [await runningRun(), await runningRun(), await runningRun()];
     await store.grantResources(old, [holding(old, 'api', AT - 90_000)], AT - 150_000);
     await store.grantResources(recent, [holding(recent, 'api', AT - 30_000)], AT - 90_000);
-    expect((await store.readResources(AT - 60_000)).acquisitions.map((a) => a.run_id)).to.deep.equal([recent]);
+    expect((await store.readResources(AT - 60_000)).acquisitions.map((a) => a.run_id)).to.deep.equal([
+      recent,
+    ]);
     await store.grantResources(next, [holding(next, 'api', AT)], AT - 60_000);
     const all = await fx.sql('SELECT run_id FROM resource_acquisitions ORDER BY at');
     expect(all.map((r) => r.run_id)).to.deep.equal([recent, next]);
