@@ -84,6 +84,25 @@ describe('REST API: resource pools on a real daemon', function () {
     expect(after.find((p) => p.name === 'db')).to.deep.include({ in_use: 0, holders: [], waiters: [] });
   });
 
+  it('a run cancelled while it waits is recorded cancelled, never started, and leaves the queue', async () => {
+    const holder = await runOf('holder');
+    await eventually(async () =>
+      (await api.get(`/api/v1/runs/${holder}`)).json.started_at ? true : undefined,
+    );
+    const waiting = await runOf('waiter');
+    await eventually(async () => {
+      const pools = (await api.get('/api/v1/resources')).json.pools as { name: string; waiters: unknown[] }[];
+      return pools.find((p) => p.name === 'db')!.waiters.length === 1 ? true : undefined;
+    });
+    expect((await api.post(`/api/v1/runs/${waiting}/cancel`, {})).status).to.equal(202);
+    const run = await finalOf(waiting);
+    expect(run).to.include({ status: 'cancelled', started_at: null });
+    const pools = (await api.get('/api/v1/resources')).json.pools as Record<string, unknown>[];
+    expect(pools.find((p) => p.name === 'db')).to.deep.include({ in_use: 1, waiters: [] });
+    expect((await api.post(`/api/v1/runs/${holder}/cancel`, {})).status).to.equal(202);
+    await finalOf(holder);
+  });
+
   it('releases the pool after each failed attempt, and each retry acquires it again', async () => {
     const first = await runOf('flaky');
     await finalOf(first);
