@@ -20,13 +20,13 @@ import {
   lockDatabase,
   markLost,
   openConfig,
-  openResources,
   openStorage,
   outboxOf,
   startNodeHealth,
   wireConfig,
   type Base,
 } from './parts.js';
+import { openResources } from './resource-part.js';
 import { startRetention } from './retention.js';
 import { startServices, type Services } from './services.js';
 import type { JobTable } from './job-table.js';

@@ -32,7 +32,7 @@ import {
   type SelfInfo,
 } from './cluster.js';
 import { checkLeaseSettings, memberIdOf, type DaemonOptions } from './options.js';
-import { ResourceBroker } from './resource-broker.js';
+import type { ResourceBroker } from './resource-broker.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
 
@@ -392,27 +392,4 @@ export function buildControl(
       await deps.applied();
     },
   });
-}
-
-/**
- * Shared resource pools (SPEC §16): holdings of runs that are no longer running (cut off by the
- * last stop, or by a dead member) are given back now and on every sweep after.
- */
-export async function openResources(
-  base: Base,
-  deps: { store: AsyncStore; config: ConfigView },
-): Promise<ResourceBroker> {
-  const { metrics } = base;
-  const broker = new ResourceBroker({
-    store: deps.store,
-    clock: base.clock,
-    logger: base.logger,
-    pools: () => deps.config.poolMap(),
-    onAcquired: (pool) => metrics.resourceAcquisitions.inc({ pool }),
-    onWaitTimedOut: (pool) => metrics.resourceWaitTimeouts.inc({ pool }),
-  });
-  await broker.releaseStale();
-  base.cleanup.push('resource sweep', broker.startSweeping());
-  metrics.watchResources(() => broker.use());
-  return broker;
 }
