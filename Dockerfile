@@ -14,7 +14,7 @@ FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends openssh-client ca-certificates tini curl \
   && rm -rf /var/lib/apt/lists/* \
   && groupadd --system distcron && useradd --system --gid distcron --home /var/lib/distcron distcron \
-  && mkdir -p /etc/distcron/jobs.d /etc/distcron/nodes.d /var/lib/distcron \
+  && mkdir -p /etc/distcron/jobs.d /etc/distcron/nodes.d /etc/distcron/resources.d /var/lib/distcron \
   && chown -R distcron:distcron /etc/distcron /var/lib/distcron
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

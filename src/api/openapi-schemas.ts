@@ -136,6 +136,12 @@ const jobDefinition = obj({
   tags: arr(str),
   enabled: bool,
   parameters: { type: 'object', additionalProperties: parameterSpec, description: 'Declared parameters' },
+  resources: {
+    type: 'object',
+    additionalProperties: int,
+    description: 'Units of each resource pool a run holds; "<pool>@{node}" is one pool per host',
+  },
+  resource_wait_ms: nint,
 });
 
 const configProblem = obj({
@@ -287,6 +293,17 @@ export const schemas: Record<string, Schema> = {
   EmptyBody: { type: 'object', additionalProperties: false, maxProperties: 0 },
   Node: node,
   NodeList: obj({ nodes: arr(ref('Node')) }),
+  ResourcePool: obj({
+    name: str,
+    declared_by: nstr,
+    capacity: nint,
+    per_minute: nint,
+    in_use: int,
+    holders: arr(obj({ run_id: str, job: str, node: nstr, since: dt, amount: int })),
+    waiters: arr(obj({ run_id: str, job: str, node: nstr, since: dt, wanted: int })),
+    acquisitions_last_minute: int,
+  }),
+  ResourceList: obj({ pools: arr(ref('ResourcePool')) }),
   ConfigProblem: configProblem,
   ConfigErrors: obj({ errors: arr(ref('ConfigProblem')) }),
   Whoami: obj({

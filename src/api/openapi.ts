@@ -344,6 +344,15 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     ok: { status: 200, description: 'The node', schema: 'Node' },
     errors: [400, 404],
   },
+  'get /api/v1/resources': {
+    operationId: 'listResources',
+    summary:
+      'Resource pools (resources.d, one per host for per-host pools) with limits, holders, waiters in serving order, and acquisitions in the last minute; cluster-wide',
+    tag: 'nodes',
+    role: 'read',
+    ok: { status: 200, description: 'Every pool declared or in use', schema: 'ResourceList' },
+    errors: [400],
+  },
   'get /api/v1/config/errors': {
     operationId: 'listConfigErrors',
     summary: 'Every config file that failed to load, with location and message',

@@ -22,7 +22,14 @@ function configErrors(ctx: RouteContext, req: Request, res: Response): void {
   res.json({ errors: ctx.control.configErrors().map(configProblemJson) });
 }
 
+/** Resource pools (SPEC §16): holders and waiters name runs and jobs, nothing secret. */
+async function resources(ctx: RouteContext, req: Request, res: Response): Promise<void> {
+  readQuery(req, []);
+  res.json({ pools: (await ctx.control.resources?.()) ?? [] });
+}
+
 export const nodeRoutes: ApiRoute[] = [
+  { method: 'get', path: `${API_PREFIX}/resources`, role: 'read', handle: resources },
   { method: 'get', path: `${API_PREFIX}/nodes`, role: 'read', handle: listNodes },
   { method: 'get', path: `${API_PREFIX}/nodes/:name`, role: 'read', handle: getNode },
   { method: 'get', path: `${API_PREFIX}/config/errors`, role: 'read', handle: configErrors },

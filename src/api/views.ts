@@ -1,6 +1,7 @@
 import type { ConfigProblem, JobDef, RunRecord, ScheduleSpec } from '../core/types.js';
 import { isoUtc } from '../core/types.js';
 import type { JobView, NodeView } from '../daemon/control.js';
+import { PER_NODE_SUFFIX } from '../config/parse-resources.js';
 
 /**
  * JSON shapes of the API. Field names follow the job files and the `runs` table (snake_case).
@@ -104,7 +105,16 @@ export function jobDefinitionJson(def: JobDef) {
     tags: def.tags,
     enabled: def.enabled,
     parameters: parametersJson(def),
+    ...resourcesJson(def),
   };
+}
+
+/** Pools as the job file spells them (`"nightly-io@{node}": 1`), and the wait bound. */
+function resourcesJson(def: JobDef) {
+  const resources = Object.fromEntries(
+    (def.resources ?? []).map((c) => [c.perNode ? `${c.pool}${PER_NODE_SUFFIX}` : c.pool, c.amount]),
+  );
+  return { resources, resource_wait_ms: def.resourceWaitMs ?? null };
 }
 
 /** A script job's script without its bytes (up to 1 MiB): where it comes from and what runs it. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { withDefaults } from '../daemon/options.js';
+import { resourcesDirOf, withDefaults } from '../daemon/options.js';
 import { listRuns, runRemote } from './client.js';
 import { collectRoles, labelsOf, runExec, UsageError } from './exec-command.js';
 import { resolveDaemonOptions } from './daemon-flags.js';
@@ -22,6 +22,7 @@ function configFlags(cmd: Command): Command {
   return cmd
     .option('--jobs-dir <dir>', 'directory of job definitions [env DISTCRON_JOBS_DIR]')
     .option('--nodes-dir <dir>', 'directory of node definitions [env DISTCRON_NODES_DIR]')
+    .option('--resources-dir <dir>', 'directory of resource pools [env DISTCRON_RESOURCES_DIR]')
     .option('--timezone <zone>', 'IANA zone for schedules that name none [env DISTCRON_TIMEZONE]');
 }
 
@@ -44,6 +45,7 @@ export function addConfigCommands(program: Command): void {
       const code = await runValidate({
         jobsDir: o.jobsDir,
         nodesDir: o.nodesDir,
+        resourcesDir: resourcesDirOf(o),
         defaultTimezone: o.timezone,
         json: flags.json === true,
         out,

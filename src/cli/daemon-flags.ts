@@ -76,6 +76,11 @@ export const DAEMON_FLAGS: FlagSpec[] = [
   { flag: 'jobs-dir', key: 'jobsDir', help: 'directory of job definitions' },
   { flag: 'nodes-dir', key: 'nodesDir', help: 'directory of node definitions' },
   {
+    flag: 'resources-dir',
+    key: 'resourcesDir',
+    help: 'directory of resource pools (default: resources.d beside the jobs directory)',
+  },
+  {
     flag: 'db',
     key: 'dbPath',
     help: 'SQLite database file, or a postgres://user@host/db URL (prefer DISTCRON_DB or PGPASSWORD for a password)',

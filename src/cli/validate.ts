@@ -5,6 +5,7 @@ import { loadConfig } from '../config/index.js';
 export interface ValidateOptions {
   jobsDir: string;
   nodesDir: string;
+  resourcesDir?: string;
   defaultTimezone: string;
   /** One JSON document instead of lines, for scripts. */
   json?: boolean;

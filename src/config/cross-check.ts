@@ -1,6 +1,7 @@
 /** Problems between files: jobs naming nodes or roles that do not exist, broken bastion chains. Pure. */
-import type { ConfigProblem, JobDef, NodeDef } from '../core/types.js';
+import type { ConfigProblem, JobDef, NodeDef, ResourcePoolDef } from '../core/types.js';
 import { problemAt } from './source-map.js';
+import { checkJobPools } from './resource-check.js';
 
 type Defs<T> = ReadonlyMap<string, T> | Iterable<T>;
 
@@ -8,10 +9,16 @@ const valuesOf = <T>(defs: Defs<T>): T[] => [
   ...(defs instanceof Map ? defs.values() : (defs as Iterable<T>)),
 ];
 
-export function crossCheck(jobs: Defs<JobDef>, nodes: Defs<NodeDef>): ConfigProblem[] {
+/** With `pools`, jobs' "resources" are checked against them too. */
+export function crossCheck(
+  jobs: Defs<JobDef>,
+  nodes: Defs<NodeDef>,
+  pools?: ReadonlyMap<string, ResourcePoolDef>,
+): ConfigProblem[] {
   const index = new NodeIndex(valuesOf(nodes));
   const problems: ConfigProblem[] = [];
   for (const job of valuesOf(jobs)) problems.push(...checkJobAgainst(job, index));
+  if (pools) for (const job of valuesOf(jobs)) problems.push(...checkJobPools(job, pools));
   problems.push(...checkNodes(index));
   return problems;
 }
@@ -21,7 +28,11 @@ export class NodeIndex {
   readonly byName: Map<string, NodeDef>;
   readonly roles: Set<string>;
 
-  constructor(nodes: Iterable<NodeDef>) {
+  constructor(
+    nodes: Iterable<NodeDef>,
+    /** Resource pools by name, for jobs' "resources". */
+    readonly pools: ReadonlyMap<string, ResourcePoolDef> = new Map(),
+  ) {
     const list = [...nodes];
     this.byName = new Map(list.map((n) => [n.name, n]));
     this.roles = new Set(list.flatMap((n) => n.roles));

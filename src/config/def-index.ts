@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ConfigProblem } from '../core/types.js';
 import type { NameDiff } from './diff.js';
 
-export type Kind = 'job' | 'node';
+export type Kind = 'job' | 'node' | 'resource';
 
 export interface FileEntry<T> {
   name: string;

@@ -15,10 +15,14 @@ export interface NameDiff {
 export interface ConfigDiff {
   jobs: NameDiff;
   nodes: NameDiff;
+  /** Resource pools (resources.d); absent where no resources directory is read. */
+  resources?: NameDiff;
 }
 
 export function isEmptyDiff(diff: ConfigDiff): boolean {
-  return [diff.jobs, diff.nodes].every((d) => d.added.length + d.changed.length + d.removed.length === 0);
+  return [diff.jobs, diff.nodes, ...(diff.resources ? [diff.resources] : [])].every(
+    (d) => d.added.length + d.changed.length + d.removed.length === 0,
+  );
 }
 
 export function sameProblems(a: readonly ConfigProblem[], b: readonly ConfigProblem[]): boolean {

@@ -1,5 +1,5 @@
 /** loadConfig: both directories read and parsed into one snapshot. Never throws over bad files. I/O. */
-import { resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { readAhead } from './read-ahead.js';
 import { readConfigFileSync, type FileStamp } from './read-file.js';
@@ -9,6 +9,8 @@ import { ConfigTable, type ConfigSnapshot, type Kind } from './table.js';
 export interface LoadOptions {
   jobsDir: string;
   nodesDir: string;
+  /** resources.d (SPEC §16); optional: a missing directory means no pools, not a problem. */
+  resourcesDir?: string;
   /** IANA zone for schedules that name none (daemon --timezone). */
   defaultTimezone: string;
 }
@@ -18,15 +20,25 @@ const BATCH = 512;
 /** From this many files on, a helper thread reads while this one parses (start-up at scale). */
 const READ_AHEAD_MIN = 2048;
 
+/** Without `resourcesDir`, pools are read from `resources.d` beside the jobs directory (the daemon's default). */
 export async function loadConfig(opts: LoadOptions): Promise<ConfigSnapshot> {
-  const table = new ConfigTable(opts.defaultTimezone, absolutePaths(opts));
-  await loadInto(table, opts);
+  const withPools = {
+    ...opts,
+    resourcesDir: opts.resourcesDir ?? join(dirname(resolve(opts.jobsDir)), 'resources.d'),
+  };
+  const table = new ConfigTable(opts.defaultTimezone, absolutePaths(withPools));
+  await loadInto(table, withPools);
   return table.snapshot();
 }
 
 /** File path as found → absolute path; path.resolve per file is measurable at 100k files. */
-export function absolutePaths(opts: { jobsDir: string; nodesDir: string }): (file: string) => string {
-  const roots = [opts.jobsDir, opts.nodesDir].map((dir) => [dir + sep, resolve(dir) + sep] as const);
+export function absolutePaths(opts: {
+  jobsDir: string;
+  nodesDir: string;
+  resourcesDir?: string;
+}): (file: string) => string {
+  const dirs = [opts.jobsDir, opts.nodesDir, ...(opts.resourcesDir ? [opts.resourcesDir] : [])];
+  const roots = dirs.map((dir) => [dir + sep, resolve(dir) + sep] as const);
   return (file) => {
     for (const [given, absolute] of roots)
       if (file.startsWith(given)) return absolute + file.slice(given.length);
@@ -38,6 +50,7 @@ export function absolutePaths(opts: { jobsDir: string; nodesDir: string }): (fil
 export interface ScannedDirs {
   jobs: DirListing;
   nodes: DirListing;
+  resources?: DirListing;
 }
 
 /**
@@ -52,10 +65,20 @@ export async function loadInto(
   const dirs = { jobs: scanConfigDir(opts.jobsDir, 'jobs'), nodes: scanConfigDir(opts.nodesDir, 'nodes') };
   table.dirProblems.set('jobs', dirs.jobs.problems);
   table.dirProblems.set('nodes', dirs.nodes.problems);
-  beforeRead(dirs);
+  const withPools = { ...dirs, resources: scanResourcesDir(table, opts.resourcesDir) };
+  beforeRead(withPools);
+  await readAll(table, 'resource', withPools.resources?.files ?? []);
   await readAll(table, 'node', dirs.nodes.files);
   await readFresh(table, 'job', dirs.jobs.files);
-  return dirs;
+  return withPools;
+}
+
+/** A resources directory that does not exist is no problem: most installations have no pools. */
+function scanResourcesDir(table: ConfigTable, dir: string | undefined): DirListing | undefined {
+  if (dir === undefined) return undefined;
+  const listing = scanConfigDir(dir, 'resources');
+  table.dirProblems.set('resources', listing.rootOk ? listing.problems : []);
+  return listing;
 }
 
 /** Reads files not known yet (no stamps kept): many of them on a helper thread, see read-ahead.ts. */

@@ -35,6 +35,7 @@ import {
 } from './shared-defaults.js';
 import type { ReadFacts } from './read-facts.js';
 import { parseScript, withRunAs } from './parse-script.js';
+import { applyResourceFields } from './parse-resources.js';
 
 export interface JobParseOptions {
   defaultTimezone: string;
@@ -64,6 +65,8 @@ const JOB_FIELDS = [
   'notify',
   'tags',
   'enabled',
+  'resources',
+  'resource_wait',
 ];
 const JOB_HINTS: Record<string, string> = {
   env: 'write it as "environment"',
@@ -137,6 +140,7 @@ function jobFromTree(
   const timeoutMs = ifGiven(fields.get('timeout'), sink, readDuration);
   if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
   checkScheduledParameters(sink, fields.get('parameters'), job);
+  applyResourceFields(sink, fields, job);
   return job;
 }
 

@@ -3,13 +3,15 @@
  * snapshots built from it, each with the diff to the one before. Shared by loadConfig and the
  * watcher. Pure.
  */
-import type { ConfigProblem, JobDef, NodeDef } from '../core/types.js';
+import type { ConfigProblem, JobDef, NodeDef, ResourcePoolDef } from '../core/types.js';
 import { checkJobAgainst, checkNodes, NodeIndex } from './cross-check.js';
 import { DefIndex, type FileEntry, type Kind } from './def-index.js';
 import { isEmptyDiff, type ConfigDiff } from './diff.js';
 import { configNameOf, nameProblem } from './names.js';
 import { parseJobText } from './parse-job.js';
 import { parseNodeText } from './parse-node.js';
+import { parseResourceText } from './parse-resources.js';
+import { checkJobPools } from './resource-check.js';
 import type { ReadFacts } from './read-facts.js';
 
 export type { Kind } from './def-index.js';
@@ -17,6 +19,8 @@ export type { Kind } from './def-index.js';
 export interface ConfigSnapshot {
   jobs: Map<string, JobDef>;
   nodes: Map<string, NodeDef>;
+  /** Resource pools by name (resources.d, SPEC §16). */
+  resources: Map<string, ResourcePoolDef>;
   /**
    * Every problem currently known, sorted by file and place: files failing to load (even when
    * an older version stays active), name collisions, checks across files.
@@ -36,6 +40,7 @@ interface Published {
 export class ConfigTable {
   readonly jobFiles = new DefIndex<JobDef>('job');
   readonly nodeFiles = new DefIndex<NodeDef>('node');
+  readonly resourceFiles = new DefIndex<ResourcePoolDef>('resource');
   /** Problems that belong to a directory rather than one file, per root. */
   readonly dirProblems = new Map<string, ConfigProblem[]>();
   private last?: Published;
@@ -57,6 +62,11 @@ export class ConfigTable {
         const { job, problems } = parseJobText(file, text, this.jobOptions, facts);
         return { def: job, problems };
       });
+    } else if (kind === 'resource') {
+      this.updateIn(this.resourceFiles, file, input, (text) => {
+        const { pool, problems } = parseResourceText(file, text);
+        return { def: pool, problems };
+      });
     } else {
       this.updateIn(this.nodeFiles, file, input, (text) => {
         const { node, problems } = parseNodeText(file, text);
@@ -66,7 +76,12 @@ export class ConfigTable {
   }
 
   remove(kind: Kind, file: string): void {
-    (kind === 'job' ? this.jobFiles : this.nodeFiles).delete(file);
+    this.filesOf(kind).delete(file);
+  }
+
+  filesOf(kind: Kind): DefIndex<JobDef> | DefIndex<NodeDef> | DefIndex<ResourcePoolDef> {
+    if (kind === 'job') return this.jobFiles;
+    return kind === 'node' ? this.nodeFiles : this.resourceFiles;
   }
 
   private updateIn<T extends { file: string }>(
@@ -97,18 +112,28 @@ export class ConfigTable {
   publish(): { snapshot: ConfigSnapshot; diff: ConfigDiff } {
     const last = this.last;
     const nodes = this.nodeFiles.pick(last?.snapshot.nodes);
+    const pools = this.resourceFiles.pick(last?.snapshot.resources);
     const jobs = this.jobFiles.pick(last?.snapshot.jobs);
-    const index = new NodeIndex(nodes.defs.values());
-    const nodesChanged = !last || !isEmptyDiff({ jobs: emptyNames(), nodes: nodes.diff });
-    const jobCross = nodesChanged
+    const index = new NodeIndex(nodes.defs.values(), pools.defs);
+    const othersChanged =
+      !last || !isEmptyDiff({ jobs: emptyNames(), nodes: nodes.diff, resources: pools.diff });
+    const jobCross = othersChanged
       ? crossAll(jobs.defs, index)
       : crossSome(last.jobCross, jobs.defs, jobs.touched, index);
     const problems = [...this.dirProblems.values()].flat();
     problems.push(...this.nodeFiles.problems(), ...this.jobFiles.problems(), ...checkNodes(index));
+    problems.push(...this.resourceFiles.problems());
     for (const list of jobCross.values()) problems.push(...list);
-    const snapshot = { jobs: jobs.defs, nodes: nodes.defs, problems: problems.sort(byPlace) };
+    const snapshot = {
+      jobs: jobs.defs,
+      nodes: nodes.defs,
+      resources: pools.defs,
+      problems: problems.sort(byPlace),
+    };
     this.last = { snapshot, jobCross };
-    const diff = last ? { jobs: jobs.diff, nodes: nodes.diff } : everythingAdded(snapshot);
+    const diff = last
+      ? { jobs: jobs.diff, nodes: nodes.diff, resources: pools.diff }
+      : everythingAdded(snapshot);
     return { snapshot, diff };
   }
 }
@@ -135,7 +160,7 @@ function parseSafely<T>(
 function crossAll(jobs: Map<string, JobDef>, index: NodeIndex): Map<string, ConfigProblem[]> {
   const out = new Map<string, ConfigProblem[]>();
   for (const [name, job] of jobs) {
-    const problems = checkJobAgainst(job, index);
+    const problems = checkJobAll(job, index);
     if (problems.length > 0) out.set(name, problems);
   }
   return out;
@@ -151,18 +176,25 @@ function crossSome(
   const out = new Map(previous);
   for (const name of touched) {
     const job = jobs.get(name);
-    const problems = job ? checkJobAgainst(job, index) : [];
+    const problems = job ? checkJobAll(job, index) : [];
     if (problems.length > 0) out.set(name, problems);
     else out.delete(name);
   }
   return out;
 }
 
+function checkJobAll(job: JobDef, index: NodeIndex): ConfigProblem[] {
+  const problems = checkJobAgainst(job, index);
+  if (!job.resources) return problems;
+  const pools = checkJobPools(job, index.pools);
+  return pools.length === 0 ? problems : [...problems, ...pools];
+}
+
 const emptyNames = () => ({ added: [], changed: [], removed: [] });
 
 function everythingAdded(snapshot: ConfigSnapshot): ConfigDiff {
   const names = (m: Map<string, unknown>) => ({ added: [...m.keys()], changed: [], removed: [] });
-  return { jobs: names(snapshot.jobs), nodes: names(snapshot.nodes) };
+  return { jobs: names(snapshot.jobs), nodes: names(snapshot.nodes), resources: names(snapshot.resources) };
 }
 
 function byPlace(a: ConfigProblem, b: ConfigProblem): number {

@@ -19,6 +19,8 @@ import { ConfigTable, type ConfigSnapshot, type Kind } from './table.js';
 export interface ConfigWatcherOptions {
   jobsDir: string;
   nodesDir: string;
+  /** resources.d (SPEC §16); watched like the others, but its absence is not a problem. */
+  resourcesDir?: string;
   defaultTimezone: string;
   /** Quiet time after the last event before files are re-read (editors write in bursts). */
   debounceMs?: number;
@@ -45,19 +47,19 @@ const STAT_BATCH = 1024;
 interface Root {
   kind: Kind;
   dir: string;
-  what: 'jobs' | 'nodes';
+  what: 'jobs' | 'nodes' | 'resources';
   present: boolean;
 }
 
 export class ConfigWatcher extends EventEmitter {
-  private readonly opts: Required<Omit<ConfigWatcherOptions, 'onChange' | 'onError'>> &
-    Pick<ConfigWatcherOptions, 'onChange' | 'onError'>;
+  private readonly opts: Required<Omit<ConfigWatcherOptions, 'onChange' | 'onError' | 'resourcesDir'>> &
+    Pick<ConfigWatcherOptions, 'onChange' | 'onError' | 'resourcesDir'>;
   private readonly table: ConfigTable;
   private readonly roots: Root[];
   private readonly stamps = new Map<string, FileStamp>();
   private readonly dirty = new Set<string>();
   private readonly dirs: DirWatchers;
-  private current: ConfigSnapshot = { jobs: new Map(), nodes: new Map(), problems: [] };
+  private current: ConfigSnapshot = { jobs: new Map(), nodes: new Map(), resources: new Map(), problems: [] };
   private work: Promise<unknown> = Promise.resolve();
   private debounceTimer?: NodeJS.Timeout;
   private rescanTimer?: NodeJS.Timeout;
@@ -68,13 +70,19 @@ export class ConfigWatcher extends EventEmitter {
     super();
     // Event paths are built from the watched directory's name and matched against the roots by
     // prefix: "./jobs.d", "jobs.d/" or "../x" must all become one spelling, or events are dropped.
-    const dirs = { jobsDir: resolve(options.jobsDir), nodesDir: resolve(options.nodesDir) };
+    const dirs = {
+      jobsDir: resolve(options.jobsDir),
+      nodesDir: resolve(options.nodesDir),
+      resourcesDir: options.resourcesDir === undefined ? undefined : resolve(options.resourcesDir),
+    };
     this.opts = { ...DEFAULTS, ...options, ...dirs };
     this.table = new ConfigTable(options.defaultTimezone, absolutePaths(dirs));
     this.roots = [
       { kind: 'node', dir: dirs.nodesDir, what: 'nodes', present: true },
       { kind: 'job', dir: dirs.jobsDir, what: 'jobs', present: true },
     ];
+    if (dirs.resourcesDir)
+      this.roots.push({ kind: 'resource', dir: dirs.resourcesDir, what: 'resources', present: true });
     this.dirs = new DirWatchers((path) => this.markDirty(path));
     if (options.onChange) this.on('change', options.onChange);
   }
@@ -139,6 +147,7 @@ export class ConfigWatcher extends EventEmitter {
       for (const [root, listing] of [
         [this.roots[0]!, dirs.nodes],
         [this.roots[1]!, dirs.jobs],
+        ...(this.roots[2] && dirs.resources ? [[this.roots[2], dirs.resources] as const] : []),
       ] as const) {
         root.present = listing.rootOk;
         if (!this.closed) this.dirs.sync(root.dir, listing.dirs);
@@ -199,6 +208,8 @@ export class ConfigWatcher extends EventEmitter {
   private markRootMissing(root: Root): void {
     root.present = false;
     this.dirs.dropTree(root.dir);
+    // Most installations have no resources.d: its absence is no problem (loaded pools stay).
+    if (root.kind === 'resource') return void this.table.dirProblems.set(root.what, []);
     const message = `${root.what} directory "${root.dir}" is missing; the last loaded ${root.what} stay active until it is back`;
     this.table.dirProblems.set(root.what, [dirProblem(root.dir, message)]);
   }
@@ -242,7 +253,8 @@ export class ConfigWatcher extends EventEmitter {
 
   /** A file read at start-up (without a stamp) and loaded cleanly takes its stamp now, unread. */
   private adoptStamp(file: string, stamp: FileStamp | undefined): boolean {
-    const entry = this.table.jobFiles.get(file) ?? this.table.nodeFiles.get(file);
+    const entry =
+      this.table.jobFiles.get(file) ?? this.table.nodeFiles.get(file) ?? this.table.resourceFiles.get(file);
     if (!stamp || !entry || entry.problems.length > 0) return false;
     this.stamps.set(file, stamp);
     return true;
@@ -261,7 +273,7 @@ export class ConfigWatcher extends EventEmitter {
   }
 
   private filesOf(root: Root): string[] {
-    return [...(root.kind === 'job' ? this.table.jobFiles : this.table.nodeFiles).keys()];
+    return this.table.filesOf(root.kind).keys();
   }
 
   private rootOf(path: string): Root | undefined {

@@ -10,6 +10,12 @@ export interface MetricsOptions {
   jobLabels?: boolean;
 }
 
+/** Per pool: runs holding it, runs waiting for it. */
+export interface ResourceUse {
+  holders: ReadonlyMap<string, number>;
+  waiters: ReadonlyMap<string, number>;
+}
+
 /** Every Prometheus metric of SPEC §13, on one registry per daemon (tests run several). */
 export class Metrics {
   readonly registry = new Registry();
@@ -64,6 +70,22 @@ export class Metrics {
     help: 'Runs currently executing',
     registers: [this.registry],
   });
+  readonly resourceAcquisitions = new Counter({
+    name: 'distcron_resource_acquisitions_total',
+    help: 'Acquisitions of each resource pool by runs of this daemon',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+  readonly resourceWaitTimeouts = new Counter({
+    name: 'distcron_resource_wait_timeouts_total',
+    help: 'Runs of this daemon skipped because "resource_wait" ran out, by the pool they waited for',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+  /** Holders and waiters per pool, cluster-wide: read from the store at each scrape (see watchResources). */
+  private resourceUse?: () => Promise<ResourceUse>;
+  private readonly resourceHolders = this.resourceGauge('holders', 'Runs holding each resource pool');
+  private readonly resourceWaiters = this.resourceGauge('waiters', 'Runs waiting for each resource pool');
 
   constructor(options: MetricsOptions = {}) {
     this.jobLabels = options.jobLabels === true;
@@ -82,6 +104,27 @@ export class Metrics {
     });
     if (options.defaultMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: 'distcron_' });
+  }
+
+  /** Where the holder and waiter gauges read from at each scrape. */
+  watchResources(read: () => Promise<ResourceUse>): void {
+    this.resourceUse = read;
+  }
+
+  private resourceGauge(what: keyof ResourceUse, help: string): Gauge<'pool'> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const metrics = this;
+    return new Gauge({
+      name: `distcron_resource_${what}`,
+      help: `${help} (cluster-wide, read at scrape)`,
+      labelNames: ['pool'] as const,
+      registers: [this.registry],
+      async collect() {
+        const use = await metrics.resourceUse?.().catch(() => undefined);
+        this.reset();
+        for (const [pool, n] of use?.[what] ?? []) this.set({ pool }, n);
+      },
+    });
   }
 
   /** Counts a finished run and its duration (by job only with `jobLabels`). */

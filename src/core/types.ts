@@ -142,6 +142,31 @@ export interface JobDef {
   notify: { on: NotifyEvent[]; email: string[]; webhooks: WebhookDef[]; remindEveryMs?: number };
   tags: string[];
   enabled: boolean;
+  /** Shared resource pools a run holds while its command runs (SPEC §16); absent: none. */
+  resources?: ResourceClaim[];
+  /** How long a run waits for its resources before it is recorded `skipped`; absent: the timeout, else 1h. */
+  resourceWaitMs?: number;
+}
+
+/**
+ * What a job takes from one pool: `pool` names a `resources.d/<pool>.json`; `perNode` (the
+ * `"<pool>@{node}"` spelling) makes it one pool per host, `<pool>@<node>`, each of that size.
+ */
+export interface ResourceClaim {
+  pool: string;
+  perNode: boolean;
+  amount: number;
+}
+
+/** One `resources.d/<name>.json`: at least one of the two limits. */
+export interface ResourcePoolDef {
+  name: string;
+  file: string;
+  description?: string;
+  /** At most this many units held at once. */
+  capacity?: number;
+  /** At most this many units acquired in any rolling 60 s. */
+  perMinute?: number;
 }
 
 export interface ConfigProblem {

@@ -7,6 +7,7 @@ import { orderForAny, selectCandidates, type NodeLoad, type PlacementHistory } f
 import type { Limiter } from './limiter.js';
 import type { LiveOutput } from './live-output.js';
 import type { NodeHealthTracker } from './node-health.js';
+import type { ResourceBroker } from './resource-broker.js';
 import { failedWithoutStart, withOutcome } from './run-records.js';
 import type { StartFields } from './run-journal.js';
 
@@ -32,6 +33,8 @@ export interface AttemptContext {
   recordStart: (id: string, fields: StartFields) => void;
   /** Live output of the runs executing here (followers, stored chunks). */
   liveOutput?: LiveOutput;
+  /** Shared resource pools (SPEC §16); absent: jobs' "resources" are not enforced (tests). */
+  resources?: ResourceBroker;
 }
 
 export type AttemptTarget = { kind: 'any'; avoid: ReadonlySet<string> } | { kind: 'node'; node: NodeDef };
@@ -106,15 +109,51 @@ async function runOnNode(
   ctx.noteStart(node.name);
   ctx.placements.note(input.job.name, node.name);
   try {
-    const waited = await waitForSlot(ctx, input, node, deadline);
-    if (waited) return { kind: 'done', record: waited };
-    try {
-      return await execOnNode(ctx, input, node, deadline);
-    } finally {
-      ctx.slots(node).release();
-    }
+    return await withResources(ctx, input, node, deadline, (after) => runInSlot(ctx, input, node, after));
   } finally {
     ctx.noteEnd(node.name);
+  }
+}
+
+/**
+ * The run's resource pools are taken once its node is known (per-host pools) and before it
+ * waits for a node slot, so a run waiting for a pool never keeps a slot from other jobs. The
+ * timeout counts from the command's start: a wait for resources does not eat into it.
+ */
+async function withResources(
+  ctx: AttemptContext,
+  input: AttemptInput,
+  node: NodeDef,
+  deadline: number | null,
+  body: (deadline: number | null) => Promise<NodeResult>,
+): Promise<NodeResult> {
+  if (!ctx.resources || !input.job.resources) return body(deadline);
+  const request = { job: input.job, run: input.run, node: node.name, signal: input.signal };
+  const held = await ctx.resources.acquire(request, ctx.defaultTimeoutMs);
+  if (!held.ok) {
+    const run = { ...input.run, node: node.name };
+    return { kind: 'done', record: failedWithoutStart(run, held.status, held.error, ctx.clock.now()) };
+  }
+  try {
+    const timeoutMs = input.job.timeoutMs ?? ctx.defaultTimeoutMs;
+    return await body(timeoutMs === undefined ? deadline : ctx.clock.now() + timeoutMs);
+  } finally {
+    await held.release();
+  }
+}
+
+async function runInSlot(
+  ctx: AttemptContext,
+  input: AttemptInput,
+  node: NodeDef,
+  deadline: number | null,
+): Promise<NodeResult> {
+  const waited = await waitForSlot(ctx, input, node, deadline);
+  if (waited) return { kind: 'done', record: waited };
+  try {
+    return await execOnNode(ctx, input, node, deadline);
+  } finally {
+    ctx.slots(node).release();
   }
 }
 

@@ -8,7 +8,7 @@ import {
   type ConfigSnapshot,
 } from '../config/index.js';
 import type { ConfigState } from './config-view.js';
-import type { DaemonOptions } from './options.js';
+import { resourcesDirOf, type DaemonOptions } from './options.js';
 
 /** The daemon's window on jobs.d / nodes.d: the current snapshot, change events, reloads. */
 export interface ConfigSource {
@@ -39,6 +39,7 @@ export async function openConfigSource(options: DaemonOptions, logger: Logger): 
   const watcher = new ConfigWatcher({
     jobsDir: options.jobsDir,
     nodesDir: options.nodesDir,
+    resourcesDir: resourcesDirOf(options),
     defaultTimezone: options.timezone,
     debounceMs: options.reloadDebounceMs,
     onChange: ({ snapshot }) => {
@@ -62,7 +63,9 @@ export async function openConfigSource(options: DaemonOptions, logger: Logger): 
     validateJobBody: (name, body, nodes) => {
       const file = `${options.jobsDir}/${name}.json`;
       const result = validateJobBody(name, body, { defaultTimezone: options.timezone, file });
-      const cross = result.job ? crossCheck(new Map([[name, result.job]]), nodes) : [];
+      const cross = result.job
+        ? crossCheck(new Map([[name, result.job]]), nodes, watcher.snapshot.resources)
+        : [];
       return { problems: [...result.problems, ...cross], text: result.text };
     },
     isValidJobName: (name) => isValidJobName(name),

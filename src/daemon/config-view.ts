@@ -1,11 +1,13 @@
 import type { Logger } from '../core/log.js';
-import type { ConfigProblem, JobDef, NodeDef } from '../core/types.js';
+import type { ConfigProblem, JobDef, NodeDef, ResourcePoolDef } from '../core/types.js';
 import { compileSchedule } from '../schedule/index.js';
 import type { JobChange, JobTable } from './job-table.js';
 
 export interface ConfigState {
   jobs: ReadonlyMap<string, JobDef>;
   nodes: ReadonlyMap<string, NodeDef>;
+  /** Resource pools (resources.d); absent: none. */
+  resources?: ReadonlyMap<string, ResourcePoolDef>;
   problems: ConfigProblem[];
 }
 
@@ -25,6 +27,7 @@ export interface PreparedConfig extends JobChange {
  */
 export class ConfigView {
   private nodes: ReadonlyMap<string, NodeDef> = new Map();
+  private pools: ReadonlyMap<string, ResourcePoolDef> = new Map();
   private problems: ConfigProblem[] = [];
   private compileProblems: ConfigProblem[] = [];
   private applyProblems: ConfigProblem[] = [];
@@ -58,6 +61,7 @@ export class ConfigView {
   /** Makes the nodes and problems of a prepared change current (the job table has taken its jobs). */
   commit(prepared: PreparedConfig): void {
     this.nodes = prepared.state.nodes;
+    this.pools = prepared.state.resources ?? new Map();
     this.problems = prepared.state.problems;
     this.compileProblems = prepared.compileProblems;
     this.applyProblems = [];
@@ -70,6 +74,11 @@ export class ConfigView {
 
   nodeMap(): ReadonlyMap<string, NodeDef> {
     return this.nodes;
+  }
+
+  /** Resource pools by name (SPEC §16). */
+  poolMap(): ReadonlyMap<string, ResourcePoolDef> {
+    return this.pools;
   }
 
   configProblems(): ConfigProblem[] {

@@ -36,6 +36,8 @@ import { RunOutput } from './run-output.js';
 import type { Scheduler } from './scheduler.js';
 import type { Schedule } from '../schedule/schedule.js';
 import { startAdhoc, type AdhocRequest, type AdhocStarted } from './adhoc.js';
+import type { ResourceBroker } from './resource-broker.js';
+import type { PoolView } from './resource-view.js';
 
 export interface ControlDeps {
   store: AsyncStore;
@@ -54,6 +56,8 @@ export interface ControlDeps {
   isValidJobName: (name: string) => boolean;
   /** This member's place in the cluster. */
   membership: Membership;
+  /** Resource pools (SPEC §16). */
+  resources?: ResourceBroker;
   /** Applies a file change now instead of waiting for the watcher (read-your-writes for the API). */
   reload: (file: string) => Promise<void>;
 }
@@ -73,6 +77,10 @@ export class DaemonControlImpl implements DaemonControl {
     this.store = deps.store;
     this.output = new RunOutput(deps.store, deps.runner.liveOutput);
     this.metrics = deps.metrics;
+  }
+
+  resources(): Promise<PoolView[]> {
+    return this.deps.resources?.views() ?? Promise.resolve([]);
   }
 
   async listJobs(names?: readonly string[]): Promise<JobView[]> {

@@ -2,6 +2,7 @@ import type { ClusterHealth, ClusterView } from './cluster.js';
 import type { RunOutput } from './run-output.js';
 import type { ConfigProblem, JobDef, NodeDef, RunRecord, RunStatus, Trigger } from '../core/types.js';
 import type { AdhocRequest, AdhocStarted } from './adhoc.js';
+import type { PoolView } from './resource-view.js';
 
 /** What the API, the CLI and tests see of a job. */
 export interface JobView {
@@ -141,6 +142,8 @@ export interface DaemonControl {
   listNodes(): NodeView[];
   getNode(name: string): NodeView | undefined;
   configErrors(): ConfigProblem[];
+  /** Resource pools with holders and waiters, cluster-wide (SPEC §16); absent: no pools. */
+  resources?(): Promise<PoolView[]>;
   /** Resolves once the run is final (for `distcron run`). */
   waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord>;
   /** Newest first; rejects with ControlError invalid for a cursor or time it cannot read. */

@@ -26,6 +26,7 @@ import {
   wireConfig,
   type Base,
 } from './parts.js';
+import { openResources } from './resource-part.js';
 import { startRetention } from './retention.js';
 import { startServices, type Services } from './services.js';
 import type { JobTable } from './job-table.js';
@@ -77,14 +78,15 @@ export async function startDaemon(
       onLost: () => bell.ring(),
     });
     const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
+    const resources = await openResources(base, { store, config: config.view });
     const random = runtime.random ?? Math.random;
     const runner = buildRunner(base, {
       ...{ store, config: config.view, jobs, nodes, outboxFor, bell, random },
-      membership,
+      ...{ membership, resources },
     });
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
-    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied };
+    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied, resources };
     const control = buildControl(base, parts);
     const services = await startServices(options, {
       ...base,

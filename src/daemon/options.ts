@@ -1,3 +1,4 @@
+import { dirname, join, resolve } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 
@@ -5,6 +6,8 @@ import type { Logger } from '../core/log.js';
 export interface DaemonOptions {
   jobsDir: string;
   nodesDir: string;
+  /** `--resources-dir` (SPEC §16); default: `resources.d` beside the jobs directory (see resourcesDirOf). */
+  resourcesDir?: string;
   /**
    * `--db`: the path of a SQLite file (SPEC §8), or a postgres:// / postgresql:// URL selecting
    * PostgreSQL (SPEC §15). Never log it as is: a URL may carry a password (see redactUrl).
@@ -132,6 +135,11 @@ export function parseListen(listen: string): { host: string; port: number } {
   const port = Number(match[3]);
   if (port > 65535) throw new Error(`daemon: --listen port ${port} is out of range`);
   return { host: match[1] ?? match[2]!, port };
+}
+
+/** resources.d: as given, else the sibling of the jobs directory. */
+export function resourcesDirOf(options: Pick<DaemonOptions, 'jobsDir' | 'resourcesDir'>): string {
+  return options.resourcesDir ?? join(dirname(resolve(options.jobsDir)), 'resources.d');
 }
 
 /** The member id: `--member-id`, else HOSTNAME:PORT of the listen address, else HOSTNAME:PID. */

@@ -32,6 +32,7 @@ import {
   type SelfInfo,
 } from './cluster.js';
 import { checkLeaseSettings, memberIdOf, type DaemonOptions } from './options.js';
+import type { ResourceBroker } from './resource-broker.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
 
@@ -269,6 +270,7 @@ export function buildRunner(
     bell: Bell;
     random: () => number;
     membership: Membership;
+    resources?: ResourceBroker;
   },
 ): Runner {
   const { options } = base;
@@ -294,6 +296,7 @@ export function buildRunner(
     fence: () => deps.membership.fence(),
     member: deps.membership.memberId,
     onFinished: () => deps.bell.ring(),
+    resources: deps.resources,
   });
 }
 
@@ -366,6 +369,7 @@ export function buildControl(
     membership: Membership;
     /** Resolves once the config read so far is applied. */
     applied: () => Promise<void>;
+    resources?: ResourceBroker;
   },
 ): DaemonControlImpl {
   const { view, source } = deps.config;
@@ -382,6 +386,7 @@ export function buildControl(
     validateJobBody: (name, body) => source.validateJobBody(name, body, view.nodeMap()),
     isValidJobName: (name) => source.isValidJobName(name),
     membership: deps.membership,
+    resources: deps.resources,
     reload: async (file) => {
       await source.refresh([file]);
       await deps.applied();

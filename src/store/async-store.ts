@@ -20,6 +20,7 @@ import type {
   RunFilter,
   RunPage,
 } from './store.js';
+import type { ResourceHoldingRow, ResourceRows, ResourceWaiterRow } from './resource-rows.js';
 
 /** Where a run starts: set when a queued run actually starts. */
 export interface RunStartFields {
@@ -93,6 +94,22 @@ export interface StoreOps {
   appendOutput(chunks: readonly OutputChunk[]): Promise<void>;
   /** Chunks of a run that end after `fromOffset`, in offset order, at most `limit`. */
   readOutput(runId: string, fromOffset: number, limit: number): Promise<OutputChunk[]>;
+
+  /**
+   * Resource pools (SPEC §16). Inside a transaction, first lock the pools it decides about
+   * (PostgreSQL: their rows FOR UPDATE, in name order; SQLite: the transaction is the lock).
+   */
+  lockResourcePools(pools: readonly string[]): Promise<void>;
+  /** Every holding and waiter, and the acquisitions after `since`. */
+  readResources(since: Millis): Promise<ResourceRows>;
+  /** Queues a run for its resources (again: its wants are updated, its place kept). */
+  putResourceWaiter(waiter: ResourceWaiterRow): Promise<void>;
+  /** The run stops waiting and holds these; acquisitions up to `pruneUpTo` are forgotten. */
+  grantResources(runId: string, holdings: readonly ResourceHoldingRow[], pruneUpTo: Millis): Promise<void>;
+  /** Everything the run holds or waits for is given back. */
+  releaseResources(runId: string): Promise<void>;
+  /** Holdings and waiters of runs that are no longer `running` (crashed, lost); resolves how many. */
+  releaseStaleResources(): Promise<number>;
 
   /** Deletes at most `batch` final runs (and their output chunks) that finished before `before`; resolves how many. */
   pruneRuns(before: Millis, batch: number): Promise<number>;

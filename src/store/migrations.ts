@@ -163,6 +163,41 @@ CREATE TABLE cluster_lease (
 ) STRICT;
 `;
 
+/**
+ * Shared resource pools (SPEC §16): who holds how much of which pool, who waits (FIFO by
+ * since, then run id), and recent acquisitions for the per-minute windows. A row of
+ * resource_pools is the lock acquisitions of that pool take (PostgreSQL: FOR UPDATE).
+ */
+const RESOURCE_TABLES = `
+CREATE TABLE resource_pools (
+  name TEXT PRIMARY KEY
+) STRICT;
+CREATE TABLE resource_holdings (
+  run_id TEXT NOT NULL,
+  pool TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  acquired_at TEXT NOT NULL,
+  job TEXT NOT NULL,
+  node TEXT,
+  PRIMARY KEY (run_id, pool)
+) STRICT;
+CREATE INDEX resource_holdings_pool ON resource_holdings (pool);
+CREATE TABLE resource_waiters (
+  run_id TEXT PRIMARY KEY,
+  job TEXT NOT NULL,
+  node TEXT,
+  since TEXT NOT NULL,
+  wants TEXT NOT NULL
+) STRICT;
+CREATE TABLE resource_acquisitions (
+  pool TEXT NOT NULL,
+  at TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  run_id TEXT NOT NULL
+) STRICT;
+CREATE INDEX resource_acquisitions_pool_at ON resource_acquisitions (pool, at);
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -177,6 +212,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'audit log of API writes', sql: AUDIT_TABLE },
   { version: 5, name: 'run_output_chunks', sql: RUN_OUTPUT_CHUNKS },
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
+  { version: 7, name: 'resource pools: holdings, waiters, acquisitions', sql: RESOURCE_TABLES },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

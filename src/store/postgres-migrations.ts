@@ -142,6 +142,41 @@ CREATE INDEX runs_running_member ON runs (member) WHERE status = 'running';
 DROP TABLE IF EXISTS daemon_lease;
 `;
 
+/**
+ * Shared resource pools (SPEC §16): who holds how much of which pool, who waits (FIFO by
+ * since, then run id), and recent acquisitions for the per-minute windows. A row of
+ * resource_pools is the lock acquisitions of that pool take (PostgreSQL: FOR UPDATE).
+ */
+const RESOURCE_TABLES = `
+CREATE TABLE resource_pools (
+  name text COLLATE "C" PRIMARY KEY
+);
+CREATE TABLE resource_holdings (
+  run_id text COLLATE "C" NOT NULL,
+  pool text COLLATE "C" NOT NULL,
+  amount integer NOT NULL,
+  acquired_at text COLLATE "C" NOT NULL,
+  job text COLLATE "C" NOT NULL,
+  node text COLLATE "C",
+  PRIMARY KEY (run_id, pool)
+);
+CREATE INDEX resource_holdings_pool ON resource_holdings (pool);
+CREATE TABLE resource_waiters (
+  run_id text COLLATE "C" PRIMARY KEY,
+  job text COLLATE "C" NOT NULL,
+  node text COLLATE "C",
+  since text COLLATE "C" NOT NULL,
+  wants text COLLATE "C" NOT NULL
+);
+CREATE TABLE resource_acquisitions (
+  pool text COLLATE "C" NOT NULL,
+  at text COLLATE "C" NOT NULL,
+  amount integer NOT NULL,
+  run_id text COLLATE "C" NOT NULL
+);
+CREATE INDEX resource_acquisitions_pool_at ON resource_acquisitions (pool, at);
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -163,6 +198,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     CREATE INDEX run_output_end ON run_output (run_id, end_offset);`,
   },
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
+  { version: 7, name: 'resource pools: holdings, waiters, acquisitions', sql: RESOURCE_TABLES },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (

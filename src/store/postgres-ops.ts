@@ -2,6 +2,8 @@ import type { Clock } from '../core/clock.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
 import { NotLeaderError, type ClaimFence, type RunStartFields, type StoreOps } from './async-store.js';
 import { PgOutboxOps } from './postgres-outbox.js';
+import * as Pools from './postgres-resources.js';
+import type { ResourceHoldingRow, ResourceWaiterRow } from './resource-rows.js';
 import type { Session } from './postgres-session.js';
 import { pgRowToRun, PG_SQL as SQL, positional, runToPgRow, type PgRunRow } from './postgres-sql.js';
 import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
@@ -29,6 +31,16 @@ export class PgOps extends PgOutboxOps implements StoreOps {
   constructor(s: Session, clock: Clock) {
     super(s, clock);
   }
+
+  // ---- resource pools (postgres-resources.ts) ------------------------------------------
+
+  lockResourcePools = (pools: readonly string[]) => Pools.lockPools(this.s, pools);
+  readResources = (since: Millis) => Pools.readResources(this.s, since);
+  putResourceWaiter = (waiter: ResourceWaiterRow) => Pools.putWaiter(this.s, waiter);
+  grantResources = (runId: string, holdings: readonly ResourceHoldingRow[], pruneUpTo: Millis) =>
+    Pools.grant(this.s, runId, holdings, pruneUpTo);
+  releaseResources = (runId: string) => Pools.release(this.s, runId);
+  releaseStaleResources = () => Pools.releaseStale(this.s);
 
   // ---- claims and inserts --------------------------------------------------------------
 

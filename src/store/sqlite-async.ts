@@ -18,6 +18,7 @@ import type {
   OutputChunk,
   RunFilter,
 } from './store.js';
+import type { ResourceHoldingRow, ResourceWaiterRow } from './resource-rows.js';
 
 export function openSqliteAsyncStore(options: SqliteStoreOptions): SqliteAsyncStore {
   return new SqliteAsyncStore(new SqliteStore(options));
@@ -76,6 +77,16 @@ abstract class SqliteOps implements StoreOps {
   appendOutput = (chunks: readonly OutputChunk[]) => this.run(() => this.sync.appendOutput(chunks));
   readOutput = (runId: string, fromOffset: number, limit: number) =>
     this.run(() => this.sync.readOutput(runId, fromOffset, limit));
+
+  lockResourcePools = (_pools: readonly string[]) => this.run(() => undefined);
+  readResources = (since: Millis) => this.run(() => this.sync.resources.read(since));
+  putResourceWaiter = (waiter: ResourceWaiterRow) => this.run(() => this.sync.resources.putWaiter(waiter));
+  grantResources = (runId: string, holdings: readonly ResourceHoldingRow[], pruneUpTo: Millis) =>
+    this.run(() => this.sync.inTransaction(() => this.sync.resources.grant(runId, holdings, pruneUpTo)));
+  releaseResources = (runId: string) =>
+    this.run(() => this.sync.inTransaction(() => this.sync.resources.release(runId)));
+  releaseStaleResources = () =>
+    this.run(() => this.sync.inTransaction(() => this.sync.resources.releaseStale()));
 
   pruneRuns = (before: Millis, batch: number) => this.run(() => this.sync.pruneRuns(before, batch));
 }

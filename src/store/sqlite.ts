@@ -7,6 +7,7 @@ import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
+import { SqliteResources } from './sqlite-resources.js';
 import {
   ClaimConflictError,
   LOST_RUN_ERROR,
@@ -51,6 +52,9 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   /** Called inside an open transaction, a better-sqlite3 transaction function is a savepoint. */
   private readonly nested: <T>(body: () => T) => T;
 
+  /** The resource pool tables (SPEC §16). */
+  readonly resources: SqliteResources;
+
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
     const logger = options.logger ?? silentLogger();
@@ -61,6 +65,12 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.logger = logger;
     this.statsRefreshedAt = clock.now();
     this.nested = db.transaction((body: () => unknown) => body()) as <T>(body: () => T) => T;
+    this.resources = new SqliteResources(db);
+  }
+
+  /** `body` all or nothing (a savepoint inside an open transaction). */
+  inTransaction<T>(body: () => T): T {
+    return this.atomically(body);
   }
 
   // ---- runs ----------------------------------------------------------------------------

@@ -258,6 +258,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resource pools (resources.d, one per host for per-host pools) with limits, holders, waiters in serving order, and acquisitions in the last minute; cluster-wide */
+        get: operations["listResources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs": {
         parameters: {
             query?: never;
@@ -637,6 +654,11 @@ export interface components {
                 /** @enum {string} */
                 select: "any" | "all";
             };
+            resource_wait_ms: number | null;
+            /** @description Units of each resource pool a run holds; "<pool>@{node}" is one pool per host */
+            resources: {
+                [key: string]: number;
+            };
             retries: {
                 count: number;
                 delay_ms: number;
@@ -801,6 +823,33 @@ export interface components {
         OpenApiDocument: {
             openapi: string;
             paths: Record<string, never>;
+        };
+        ResourceList: {
+            pools: components["schemas"]["ResourcePool"][];
+        };
+        ResourcePool: {
+            acquisitions_last_minute: number;
+            capacity: number | null;
+            declared_by: string | null;
+            holders: {
+                amount: number;
+                job: string;
+                node: string | null;
+                run_id: string;
+                /** Format: date-time */
+                since: string;
+            }[];
+            in_use: number;
+            name: string;
+            per_minute: number | null;
+            waiters: {
+                job: string;
+                node: string | null;
+                run_id: string;
+                /** Format: date-time */
+                since: string;
+                wanted: number;
+            }[];
         };
         RunDetail: {
             attempt: number;
@@ -1531,6 +1580,30 @@ export interface operations {
                     "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
+            421: components["responses"]["E421"];
+        };
+    };
+    listResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every pool declared or in use */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceList"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
             421: components["responses"]["E421"];
         };
     };

@@ -269,6 +269,10 @@ describe('REST API on a real daemon', function () {
     expect(stream.text).to.match(/event: end\ndata: \{"status":"succeeded","exit_code":0\}\n\n$/);
   });
 
+  it('lists no resource pools when resources.d has none', async () => {
+    expect((await api.get('/api/v1/resources')).json).to.deep.equal({ pools: [] });
+  });
+
   it('has exercised every documented operation in this suite', () => {
     const documented = Object.entries(openApiDocument().paths as Record<string, object>).flatMap(
       ([path, item]) => Object.keys(item).map((m) => `${m} ${path}`),

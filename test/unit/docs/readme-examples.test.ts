@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { parseJobText, parseNodeText } from '../../../src/config/index.js';
+import { parseResourceText } from '../../../src/config/parse-resources.js';
 
 /** Every ```json block of the README, with the line it starts on. */
 function jsonExamples(file: string): { line: number; text: string }[] {
@@ -17,9 +18,10 @@ function jsonExamples(file: string): { line: number; text: string }[] {
   return blocks;
 }
 
-function kindOf(value: unknown): 'node' | 'job' | 'unknown' {
+function kindOf(value: unknown): 'node' | 'job' | 'pool' | 'unknown' {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'unknown';
   if ('connection_type' in value) return 'node';
+  if ('capacity' in value || 'per_minute' in value) return 'pool';
   if ('command' in value || 'shell_command' in value || 'script' in value || 'script_inline' in value)
     return 'job';
   return 'unknown';
@@ -52,7 +54,7 @@ describe('README: every JSON example loads as written', () => {
     it(`the example at README.md:${line} parses without problems`, () => {
       const kind = kindOf(JSON.parse(text));
       expect(kind, 'a node or job example (teach this test the new kind)').to.not.equal('unknown');
-      const parse = kind === 'node' ? parseNodeText : parseJobText;
+      const parse = kind === 'node' ? parseNodeText : kind === 'pool' ? parseResourceText : parseJobText;
       // A job file lives in jobs.d, next to the scripts/ its "script" examples name.
       const file = kind === 'node' ? `README.md:${line}.json` : join(jobsDir, `readme-${line}.json`);
       const { problems } = parse(file, text, { defaultTimezone: 'UTC' });
