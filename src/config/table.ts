@@ -6,6 +6,7 @@
 import type { ConfigProblem, JobDef, NodeDef } from '../core/types.js';
 import { checkJobAgainst, checkNodes, NodeIndex } from './cross-check.js';
 import { DefIndex, type FileEntry, type Kind } from './def-index.js';
+import { checkDependencies } from './dependency-graph.js';
 import { isEmptyDiff, type ConfigDiff } from './diff.js';
 import { configNameOf, nameProblem } from './names.js';
 import { parseJobText } from './parse-job.js';
@@ -31,6 +32,8 @@ interface Published {
   snapshot: ConfigSnapshot;
   /** Cross-file problems per job name (only jobs that have some). */
   jobCross: Map<string, ConfigProblem[]>;
+  /** Each job's newest good definition, before dependency errors held some back (snapshot.jobs). */
+  candidates: Map<string, JobDef>;
 }
 
 export class ConfigTable {
@@ -97,7 +100,7 @@ export class ConfigTable {
   publish(): { snapshot: ConfigSnapshot; diff: ConfigDiff } {
     const last = this.last;
     const nodes = this.nodeFiles.pick(last?.snapshot.nodes);
-    const jobs = this.jobFiles.pick(last?.snapshot.jobs);
+    const jobs = this.jobFiles.pick(last?.candidates);
     const index = new NodeIndex(nodes.defs.values());
     const nodesChanged = !last || !isEmptyDiff({ jobs: emptyNames(), nodes: nodes.diff });
     const jobCross = nodesChanged
@@ -106,8 +109,10 @@ export class ConfigTable {
     const problems = [...this.dirProblems.values()].flat();
     problems.push(...this.nodeFiles.problems(), ...this.jobFiles.problems(), ...checkNodes(index));
     for (const list of jobCross.values()) problems.push(...list);
-    const snapshot = { jobs: jobs.defs, nodes: nodes.defs, problems: problems.sort(byPlace) };
-    this.last = { snapshot, jobCross };
+    const dependencies = checkDependencies(jobs.defs, last?.snapshot.jobs);
+    problems.push(...dependencies.problems);
+    const snapshot = { jobs: dependencies.active, nodes: nodes.defs, problems: problems.sort(byPlace) };
+    this.last = { snapshot, jobCross, candidates: jobs.defs };
     const diff = last ? { jobs: jobs.diff, nodes: nodes.diff } : everythingAdded(snapshot);
     return { snapshot, diff };
   }
