@@ -9,6 +9,7 @@ import type {
   AuditRow,
   BaselineWrite,
   DeadLetter,
+  DependencyRound,
   FireClaim,
   JobState,
   NotifyState,
@@ -93,6 +94,16 @@ export interface StoreOps {
   appendOutput(chunks: readonly OutputChunk[]): Promise<void>;
   /** Chunks of a run that end after `fromOffset`, in offset order, at most `limit`. */
   readOutput(runId: string, fromOffset: number, limit: number): Promise<OutputChunk[]>;
+
+  /** The newest round of a dependent job (SPEC §16), or undefined before its baseline. */
+  lastDependencyRound(job: string): Promise<DependencyRound | undefined>;
+  /** Resolves false (writing nothing) when the (job, round) key is taken. */
+  claimDependencyRound(round: DependencyRound): Promise<boolean>;
+  /**
+   * Without output: every run of the newest `limit` executions of `job` with a run (neither
+   * skipped nor missed) that finished after `after`, in id order.
+   */
+  recentExecutionRuns(job: string, after: Millis, limit: number): Promise<RunRecord[]>;
 
   /** Deletes at most `batch` final runs (and their output chunks) that finished before `before`; resolves how many. */
   pruneRuns(before: Millis, batch: number): Promise<number>;

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { dependencyTablesSql } from './rounds-sql.js';
 
 export interface Migration {
   version: number;
@@ -177,6 +178,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'audit log of API writes', sql: AUDIT_TABLE },
   { version: 5, name: 'run_output_chunks', sql: RUN_OUTPUT_CHUNKS },
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
+  { version: 7, name: 'dependency rounds', sql: dependencyTablesSql('sqlite') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

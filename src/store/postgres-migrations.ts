@@ -8,6 +8,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Migration } from './migrations.js';
 import { SchemaTooNewError } from './migrations.js';
+import { dependencyTablesSql } from './rounds-sql.js';
 
 const INITIAL_SCHEMA = `
 CREATE TABLE runs (
@@ -163,6 +164,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     CREATE INDEX run_output_end ON run_output (run_id, end_offset);`,
   },
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
+  { version: 7, name: 'dependency rounds', sql: dependencyTablesSql('postgres') },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -10,6 +10,7 @@ import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type {
   AuditRow,
   BaselineWrite,
+  DependencyRound,
   FireClaim,
   NotifyState,
   OutboxEntry,
@@ -76,6 +77,11 @@ abstract class SqliteOps implements StoreOps {
   appendOutput = (chunks: readonly OutputChunk[]) => this.run(() => this.sync.appendOutput(chunks));
   readOutput = (runId: string, fromOffset: number, limit: number) =>
     this.run(() => this.sync.readOutput(runId, fromOffset, limit));
+
+  lastDependencyRound = (job: string) => this.run(() => this.sync.rounds.last(job));
+  claimDependencyRound = (round: DependencyRound) => this.run(() => this.sync.rounds.claim(round));
+  recentExecutionRuns = (job: string, after: Millis, limit: number) =>
+    this.run(() => this.sync.rounds.recentExecutionRuns(job, after, limit));
 
   pruneRuns = (before: Millis, batch: number) => this.run(() => this.sync.pruneRuns(before, batch));
 }

@@ -7,6 +7,7 @@ import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
+import { SqliteRounds } from './sqlite-rounds.js';
 import {
   ClaimConflictError,
   LOST_RUN_ERROR,
@@ -50,6 +51,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   private statsRefreshedAt: Millis;
   /** Called inside an open transaction, a better-sqlite3 transaction function is a savepoint. */
   private readonly nested: <T>(body: () => T) => T;
+  /** The dependency rounds (SPEC §16). */
+  readonly rounds: SqliteRounds;
 
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
@@ -61,6 +64,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.logger = logger;
     this.statsRefreshedAt = clock.now();
     this.nested = db.transaction((body: () => unknown) => body()) as <T>(body: () => T) => T;
+    this.rounds = new SqliteRounds(db);
   }
 
   // ---- runs ----------------------------------------------------------------------------
