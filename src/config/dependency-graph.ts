@@ -127,7 +127,8 @@ export function findCycles(jobs: Jobs): Cycle[] {
           stack.push(parent);
           onStack.add(parent);
           work.push({ name: parent, next: 0 });
-        } else if (onStack.has(parent)) low.set(frame.name, Math.min(low.get(frame.name)!, index.get(parent)!));
+        } else if (onStack.has(parent))
+          low.set(frame.name, Math.min(low.get(frame.name)!, index.get(parent)!));
         continue;
       }
       work.pop();

@@ -2,6 +2,7 @@ import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
 import type { Executor } from '../exec/executor.js';
+import type { RunRecord } from '../core/types.js';
 import type { AsyncStore } from '../store/async-store.js';
 import type { Membership } from './cluster.js';
 import { Bell } from './bell.js';
@@ -26,6 +27,7 @@ import {
   wireConfig,
   type Base,
 } from './parts.js';
+import { startDependencies } from './dependencies.js';
 import { startRetention } from './retention.js';
 import { startServices, type Services } from './services.js';
 import type { JobTable } from './job-table.js';
@@ -70,6 +72,7 @@ export async function startDaemon(
     const outboxFor = outboxOf(options);
     // Runs finished and notices queued ring it; the outbox services listen once started.
     const bell = new Bell();
+    const finished = new Bell<RunRecord>();
     const nodes = startNodeHealth(base, { store, config: config.view, bell, executor: runtime.executor });
     const membership = await joinCluster(base, {
       ...{ store, jobs, config, outboxFor },
@@ -79,12 +82,13 @@ export async function startDaemon(
     const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
     const random = runtime.random ?? Math.random;
     const runner = buildRunner(base, {
-      ...{ store, config: config.view, jobs, nodes, outboxFor, bell, random },
+      ...{ store, config: config.view, jobs, nodes, outboxFor, bell, finished, random },
       membership,
     });
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
-    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied };
+    const rounds = startDependencies(base, { store, jobs, runner, finished, config: config.source, applied });
+    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied, rounds };
     const control = buildControl(base, parts);
     const services = await startServices(options, {
       ...base,

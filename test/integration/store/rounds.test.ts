@@ -37,7 +37,7 @@ describeStores('store: dependency rounds', (fx) => {
     expect((await store.lastDependencyRound('verify'))?.executionId).to.equal('exec-1');
   });
 
-  it('stores none of the child's runs when the round's claim is refused inside the transaction', async () => {
+  it('stores none of the child runs when the round claim is refused inside the transaction', async () => {
     await store.claimDependencyRound(round(1));
     const run = fakeRun({ job: 'verify', status: 'running', scheduled_at: null });
     const taken = await store.transaction(async (tx) => {

@@ -18,7 +18,8 @@ function jobText(after?: object[]): string {
 function table(files: Record<string, string>): ConfigTable {
   const t = new ConfigTable('UTC');
   t.update('node', 'nodes.d/local.json', { ok: true, text: '{"connection_type": "local"}' });
-  for (const [name, text] of Object.entries(files)) t.update('job', `jobs.d/${name}.json`, { ok: true, text });
+  for (const [name, text] of Object.entries(files))
+    t.update('job', `jobs.d/${name}.json`, { ok: true, text });
   return t;
 }
 
