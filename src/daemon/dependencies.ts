@@ -59,10 +59,11 @@ export class DependencyRounds {
     for (const child of this.childrenOf(run.job)) void this.evaluate(child);
   }
 
-  /** Every dependent job (start-up, leadership, config change): baselines written, due rounds fired. */
-  async evaluateAll(): Promise<void> {
+  /** Every dependent job: baselines written, due rounds fired; resolves how many jobs were looked at. */
+  async evaluateAll(): Promise<number> {
     const dependents = this.opts.jobs.jobs().filter((job) => job.after);
     await Promise.all(dependents.map((job) => this.evaluate(job.name)));
+    return dependents.length;
   }
 
   /** Dependent jobs loaded since the last look: their baselines are written now. */
@@ -211,7 +212,9 @@ export function startDependencies(
   cleanup.push('dependency rounds', () => rounds.close());
   deps.finished.listen((run) => rounds.runFinished(run));
   deps.config.onChange(() => void deps.applied().then(() => rounds.evaluateNew()));
-  void rounds.evaluateAll();
+  void rounds.evaluateAll().then((count) => {
+    if (count > 0) logger.info({ jobs: count }, 'dependency rounds evaluated');
+  });
   if (deps.store.cluster) cleanup.push('dependency sweep', sweepEvery(rounds, clock, CLUSTER_SWEEP_MS));
   return rounds;
 }
