@@ -194,7 +194,14 @@ export const RUN_STATUSES: readonly RunStatus[] = ['running', ...FINAL_STATUSES]
 /** `adhoc`: a one-off command through `POST /api/v1/exec` / `distcron exec` (SPEC §17). */
 export type Trigger = 'schedule' | 'catch_up' | 'manual' | 'retry' | 'dependency' | 'adhoc';
 
-export const TRIGGERS: readonly Trigger[] = ['schedule', 'catch_up', 'manual', 'retry', 'dependency', 'adhoc'];
+export const TRIGGERS: readonly Trigger[] = [
+  'schedule',
+  'catch_up',
+  'manual',
+  'retry',
+  'dependency',
+  'adhoc',
+];
 
 /** One row of the SQLite `runs` table, column for column (SPEC §8). Times are ISO-8601 UTC with ms. */
 export interface RunRecord {

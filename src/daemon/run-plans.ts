@@ -133,7 +133,10 @@ export class RunPlans {
     const how = { executionId, trigger: 'dependency' as const, scheduledAt: null, facts };
     const skip = this.overlapSkip(job);
     if (skip) {
-      const record = { ...this.newRun(job, executionId, null, 'dependency', null), ...recordedFacts(job, facts) };
+      const record = {
+        ...this.newRun(job, executionId, null, 'dependency', null),
+        ...recordedFacts(job, facts),
+      };
       const run = finalRun(record, 'skipped', skip);
       const outbox = this.ctx.outboxFor(run, job);
       return { executionId, runs: [run], outbox, finals: [run], execution: null, afterPrevious: false };
