@@ -89,8 +89,10 @@ export class DependencyRounds {
     return { round: state.round, lastFiredAt: last.firedAt, state };
   }
 
-  close(): void {
+  /** No new evaluation starts; resolves once those in flight settled (before the store closes). Idempotent. */
+  async close(): Promise<void> {
     this.closed = true;
+    await Promise.all([...this.queues.values()]);
   }
 
   /** Evaluates `name` after its evaluations in flight; failures are logged (the next event retries). */
