@@ -119,11 +119,15 @@ export class DependencyRounds {
     // First seen: parent completions from before the job existed do not count.
     if (!last) return void (await this.opts.store.claimDependencyRound(baseline(name, now)));
     const state = await this.stateOf(job, last, now);
-    if (!state.due) return;
+    if (state.due) await this.fireRound(job, state, now);
+  }
+
+  /** Claims the due round with the job's runs (or, disabled, without any). */
+  private async fireRound(job: JobDef, state: RoundState, now: Millis): Promise<void> {
     const parents = consumedBy(state);
     const parentRuns = Object.values(parents).flatMap((c) => c.runIds);
     const round = (executionId: string | null): DependencyRound => ({
-      ...{ job: name, round: state.round, firedAt: now },
+      ...{ job: job.name, round: state.round, firedAt: now },
       ...{ executionId, parents },
     });
     if (!this.opts.jobs.isEnabled(job)) return this.passOver(round(null));
@@ -131,10 +135,10 @@ export class DependencyRounds {
       tx.claimDependencyRound(round(executionId)),
     );
     this.opts.logger.info(
-      { job: name, round: state.round, parent_runs: parentRuns, fired },
+      { job: job.name, round: state.round, parent_runs: parentRuns, fired },
       fired
         ? 'dependency round complete: job fired'
-        : 'dependency round already claimed; not firing it again',
+        : 'dependency round not fired here: claimed already (or the daemon is stopping)',
     );
   }
 
