@@ -197,6 +197,31 @@ describe('daemon: bad job dependencies are load errors that affect nothing else'
     expect(child!.parentRuns).to.deep.equal([parent.id]);
   });
 
+  it('applies the overlap policy to a dependency fire: a round while the child still runs is a skipped run', async () => {
+    env.writeJob('slow-child', { ...job([{ job: 'ok' }]), shell_command: 'sleep 3', overlap: 'skip' });
+    await daemon.reload();
+    const runParent = async () => {
+      const { runIds } = await daemon.control.runJob('ok', {});
+      return daemon.control.waitForRun(runIds[0]!);
+    };
+    const first = await runParent();
+    await waitFor('the slow child running', () =>
+      runsOf(daemon, 'slow-child').some((r) => r.status === 'running' && r.started_at !== null),
+    );
+    const second = await runParent();
+    const [skipped] = await waitFor('the skipped round', () => {
+      const runs = runsOf(daemon, 'slow-child').filter((r) => r.status === 'skipped');
+      return runs.length > 0 ? runs : undefined;
+    });
+    expect(skipped).to.deep.include({
+      trigger: 'dependency',
+      error: 'previous run still running (overlap: skip)',
+    });
+    expect(skipped!.parentRuns).to.deep.equal([second.id]);
+    const ran = runsOf(daemon, 'slow-child').find((r) => r.status !== 'skipped');
+    expect(ran!.parentRuns).to.deep.equal([first.id]);
+  });
+
   it('keeps the last good version of a job whose edit closes a cycle', async () => {
     env.writeJob('ok', job([{ job: 'after-ok' }]));
     await daemon.reload();
