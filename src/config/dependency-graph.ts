@@ -24,8 +24,10 @@ type Jobs = ReadonlyMap<string, JobDef>;
  * before this change (none at start-up).
  */
 export function checkDependencies(candidates: Jobs, previous?: Jobs): DependencyCheck {
-  const dependents = [...candidates.values()].filter((job) => job.after);
-  if (dependents.length === 0) return { active: candidates as Map<string, JobDef>, problems: [] };
+  // Checked on every change: without dependent jobs (the common case) nothing is allocated.
+  let dependents: JobDef[] | undefined;
+  for (const job of candidates.values()) if (job.after) (dependents ??= []).push(job);
+  if (!dependents) return { active: candidates as Map<string, JobDef>, problems: [] };
   const problems: ConfigProblem[] = [];
   const held = new Set<string>();
   for (const job of dependents) {
