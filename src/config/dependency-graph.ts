@@ -39,6 +39,7 @@ export function checkDependencies(candidates: Jobs, previous?: Jobs): Dependency
     for (const name of component.members) held.add(name);
     problems.push(...cycleProblems(component, candidates));
   }
+  if (held.size === 0) return { active: candidates as Map<string, JobDef>, problems };
   return { active: resolveActive(candidates, previous, held), problems };
 }
 
@@ -113,22 +114,23 @@ export function findCycles(jobs: Jobs): Cycle[] {
     (jobs.get(name)?.after?.parents ?? []).map((p) => p.job).filter((p) => p !== name && jobs.has(p));
   for (const start of jobs.keys()) {
     if (index.has(start) || !jobs.get(start)!.after) continue;
-    const work: { name: string; next: number }[] = [{ name: start, next: 0 }];
+    const work: { name: string; parents: string[]; next: number }[] = [
+      { name: start, parents: parentsOf(start), next: 0 },
+    ];
     index.set(start, index.size);
     low.set(start, index.get(start)!);
     stack.push(start);
     onStack.add(start);
     while (work.length > 0) {
       const frame = work[work.length - 1]!;
-      const parents = parentsOf(frame.name);
-      if (frame.next < parents.length) {
-        const parent = parents[frame.next++]!;
+      if (frame.next < frame.parents.length) {
+        const parent = frame.parents[frame.next++]!;
         if (!index.has(parent)) {
           index.set(parent, index.size);
           low.set(parent, index.get(parent)!);
           stack.push(parent);
           onStack.add(parent);
-          work.push({ name: parent, next: 0 });
+          work.push({ name: parent, parents: parentsOf(parent), next: 0 });
         } else if (onStack.has(parent))
           low.set(frame.name, Math.min(low.get(frame.name)!, index.get(parent)!));
         continue;
