@@ -6,7 +6,7 @@ import type { Session } from './postgres-session.js';
 import { pgRowToRun, PG_SQL as SQL, positional, runToPgRow, type PgRunRow } from './postgres-sql.js';
 import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, storedStartTime, type JobStateRow } from './rows.js';
-import { PG_ROUNDS_SQL, roundToParams, rowToRound, type RoundRow } from './rounds-sql.js';
+import { PG_ROUNDS_SQL, ROUNDS_KEPT, roundToParams, rowToRound, type RoundRow } from './rounds-sql.js';
 import {
   ClaimConflictError,
   LOST_RUN_ERROR,
@@ -256,7 +256,10 @@ export class PgOps extends PgOutboxOps implements StoreOps {
 
   async claimDependencyRound(round: DependencyRound): Promise<boolean> {
     const { rowCount } = await this.s.query(PG_ROUNDS_SQL.claim, roundToParams(round));
-    return rowCount === 1;
+    if (rowCount !== 1) return false;
+    if (round.round > ROUNDS_KEPT)
+      await this.s.query(PG_ROUNDS_SQL.trim, [round.job, round.round - ROUNDS_KEPT]);
+    return true;
   }
 
   async recentExecutionRuns(job: string, after: Millis, limit: number): Promise<RunRecord[]> {

@@ -34,10 +34,14 @@ export interface RoundRow {
   parents: string;
 }
 
+/** Rounds kept per job: older ones are deleted as new ones are claimed (only the newest is read). */
+export const ROUNDS_KEPT = 1000;
+
 export const ROUNDS_SQL = {
   last: 'SELECT * FROM dependency_rounds WHERE job = ? ORDER BY round DESC LIMIT 1',
   claim: `INSERT INTO dependency_rounds (job, round, fired_at, execution_id, parents)
     VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  trim: 'DELETE FROM dependency_rounds WHERE job = ? AND round <= ?',
   recentExecutionRuns: `SELECT ${LIST_RUN_COLUMNS} FROM runs WHERE execution_id IN (
     SELECT execution_id FROM runs WHERE job = ? AND finished_at > ? AND status NOT IN ('skipped', 'missed')
     ORDER BY finished_at DESC LIMIT ?) ORDER BY id`,

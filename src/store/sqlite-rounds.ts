@@ -1,7 +1,7 @@
 /** The dependency rounds of the SQLite store (see rounds-sql.ts); statements prepared when first used. */
 import type { Database, Statement } from 'better-sqlite3';
 import { isoUtc, type Millis, type RunRecord } from '../core/types.js';
-import { ROUNDS_SQL, roundToParams, rowToRound, type RoundRow } from './rounds-sql.js';
+import { ROUNDS_KEPT, ROUNDS_SQL, roundToParams, rowToRound, type RoundRow } from './rounds-sql.js';
 import { rowToRun, type RunRow } from './rows.js';
 import type { DependencyRound } from './store.js';
 
@@ -16,7 +16,9 @@ export class SqliteRounds {
   }
 
   claim(round: DependencyRound): boolean {
-    return this.st().claim.run(...roundToParams(round)).changes === 1;
+    if (this.st().claim.run(...roundToParams(round)).changes !== 1) return false;
+    if (round.round > ROUNDS_KEPT) this.st().trim.run(round.job, round.round - ROUNDS_KEPT);
+    return true;
   }
 
   recentExecutionRuns(job: string, after: Millis, limit: number): RunRecord[] {
@@ -28,6 +30,7 @@ export class SqliteRounds {
     this.statements ??= {
       last: this.db.prepare(ROUNDS_SQL.last),
       claim: this.db.prepare(ROUNDS_SQL.claim),
+      trim: this.db.prepare(ROUNDS_SQL.trim),
       recentExecutionRuns: this.db.prepare(ROUNDS_SQL.recentExecutionRuns),
     };
     return this.statements;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { isoUtc } from '../../../src/core/types.js';
 import type { AsyncStore } from '../../../src/store/async-store.js';
+import { ROUNDS_KEPT } from '../../../src/store/rounds-sql.js';
 import type { DependencyRound } from '../../../src/store/store.js';
 import { fakeRun, REFERENCE_TIME } from '../../harness/runs.js';
 import { describeStores } from './stores.js';
@@ -47,6 +48,16 @@ describeStores('store: dependency rounds', (fx) => {
     });
     expect(taken).to.equal(false);
     expect(await store.getRun(run.id)).to.equal(undefined);
+  });
+
+  it(`keeps the newest ${ROUNDS_KEPT} rounds of a job as new ones are claimed`, async () => {
+    await store.claimDependencyRound(round(1));
+    await store.claimDependencyRound(round(ROUNDS_KEPT + 1, { job: 'other' }));
+    expect(await store.claimDependencyRound(round(ROUNDS_KEPT + 2))).to.equal(true);
+    // Round 1 of verify is gone: claiming it again succeeds; other's round is untouched.
+    expect(await store.claimDependencyRound(round(1))).to.equal(true);
+    expect(await store.claimDependencyRound(round(ROUNDS_KEPT + 1, { job: 'other' }))).to.equal(false);
+    expect((await store.lastDependencyRound('verify'))?.round).to.equal(ROUNDS_KEPT + 2);
   });
 
   it('reads every run of the executions that finished after a time, newest executions first, without output', async () => {
