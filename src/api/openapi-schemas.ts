@@ -85,6 +85,40 @@ const jobSummaryFields: Record<string, Schema> = {
   running: int,
 };
 
+/** One parent of a dependent job (SPEC §16). */
+const dependencyFields = {
+  job: str,
+  on: { type: 'string', enum: ['success', 'failure', 'done'] },
+  hosts: {
+    type: 'string',
+    enum: ['all', 'any'],
+    description: 'For a parent on every host: all must succeed, or any one',
+  },
+};
+const dependency = obj(dependencyFields);
+
+const jobDependencies = obj({
+  job: str,
+  after: arr(dependency),
+  window_ms: nint,
+  children: arr(str),
+  round: { ...nint, description: 'The round that fires next; null for a job without "after"' },
+  last_fired_at: {
+    ...nstr,
+    description: 'When the last round fired (round 0: when the job was first loaded)',
+  },
+  parents: arr(
+    obj({
+      ...dependencyFields,
+      counts_after: { type: 'string', description: 'Completions at or before this time do not count' },
+      completion: nullable(
+        obj({ execution_id: str, completed_at: str, run_ids: arr(str), hosts: int, succeeded: int }),
+      ),
+    }),
+  ),
+  waiting_for: { ...arr(str), description: 'Parents without a completion that counts yet' },
+});
+
 const jobDefinition = obj({
   description: nstr,
   owners: arr(obj({ name: nstr, email_address: str })),
@@ -142,6 +176,8 @@ const jobDefinition = obj({
     description: 'Units of each resource pool a run holds; "<pool>@{node}" is one pool per host',
   },
   resource_wait_ms: nint,
+  after: { ...arr(dependency), description: 'The jobs this one runs after (empty: none)' },
+  window_ms: nint,
 });
 
 const configProblem = obj({
@@ -227,7 +263,12 @@ export const schemas: Record<string, Schema> = {
   RunStarted: obj({ job: str, execution_id: str, run_ids: arr(str) }),
   CancelAccepted: obj({ id: str, job: str, cancel_requested: { const: true } }),
   JobSummary: obj(jobSummaryFields),
-  JobDetail: obj({ ...jobSummaryFields, definition: ref('JobDefinition') }),
+  JobDetail: obj({
+    ...jobSummaryFields,
+    definition: ref('JobDefinition'),
+    children: { ...arr(str), description: 'The jobs that run after this one' },
+  }),
+  JobDependencies: jobDependencies,
   JobDefinition: jobDefinition,
   JobPage: obj({ jobs: arr(ref('JobSummary')), next_cursor: nstr }),
   JobWritten: obj({ name: str, created: bool, job: nullable(ref('JobDetail')) }),

@@ -262,6 +262,15 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     ok: { status: 200, description: 'One page of runs', schema: 'RunPage', headers: ['Link'] },
     errors: [400, 404],
   },
+  'get /api/v1/jobs/{name}/dependencies': {
+    operationId: 'getJobDependencies',
+    summary: "The job's parents and children, and which parents its next round still waits for",
+    tag: 'jobs',
+    role: 'read',
+    path: ['name'],
+    ok: { status: 200, description: 'Parents, children and the round', schema: 'JobDependencies' },
+    errors: [400, 404],
+  },
   'get /api/v1/runs': {
     operationId: 'listRuns',
     summary: 'Runs, filtered and paged',

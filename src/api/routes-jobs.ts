@@ -5,7 +5,7 @@ import { bodyObject, checkJobName, parseLimit, pathParam, readQuery } from './re
 import { API_PREFIX, nextLink, type ApiRoute, type RouteContext } from './routes.js';
 import { checkJobStatusFilter, jobsPage } from './jobs-list.js';
 import { listRunsResponse } from './routes-runs.js';
-import { configProblemJson, jobDetailJson, jobSummaryJson } from './views.js';
+import { configProblemJson, dependencyJson, jobDetailJson, jobSummaryJson } from './views.js';
 import type { Caller } from './auth.js';
 
 export const JOBS_DEFAULT_LIMIT = 50; // like runs: one page is a screenful, and cheap to build
@@ -194,6 +194,14 @@ async function jobRuns(ctx: RouteContext, req: Request, res: Response): Promise<
   await listRunsResponse(ctx, req, res, { job: name });
 }
 
+async function jobDependencies(ctx: RouteContext, req: Request, res: Response): Promise<void> {
+  const name = jobName(req);
+  readQuery(req, []);
+  const view = await ctx.control.jobDependencies(name);
+  if (!view) throw new ApiError(404, 'not_found', `api: no job named "${name}"`);
+  res.json(dependencyJson(view));
+}
+
 const P = `${API_PREFIX}/jobs`;
 
 export const jobRoutes: ApiRoute[] = [
@@ -217,4 +225,5 @@ export const jobRoutes: ApiRoute[] = [
     handle: setEnabled(false),
   },
   { method: 'get', path: `${P}/:name/runs`, role: 'read', handle: jobRuns },
+  { method: 'get', path: `${P}/:name/dependencies`, role: 'read', handle: jobDependencies },
 ];

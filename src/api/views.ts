@@ -2,6 +2,7 @@ import type { ConfigProblem, JobDef, RunRecord, ScheduleSpec } from '../core/typ
 import { isoUtc } from '../core/types.js';
 import type { JobView, NodeView } from '../daemon/control.js';
 import { PER_NODE_SUFFIX } from '../config/parse-resources.js';
+import type { DependencyView } from '../daemon/dependency-view.js';
 
 /**
  * JSON shapes of the API. Field names follow the job files and the `runs` table (snake_case).
@@ -82,7 +83,8 @@ export function jobSummaryJson(view: JobView): JobSummaryJson {
 }
 
 export function jobDetailJson(view: JobView) {
-  return { ...jobSummaryJson(view), definition: jobDefinitionJson(view.definition) };
+  const definition = jobDefinitionJson(view.definition);
+  return { ...jobSummaryJson(view), definition, children: view.children ?? [] };
 }
 
 export function jobDefinitionJson(def: JobDef) {
@@ -106,6 +108,34 @@ export function jobDefinitionJson(def: JobDef) {
     enabled: def.enabled,
     parameters: parametersJson(def),
     ...resourcesJson(def),
+    after: (def.after?.parents ?? []).map(({ job, on, hosts }) => ({ job, on, hosts })),
+    window_ms: def.after?.windowMs ?? null,
+  };
+}
+
+/** GET /jobs/:name/dependencies: parents, children and what the next round waits for. */
+export function dependencyJson(view: DependencyView) {
+  return {
+    job: view.job,
+    after: view.after.map(({ job, on, hosts }) => ({ job, on, hosts })),
+    window_ms: view.windowMs,
+    children: view.children,
+    round: view.round,
+    last_fired_at: view.lastFiredAt,
+    parents: view.parents.map((p) => ({
+      job: p.job,
+      on: p.on,
+      hosts: p.hosts,
+      counts_after: p.countsAfter,
+      completion: p.completion && {
+        execution_id: p.completion.executionId,
+        completed_at: p.completion.completedAt,
+        run_ids: p.completion.runIds,
+        hosts: p.completion.hosts,
+        succeeded: p.completion.succeeded,
+      },
+    })),
+    waiting_for: view.waitingFor,
   };
 }
 

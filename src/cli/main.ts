@@ -27,14 +27,18 @@ program
   .option('--jobs-dir <dir>', 'directory of job definitions')
   .option('--nodes-dir <dir>', 'directory of node definitions')
   .option('--timezone <zone>', 'IANA zone for schedules that name none')
+  .option('--api <url>', 'daemon API asked what a dependent job waits for [env DISTCRON_API]')
   .option('--json', 'machine-readable output')
   .action(async (job: string, flags: Record<string, string | boolean | undefined>) => {
-    const options = resolveDaemonOptions(stringFlags(flags), process.env);
+    const { api, ...rest } = flags;
+    const options = resolveDaemonOptions(stringFlags(rest), process.env);
+    const url = (api as string | undefined) ?? process.env.DISTCRON_API ?? 'http://127.0.0.1:8080';
     process.exitCode = await runNext({
       ...options,
       job,
       count: Number(flags.count),
       json: flags.json === true,
+      target: { api: url, token: process.env.DISTCRON_TOKEN },
     });
   });
 

@@ -1,6 +1,8 @@
 import { loadConfig } from '../config/load.js';
 import { withDefaults, type DaemonOptions } from '../daemon/options.js';
 import { compileSchedule } from '../schedule/index.js';
+import type { ApiTarget } from './client-http.js';
+import { describeAfter, roundLines } from './next-dependencies.js';
 
 export interface NextOptions extends Partial<DaemonOptions> {
   job: string;
@@ -8,6 +10,8 @@ export interface NextOptions extends Partial<DaemonOptions> {
   json: boolean;
   now?: number;
   out?: (line: string) => void;
+  /** The daemon asked what a dependent job's round waits for. */
+  target?: ApiTarget;
 }
 
 /** `distcron next JOB -n N`: the next N fire instants after now, from the job files alone. */
@@ -29,11 +33,15 @@ export async function runNext(options: NextOptions): Promise<number> {
   ) {
     times.push(new Date(t).toISOString());
   }
-  if (options.json) out(JSON.stringify({ job: job.name, schedule: schedule.describe(), next: times }));
-  else {
+  const round = options.target ? await roundLines(job, options.target) : { lines: [] };
+  if (options.json) {
+    const after = job.after ? { after: job.after.parents, dependencies: round.round ?? null } : {};
+    out(JSON.stringify({ job: job.name, schedule: schedule.describe(), next: times, ...after }));
+  } else {
     out(`${job.name}: ${schedule.describe()}`);
     for (const t of times) out(`  ${t}`);
-    if (times.length === 0) out('  (no upcoming fire: manual or past one-off)');
+    if (times.length === 0 && !job.after) out('  (no upcoming fire: manual or past one-off)');
+    for (const line of [...describeAfter(job), ...round.lines]) out(line);
   }
   return 0;
 }

@@ -36,6 +36,7 @@ import {
 import type { ReadFacts } from './read-facts.js';
 import { parseScript, withRunAs } from './parse-script.js';
 import { applyResourceFields } from './parse-resources.js';
+import { parseAfter } from './parse-after.js';
 
 export interface JobParseOptions {
   defaultTimezone: string;
@@ -67,6 +68,8 @@ const JOB_FIELDS = [
   'enabled',
   'resources',
   'resource_wait',
+  'after',
+  'window',
 ];
 const JOB_HINTS: Record<string, string> = {
   env: 'write it as "environment"',
@@ -139,6 +142,8 @@ function jobFromTree(
   if (workingDirectory !== undefined) job.workingDirectory = workingDirectory;
   const timeoutMs = ifGiven(fields.get('timeout'), sink, readDuration);
   if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
+  const after = parseAfter(sink, fields);
+  if (after) job.after = after;
   checkScheduledParameters(sink, fields.get('parameters'), job);
   applyResourceFields(sink, fields, job);
   return job;
@@ -160,9 +165,9 @@ const readCatchUp = (sink: ProblemSink, f: Located) => readEnum(sink, f, CATCH_U
 const readNonEmpty = (sink: ProblemSink, f: Located) => readString(sink, f, { nonEmpty: true });
 const readEnvironment = (sink: ProblemSink, f: Located) => readStringMap(sink, f, envKeyCheck(sink));
 
-/** A scheduled run has nobody to give a value: every required parameter needs a default. */
+/** A scheduled or dependency run has nobody to give a value: every required parameter needs a default. */
 function checkScheduledParameters(sink: ProblemSink, at: Located | undefined, job: JobDef): void {
-  if (!at || job.schedule.kind === 'manual') return;
+  if (!at || (job.schedule.kind === 'manual' && !job.after)) return;
   for (const [name, spec] of Object.entries(job.parameters)) {
     if (spec.required && spec.default === undefined)
       sink.error(

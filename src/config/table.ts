@@ -6,6 +6,7 @@
 import type { ConfigProblem, JobDef, NodeDef, ResourcePoolDef } from '../core/types.js';
 import { checkJobAgainst, checkNodes, NodeIndex } from './cross-check.js';
 import { DefIndex, type FileEntry, type Kind } from './def-index.js';
+import { checkDependencies } from './dependency-graph.js';
 import { isEmptyDiff, type ConfigDiff } from './diff.js';
 import { configNameOf, nameProblem } from './names.js';
 import { parseJobText } from './parse-job.js';
@@ -35,6 +36,8 @@ interface Published {
   snapshot: ConfigSnapshot;
   /** Cross-file problems per job name (only jobs that have some). */
   jobCross: Map<string, ConfigProblem[]>;
+  /** Each job's newest good definition, before dependency errors held some back (snapshot.jobs). */
+  candidates: Map<string, JobDef>;
 }
 
 export class ConfigTable {
@@ -113,7 +116,7 @@ export class ConfigTable {
     const last = this.last;
     const nodes = this.nodeFiles.pick(last?.snapshot.nodes);
     const pools = this.resourceFiles.pick(last?.snapshot.resources);
-    const jobs = this.jobFiles.pick(last?.snapshot.jobs);
+    const jobs = this.jobFiles.pick(last?.candidates);
     const index = new NodeIndex(nodes.defs.values(), pools.defs);
     const othersChanged =
       !last || !isEmptyDiff({ jobs: emptyNames(), nodes: nodes.diff, resources: pools.diff });
@@ -124,13 +127,15 @@ export class ConfigTable {
     problems.push(...this.nodeFiles.problems(), ...this.jobFiles.problems(), ...checkNodes(index));
     problems.push(...this.resourceFiles.problems());
     for (const list of jobCross.values()) problems.push(...list);
+    const dependencies = checkDependencies(jobs.defs, last?.snapshot.jobs);
+    problems.push(...dependencies.problems);
     const snapshot = {
-      jobs: jobs.defs,
+      jobs: dependencies.active,
       nodes: nodes.defs,
       resources: pools.defs,
       problems: problems.sort(byPlace),
     };
-    this.last = { snapshot, jobCross };
+    this.last = { snapshot, jobCross, candidates: jobs.defs };
     const diff = last
       ? { jobs: jobs.diff, nodes: nodes.diff, resources: pools.diff }
       : everythingAdded(snapshot);

@@ -123,6 +123,23 @@ export interface ParameterSpec {
   description?: string;
 }
 
+/** One parent of a dependent job (`after`, SPEC §16). */
+export interface Dependency {
+  /** The parent job's name. */
+  job: string;
+  /** Which kind of parent completion counts. */
+  on: 'success' | 'failure' | 'done';
+  /** For a parent that runs on every host: `all` its host runs must succeed, or `any` one. */
+  hosts: 'all' | 'any';
+}
+
+/** A job's `after` and `window`: it fires once per round, when every parent has completed. */
+export interface DependencySpec {
+  parents: readonly Dependency[];
+  /** A parent completion older than this no longer counts (default 24h). */
+  windowMs: number;
+}
+
 export interface JobDef {
   name: string;
   file: string;
@@ -146,6 +163,8 @@ export interface JobDef {
   resources?: ResourceClaim[];
   /** How long a run waits for its resources before it is recorded `skipped`; absent: the timeout, else 1h. */
   resourceWaitMs?: number;
+  /** Absent: the job depends on no other job. */
+  after?: DependencySpec;
 }
 
 /**
@@ -198,9 +217,16 @@ export const FINAL_STATUSES: readonly RunStatus[] = [
 export const RUN_STATUSES: readonly RunStatus[] = ['running', ...FINAL_STATUSES];
 
 /** `adhoc`: a one-off command through `POST /api/v1/exec` / `distcron exec` (SPEC §17). */
-export type Trigger = 'schedule' | 'catch_up' | 'manual' | 'retry' | 'adhoc';
+export type Trigger = 'schedule' | 'catch_up' | 'manual' | 'retry' | 'dependency' | 'adhoc';
 
-export const TRIGGERS: readonly Trigger[] = ['schedule', 'catch_up', 'manual', 'retry', 'adhoc'];
+export const TRIGGERS: readonly Trigger[] = [
+  'schedule',
+  'catch_up',
+  'manual',
+  'retry',
+  'dependency',
+  'adhoc',
+];
 
 /** One row of the SQLite `runs` table, column for column (SPEC §8). Times are ISO-8601 UTC with ms. */
 export interface RunRecord {

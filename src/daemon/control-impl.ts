@@ -38,6 +38,8 @@ import type { Schedule } from '../schedule/schedule.js';
 import { startAdhoc, type AdhocRequest, type AdhocStarted } from './adhoc.js';
 import type { ResourceBroker } from './resource-broker.js';
 import type { PoolView } from './resource-view.js';
+import type { DependencyRounds } from './dependencies.js';
+import { dependencyViewOf, type DependencyView } from './dependency-view.js';
 
 export interface ControlDeps {
   store: AsyncStore;
@@ -60,6 +62,8 @@ export interface ControlDeps {
   resources?: ResourceBroker;
   /** Applies a file change now instead of waiting for the watcher (read-your-writes for the API). */
   reload: (file: string) => Promise<void>;
+  /** Dependent jobs' rounds (SPEC §16). */
+  rounds: Pick<DependencyRounds, 'childrenOf' | 'explain'>;
 }
 
 /** The one programmatic API over a running daemon (REST API, CLI and tests use it). */
@@ -124,7 +128,12 @@ export class DaemonControlImpl implements DaemonControl {
     await this.deps.jobs.loadLastRuns([name]);
     // Read after the await: the job may have changed (or gone) meanwhile.
     const job = this.deps.jobs.job(name);
-    return job ? this.view(job, 5) : undefined;
+    return job ? { ...this.view(job, 5), children: [...this.deps.rounds.childrenOf(name)] } : undefined;
+  }
+
+  async jobDependencies(name: string): Promise<DependencyView | undefined> {
+    const job = this.deps.jobs.job(name);
+    return job ? dependencyViewOf(job, this.deps.rounds) : undefined;
   }
 
   /**

@@ -3,6 +3,7 @@ import type { RunOutput } from './run-output.js';
 import type { ConfigProblem, JobDef, NodeDef, RunRecord, RunStatus, Trigger } from '../core/types.js';
 import type { AdhocRequest, AdhocStarted } from './adhoc.js';
 import type { PoolView } from './resource-view.js';
+import type { DependencyView } from './dependency-view.js';
 
 /** What the API, the CLI and tests see of a job. */
 export interface JobView {
@@ -17,6 +18,8 @@ export interface JobView {
   nextFireTimes: string[];
   lastRun: RunRecord | null;
   running: number;
+  /** The jobs that run after this one (SPEC §16); given by getJob only. */
+  children?: string[];
 }
 
 export interface NodeHealth {
@@ -127,6 +130,8 @@ export interface DaemonControl {
    */
   jobDefinitions(): readonly JobDef[];
   getJob(name: string): Promise<JobView | undefined>;
+  /** A job's parents, children and what its next round waits for (SPEC §16); undefined: no such job. */
+  jobDependencies(name: string): Promise<DependencyView | undefined>;
   /** Validates `body` as a job file, then writes `jobs.d/<name>.json` atomically. */
   putJob(name: string, body: unknown): Promise<PutJobResult>;
   /** Removes the job's file; false when there is no such job file. */

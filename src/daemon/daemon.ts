@@ -2,6 +2,7 @@ import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
 import type { Executor } from '../exec/executor.js';
+import type { RunRecord } from '../core/types.js';
 import type { AsyncStore } from '../store/async-store.js';
 import type { Membership } from './cluster.js';
 import { Bell } from './bell.js';
@@ -27,6 +28,7 @@ import {
   type Base,
 } from './parts.js';
 import { openResources } from './resource-part.js';
+import { startDependencies } from './dependencies.js';
 import { startRetention } from './retention.js';
 import { startServices, type Services } from './services.js';
 import type { JobTable } from './job-table.js';
@@ -71,6 +73,7 @@ export async function startDaemon(
     const outboxFor = outboxOf(options);
     // Runs finished and notices queued ring it; the outbox services listen once started.
     const bell = new Bell();
+    const finished = new Bell<RunRecord>();
     const nodes = startNodeHealth(base, { store, config: config.view, bell, executor: runtime.executor });
     const membership = await joinCluster(base, {
       ...{ store, jobs, config, outboxFor },
@@ -81,12 +84,13 @@ export async function startDaemon(
     const resources = await openResources(base, { store, config: config.view });
     const random = runtime.random ?? Math.random;
     const runner = buildRunner(base, {
-      ...{ store, config: config.view, jobs, nodes, outboxFor, bell, random },
+      ...{ store, config: config.view, jobs, nodes, outboxFor, bell, finished, random },
       ...{ membership, resources },
     });
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
-    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied, resources };
+    const rounds = startDependencies(base, { store, jobs, runner, finished, config: config.source, applied });
+    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied, resources, rounds };
     const control = buildControl(base, parts);
     const services = await startServices(options, {
       ...base,

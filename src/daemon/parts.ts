@@ -19,6 +19,7 @@ import { ConfigApplier } from './config-apply.js';
 import { openConfigSource, type ConfigSource } from './config-source.js';
 import { ConfigView } from './config-view.js';
 import { DaemonControlImpl } from './control-impl.js';
+import type { DependencyRounds } from './dependencies.js';
 import { createExecutors, tofuKnownHostsFileOf } from './executors.js';
 import { JobTable } from './job-table.js';
 import { isHostKeyError, watchKnownHosts } from './known-hosts-watch.js';
@@ -268,6 +269,8 @@ export function buildRunner(
     nodes: Nodes;
     outboxFor: OutboxFor;
     bell: Bell;
+    /** Rung with each run whose outcome is stored (dependency rounds listen). */
+    finished: Bell<RunRecord>;
     random: () => number;
     membership: Membership;
     resources?: ResourceBroker;
@@ -295,7 +298,10 @@ export function buildRunner(
     outboxFor: deps.outboxFor,
     fence: () => deps.membership.fence(),
     member: deps.membership.memberId,
-    onFinished: () => deps.bell.ring(),
+    onFinished: (run) => {
+      deps.bell.ring();
+      deps.finished.ring(run);
+    },
     resources: deps.resources,
   });
 }
@@ -370,6 +376,7 @@ export function buildControl(
     /** Resolves once the config read so far is applied. */
     applied: () => Promise<void>;
     resources?: ResourceBroker;
+    rounds: DependencyRounds;
   },
 ): DaemonControlImpl {
   const { view, source } = deps.config;
@@ -387,6 +394,7 @@ export function buildControl(
     isValidJobName: (name) => source.isValidJobName(name),
     membership: deps.membership,
     resources: deps.resources,
+    rounds: deps.rounds,
     reload: async (file) => {
       await source.refresh([file]);
       await deps.applied();

@@ -45,6 +45,15 @@ export interface ManualRun {
 interface RunFacts {
   parameters: Record<string, string>;
   requestedBy: string | null;
+  parentRuns?: string[];
+}
+
+/** A dependency fire's runs ready to store with its round's claim (see Runner.fireDependency). */
+export interface DependencyPlan extends Omit<PreparedClaim, 'claim'> {
+  executionId: string;
+  runs: RunRecord[];
+  /** Of the runs final at once (skipped, node down, no candidate). */
+  outbox: OutboxEntry[];
 }
 
 export interface RunPlansContext {
@@ -114,6 +123,42 @@ export class RunPlans {
     };
   }
 
+  /**
+   * A dependency fire (SPEC §16): placed and overlap-checked like a scheduled fire, without a
+   * scheduled instant, recording the parent runs that completed its round.
+   */
+  dependencyPlan(job: JobDef, parentRuns: string[]): DependencyPlan {
+    const executionId = newId(this.ctx.clock.now());
+    const facts = { ...scheduledFacts(job), parentRuns };
+    const how = { executionId, trigger: 'dependency' as const, scheduledAt: null, facts };
+    const skip = this.overlapSkip(job);
+    if (skip) {
+      const record = {
+        ...this.newRun(job, executionId, null, 'dependency', null),
+        ...recordedFacts(job, facts),
+      };
+      const run = finalRun(record, 'skipped', skip);
+      const outbox = this.ctx.outboxFor(run, job);
+      return { executionId, runs: [run], outbox, finals: [run], execution: null, afterPrevious: false };
+    }
+    const execution = this.buildExecution(job, this.manualTargets(job), how);
+    const runs = execution.units.map((u) => u.run);
+    const finals = runs.filter((run) => run.status !== 'running');
+    execution.units = execution.units.filter((u) => u.run.status === 'running');
+    const afterPrevious = this.ctx.jobs.running(job.name) > 0 && job.overlap === 'queue';
+    const outbox = finals.flatMap((run) => this.ctx.outboxFor(run, job));
+    return { executionId, runs, outbox, finals, execution, afterPrevious };
+  }
+
+  /** Why the overlap policy skips a fire now, or null when it may run. */
+  private overlapSkip(job: JobDef): string | null {
+    if (this.ctx.jobs.running(job.name) === 0) return null;
+    if (job.overlap === 'skip') return 'previous run still running (overlap: skip)';
+    if (job.overlap === 'queue' && this.ctx.jobs.isQueued(job.name))
+      return 'a run is already queued (overlap: queue)';
+    return null;
+  }
+
   /** A manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly. */
   manualExecution(job: JobDef, options: ManualRun): Execution & { executionId: string } {
     const executionId = newId(this.ctx.clock.now());
@@ -137,6 +182,7 @@ export class RunPlans {
         ...this.newRun(job, previous.execution_id, node, 'retry', scheduledAt),
         parameters: previous.parameters ?? null,
         requestedBy: previous.requestedBy ?? null,
+        parentRuns: previous.parentRuns ?? null,
       }),
       attempt: previous.attempt + 1,
     };
@@ -216,9 +262,13 @@ function scheduledFacts(job: JobDef): RunFacts {
 }
 
 /** A job that declares no parameters records none (null), not an empty object. */
-function recordedFacts(job: JobDef, facts: RunFacts): Pick<NewRun, 'parameters' | 'requestedBy'> {
+function recordedFacts(
+  job: JobDef,
+  facts: RunFacts,
+): Pick<NewRun, 'parameters' | 'requestedBy' | 'parentRuns'> {
   const declares = Object.keys(job.parameters).length > 0;
-  return { parameters: declares ? facts.parameters : null, requestedBy: facts.requestedBy };
+  const parameters = declares ? facts.parameters : null;
+  return { parameters, requestedBy: facts.requestedBy, parentRuns: facts.parentRuns ?? null };
 }
 
 function environmentOf(job: JobDef, parameters: Record<string, string>): Record<string, string> {

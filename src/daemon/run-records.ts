@@ -12,6 +12,8 @@ export interface NewRun {
   now: Millis;
   parameters?: Record<string, string> | null;
   requestedBy?: string | null;
+  /** A dependency fire's parent runs (SPEC §16). */
+  parentRuns?: string[] | null;
   scriptSha256?: string | null;
   /** The member executing the run (SPEC §15). */
   member?: string | null;
@@ -40,7 +42,7 @@ export function pendingRun(r: NewRun): RunRecord {
     error: null,
     parameters: r.parameters ?? null,
     requestedBy: r.requestedBy ?? null,
-    parentRuns: null,
+    parentRuns: r.parentRuns ?? null,
     scriptSha256: r.scriptSha256 ?? null,
     member: r.member ?? null,
   };

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, Millis, RunRecord } from '../core/types.js';
 import { PlacementHistory } from '../placement/index.js';
-import type { AsyncStore, ClaimFence } from '../store/async-store.js';
+import type { AsyncStore, ClaimFence, StoreTx } from '../store/async-store.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
 import { describeMissed, type FirePlan } from './catch-up.js';
@@ -123,18 +123,53 @@ export class Runner {
   }
 
   /**
+   * A dependent job's round (SPEC §16): `claimRound` (the round's unique key) and the child's
+   * runs are stored in one transaction, then the execution starts as a scheduled fire's would.
+   * Resolves false, having stored nothing, when the round was claimed already (here or by
+   * another member) or the daemon is shutting down.
+   */
+  fireDependency(
+    job: JobDef,
+    parentRuns: string[],
+    claimRound: (tx: StoreTx, executionId: string) => Promise<boolean>,
+  ): Promise<boolean> {
+    if (this.draining) return Promise.resolve(false);
+    return this.tracked(this.storeDependency(job, parentRuns, claimRound));
+  }
+
+  private async storeDependency(
+    job: JobDef,
+    parentRuns: string[],
+    claimRound: (tx: StoreTx, executionId: string) => Promise<boolean>,
+  ): Promise<boolean> {
+    const plan = this.plans.dependencyPlan(job, parentRuns);
+    await this.journal.flush();
+    const taken = await this.ctx.store.transaction(async (tx) => {
+      if (!(await claimRound(tx, plan.executionId))) return false;
+      for (const run of plan.runs) await tx.insertRun(run);
+      await tx.enqueueOutbox(plan.outbox);
+      return true;
+    });
+    if (taken) this.claimed(plan);
+    return taken;
+  }
+
+  /**
    * Manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly.
    * Resolves once its runs are stored and the execution started (so waitForRun finds them).
    */
   runManual(job: JobDef, options: ManualRun): Promise<{ executionId: string; runIds: string[] }> {
-    const stored = this.storeManual(job, options);
-    // The drain waits for this too: an execution that starts after the drain began is drained.
-    const tracked = stored.then(
+    return this.tracked(this.storeManual(job, options));
+  }
+
+  /** The drain waits for `stored` too: an execution that starts after the drain began is drained. */
+  private tracked<T>(stored: Promise<T>): Promise<T> {
+    const settled = stored.then(
       () => undefined,
       () => undefined,
     );
-    this.executions.add(tracked);
-    void tracked.finally(() => this.executions.delete(tracked));
+    this.executions.add(settled);
+    void settled.finally(() => this.executions.delete(settled));
     return stored;
   }
 
@@ -240,7 +275,7 @@ export class Runner {
     while (this.executions.size > 0) await Promise.allSettled([...this.executions]);
   }
 
-  private claimed(prepared: PreparedClaim): void {
+  private claimed(prepared: Pick<PreparedClaim, 'finals' | 'execution' | 'afterPrevious'>): void {
     for (const run of prepared.finals) this.afterFinish(run);
     if (prepared.execution) this.start(prepared.execution, prepared.afterPrevious);
   }

@@ -9,6 +9,7 @@ import type {
   AuditRow,
   BaselineWrite,
   DeadLetter,
+  DependencyRound,
   FireClaim,
   JobState,
   NotifyState,
@@ -110,6 +111,15 @@ export interface StoreOps {
   releaseResources(runId: string): Promise<void>;
   /** Holdings and waiters of runs that are no longer `running` (crashed, lost); resolves how many. */
   releaseStaleResources(): Promise<number>;
+  /** The newest round of a dependent job (SPEC §16), or undefined before its baseline. */
+  lastDependencyRound(job: string): Promise<DependencyRound | undefined>;
+  /** Resolves false (writing nothing) when the (job, round) key is taken. */
+  claimDependencyRound(round: DependencyRound): Promise<boolean>;
+  /**
+   * Without output: every run of the newest `limit` executions of `job` with a run (neither
+   * skipped nor missed) that finished after `after`, in id order.
+   */
+  recentExecutionRuns(job: string, after: Millis, limit: number): Promise<RunRecord[]>;
 
   /** Deletes at most `batch` final runs (and their output chunks) that finished before `before`; resolves how many. */
   pruneRuns(before: Millis, batch: number): Promise<number>;

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { dependencyTablesSql } from './rounds-sql.js';
 
 export interface Migration {
   version: number;
@@ -213,6 +214,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'run_output_chunks', sql: RUN_OUTPUT_CHUNKS },
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
   { version: 7, name: 'resource pools: holdings, waiters, acquisitions', sql: RESOURCE_TABLES },
+  { version: 8, name: 'dependency rounds', sql: dependencyTablesSql('sqlite') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -8,6 +8,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Migration } from './migrations.js';
 import { SchemaTooNewError } from './migrations.js';
+import { dependencyTablesSql } from './rounds-sql.js';
 
 const INITIAL_SCHEMA = `
 CREATE TABLE runs (
@@ -199,6 +200,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   },
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
   { version: 7, name: 'resource pools: holdings, waiters, acquisitions', sql: RESOURCE_TABLES },
+  { version: 8, name: 'dependency rounds', sql: dependencyTablesSql('postgres') },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -8,10 +8,12 @@ import type { Session } from './postgres-session.js';
 import { pgRowToRun, PG_SQL as SQL, positional, runToPgRow, type PgRunRow } from './postgres-sql.js';
 import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, storedStartTime, type JobStateRow } from './rows.js';
+import { PG_ROUNDS_SQL, ROUNDS_KEPT, roundToParams, rowToRound, type RoundRow } from './rounds-sql.js';
 import {
   ClaimConflictError,
   LOST_RUN_ERROR,
   type BaselineWrite,
+  type DependencyRound,
   type FireClaim,
   type JobState,
   type OutboxEntry,
@@ -255,6 +257,27 @@ export class PgOps extends PgOutboxOps implements StoreOps {
       Math.max(0, Math.floor(limit)),
     ]);
     return rows;
+  }
+
+  // ---- dependency rounds (SPEC §16) -----------------------------------------------------
+
+  async lastDependencyRound(job: string): Promise<DependencyRound | undefined> {
+    const { rows } = await this.s.query<RoundRow>(PG_ROUNDS_SQL.last, [job]);
+    return rows[0] && rowToRound(rows[0]);
+  }
+
+  async claimDependencyRound(round: DependencyRound): Promise<boolean> {
+    const { rowCount } = await this.s.query(PG_ROUNDS_SQL.claim, roundToParams(round));
+    if (rowCount !== 1) return false;
+    if (round.round > ROUNDS_KEPT)
+      await this.s.query(PG_ROUNDS_SQL.trim, [round.job, round.round - ROUNDS_KEPT]);
+    return true;
+  }
+
+  async recentExecutionRuns(job: string, after: Millis, limit: number): Promise<RunRecord[]> {
+    const sql = PG_ROUNDS_SQL.recentExecutionRuns;
+    const { rows } = await this.s.query<PgRunRow>(sql, [job, isoUtc(after), limit]);
+    return rows.map(pgRowToRun);
   }
 
   async pruneRuns(before: Millis, batch: number): Promise<number> {

@@ -10,6 +10,7 @@ import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type {
   AuditRow,
   BaselineWrite,
+  DependencyRound,
   FireClaim,
   NotifyState,
   OutboxEntry,
@@ -87,6 +88,10 @@ abstract class SqliteOps implements StoreOps {
     this.run(() => this.sync.inTransaction(() => this.sync.resources.release(runId)));
   releaseStaleResources = () =>
     this.run(() => this.sync.inTransaction(() => this.sync.resources.releaseStale()));
+  lastDependencyRound = (job: string) => this.run(() => this.sync.rounds.last(job));
+  claimDependencyRound = (round: DependencyRound) => this.run(() => this.sync.rounds.claim(round));
+  recentExecutionRuns = (job: string, after: Millis, limit: number) =>
+    this.run(() => this.sync.rounds.recentExecutionRuns(job, after, limit));
 
   pruneRuns = (before: Millis, batch: number) => this.run(() => this.sync.pruneRuns(before, batch));
 }

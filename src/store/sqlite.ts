@@ -8,6 +8,7 @@ import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, t
 import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import { SqliteResources } from './sqlite-resources.js';
+import { SqliteRounds } from './sqlite-rounds.js';
 import {
   ClaimConflictError,
   LOST_RUN_ERROR,
@@ -51,6 +52,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   private statsRefreshedAt: Millis;
   /** Called inside an open transaction, a better-sqlite3 transaction function is a savepoint. */
   private readonly nested: <T>(body: () => T) => T;
+  /** The dependency rounds (SPEC §16). */
+  readonly rounds: SqliteRounds;
 
   /** The resource pool tables (SPEC §16). */
   readonly resources: SqliteResources;
@@ -66,6 +69,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.statsRefreshedAt = clock.now();
     this.nested = db.transaction((body: () => unknown) => body()) as <T>(body: () => T) => T;
     this.resources = new SqliteResources(db);
+    this.rounds = new SqliteRounds(db);
   }
 
   /** `body` all or nothing (a savepoint inside an open transaction). */

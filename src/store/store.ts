@@ -64,6 +64,29 @@ export interface FireClaim {
   outbox?: OutboxEntry[];
 }
 
+/** The execution of a parent a dependency round counted (SPEC §16). */
+export interface ConsumedCompletion {
+  executionId: string;
+  /** When its last host run finished. */
+  completedAt: Millis;
+  runIds: string[];
+}
+
+/**
+ * One round of a dependent job, claimed once: unique per (job, round), so a restart or two
+ * members never fire it twice. Round 0 is the baseline written when the job is first seen
+ * (parent completions before it do not count); later rounds record what they consumed.
+ */
+export interface DependencyRound {
+  job: string;
+  round: number;
+  firedAt: Millis;
+  /** The child's execution; null for the baseline and for a round passed over while disabled. */
+  executionId: string | null;
+  /** Parent name → the completion this round consumed. */
+  parents: Record<string, ConsumedCompletion>;
+}
+
 export interface RunFilter {
   job?: string;
   node?: string;

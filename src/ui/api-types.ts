@@ -139,6 +139,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{name}/dependencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The job's parents and children, and which parents its next round still waits for */
+        get: operations["getJobDependencies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{name}/disable": {
         parameters: {
             query?: never;
@@ -601,6 +618,17 @@ export interface components {
             warning?: string;
         };
         JobDefinition: {
+            /** @description The jobs this one runs after (empty: none) */
+            after: {
+                /**
+                 * @description For a parent on every host: all must succeed, or any one
+                 * @enum {string}
+                 */
+                hosts: "all" | "any";
+                job: string;
+                /** @enum {string} */
+                on: "success" | "failure" | "done";
+            }[];
             /** @enum {string} */
             catch_up: "skip" | "latest" | "all";
             command: string[] | null;
@@ -679,9 +707,52 @@ export interface components {
             shell_command: string | null;
             tags: string[];
             timeout_ms: number | null;
+            window_ms: number | null;
             working_directory: string | null;
         };
+        JobDependencies: {
+            after: {
+                /**
+                 * @description For a parent on every host: all must succeed, or any one
+                 * @enum {string}
+                 */
+                hosts: "all" | "any";
+                job: string;
+                /** @enum {string} */
+                on: "success" | "failure" | "done";
+            }[];
+            children: string[];
+            job: string;
+            /** @description When the last round fired (round 0: when the job was first loaded) */
+            last_fired_at: string | null;
+            parents: {
+                completion: {
+                    completed_at: string;
+                    execution_id: string;
+                    hosts: number;
+                    run_ids: string[];
+                    succeeded: number;
+                } | null;
+                /** @description Completions at or before this time do not count */
+                counts_after: string;
+                /**
+                 * @description For a parent on every host: all must succeed, or any one
+                 * @enum {string}
+                 */
+                hosts: "all" | "any";
+                job: string;
+                /** @enum {string} */
+                on: "success" | "failure" | "done";
+            }[];
+            /** @description The round that fires next; null for a job without "after" */
+            round: number | null;
+            /** @description Parents without a completion that counts yet */
+            waiting_for: string[];
+            window_ms: number | null;
+        };
         JobDetail: {
+            /** @description The jobs that run after this one */
+            children: string[];
             definition: components["schemas"]["JobDefinition"];
             description: string | null;
             enabled: boolean;
@@ -883,7 +954,7 @@ export interface components {
             stderr: string;
             stdout: string;
             /** @enum {string} */
-            trigger: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
+            trigger: "schedule" | "catch_up" | "manual" | "retry" | "dependency" | "adhoc";
         };
         RunOutput: {
             /** @description The run is final and this is the end of its output */
@@ -952,7 +1023,7 @@ export interface components {
             /** @enum {string} */
             status: "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "error" | "lost" | "skipped" | "missed";
             /** @enum {string} */
-            trigger: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
+            trigger: "schedule" | "catch_up" | "manual" | "retry" | "dependency" | "adhoc";
         };
         Whoami: {
             /** @description The token's name; null when the API runs without tokens */
@@ -1359,6 +1430,34 @@ export interface operations {
             500: components["responses"]["E500"];
         };
     };
+    getJobDependencies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job or node name (a job name is its file name without .json) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Parents, children and the round */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDependencies"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            421: components["responses"]["E421"];
+        };
+    };
     disableJob: {
         parameters: {
             query?: never;
@@ -1479,7 +1578,7 @@ export interface operations {
                 /** @description Only runs with this status */
                 status?: "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "error" | "lost" | "skipped" | "missed";
                 /** @description Only runs with this trigger */
-                trigger?: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
+                trigger?: "schedule" | "catch_up" | "manual" | "retry" | "dependency" | "adhoc";
                 /** @description Started (or scheduled) before */
                 until?: string;
             };
@@ -1623,7 +1722,7 @@ export interface operations {
                 /** @description Only runs with this status */
                 status?: "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "error" | "lost" | "skipped" | "missed";
                 /** @description Only runs with this trigger */
-                trigger?: "schedule" | "catch_up" | "manual" | "retry" | "adhoc";
+                trigger?: "schedule" | "catch_up" | "manual" | "retry" | "dependency" | "adhoc";
                 /** @description Started (or scheduled) before */
                 until?: string;
             };

@@ -17,7 +17,7 @@ const STATUSES: RunStatus[] = [
   'missed',
   'running',
 ];
-const TRIGGERS: Trigger[] = ['schedule', 'catch_up', 'manual', 'retry', 'adhoc'];
+const TRIGGERS: Trigger[] = ['schedule', 'catch_up', 'manual', 'retry', 'dependency', 'adhoc'];
 const MAX_STRIPS = 10;
 
 /** datetime-local ("2024-05-01T10:00") ⇄ ISO in the URL. */

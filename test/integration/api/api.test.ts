@@ -273,6 +273,33 @@ describe('REST API on a real daemon', function () {
     expect((await api.get('/api/v1/resources')).json).to.deep.equal({ pools: [] });
   });
 
+  it("shows a job's parents and children, runs the child after its parent, and refuses a cycle with 400", async () => {
+    const child = { ...HELLO, parameters: {}, after: [{ job: 'hello', on: 'done' }] };
+    expect((await api.put('/api/v1/jobs/greet-back', child)).status).to.equal(201);
+    const parent = await api.get('/api/v1/jobs/hello');
+    expect(parent.json.children).to.deep.equal(['greet-back']);
+    const detail = await api.get('/api/v1/jobs/greet-back');
+    expect(detail.json.definition.after).to.deep.equal([{ job: 'hello', on: 'done', hosts: 'all' }]);
+    expect(detail.json.definition.window_ms).to.equal(86_400_000);
+    const waiting = await api.get('/api/v1/jobs/greet-back/dependencies');
+    expect(waiting.status).to.equal(200);
+    expect(waiting.json).to.deep.include({ job: 'greet-back', round: 1, waiting_for: ['hello'] });
+    const started = await api.post('/api/v1/jobs/hello/run', {});
+    const run = await finalRun(api, started.json.run_ids[0]);
+    const fired = await eventually(async () => {
+      const reply = await api.get('/api/v1/runs?job=greet-back&trigger=dependency');
+      return reply.json.runs.find((r: { status: string }) => r.status !== 'running');
+    });
+    expect(fired.parent_runs).to.deep.equal([run.id]);
+    expect((await api.get('/api/v1/jobs/greet-back/dependencies')).json.round).to.equal(2);
+    const cycle = await api.put('/api/v1/jobs/hello', { ...HELLO, after: [{ job: 'greet-back' }] });
+    expect(cycle.status).to.equal(400);
+    expect(cycle.json.error.details.problems[0].message).to.contain('forms a cycle');
+    expect((await api.get('/api/v1/jobs/hello')).json.definition.after).to.deep.equal([]);
+    expect((await api.get('/api/v1/jobs/nope/dependencies')).status).to.equal(404);
+    expect((await api.delete('/api/v1/jobs/greet-back')).status).to.equal(204);
+  });
+
   it('has exercised every documented operation in this suite', () => {
     const documented = Object.entries(openApiDocument().paths as Record<string, object>).flatMap(
       ([path, item]) => Object.keys(item).map((m) => `${m} ${path}`),

@@ -77,6 +77,20 @@ describe('runToDocument', () => {
     });
   });
 
+  it('ships a dependency run with its trigger and the parent run ids, stamped by its start', () => {
+    const parents = ['01JDQ0000000000000000000P1', '01JDQ0000000000000000000P2'];
+    const doc = runToDocument({
+      run: run({ trigger: 'dependency', scheduled_at: null, parentRuns: parents }),
+      tags: [],
+      description: null,
+    });
+    expect(doc).to.deep.include({
+      trigger: 'dependency',
+      parent_runs: parents,
+      '@timestamp': '2026-11-26T09:00:00.250Z',
+    });
+  });
+
   it('produces exactly the fields the index template maps', () => {
     const doc = runToDocument({ run: run(), tags: [], description: null });
     expect(Object.keys(doc).sort()).to.deep.equal(Object.keys(RUN_FIELD_TYPES).sort());
