@@ -18,11 +18,11 @@ import type { Logger } from '../core/log.js';
 import type { Millis, RunRecord } from '../core/types.js';
 import {
   NotLeaderError,
-  type AsyncStore,
   type ClaimFence,
   type ClusterStore,
   type LeaseState,
   type MemberInfo,
+  type MemberRow,
 } from '../store/async-store.js';
 import { DaemonLockedError } from '../store/daemon-lock.js';
 import type { OutboxEntry } from '../store/store.js';
@@ -44,6 +44,8 @@ export interface ClusterMemberView {
   leader: boolean;
   heartbeat_age_ms: number;
   config_hash: string | null;
+  /** Whether this member runs the leader's configuration (null while no leader is known). */
+  config_matches_leader: boolean | null;
   runs_in_flight: number;
 }
 
@@ -53,6 +55,8 @@ export interface ClusterHealth {
   role: Role;
   /** Why the member cannot reach the lease or heartbeat (PostgreSQL down), if so. */
   problem?: string;
+  /** This member's loaded configuration has differed from the leader's for two heartbeats, if so. */
+  configProblem?: string;
 }
 
 /** What the daemon does when this member's role changes (the scheduler's start and stop). */
@@ -129,6 +133,7 @@ export class LocalMembership implements Membership {
           leader: true,
           heartbeat_age_ms: 0,
           config_hash: s.configHash(),
+          config_matches_leader: true,
           runs_in_flight: s.inFlight(),
         },
       ],
@@ -177,6 +182,8 @@ export class PostgresMembership implements Membership {
   /** When the leader last deleted members dead for over an hour (monotonic). */
   private forgotAt = -Infinity;
   private closed = false;
+  /** Heartbeats in a row at which the configuration differed from the leader's. */
+  private configDiffers = 0;
   private readonly monotonic: () => number;
   /** How long before the lease's earliest expiry the leader stops claiming. */
   private readonly marginMs: number;
@@ -217,12 +224,37 @@ export class PostgresMembership implements Membership {
   }
 
   health(): ClusterHealth {
-    return this.problem === null ? { role: this.role } : { role: this.role, problem: this.problem };
+    return {
+      role: this.role,
+      ...(this.problem === null ? {} : { problem: this.problem }),
+      ...(this.configDiffers < 2 ? {} : { configProblem: this.configProblemText() }),
+    };
+  }
+
+  private configProblemText(): string {
+    return (
+      `the configuration loaded here (hash ${this.o.self.configHash()}) differs from the leader ` +
+      `${this.leader ?? '(none)'}'s: deploy the same jobs.d and nodes.d files to every member (API writes are shared, files dropped by hand are not)`
+    );
+  }
+
+  /** Counts the heartbeats in a row at which this member's configuration differed from the leader's. */
+  private async compareConfig(): Promise<void> {
+    if (this.role === 'leader' || this.leader === null) {
+      this.configDiffers = 0;
+      return;
+    }
+    const leader = (await this.o.cluster.listMembers(this.o.ttlMs)).find((m) => m.id === this.leader);
+    const differs = leader !== undefined && leader.configHash !== this.o.self.configHash();
+    this.configDiffers = differs ? this.configDiffers + 1 : 0;
   }
 
   async view(): Promise<ClusterView> {
     const members = await this.o.cluster.listMembers(DEAD_LISTED_MS);
     const leader = this.role === 'leader' ? this.o.self.id : this.leader;
+    const hashOf = (m: MemberRow) => (m.id === this.o.self.id ? this.o.self.configHash() : m.configHash);
+    const leaderRow = members.find((m) => m.id === leader);
+    const leaderHash = leaderRow ? hashOf(leaderRow) : null;
     return {
       self: this.o.self.id,
       leader,
@@ -237,7 +269,8 @@ export class PostgresMembership implements Membership {
           alive: m.heartbeatAgeMs <= this.o.ttlMs,
           leader: m.id === leader,
           heartbeat_age_ms: m.heartbeatAgeMs,
-          config_hash: own ? this.o.self.configHash() : m.configHash,
+          config_hash: hashOf(m),
+          config_matches_leader: leaderHash === null ? null : hashOf(m) === leaderHash,
           runs_in_flight: own ? this.o.self.inFlight() : m.inFlight,
         };
       }),
@@ -294,6 +327,7 @@ export class PostgresMembership implements Membership {
       if (this.problem !== null) this.o.logger.info('cluster: the database answers again');
       this.problem = null;
       if (this.role === 'leader' && !this.resigned) await this.leaderDuties();
+      await this.compareConfig();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (this.problem === null)
@@ -400,21 +434,4 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as { code?: string }).code !== 'ESRCH';
   }
-}
-
-/**
- * The store as the outbox consumers (shipper, notifier) see it: on a follower, taking outbox
- * items yields none, so in a cluster only the leader delivers (SPEC §15's cluster-wide outbox
- * claims come later). Everything else goes to the store unchanged.
- */
-export function leaderOnlyOutbox(store: AsyncStore, isLeader: () => boolean): AsyncStore {
-  if (!store.cluster) return store;
-  const none = () => Promise.resolve([]);
-  return new Proxy(store, {
-    get(target, name, receiver) {
-      if ((name === 'takeOutbox' || name === 'takeOutboxAfter') && !isLeader()) return none;
-      const value: unknown = Reflect.get(target, name, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
 }

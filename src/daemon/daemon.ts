@@ -5,8 +5,8 @@ import type { Executor } from '../exec/executor.js';
 import type { AsyncStore } from '../store/async-store.js';
 import type { Membership } from './cluster.js';
 import { Bell } from './bell.js';
-import { leaderOnlyOutbox } from './cluster.js';
 import { CleanupStack } from './cleanup.js';
+import { startConfigSync } from './config-sync.js';
 import type { ConfigView } from './config-view.js';
 import type { DaemonControl } from './control.js';
 import { withDefaults, type DaemonOptions, type DaemonRuntime } from './options.js';
@@ -84,12 +84,14 @@ export async function startDaemon(
     });
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
-    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied };
+    const member = membership.memberId;
+    const shared = await startConfigSync(base, { store, jobs, source: config.source, applied, member });
+    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied, shared };
     const control = buildControl(base, parts);
     const services = await startServices(options, {
       ...base,
       store,
-      outboxStore: leaderOnlyOutbox(store, () => membership.health().role === 'leader'),
+      remindsHere: () => membership.health().role === 'leader',
       control,
       jobs: (name) => jobs.job(name),
     });

@@ -142,6 +142,26 @@ CREATE INDEX runs_running_member ON runs (member) WHERE status = 'running';
 DROP TABLE IF EXISTS daemon_lease;
 `;
 
+/** See migrations.ts (SHARED_CONFIG): the same tables. */
+const SHARED_CONFIG = `
+CREATE TABLE config_version (
+  id integer PRIMARY KEY CHECK (id = 1),
+  version bigint NOT NULL
+);
+INSERT INTO config_version (id, version) VALUES (1, 0);
+CREATE TABLE job_documents (
+  name text COLLATE "C" PRIMARY KEY,
+  version bigint NOT NULL,
+  path text NOT NULL,
+  document text,
+  written_by text NOT NULL,
+  written_at text NOT NULL
+);
+CREATE INDEX job_documents_version ON job_documents (version);
+ALTER TABLE outbox ADD COLUMN claimed_by text;
+ALTER TABLE outbox ADD COLUMN claimed_until timestamptz;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -163,6 +183,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     CREATE INDEX run_output_end ON run_output (run_id, end_offset);`,
   },
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
+  { version: 7, name: 'shared job documents, outbox delivery claims', sql: SHARED_CONFIG },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (

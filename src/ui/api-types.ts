@@ -514,6 +514,8 @@ export interface components {
         ClusterMember: {
             alive: boolean;
             config_hash: string | null;
+            /** @description null while no leader is known */
+            config_matches_leader: boolean | null;
             heartbeat_age_ms: number;
             host: string;
             id: string;
@@ -576,11 +578,15 @@ export interface components {
             working_directory?: string;
         };
         Health: {
+            config_problem?: string;
             lease_problem?: string;
             /** @enum {unknown} */
             role: "leader" | "follower";
-            /** @constant */
-            status: "ok";
+            /**
+             * @description degraded: this member runs, but see config_problem
+             * @enum {unknown}
+             */
+            status: "ok" | "degraded";
             warning?: string;
         };
         JobDefinition: {
