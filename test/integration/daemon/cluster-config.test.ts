@@ -1,0 +1,302 @@
+/**
+ * One configuration and one set of outboxes across the members of a cluster (SPEC §15): real
+ * daemon processes on one PostgreSQL database, each with its own jobs.d. A job written through
+ * one member's API is active on the others within 2 s and outlives that member; DELETE and
+ * enable/disable travel the same way; a hand-dropped file shows as a configuration that differs
+ * from the leader's; with every member delivering, each run's webhook arrives once.
+ */
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { DaemonProcess, waitFor } from '../../harness/daemon-process.js';
+import { HttpReceiver } from '../../harness/http-receiver.js';
+import { freePort } from '../../harness/ports.js';
+import { postgresMissingReason, type TestPostgres } from '../../harness/postgres.js';
+import { skipSuite } from '../../harness/skip.js';
+import { sharedPostgres } from '../store/stores.js';
+
+const LEASE = ['--lease-ttl', '3s', '--lease-renew', '1s'];
+
+interface Member {
+  id: string;
+  listen: string;
+  jobsDir: string;
+  proc: DaemonProcess;
+}
+
+interface ClusterBody {
+  leader: string | null;
+  members: {
+    id: string;
+    alive: boolean;
+    config_hash: string | null;
+    config_matches_leader: boolean | null;
+  }[];
+}
+
+interface Health {
+  status: string;
+  role: string;
+  config_problem?: string;
+}
+
+async function api(listen: string, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`http://${listen}${path}`, {
+    method,
+    headers: method === 'GET' ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? (method === 'GET' ? undefined : '{}') : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+}
+
+async function getJson<T>(listen: string, path: string): Promise<T> {
+  const res = await api(listen, 'GET', path);
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** How long after `since` the probe first held (polled every 50 ms, up to `timeoutMs`). */
+async function within(
+  what: string,
+  since: number,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<number> {
+  for (;;) {
+    if (await probe().catch(() => false)) return Date.now() - since;
+    if (Date.now() - since > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('cluster: one configuration and cluster-wide outboxes on PostgreSQL', function () {
+  this.timeout(180_000);
+  let server: TestPostgres;
+  let database: string;
+  let pool: pg.Pool;
+  let hooks: HttpReceiver;
+  let nodesDir: string;
+  const dirs: string[] = [];
+  const members: Member[] = [];
+
+  const start = async (id: string): Promise<Member> => {
+    const jobsDir = mkdtempSync(join(tmpdir(), `distcron-${id}-jobs-`));
+    dirs.push(jobsDir);
+    const listen = `127.0.0.1:${await freePort()}`;
+    const proc = new DaemonProcess([
+      ...['--db', server.url(database), '--db-pool-size', '3', '--member-id', id],
+      ...['--jobs-dir', jobsDir, '--nodes-dir', nodesDir, '--listen', listen],
+      ...['--timezone', 'UTC', '--shutdown-grace', '1s', '--no-ui', '--flood-per-hour', '0', ...LEASE],
+    ]);
+    const member = { id, listen, jobsDir, proc };
+    members.push(member);
+    await waitFor(`${id} answering`, async () => (await api(listen, 'GET', '/healthz')).ok, 60_000);
+    return member;
+  };
+
+  const job = (description: string) => ({
+    description,
+    policy: { select: 'any', hosts: ['local'] },
+    schedule: '*/2 * * * * *',
+    command: ['true'],
+  });
+
+  before(async function () {
+    const reason = postgresMissingReason();
+    if (reason) skipSuite(this, 'cluster config', reason);
+    server = await sharedPostgres();
+    database = server.createDatabase('cfgsync');
+    const { default: pgModule } = await import('pg');
+    pool = new pgModule.Pool({ connectionString: server.url(database), max: 2 });
+    hooks = await HttpReceiver.start();
+    nodesDir = mkdtempSync(join(tmpdir(), 'distcron-nodes-'));
+    dirs.push(nodesDir);
+    writeFileSync(
+      join(nodesDir, 'local.json'),
+      JSON.stringify({ connection_type: 'local', roles: ['local'] }),
+    );
+    for (const id of ['a', 'b', 'c']) await start(id);
+    await waitFor('an agreed leader', async () => {
+      const views = await Promise.all(members.map((m) => getJson<ClusterBody>(m.listen, '/api/v1/cluster')));
+      return views.every((v) => v.leader !== null && v.leader === views[0]!.leader);
+    });
+  });
+
+  after(async () => {
+    for (const m of members) if (m.proc.child.exitCode === null) m.proc.kill('SIGKILL');
+    await Promise.all(members.map((m) => m.proc.exited));
+    await pool?.end();
+    if (database) server.psql(`DROP DATABASE ${database} WITH (FORCE)`);
+    await hooks?.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const a = () => members[0]!;
+  const b = () => members[1]!;
+  const c = () => members[2]!;
+
+  it('a job PUT through one member is active on every other member within 2 s, the same file in each jobs.d', async () => {
+    const res = await api(b().listen, 'PUT', '/api/v1/jobs/shared', job('written through b'));
+    expect(res.status).to.be.oneOf([200, 201]);
+    const answered = Date.now();
+    for (const m of [a(), c()]) {
+      const ms = await within(
+        `job shared on ${m.id}`,
+        answered,
+        async () => (await api(m.listen, 'GET', '/api/v1/jobs/shared')).ok,
+        2_000,
+      );
+      console.log(`      PUT through b → active on ${m.id} after ${ms} ms`);
+      expect(readFileSync(join(m.jobsDir, 'shared.json'), 'utf8')).to.equal(
+        readFileSync(join(b().jobsDir, 'shared.json'), 'utf8'),
+      );
+    }
+    const view = await getJson<{ description: string }>(c().listen, '/api/v1/jobs/shared');
+    expect(view.description).to.equal('written through b');
+  });
+
+  it('disable and enable through one member reach every member within 2 s', async () => {
+    const enabledOn = async (m: Member) =>
+      (await getJson<{ enabled: boolean }>(m.listen, '/api/v1/jobs/shared')).enabled;
+    expect((await api(c().listen, 'POST', '/api/v1/jobs/shared/disable')).ok).to.equal(true);
+    let since = Date.now();
+    for (const m of [a(), b()])
+      await within(`disabled on ${m.id}`, since, async () => !(await enabledOn(m)), 2_000);
+    expect((await api(a().listen, 'POST', '/api/v1/jobs/shared/enable')).ok).to.equal(true);
+    since = Date.now();
+    for (const m of [b(), c()]) await within(`enabled on ${m.id}`, since, () => enabledOn(m), 2_000);
+  });
+
+  it('two members writing one job at once end with the same document everywhere (the later version)', async () => {
+    await Promise.all([
+      api(a().listen, 'PUT', '/api/v1/jobs/raced', job('from a')),
+      api(c().listen, 'PUT', '/api/v1/jobs/raced', job('from c')),
+    ]);
+    const stored = await waitFor('the stored document', async () => {
+      const { rows } = await pool.query<{ document: string }>(
+        "SELECT document FROM job_documents WHERE name = 'raced'",
+      );
+      return rows[0]?.document;
+    });
+    const converged = async () =>
+      members.every((m) => {
+        const file = join(m.jobsDir, 'raced.json');
+        return existsSync(file) && readFileSync(file, 'utf8') === stored;
+      });
+    await within('every member on the last written version', Date.now(), converged, 2_000);
+    const descriptions = await Promise.all(
+      members.map(
+        async (m) => (await getJson<{ description: string }>(m.listen, '/api/v1/jobs/raced')).description,
+      ),
+    );
+    expect(new Set(descriptions).size, descriptions.join(', ')).to.equal(1);
+  });
+
+  it('DELETE through one member removes the job from every member within 2 s', async () => {
+    expect((await api(a().listen, 'DELETE', '/api/v1/jobs/raced')).status).to.equal(204);
+    const since = Date.now();
+    for (const m of [b(), c()]) {
+      await within(
+        `job gone on ${m.id}`,
+        since,
+        async () => (await api(m.listen, 'GET', '/api/v1/jobs/raced')).status === 404,
+        2_000,
+      );
+      expect(existsSync(join(m.jobsDir, 'raced.json'))).to.equal(false);
+    }
+  });
+
+  it('a member whose hand-dropped files differ from the leader is reported by /api/v1/cluster and /healthz', async () => {
+    const { leader } = await getJson<ClusterBody>(a().listen, '/api/v1/cluster');
+    const odd = members.find((m) => m.id !== leader)!;
+    writeFileSync(join(odd.jobsDir, 'only-here.json'), JSON.stringify(job('dropped by hand on one member')));
+    const health = await waitFor('the odd member degraded', async () => {
+      const h = await getJson<Health>(odd.listen, '/healthz');
+      return h.status === 'degraded' ? h : undefined;
+    });
+    expect(health.config_problem).to.match(/differs from the leader/);
+    const view = await getJson<ClusterBody>(a().listen, '/api/v1/cluster');
+    const row = (id: string) => view.members.find((m) => m.id === id)!;
+    expect(row(odd.id).config_matches_leader).to.equal(false);
+    expect(row(leader!).config_matches_leader).to.equal(true);
+    unlinkSync(join(odd.jobsDir, 'only-here.json'));
+    await waitFor(
+      'the odd member healthy again',
+      async () => (await getJson<Health>(odd.listen, '/healthz')).status === 'ok',
+    );
+    const again = await getJson<ClusterBody>(a().listen, '/api/v1/cluster');
+    expect(again.members.filter((m) => m.alive).map((m) => m.config_matches_leader)).to.deep.equal([
+      true,
+      true,
+      true,
+    ]);
+  });
+
+  it('a job written through a member survives its kill -9: a member started afterwards gets it', async () => {
+    const res = await api(b().listen, 'PUT', '/api/v1/jobs/survivor', job('b wrote me, then died'));
+    expect(res.status).to.be.oneOf([200, 201]);
+    b().proc.kill('SIGKILL');
+    await b().proc.exited;
+    const late = await start('d');
+    const view = await getJson<{ description: string }>(late.listen, '/api/v1/jobs/survivor');
+    expect(view.description).to.equal('b wrote me, then died');
+    expect((await api(late.listen, 'GET', '/api/v1/jobs/shared')).ok).to.equal(true);
+    expect((await api(late.listen, 'GET', '/api/v1/jobs/raced')).status).to.equal(404);
+  });
+
+  it('with every member delivering, each run’s webhook arrives exactly once', async () => {
+    const live = members.filter((m) => m.proc.child.exitCode === null && m.proc.child.signalCode === null);
+    // A slow receiver keeps the member that finished a run busy, so the others' polls find work.
+    hooks.setFallback({ status: 200, delayMs: 1_500 });
+    const res = await api(live[0]!.listen, 'PUT', '/api/v1/jobs/hooked', {
+      policy: { select: 'any', hosts: ['local'] },
+      schedule: '* * * * * *',
+      command: ['true'],
+      notify: { on: ['success'], webhooks: [{ url: hooks.url(), on: ['success'] }] },
+    });
+    expect(res.status).to.be.oneOf([200, 201]);
+    await waitFor(
+      'twelve succeeded runs',
+      async () => {
+        const { rows } = await pool.query(
+          "SELECT id FROM runs WHERE job = 'hooked' AND status = 'succeeded'",
+        );
+        return rows.length >= 12;
+      },
+      60_000,
+    );
+    expect((await api(live[0]!.listen, 'POST', '/api/v1/jobs/hooked/disable')).ok).to.equal(true);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const succeeded = async () =>
+      (
+        await pool.query<{ id: string }>(
+          "SELECT id FROM runs WHERE job = 'hooked' AND status = 'succeeded' ORDER BY id",
+        )
+      ).rows.map((r) => r.id);
+    const delivered = () => hooks.requests.map((r) => (JSON.parse(r.body) as { run: { id: string } }).run.id);
+    const expected = await succeeded();
+    await waitFor(
+      'a webhook for every run',
+      async () => new Set(delivered()).size >= expected.length,
+      60_000,
+    );
+    await waitFor('the outbox empty', async () => {
+      const left = await pool.query("SELECT 1 FROM outbox WHERE sink IN ('notify', 'webhook')");
+      return left.rows.length === 0;
+    });
+    const ids = delivered();
+    const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+    expect(twice, 'runs whose webhook arrived twice').to.deep.equal([]);
+    expect([...ids].sort()).to.deep.equal(await succeeded());
+    const byMember = live.map((m) => ({
+      id: m.id,
+      n: m.proc.log.split('notify: webhook delivered').length - 1,
+    }));
+    console.log(
+      `      ${ids.length} webhooks, delivered by ${byMember.map((m) => `${m.id}: ${m.n}`).join(', ')}`,
+    );
+    expect(byMember.filter((m) => m.n > 0).length, 'members that delivered').to.be.at.least(2);
+  });
+});
