@@ -184,6 +184,12 @@ export class PostgresMembership implements Membership {
   private closed = false;
   /** Heartbeats in a row at which the configuration differed from the leader's. */
   private configDiffers = 0;
+  /**
+   * Monotonic time since which this member's ticks reach the database. Other members are judged
+   * dead only once it has reached it for a TTL: after PostgreSQL was down for everyone, their
+   * heartbeats are old because they could not write them, not because they died.
+   */
+  private reachableSince: number;
   private readonly monotonic: () => number;
   /** How long before the lease's earliest expiry the leader stops claiming. */
   private readonly marginMs: number;
@@ -191,6 +197,7 @@ export class PostgresMembership implements Membership {
   constructor(private readonly o: PostgresMembershipOptions) {
     this.monotonic = o.monotonic ?? (() => performance.now());
     this.marginMs = Math.max(Math.min(o.renewMs, o.ttlMs / 4), 100);
+    this.reachableSince = this.monotonic();
   }
 
   get memberId(): string {
@@ -324,7 +331,10 @@ export class PostgresMembership implements Membership {
       await this.o.cluster.heartbeat(this.info());
       if (!this.resigned)
         this.onLease(await this.o.cluster.tryAcquireOrRenew(this.o.self.id, this.o.ttlMs), sent);
-      if (this.problem !== null) this.o.logger.info('cluster: the database answers again');
+      if (this.problem !== null) {
+        this.o.logger.info('cluster: the database answers again');
+        this.reachableSince = sent;
+      }
       this.problem = null;
       if (this.role === 'leader' && !this.resigned) await this.leaderDuties();
       await this.compareConfig();
@@ -407,6 +417,7 @@ export class PostgresMembership implements Membership {
   }
 
   private async markDeadMembersLost(): Promise<void> {
+    if (this.monotonic() - this.reachableSince < this.o.ttlMs) return;
     try {
       const lost = await this.o.cluster.markLostOfDeadMembers(
         this.o.ttlMs,

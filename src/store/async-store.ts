@@ -74,6 +74,12 @@ export interface StoreOps {
   takeOutbox(sink: OutboxSink, limit: number, now: Millis): Promise<OutboxItem[]>;
   takeOutboxAfter(sink: OutboxSink, afterId: number, limit: number, now: Millis): Promise<OutboxItem[]>;
   ackOutbox(ids: number[]): Promise<void>;
+  /**
+   * Items taken but not attempted go back to the due items at once. On PostgreSQL a taken
+   * delivery item is claimed by its taker (see OUTBOX_CLAIM_MS) until it is acked, retried,
+   * dead-lettered or released, or the claim lapses; SQLite has one consumer and holds no claims.
+   */
+  releaseOutbox(ids: number[]): Promise<void>;
   retryOutbox(id: number, error: string, nextAttemptAt: Millis): Promise<void>;
   deadLetter(id: number, reason: string, now: Millis): Promise<void>;
   outboxBacklog(): Promise<Record<OutboxSink, number>>;

@@ -31,7 +31,7 @@ const rowLimit = (limit: number) => Math.max(0, Math.floor(limit));
  * (the webhook, SMTP and Elasticsearch request timeouts), so a live member's items are never
  * taken by another, and short enough that a dead member's are delivered soon after.
  */
-export const OUTBOX_CLAIM_MS = 120_000;
+export const OUTBOX_CLAIM_MS = 60_000;
 /** Who holds a claim (for an operator reading the table). */
 const CLAIMANT = `${hostname()}:${process.pid}`;
 
@@ -85,6 +85,10 @@ export abstract class PgOutboxOps {
 
   async ackOutbox(ids: number[]): Promise<void> {
     if (ids.length > 0) await this.s.query(SQL.ackOutbox, [ids]);
+  }
+
+  async releaseOutbox(ids: number[]): Promise<void> {
+    if (ids.length > 0) await this.s.query(SQL.releaseOutbox, [ids]);
   }
 
   async retryOutbox(id: number, error: string, nextAttemptAt: Millis): Promise<void> {

@@ -117,6 +117,7 @@ export const PG_SQL = {
   takeInOrder: `SELECT * FROM outbox WHERE sink = $1 AND next_attempt_at <= $2
     ORDER BY id LIMIT $3 FOR UPDATE`,
   ackOutbox: 'DELETE FROM outbox WHERE id = ANY($1::bigint[])',
+  releaseOutbox: 'UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::bigint[])',
   retryOutbox: `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
     claimed_by = NULL, claimed_until = NULL WHERE id = $1`,
   /** One statement: the item leaves the outbox and enters the dead letters, or neither. */
