@@ -248,6 +248,33 @@ describe('cluster: one configuration and cluster-wide outboxes on PostgreSQL', f
     expect((await api(late.listen, 'GET', '/api/v1/jobs/raced')).status).to.equal(404);
   });
 
+  it('writes no file for a shared document whose path leaves jobs.d or names another job (a row written around the API)', async () => {
+    const smuggle = async (name: string, path: string) => {
+      const { rows } = await pool.query<{ version: string }>(
+        'UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version',
+      );
+      await pool.query(
+        `INSERT INTO job_documents (name, version, path, document, written_by, written_at)
+         VALUES ($1, $2, $3, $4, 'intruder', '2026-12-07T00:00:00.000Z')`,
+        [name, rows[0]!.version, path, JSON.stringify(job('smuggled'))],
+      );
+    };
+    await smuggle('escape', '../escape.json');
+    await smuggle('decoy', 'other-name.json');
+    await smuggle('hidden', '.git/hidden.json');
+    await waitFor('every live member refusing the three rows', async () =>
+      members
+        .filter((m) => m.proc.child.exitCode === null && m.proc.child.signalCode === null)
+        .every((m) => m.proc.log.split('unsafe path').length - 1 >= 3),
+    );
+    for (const m of members) {
+      expect(existsSync(join(m.jobsDir, '..', 'escape.json'))).to.equal(false);
+      expect(existsSync(join(m.jobsDir, 'other-name.json'))).to.equal(false);
+      expect(existsSync(join(m.jobsDir, '.git'))).to.equal(false);
+    }
+    expect((await api(a().listen, 'GET', '/api/v1/jobs/decoy')).status).to.equal(404);
+  });
+
   it('with every member delivering, each run’s webhook arrives exactly once', async () => {
     const live = members.filter((m) => m.proc.child.exitCode === null && m.proc.child.signalCode === null);
     // A slow receiver keeps the member that finished a run busy, so the others' polls find work.
