@@ -242,6 +242,15 @@ function printTable(routes: Route[], servers: Server[], results: Map<string, Map
   for (const r of rows) console.log(pad(r, widths));
 }
 
+/** A floor is only a floor if it sends what distcron sends: the bench says so before measuring. */
+async function checkSameAnswer(daemon: Server, floor: Server, path: string): Promise<void> {
+  const body = async (s: Server) => (await fetch(`${s.url}${path}`)).text();
+  const [ours, theirs] = await Promise.all([body(daemon), body(floor)]);
+  const same = ours === theirs;
+  console.log(`${floor.name} answers ${path} with the same body as ${daemon.name}: ${same ? 'yes' : 'NO'}`);
+  if (!same) console.log(`  ${daemon.name}: ${ours.slice(0, 300)}\n  ${floor.name}: ${theirs.slice(0, 300)}`);
+}
+
 async function main(): Promise<void> {
   const spec = { runs: Number(args.runs), jobs: Number(args.jobs), jobFiles: Number(args['job-files']) };
   const fixture = ensureFixture(args.dir!, spec);
@@ -294,6 +303,11 @@ async function main(): Promise<void> {
         args['floor-processes']!,
       ]),
     );
+  await checkSameAnswer(
+    servers[0]!,
+    servers.find((s) => s.name === 'node:http floor')!,
+    routes[0]!.path(0),
+  );
   const results = new Map<string, Map<string, Measure>>();
   try {
     for (const route of routes) results.set(route.name, await measureRoute(route, servers));

@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
+import { encodeCursor } from '../../src/store/queries.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { RunStatus } from '../../src/core/types.js';
 import type { RunFilter } from '../../src/store/store.js';
@@ -30,9 +31,25 @@ const { values: flags, positionals } = parseArgs({
 });
 const dbPath = positionals[0]!;
 
+/** Every field of distcron's run summary, in its order: the floor answers the same document. */
 const LIST_COLUMNS =
   'id, execution_id, job, node, host, trigger, attempt, scheduled_at, started_at, finished_at, duration_ms, ' +
-  'status, exit_code, signal, output_truncated, error';
+  'status, exit_code, signal, output_truncated, error, parameters, requested_by, parent_runs, script_sha256, member';
+
+interface SummaryRow {
+  id: string;
+  output_truncated: number | boolean;
+  parameters: string | null;
+  parent_runs: string | null;
+}
+
+/** The row as the API shows it: a boolean flag and the JSON columns parsed. */
+function summaryOf(row: SummaryRow): SummaryRow {
+  row.output_truncated = row.output_truncated === 1;
+  if (row.parameters !== null) row.parameters = JSON.parse(row.parameters) as string;
+  if (row.parent_runs !== null) row.parent_runs = JSON.parse(row.parent_runs) as string;
+  return row;
+}
 
 const jobsPage = JSON.stringify({
   jobs: Array.from({ length: 50 }, (_, j) => ({
@@ -65,9 +82,12 @@ function plainSqlReads(): RunReads {
   const byId = db.prepare('SELECT * FROM runs WHERE id = ?');
   return {
     list(job, status, limit) {
-      const rows = byJobStatus.all(job, status, limit + 1) as { id: string; output_truncated: number }[];
-      const page = rows.slice(0, limit).map((r) => ({ ...r, output_truncated: r.output_truncated === 1 }));
-      return JSON.stringify({ runs: page, next_cursor: rows.length > limit ? page.at(-1)!.id : null });
+      const rows = byJobStatus.all(job, status, limit + 1) as SummaryRow[];
+      const page = rows.slice(0, limit).map(summaryOf);
+      return JSON.stringify({
+        runs: page,
+        next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!.id) : null,
+      });
     },
     byId: (id) => {
       const row = byId.get(id);

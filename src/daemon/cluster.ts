@@ -27,6 +27,9 @@ import {
 import { DaemonLockedError } from '../store/daemon-lock.js';
 import type { OutboxEntry } from '../store/store.js';
 
+/** After another holder's lease expires, how long a follower waits before trying to take it. */
+const LEASE_EXPIRY_SLACK_MS = 50;
+
 /** GET /api/v1/cluster (SPEC §15). */
 export interface ClusterView {
   self: string;
@@ -317,20 +320,32 @@ export class PostgresMembership implements Membership {
     return { ...rest, configHash: configHash(), inFlight: inFlight() };
   }
 
-  private schedule(): void {
+  private schedule(delayMs: number): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
       this.ticking = this.tick();
-    }, this.o.renewMs);
+    }, delayMs);
+  }
+
+  /**
+   * A follower tries again just after another holder's lease expires, not up to a renew period
+   * later: a dead leader's successor takes over at TTL after its last renewal.
+   */
+  private nextTickIn(lease: LeaseState | null): number {
+    if (lease === null || lease.holder === null || lease.holder === this.o.self.id) return this.o.renewMs;
+    return Math.min(this.o.renewMs, lease.expiresInMs + LEASE_EXPIRY_SLACK_MS);
   }
 
   /** One heartbeat and, unless resigned, one lease attempt; then the next tick is scheduled. */
   private async tick(): Promise<void> {
     const sent = this.monotonic();
+    let lease: LeaseState | null = null;
     try {
       await this.o.cluster.heartbeat(this.info());
-      if (!this.resigned)
-        this.onLease(await this.o.cluster.tryAcquireOrRenew(this.o.self.id, this.o.ttlMs), sent);
+      if (!this.resigned) {
+        lease = await this.o.cluster.tryAcquireOrRenew(this.o.self.id, this.o.ttlMs);
+        this.onLease(lease, sent);
+      }
       if (this.problem !== null) {
         this.o.logger.info('cluster: the database answers again');
         this.reachableSince = sent;
@@ -344,7 +359,7 @@ export class PostgresMembership implements Membership {
         this.o.logger.error({ err }, 'cluster: heartbeat or lease renewal failed; retrying (logged once)');
       this.problem = `cannot reach the lease: ${message}`;
     }
-    this.schedule();
+    this.schedule(this.nextTickIn(lease));
   }
 
   private onLease(lease: LeaseState, sent: number): void {

@@ -32,6 +32,13 @@ import {
 
 export { KEY_PASSPHRASE, TEST_USER, sshdMissingReason } from './ssh-setup.js';
 
+const MAX_HOSTS = 2000;
+
+/** Host i's address: 127.0.0.2 … 127.0.0.254, then 127.0.1.2 …, never a .0/.1/.255 last octet. */
+export function loopbackAddress(i: number): string {
+  return `127.0.${Math.floor(i / 253)}.${2 + (i % 253)}`;
+}
+
 export interface SshTestHostsOptions {
   count: number;
   /** sshd `MaxSessions` (default 10, OpenSSH's default). */
@@ -81,7 +88,7 @@ export class SshTestHosts {
     this.hosts = Array.from({ length: options.count }, (_, i) => ({
       index: i,
       name: `h${i}`,
-      address: `127.0.0.${i + 2}`,
+      address: loopbackAddress(i),
     }));
     this.clientKeyFile = join(dir, 'id_client');
     this.passphraseKeyFile = join(dir, 'id_passphrase');
@@ -89,7 +96,8 @@ export class SshTestHosts {
   }
 
   static async start(options: SshTestHostsOptions): Promise<SshTestHosts> {
-    if (options.count < 1 || options.count > 250) throw new Error('sshd harness: count must be 1..250');
+    if (options.count < 1 || options.count > MAX_HOSTS)
+      throw new Error(`sshd harness: count must be 1..${MAX_HOSTS}`);
     ensureTestUser();
     const full: Required<SshTestHostsOptions> = {
       count: options.count,
