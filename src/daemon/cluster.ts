@@ -26,6 +26,7 @@ import {
 } from '../store/async-store.js';
 import { DaemonLockedError } from '../store/daemon-lock.js';
 import type { OutboxEntry } from '../store/store.js';
+import { ConfigMatch } from './config-match.js';
 
 /** After another holder's lease expires, how long a follower waits before trying to take it. */
 const LEASE_EXPIRY_SLACK_MS = 50;
@@ -185,8 +186,7 @@ export class PostgresMembership implements Membership {
   /** When the leader last deleted members dead for over an hour (monotonic). */
   private forgotAt = -Infinity;
   private closed = false;
-  /** Heartbeats in a row at which the configuration differed from the leader's. */
-  private configDiffers = 0;
+  private readonly configMatch = new ConfigMatch();
   /**
    * Monotonic time since which this member's ticks reach the database. Other members are judged
    * dead only once it has reached it for a TTL: after PostgreSQL was down for everyone, their
@@ -234,29 +234,20 @@ export class PostgresMembership implements Membership {
   }
 
   health(): ClusterHealth {
+    const configProblem = this.configMatch.problem();
     return {
       role: this.role,
       ...(this.problem === null ? {} : { problem: this.problem }),
-      ...(this.configDiffers < 2 ? {} : { configProblem: this.configProblemText() }),
+      ...(configProblem === undefined ? {} : { configProblem }),
     };
   }
 
-  private configProblemText(): string {
-    return (
-      `the configuration loaded here (hash ${this.o.self.configHash()}) differs from the leader ` +
-      `${this.leader ?? '(none)'}'s: deploy the same jobs.d and nodes.d files to every member (API writes are shared, files dropped by hand are not)`
-    );
-  }
-
-  /** Counts the heartbeats in a row at which this member's configuration differed from the leader's. */
+  /** Compares this member's configuration with the one the leader published (see ConfigMatch). */
   private async compareConfig(): Promise<void> {
-    if (this.role === 'leader' || this.leader === null) {
-      this.configDiffers = 0;
-      return;
-    }
-    const leader = (await this.o.cluster.listMembers(this.o.ttlMs)).find((m) => m.id === this.leader);
-    const differs = leader !== undefined && leader.configHash !== this.o.self.configHash();
-    this.configDiffers = differs ? this.configDiffers + 1 : 0;
+    const own = this.o.self.configHash();
+    if (this.role === 'leader' || this.leader === null) return this.configMatch.observe(own, null);
+    const row = (await this.o.cluster.listMembers(this.o.ttlMs)).find((m) => m.id === this.leader);
+    this.configMatch.observe(own, row ? { id: row.id, hash: row.configHash } : null);
   }
 
   async view(): Promise<ClusterView> {
