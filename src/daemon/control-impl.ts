@@ -410,7 +410,6 @@ function sameState(a: ViewState, b: ViewState): boolean {
   );
 }
 
-/** temp file + rename in the same directory, so the watcher never sees a half-written job. */
 function notLoaded(file: string, name: string): ConfigProblem {
   const message = `job "${name}" was written but did not load; the file is restored (see GET /api/v1/config/errors)`;
   return { file, line: 1, column: 1, path: '$', message, severity: 'error' };

@@ -1000,7 +1000,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The daemon is shutting down */
+        /** @description The daemon is shutting down, or (several daemons) the database did not take a shared write */
         E503: {
             headers: {
                 [name: string]: unknown;
@@ -1286,6 +1286,7 @@ export interface operations {
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
             500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
         };
     };
     deleteJob: {
@@ -1314,6 +1315,7 @@ export interface operations {
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
             500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
         };
     };
     disableJob: {
@@ -1348,6 +1350,7 @@ export interface operations {
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
+            503: components["responses"]["E503"];
         };
     };
     enableJob: {
@@ -1382,6 +1385,7 @@ export interface operations {
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
+            503: components["responses"]["E503"];
         };
     };
     runJob: {
