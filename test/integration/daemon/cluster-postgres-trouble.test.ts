@@ -6,6 +6,8 @@
  * before its lease can expire; no instant is lost and none is claimed twice.
  */
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type pg from 'pg';
 import { DaemonEnv } from '../../harness/daemon-env.js';
 import { DaemonProcess, waitFor } from '../../harness/daemon-process.js';
@@ -212,6 +214,16 @@ describe('cluster: PostgreSQL restarted and unreachable for 30 s (real sshd host
       );
       expect(steppedDownMs, 'stepped down before its lease could expire').to.be.below(TTL_MS);
       expect(health.lease_problem).to.be.a('string');
+      // An API write cannot be shared now: 503, and it is not active on the member either.
+      const put = await fetch(`http://${leader.listen}/api/v1/jobs/unshared`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ policy: { select: 'any', roles: ['remote'] }, command: ['true'] }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(put.status).to.equal(503);
+      expect((await fetch(`http://${leader.listen}/api/v1/jobs/unshared`)).status).to.equal(404);
+      expect(existsSync(join(env.jobsDir, 'unshared.json'))).to.equal(false);
       await new Promise((r) => setTimeout(r, Math.max(0, stoppedAt + OUTAGE_MS - Date.now())));
     } finally {
       server.resume();
