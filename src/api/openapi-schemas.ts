@@ -365,12 +365,16 @@ export const schemas: Record<string, Schema> = {
   DeadLetterList: obj({ dead_letters: arr(ref('DeadLetter')) }),
   Health: obj(
     {
-      status: { const: 'ok' },
+      status: {
+        enum: ['ok', 'degraded'],
+        description: 'degraded: this member runs, but see config_problem',
+      },
       role: { enum: ['leader', 'follower'] },
       lease_problem: str,
+      config_problem: str,
       warning: str,
     },
-    ['lease_problem', 'warning'],
+    ['lease_problem', 'config_problem', 'warning'],
   ),
   ClusterMember: obj({
     id: str,
@@ -381,6 +385,7 @@ export const schemas: Record<string, Schema> = {
     leader: bool,
     heartbeat_age_ms: int,
     config_hash: nstr,
+    config_matches_leader: { type: ['boolean', 'null'], description: 'null while no leader is known' },
     runs_in_flight: int,
   }),
   Cluster: obj({ self: str, leader: nstr, epoch: int, members: arr(ref('ClusterMember')) }),

@@ -13,7 +13,7 @@ const ERROR_TEXT: Record<number, string> = {
   415: 'A write without Content-Type: application/json (also needed for an empty body)',
   421: 'The Host header names no address of this API (see --api-allowed-hosts)',
   500: 'The daemon failed; a file it cannot write is named in the message',
-  503: 'The daemon is shutting down',
+  503: 'The daemon is shutting down, or (several daemons) the database did not take a shared write',
 };
 
 const json = (schema: Json) => ({ 'application/json': { schema } });
@@ -211,7 +211,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     path: ['name'],
     body: { schema: 'JobFile', required: true },
     ok: { status: 200, also: 201, description: 'Written (200 replaced, 201 created)', schema: 'JobWritten' },
-    errors: [400, 500],
+    errors: [400, 500, 503],
   },
   'delete /api/v1/jobs/{name}': {
     operationId: 'deleteJob',
@@ -220,7 +220,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     role: 'admin',
     path: ['name'],
     ok: { status: 204, description: 'Removed' },
-    errors: [400, 404, 500],
+    errors: [400, 404, 500, 503],
   },
   'post /api/v1/jobs/{name}/run': {
     operationId: 'runJob',
@@ -240,7 +240,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     path: ['name'],
     body: ACTION_BODY,
     ok: { status: 200, description: 'The job after the change', schema: 'JobSummary' },
-    errors: [400, 404],
+    errors: [400, 404, 503],
   },
   'post /api/v1/jobs/{name}/disable': {
     operationId: 'disableJob',
@@ -250,7 +250,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     path: ['name'],
     body: ACTION_BODY,
     ok: { status: 200, description: 'The job after the change', schema: 'JobSummary' },
-    errors: [400, 404],
+    errors: [400, 404, 503],
   },
   'get /api/v1/jobs/{name}/runs': {
     operationId: 'listJobRuns',

@@ -12,11 +12,13 @@ async function metricsText(ctx: RouteContext, req: Request, res: Response): Prom
 }
 
 function health(ctx: RouteContext, _req: Request, res: Response): void {
-  const { role, problem } = ctx.control.clusterHealth();
+  const { role, problem, configProblem } = ctx.control.clusterHealth();
+  // Still 200 when degraded: the member is alive and runs; a health check restarting it would not help.
   res.json({
-    status: 'ok',
+    status: configProblem === undefined ? 'ok' : 'degraded',
     role,
     ...(problem === undefined ? {} : { lease_problem: problem }),
+    ...(configProblem === undefined ? {} : { config_problem: configProblem }),
     ...(ctx.insecureNoAuth ? { warning: INSECURE_NO_AUTH_WARNING } : {}),
   });
 }

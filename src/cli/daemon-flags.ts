@@ -108,6 +108,12 @@ export const DAEMON_FLAGS: FlagSpec[] = [
     help: 'PostgreSQL: how often the leader renews its lease and every member heartbeats (< lease-ttl / 2)',
     parse: duration,
   },
+  {
+    flag: 'shared-config-poll',
+    key: 'sharedConfigPollMs',
+    help: "PostgreSQL: how often a member reads the configuration the API wrote through other members' APIs",
+    parse: duration,
+  },
   { flag: 'listen', key: 'listen', help: 'REST API address HOST:PORT ("off" for none)', parse: listen },
   { flag: 'timezone', key: 'timezone', help: 'IANA zone for schedules that name none' },
   {

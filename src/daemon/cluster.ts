@@ -18,14 +18,15 @@ import type { Logger } from '../core/log.js';
 import type { Millis, RunRecord } from '../core/types.js';
 import {
   NotLeaderError,
-  type AsyncStore,
   type ClaimFence,
   type ClusterStore,
   type LeaseState,
   type MemberInfo,
+  type MemberRow,
 } from '../store/async-store.js';
 import { DaemonLockedError } from '../store/daemon-lock.js';
 import type { OutboxEntry } from '../store/store.js';
+import { ConfigMatch } from './config-match.js';
 
 /** After another holder's lease expires, how long a follower waits before trying to take it. */
 const LEASE_EXPIRY_SLACK_MS = 50;
@@ -47,6 +48,8 @@ export interface ClusterMemberView {
   leader: boolean;
   heartbeat_age_ms: number;
   config_hash: string | null;
+  /** Whether this member runs the leader's configuration (null while no leader is known). */
+  config_matches_leader: boolean | null;
   runs_in_flight: number;
 }
 
@@ -56,6 +59,8 @@ export interface ClusterHealth {
   role: Role;
   /** Why the member cannot reach the lease or heartbeat (PostgreSQL down), if so. */
   problem?: string;
+  /** This member's loaded configuration has differed from the leader's for two heartbeats, if so. */
+  configProblem?: string;
 }
 
 /** What the daemon does when this member's role changes (the scheduler's start and stop). */
@@ -132,6 +137,7 @@ export class LocalMembership implements Membership {
           leader: true,
           heartbeat_age_ms: 0,
           config_hash: s.configHash(),
+          config_matches_leader: true,
           runs_in_flight: s.inFlight(),
         },
       ],
@@ -180,6 +186,13 @@ export class PostgresMembership implements Membership {
   /** When the leader last deleted members dead for over an hour (monotonic). */
   private forgotAt = -Infinity;
   private closed = false;
+  private readonly configMatch = new ConfigMatch();
+  /**
+   * Monotonic time since which this member's ticks reach the database. Other members are judged
+   * dead only once it has reached it for a TTL: after PostgreSQL was down for everyone, their
+   * heartbeats are old because they could not write them, not because they died.
+   */
+  private reachableSince: number;
   private readonly monotonic: () => number;
   /** How long before the lease's earliest expiry the leader stops claiming. */
   private readonly marginMs: number;
@@ -187,6 +200,7 @@ export class PostgresMembership implements Membership {
   constructor(private readonly o: PostgresMembershipOptions) {
     this.monotonic = o.monotonic ?? (() => performance.now());
     this.marginMs = Math.max(Math.min(o.renewMs, o.ttlMs / 4), 100);
+    this.reachableSince = this.monotonic();
   }
 
   get memberId(): string {
@@ -220,12 +234,28 @@ export class PostgresMembership implements Membership {
   }
 
   health(): ClusterHealth {
-    return this.problem === null ? { role: this.role } : { role: this.role, problem: this.problem };
+    const configProblem = this.configMatch.problem();
+    return {
+      role: this.role,
+      ...(this.problem === null ? {} : { problem: this.problem }),
+      ...(configProblem === undefined ? {} : { configProblem }),
+    };
+  }
+
+  /** Compares this member's configuration with the one the leader published (see ConfigMatch). */
+  private async compareConfig(): Promise<void> {
+    const own = this.o.self.configHash();
+    if (this.role === 'leader' || this.leader === null) return this.configMatch.observe(own, null);
+    const row = (await this.o.cluster.listMembers(this.o.ttlMs)).find((m) => m.id === this.leader);
+    this.configMatch.observe(own, row ? { id: row.id, hash: row.configHash } : null);
   }
 
   async view(): Promise<ClusterView> {
     const members = await this.o.cluster.listMembers(DEAD_LISTED_MS);
     const leader = this.role === 'leader' ? this.o.self.id : this.leader;
+    const hashOf = (m: MemberRow) => (m.id === this.o.self.id ? this.o.self.configHash() : m.configHash);
+    const leaderRow = members.find((m) => m.id === leader);
+    const leaderHash = leaderRow ? hashOf(leaderRow) : null;
     return {
       self: this.o.self.id,
       leader,
@@ -240,7 +270,8 @@ export class PostgresMembership implements Membership {
           alive: m.heartbeatAgeMs <= this.o.ttlMs,
           leader: m.id === leader,
           heartbeat_age_ms: m.heartbeatAgeMs,
-          config_hash: own ? this.o.self.configHash() : m.configHash,
+          config_hash: hashOf(m),
+          config_matches_leader: leaderHash === null ? null : hashOf(m) === leaderHash,
           runs_in_flight: own ? this.o.self.inFlight() : m.inFlight,
         };
       }),
@@ -306,9 +337,13 @@ export class PostgresMembership implements Membership {
         lease = await this.o.cluster.tryAcquireOrRenew(this.o.self.id, this.o.ttlMs);
         this.onLease(lease, sent);
       }
-      if (this.problem !== null) this.o.logger.info('cluster: the database answers again');
+      if (this.problem !== null) {
+        this.o.logger.info('cluster: the database answers again');
+        this.reachableSince = sent;
+      }
       this.problem = null;
       if (this.role === 'leader' && !this.resigned) await this.leaderDuties();
+      await this.compareConfig();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (this.problem === null)
@@ -388,6 +423,7 @@ export class PostgresMembership implements Membership {
   }
 
   private async markDeadMembersLost(): Promise<void> {
+    if (this.monotonic() - this.reachableSince < this.o.ttlMs) return;
     try {
       const lost = await this.o.cluster.markLostOfDeadMembers(
         this.o.ttlMs,
@@ -415,21 +451,4 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as { code?: string }).code !== 'ESRCH';
   }
-}
-
-/**
- * The store as the outbox consumers (shipper, notifier) see it: on a follower, taking outbox
- * items yields none, so in a cluster only the leader delivers (SPEC §15's cluster-wide outbox
- * claims come later). Everything else goes to the store unchanged.
- */
-export function leaderOnlyOutbox(store: AsyncStore, isLeader: () => boolean): AsyncStore {
-  if (!store.cluster) return store;
-  const none = () => Promise.resolve([]);
-  return new Proxy(store, {
-    get(target, name, receiver) {
-      if ((name === 'takeOutbox' || name === 'takeOutboxAfter') && !isLeader()) return none;
-      const value: unknown = Reflect.get(target, name, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
 }

@@ -1,7 +1,8 @@
 import type { ClusterHealth, ClusterView, Membership } from './cluster.js';
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { basename, resolve, sep } from 'node:path';
+import { writeAtomically } from './atomic-write.js';
+import type { SharedJobWrites } from './config-sync.js';
 import type { Metrics } from '../core/metrics.js';
 import { resolveParameters } from '../core/parameters.js';
 import {
@@ -60,6 +61,8 @@ export interface ControlDeps {
   membership: Membership;
   /** Resource pools (SPEC §16). */
   resources?: ResourceBroker;
+  /** PostgreSQL: shares the API's job writes with the other members (SPEC §15). */
+  shared?: SharedJobWrites;
   /** Applies a file change now instead of waiting for the watcher (read-your-writes for the API). */
   reload: (file: string) => Promise<void>;
   /** Dependent jobs' rounds (SPEC §16). */
@@ -153,8 +156,10 @@ export class DaemonControlImpl implements DaemonControl {
       await writeAtomically(file, checked.text);
       await this.deps.reload(file);
       const problems = this.loadProblems(file);
-      if (problems.length === 0 && this.deps.jobs.job(name)?.file === file)
+      if (problems.length === 0 && this.deps.jobs.job(name)?.file === file) {
+        await this.share(name, file, checked.text, previous);
         return { ok: true, created, job: (await this.getJob(name)) ?? null };
+      }
       if (previous === null) await rm(file, { force: true });
       else await writeAtomically(file, previous);
       await this.deps.reload(file);
@@ -168,6 +173,7 @@ export class DaemonControlImpl implements DaemonControl {
     return this.serialWrite(async () => {
       const file = this.fileOf(name);
       if (!file) return false;
+      const previous = await readFile(file, 'utf8').catch(() => null);
       await rm(file, { force: true });
       await this.deps.reload(file);
       if (this.deps.jobs.job(name)?.file === file) {
@@ -177,8 +183,34 @@ export class DaemonControlImpl implements DaemonControl {
           `job ${name}: its file is removed but the daemon could not apply that yet: ${why}`,
         );
       }
+      await this.share(name, file, null, previous);
       return true;
     });
+  }
+
+  /**
+   * Shares a write that is active here with the other members; when the database does not take
+   * it, the file is put back as it was (a write no other member will see must not stay here).
+   */
+  private async share(
+    name: string,
+    file: string,
+    text: string | null,
+    previous: string | null,
+  ): Promise<void> {
+    if (!this.deps.shared) return;
+    try {
+      await this.deps.shared.publish(name, file, text);
+    } catch (err) {
+      if (previous === null) await rm(file, { force: true });
+      else await writeAtomically(file, previous);
+      await this.deps.reload(file);
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ControlError(
+        'unavailable',
+        `job ${name}: the change could not be shared with the cluster (${why}); nothing changed, retry when the database answers`,
+      );
+    }
   }
 
   private serialWrite<T>(task: () => Promise<T>): Promise<T> {
@@ -239,7 +271,8 @@ export class DaemonControlImpl implements DaemonControl {
 
   async setJobEnabled(name: string, enabled: boolean): Promise<void> {
     this.requireJob(name);
-    await this.deps.jobs.setEnabled(name, enabled);
+    if (this.deps.shared) await this.deps.shared.setEnabled(name, enabled);
+    else await this.deps.jobs.setEnabled(name, enabled);
   }
 
   cancelRun(id: string): boolean {
@@ -392,21 +425,6 @@ function sameState(a: ViewState, b: ViewState): boolean {
     a.nextAt.length === b.nextAt.length &&
     a.nextAt.every((at, i) => at === b.nextAt[i])
   );
-}
-
-/** temp file + rename in the same directory, so the watcher never sees a half-written job. */
-async function writeAtomically(target: string, text: string): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  // A dotfile ending in .tmp: the watcher ignores it, so only the rename is seen. The random
-  // part keeps two writers (two daemons' APIs, or a retry racing the first try) apart.
-  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomUUID()}.tmp`);
-  try {
-    await writeFile(temp, text, { mode: 0o644 });
-    await rename(temp, target);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
 }
 
 function notLoaded(file: string, name: string): ConfigProblem {

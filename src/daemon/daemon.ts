@@ -6,8 +6,8 @@ import type { RunRecord } from '../core/types.js';
 import type { AsyncStore } from '../store/async-store.js';
 import type { Membership } from './cluster.js';
 import { Bell } from './bell.js';
-import { leaderOnlyOutbox } from './cluster.js';
 import { CleanupStack } from './cleanup.js';
+import { startConfigSync } from './config-sync.js';
 import type { ConfigView } from './config-view.js';
 import type { DaemonControl } from './control.js';
 import { withDefaults, type DaemonOptions, type DaemonRuntime } from './options.js';
@@ -90,12 +90,26 @@ export async function startDaemon(
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
     const rounds = startDependencies(base, { store, jobs, runner, finished, config: config.source, applied });
-    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied, resources, rounds };
+    const member = membership.memberId;
+    const shared = await startConfigSync(base, { store, jobs, source: config.source, applied, member });
+    const parts = {
+      store,
+      config,
+      jobs,
+      scheduler,
+      runner,
+      nodes,
+      membership,
+      applied,
+      resources,
+      rounds,
+      shared,
+    };
     const control = buildControl(base, parts);
     const services = await startServices(options, {
       ...base,
       store,
-      outboxStore: leaderOnlyOutbox(store, () => membership.health().role === 'leader'),
+      remindsHere: () => membership.health().role === 'leader',
       control,
       jobs: (name) => jobs.job(name),
     });

@@ -165,6 +165,19 @@ export class JobTable {
   }
 
   /**
+   * The enable overrides as stored (another member's API wrote them, SPEC §15): taken as they
+   * are, nothing written; a job without a stored override has none.
+   */
+  adoptOverrides(stored: readonly JobState[]): Promise<void> {
+    return this.serial(() => {
+      const overrides = new Map(stored.map((s) => [s.job, s.enabledOverride]));
+      for (const [name, record] of this.records) record.override = overrides.get(name) ?? null;
+      for (const [name, override] of overrides) if (override !== null) this.record(name).override = override;
+      return Promise.resolve();
+    });
+  }
+
+  /**
    * Reads the last run of each named job not known yet (after a restart), so lastRun() can
    * answer without the store. A run finishing meanwhile wins over what the read found.
    */

@@ -24,6 +24,8 @@ export interface DaemonOptions {
   leaseTtlMs: number;
   /** `--lease-renew`: how often the leader renews it and every member heartbeats (< TTL / 2). */
   leaseRenewMs: number;
+  /** PostgreSQL: how often a member reads the shared configuration's version (API writes of other members). */
+  sharedConfigPollMs: number;
   /** "HOST:PORT" for the REST API; null = no API. */
   listen: string | null;
   /** IANA zone for schedules that name none. */
@@ -99,6 +101,7 @@ export const DAEMON_DEFAULTS: DaemonOptions = {
   dbPoolSize: 10,
   leaseTtlMs: 8_000,
   leaseRenewMs: 2_000,
+  sharedConfigPollMs: 500,
   listen: '127.0.0.1:8080',
   timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
   graceMs: 60_000,

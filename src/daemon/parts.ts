@@ -18,6 +18,7 @@ import type { CleanupStack } from './cleanup.js';
 import { ConfigApplier } from './config-apply.js';
 import { openConfigSource, type ConfigSource } from './config-source.js';
 import { ConfigView } from './config-view.js';
+import type { SharedJobWrites } from './config-sync.js';
 import { DaemonControlImpl } from './control-impl.js';
 import type { DependencyRounds } from './dependencies.js';
 import { createExecutors, tofuKnownHostsFileOf } from './executors.js';
@@ -129,6 +130,9 @@ export async function joinCluster(
   return membership;
 }
 
+/** Members may keep their config directories at different paths: the hash is of the content. */
+const withoutFile = (key: string, value: unknown) => (key === 'file' ? undefined : value);
+
 /** A hash of the jobs and nodes this member runs, recomputed only when either changed. */
 function configHashOf(jobs: JobTable, view: ConfigView): () => string {
   let seen: { defs: readonly JobDef[]; nodes: ReadonlyMap<string, unknown>; hash: string } | null = null;
@@ -138,8 +142,8 @@ function configHashOf(jobs: JobTable, view: ConfigView): () => string {
     if (seen?.defs === defs && seen.nodes === nodes) return seen.hash;
     const hash = createHash('sha256');
     for (const job of [...defs].sort((a, b) => a.name.localeCompare(b.name)))
-      hash.update(JSON.stringify(job));
-    for (const name of [...nodes.keys()].sort()) hash.update(JSON.stringify(nodes.get(name)));
+      hash.update(JSON.stringify(job, withoutFile));
+    for (const name of [...nodes.keys()].sort()) hash.update(JSON.stringify(nodes.get(name), withoutFile));
     seen = { defs, nodes, hash: hash.digest('hex').slice(0, 16) };
     return seen.hash;
   };
@@ -377,6 +381,7 @@ export function buildControl(
     applied: () => Promise<void>;
     resources?: ResourceBroker;
     rounds: DependencyRounds;
+    shared?: SharedJobWrites;
   },
 ): DaemonControlImpl {
   const { view, source } = deps.config;
@@ -395,6 +400,7 @@ export function buildControl(
     membership: deps.membership,
     resources: deps.resources,
     rounds: deps.rounds,
+    ...(deps.shared ? { shared: deps.shared } : {}),
     reload: async (file) => {
       await source.refresh([file]);
       await deps.applied();

@@ -15,11 +15,8 @@ export interface ServiceDeps {
   logger: Logger;
   metrics: Metrics;
   store: AsyncStore;
-  /**
-   * The store the Elasticsearch shipper and the notifier take outbox items from (default
-   * `store`): in a cluster, only the leader's yields any, so each item is delivered by one member.
-   */
-  outboxStore?: AsyncStore;
+  /** In a cluster only the leader queues still_failing reminders (default: this daemon does). */
+  remindsHere?: () => boolean;
   control: DaemonControl;
   jobs: (name: string) => JobDef | undefined;
 }
@@ -91,7 +88,7 @@ async function startShipper(options: DaemonOptions, deps: ServiceDeps): Promise<
   };
   const connection = esConnectionFrom(flags)!;
   const shipper = new EsShipper({
-    store: deps.outboxStore ?? deps.store,
+    store: deps.store,
     ...connection,
     clock: deps.clock,
     logger: deps.logger,
@@ -114,7 +111,7 @@ function startNotifier(options: DaemonOptions, deps: ServiceDeps): Notifier {
       }
     : undefined;
   const notifier = new Notifier({
-    store: deps.outboxStore ?? deps.store,
+    store: deps.store,
     clock: deps.clock,
     logger: deps.logger,
     metrics: deps.metrics,
@@ -124,6 +121,7 @@ function startNotifier(options: DaemonOptions, deps: ServiceDeps): Notifier {
     remindEveryMs: options.remindEveryMs,
     floodPerHour: options.floodPerHour,
     jobs: deps.jobs,
+    ...(deps.remindsHere ? { remindsHere: deps.remindsHere } : {}),
   });
   notifier.start();
   return notifier;

@@ -46,6 +46,11 @@ export interface NotifierOptions {
   resolveSecretEnv?: (name: string) => string | undefined;
   /** The daemon's current job definitions: reminders, and inline webhook secrets at send time. */
   jobs?: (name: string) => JobDef | undefined;
+  /**
+   * Whether this daemon queues the still_failing reminders now (default: always). In a cluster
+   * only the leader does: every member reads the same states, and one reminder is enough.
+   */
+  remindsHere?: () => boolean;
 }
 
 export const NOTIFIER_DEFAULTS = {
@@ -251,6 +256,7 @@ export class Notifier {
   }
 
   private async reminderStep(): Promise<number> {
+    if (this.options.remindsHere && !this.options.remindsHere()) return 0;
     const messages = await this.planner.processReminders(this.clock.now());
     if (messages > 0) this.wakeDeliverers();
     return messages;

@@ -44,18 +44,21 @@ export class NotifyPlanner {
 
   /** Handles the due `notify` items; returns how many messages were queued. */
   async processNotifyItems(now: Millis, limit: number): Promise<{ items: number; messages: number }> {
-    const items = await this.options.store.takeOutbox('notify', limit, now);
-    if (items.length === 0) return { items: 0, messages: 0 };
     // One commit for the round (each item's step stays atomic within it): a fan-out's hundreds
-    // of finished runs cost one WAL append, not one each. The log lines wait for the commit.
+    // of finished runs cost one WAL append, not one each. The items are taken inside it: in a
+    // cluster another member's planner waits for them, so each job's decisions stay in order.
+    // The log lines wait for the commit.
+    const store = this.options.store;
+    if ((await store.takeOutbox('notify', 1, now)).length === 0) return { items: 0, messages: 0 };
     const logs: (() => void)[] = [];
-    const messages = await this.options.store.transaction(async (tx) => {
+    const round = await store.transaction(async (tx) => {
+      const items = await tx.takeOutbox('notify', limit, now);
       let queued = 0;
       for (const item of items) queued += await this.handle(tx, item, now, logs);
-      return queued;
+      return { items: items.length, messages: queued };
     });
     for (const log of logs) log();
-    return { items: items.length, messages };
+    return round;
   }
 
   private async handle(tx: StoreOps, item: OutboxItem, now: Millis, logs: (() => void)[]): Promise<number> {

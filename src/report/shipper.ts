@@ -242,8 +242,10 @@ export class EsShipper {
         : await this.store.takeOutboxAfter(SINK, cursor, batchSize, clock.now());
     if (items.length === 0) return null;
     const batch = buildBulkBatch(items, batchBytes);
-    // The batch uses a prefix of `items` (the byte cap may leave the rest): read on after it.
+    // The batch uses a prefix of `items` (the byte cap may leave the rest): read on after it,
+    // and let the rest go (in a cluster they are claimed by this member until released).
     const used = batch.items.length + batch.invalid.length;
+    await this.store.releaseOutbox(items.slice(used).map((i) => i.id));
     return { ...batch, lastId: items[used - 1]!.id };
   }
 
@@ -256,6 +258,8 @@ export class EsShipper {
       outcomes = await this.api.bulk(batch.lines, this.requests.signal);
       if (outcomes.length !== batch.items.length) throw new Error(`bulk answered ${outcomes.length} items`);
     } catch (err) {
+      // Due again at once for the next pass (which waits its backoff), whichever member takes it.
+      await this.store.releaseOutbox(batch.items.map((i) => i.id)).catch(() => undefined);
       throw new BulkRequestFailed(err);
     }
     this.succeeded();

@@ -76,6 +76,12 @@ export interface StoreOps {
   takeOutbox(sink: OutboxSink, limit: number, now: Millis): Promise<OutboxItem[]>;
   takeOutboxAfter(sink: OutboxSink, afterId: number, limit: number, now: Millis): Promise<OutboxItem[]>;
   ackOutbox(ids: number[]): Promise<void>;
+  /**
+   * Items taken but not attempted go back to the due items at once. On PostgreSQL a taken
+   * delivery item is claimed by its taker (see OUTBOX_CLAIM_MS) until it is acked, retried,
+   * dead-lettered or released, or the claim lapses; SQLite has one consumer and holds no claims.
+   */
+  releaseOutbox(ids: number[]): Promise<void>;
   retryOutbox(id: number, error: string, nextAttemptAt: Millis): Promise<void>;
   deadLetter(id: number, reason: string, now: Millis): Promise<void>;
   outboxBacklog(): Promise<Record<OutboxSink, number>>;
@@ -191,6 +197,36 @@ export interface ClusterStore {
   ): Promise<RunRecord[]>;
 }
 
+/** A job document written through the API and shared by the members (SPEC §15). */
+export interface JobDocument {
+  name: string;
+  version: number;
+  /** Where the file lives, relative to the jobs directory (`backup.json`, `team/backup.json`). */
+  path: string;
+  /** The file's text as the API validated it; null: the job was deleted. */
+  document: string | null;
+  /** The member whose API took the write. */
+  writtenBy: string;
+  writtenAt: string;
+}
+
+/**
+ * What the members of a cluster share of the configuration: API-written job documents and
+ * enable overrides, each write under the next version of one counter. The counter's row lock
+ * makes versions commit in the order they are taken, so a reader that has seen version N has
+ * seen every write up to N.
+ */
+export interface SharedConfigStore {
+  /** The version of the last write (0: none yet). */
+  version(): Promise<number>;
+  /** Stores the latest document of a job (a null document: deleted); resolves its version. */
+  writeDocument(doc: Omit<JobDocument, 'version'>): Promise<number>;
+  /** Stores a job's enable override (null: none); resolves its version. */
+  setEnabledOverride(job: string, enabled: boolean | null): Promise<number>;
+  /** Each job's latest document written after `version`, in version order. */
+  documentsAfter(version: number): Promise<JobDocument[]>;
+}
+
 /** The handle a transaction body reads and writes through. */
 export type StoreTx = StoreOps;
 
@@ -200,6 +236,8 @@ export interface AsyncStore extends StoreOps {
   readonly kind: StoreKind;
   /** PostgreSQL only: the cluster's tables. SQLite is a one-member cluster of itself. */
   readonly cluster?: ClusterStore;
+  /** PostgreSQL only: the configuration the members share. */
+  readonly sharedConfig?: SharedConfigStore;
   /**
    * Runs `body` in one transaction, all or nothing: when `body` rejects, or any operation on
    * `tx` fails (even one whose error `body` caught), nothing of it is stored and transaction()

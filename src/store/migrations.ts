@@ -199,6 +199,31 @@ CREATE TABLE resource_acquisitions (
 CREATE INDEX resource_acquisitions_pool_at ON resource_acquisitions (pool, at);
 `;
 
+/**
+ * API-written job documents shared by the members of a cluster (SPEC §15), versioned by one
+ * counter row (every write takes the row's lock, so versions commit in order); a deleted job
+ * keeps its row with a null document. Outbox items carry a delivery claim (member, expiry), so
+ * several members deliver each item once. SQLite keeps the same schema; it is a one-member cluster.
+ */
+const SHARED_CONFIG = `
+CREATE TABLE config_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+) STRICT;
+INSERT INTO config_version (id, version) VALUES (1, 0);
+CREATE TABLE job_documents (
+  name TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  document TEXT,
+  written_by TEXT NOT NULL,
+  written_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX job_documents_version ON job_documents (version);
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -215,6 +240,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
   { version: 7, name: 'resource pools: holdings, waiters, acquisitions', sql: RESOURCE_TABLES },
   { version: 8, name: 'dependency rounds', sql: dependencyTablesSql('sqlite') },
+  { version: 9, name: 'shared job documents, outbox delivery claims', sql: SHARED_CONFIG },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -178,6 +178,26 @@ CREATE TABLE resource_acquisitions (
 CREATE INDEX resource_acquisitions_pool_at ON resource_acquisitions (pool, at);
 `;
 
+/** See migrations.ts (SHARED_CONFIG): the same tables. */
+const SHARED_CONFIG = `
+CREATE TABLE config_version (
+  id integer PRIMARY KEY CHECK (id = 1),
+  version bigint NOT NULL
+);
+INSERT INTO config_version (id, version) VALUES (1, 0);
+CREATE TABLE job_documents (
+  name text COLLATE "C" PRIMARY KEY,
+  version bigint NOT NULL,
+  path text NOT NULL,
+  document text,
+  written_by text NOT NULL,
+  written_at text NOT NULL
+);
+CREATE INDEX job_documents_version ON job_documents (version);
+ALTER TABLE outbox ADD COLUMN claimed_by text;
+ALTER TABLE outbox ADD COLUMN claimed_until timestamptz;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -201,6 +221,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'cluster members and leader lease', sql: CLUSTER_TABLES },
   { version: 7, name: 'resource pools: holdings, waiters, acquisitions', sql: RESOURCE_TABLES },
   { version: 8, name: 'dependency rounds', sql: dependencyTablesSql('postgres') },
+  { version: 9, name: 'shared job documents, outbox delivery claims', sql: SHARED_CONFIG },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
 import { isoUtc, type Millis } from '../core/types.js';
 import { PG_SQL as SQL } from './postgres-sql.js';
@@ -25,6 +26,20 @@ import type {
 const OUTBOX_SINKS: readonly OutboxSink[] = ['elasticsearch', 'notify', 'email', 'webhook'];
 const rowLimit = (limit: number) => Math.max(0, Math.floor(limit));
 
+/**
+ * How long a member's claim on the outbox items it took lasts: longer than any one delivery
+ * (the webhook, SMTP and Elasticsearch request timeouts), so a live member's items are never
+ * taken by another, and short enough that a dead member's are delivered soon after.
+ */
+export const OUTBOX_CLAIM_MS = 60_000;
+/** Who holds a claim (for an operator reading the table). */
+const CLAIMANT = `${hostname()}:${process.pid}`;
+
+/** Claimed rows come back in no particular order: consumers read them oldest first. */
+function claimed(rows: OutboxRow[]): OutboxItem[] {
+  return rows.map(rowToOutboxItem).sort((a, b) => a.id - b.id);
+}
+
 /** The outbox, notify-state and audit half of the PostgreSQL store (PgOps adds runs and job state). */
 export abstract class PgOutboxOps {
   protected constructor(
@@ -50,8 +65,12 @@ export abstract class PgOutboxOps {
   }
 
   async takeOutbox(sink: OutboxSink, limit: number, now: Millis): Promise<OutboxItem[]> {
-    const { rows } = await this.s.query<OutboxRow>(SQL.takeDue, [sink, isoUtc(now), rowLimit(limit)]);
-    return rows.map(rowToOutboxItem);
+    if (sink === 'notify') {
+      const { rows } = await this.s.query<OutboxRow>(SQL.takeInOrder, [sink, isoUtc(now), rowLimit(limit)]);
+      return rows.map(rowToOutboxItem);
+    }
+    const values = [sink, isoUtc(now), rowLimit(limit), OUTBOX_CLAIM_MS, CLAIMANT];
+    return claimed((await this.s.query<OutboxRow>(SQL.takeDue, values)).rows);
   }
 
   async takeOutboxAfter(
@@ -60,13 +79,16 @@ export abstract class PgOutboxOps {
     limit: number,
     now: Millis,
   ): Promise<OutboxItem[]> {
-    const values = [afterId, sink, isoUtc(now), rowLimit(limit)];
-    const { rows } = await this.s.query<OutboxRow>(SQL.takeDueAfter, values);
-    return rows.map(rowToOutboxItem);
+    const values = [afterId, sink, isoUtc(now), rowLimit(limit), OUTBOX_CLAIM_MS, CLAIMANT];
+    return claimed((await this.s.query<OutboxRow>(SQL.takeDueAfter, values)).rows);
   }
 
   async ackOutbox(ids: number[]): Promise<void> {
     if (ids.length > 0) await this.s.query(SQL.ackOutbox, [ids]);
+  }
+
+  async releaseOutbox(ids: number[]): Promise<void> {
+    if (ids.length > 0) await this.s.query(SQL.releaseOutbox, [ids]);
   }
 
   async retryOutbox(id: number, error: string, nextAttemptAt: Millis): Promise<void> {

@@ -93,13 +93,33 @@ export const PG_SQL = {
     FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (sink text, key text, payload text))
     WITH ORDINALITY AS x(sink, key, payload, n) ORDER BY n
     ON CONFLICT (sink, key) DO NOTHING`,
-  /** Rows another transaction holds (a consumer delivering them) are skipped, not waited for. */
-  takeDue: `SELECT * FROM outbox WHERE sink = $1 AND next_attempt_at <= $2
-    ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-  takeDueAfter: `SELECT * FROM outbox WHERE id > $1 AND sink = $2 AND next_attempt_at <= $3
-    ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED`,
+  /**
+   * Delivery sinks (Elasticsearch, e-mail, webhooks), taken by every member: the items are
+   * claimed for $4 ms by the database clock (rows another member is claiming are skipped, not
+   * waited for), so each is delivered by one member; a member that dies mid-delivery lets its
+   * claim lapse and another takes the items then.
+   */
+  takeDue: `UPDATE outbox o SET claimed_by = $5, claimed_until = now() + $4 * interval '1 millisecond'
+    FROM (SELECT id FROM outbox WHERE sink = $1 AND next_attempt_at <= $2
+      AND (claimed_until IS NULL OR claimed_until <= now())
+      ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) due
+    WHERE o.id = due.id RETURNING o.*`,
+  takeDueAfter: `UPDATE outbox o SET claimed_by = $6, claimed_until = now() + $5 * interval '1 millisecond'
+    FROM (SELECT id FROM outbox WHERE id > $1 AND sink = $2 AND next_attempt_at <= $3
+      AND (claimed_until IS NULL OR claimed_until <= now())
+      ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) due
+    WHERE o.id = due.id RETURNING o.*`,
+  /**
+   * `notify` items are decisions per job that must be taken in order (a failure before the
+   * recovery after it): taken inside the planner's transaction, they are locked until it commits,
+   * and a second member's planner waits for them instead of skipping ahead.
+   */
+  takeInOrder: `SELECT * FROM outbox WHERE sink = $1 AND next_attempt_at <= $2
+    ORDER BY id LIMIT $3 FOR UPDATE`,
   ackOutbox: 'DELETE FROM outbox WHERE id = ANY($1::bigint[])',
-  retryOutbox: `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1`,
+  releaseOutbox: 'UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::bigint[])',
+  retryOutbox: `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
+    claimed_by = NULL, claimed_until = NULL WHERE id = $1`,
   /** One statement: the item leaves the outbox and enters the dead letters, or neither. */
   deadLetter: `WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *)
     INSERT INTO dead_letters (sink, key, payload, attempts, last_error, reason, enqueued_at, created_at)

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { AsyncStore, StoreTx } from './async-store.js';
 import { PgCluster } from './postgres-cluster.js';
+import { PgSharedConfig } from './postgres-config.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { PgOps } from './postgres-ops.js';
 import { PG_TYPES, PoolSession, type Session } from './postgres-session.js';
@@ -87,6 +88,7 @@ function spoilingOnFailure(ops: PgOps, session: Session): StoreTx {
 export class PostgresStore extends PgOps implements AsyncStore {
   readonly kind = 'postgres' as const;
   readonly cluster: PgCluster;
+  readonly sharedConfig: PgSharedConfig;
   private closed = false;
 
   constructor(
@@ -98,6 +100,7 @@ export class PostgresStore extends PgOps implements AsyncStore {
   ) {
     super(new PoolSession(pool), clock);
     this.cluster = new PgCluster(this.s, this);
+    this.sharedConfig = new PgSharedConfig(this.s);
   }
 
   transaction<T>(body: (tx: StoreTx) => Promise<T>): Promise<T> {

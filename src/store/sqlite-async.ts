@@ -58,6 +58,8 @@ abstract class SqliteOps implements StoreOps {
   takeOutboxAfter = (sink: OutboxSink, afterId: number, limit: number, now: Millis) =>
     this.run(() => this.sync.takeOutboxAfter(sink, afterId, limit, now));
   ackOutbox = (ids: number[]) => this.run(() => this.sync.ackOutbox(ids));
+  // One consumer: taking an item claims nothing, so there is nothing to release.
+  releaseOutbox = (_ids: number[]) => this.run(() => undefined);
   retryOutbox = (id: number, error: string, next: Millis) =>
     this.run(() => this.sync.retryOutbox(id, error, next));
   deadLetter = (id: number, reason: string, now: Millis) =>

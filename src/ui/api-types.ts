@@ -548,6 +548,8 @@ export interface components {
         ClusterMember: {
             alive: boolean;
             config_hash: string | null;
+            /** @description null while no leader is known */
+            config_matches_leader: boolean | null;
             heartbeat_age_ms: number;
             host: string;
             id: string;
@@ -610,11 +612,15 @@ export interface components {
             working_directory?: string;
         };
         Health: {
+            config_problem?: string;
             lease_problem?: string;
             /** @enum {unknown} */
             role: "leader" | "follower";
-            /** @constant */
-            status: "ok";
+            /**
+             * @description degraded: this member runs, but see config_problem
+             * @enum {unknown}
+             */
+            status: "ok" | "degraded";
             warning?: string;
         };
         JobDefinition: {
@@ -1114,7 +1120,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The daemon is shutting down */
+        /** @description The daemon is shutting down, or (several daemons) the database did not take a shared write */
         E503: {
             headers: {
                 [name: string]: unknown;
@@ -1400,6 +1406,7 @@ export interface operations {
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
             500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
         };
     };
     deleteJob: {
@@ -1428,6 +1435,7 @@ export interface operations {
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
             500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
         };
     };
     getJobDependencies: {
@@ -1490,6 +1498,7 @@ export interface operations {
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
+            503: components["responses"]["E503"];
         };
     };
     enableJob: {
@@ -1524,6 +1533,7 @@ export interface operations {
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             421: components["responses"]["E421"];
+            503: components["responses"]["E503"];
         };
     };
     runJob: {

@@ -132,6 +132,15 @@ export class TestPostgres {
     this.pgCtl(['restart', '-m', 'fast', '-w', '-t', '60', '-l', join(this.dataDir, 'server.log')]);
   }
 
+  /** Stops the server, keeping its files (an outage); `resume()` starts it again. */
+  pause(): void {
+    this.pgCtl(['stop', '-m', 'fast', '-w', '-t', '60']);
+  }
+
+  resume(): void {
+    this.pgCtl(['start', '-w', '-t', '60', '-l', join(this.dataDir, 'server.log')]);
+  }
+
   /** Stops the server and removes its files. Idempotent. */
   stop(): void {
     if (this.stopped) return;

@@ -57,6 +57,7 @@ describeStores('store: outbox', (fx) => {
       createdAt: REFERENCE_TIME,
       nextAttemptAt: REFERENCE_TIME,
     });
+    await store.releaseOutbox(items.map((i) => i.id));
     const all = await store.takeOutbox('elasticsearch', 10, now());
     expect(all.map((i) => i.key)).to.deep.equal(['a', 'b', 'c']);
     expect(await store.takeOutbox('email', 10, now())).to.have.length(1);
@@ -87,6 +88,7 @@ describeStores('store: outbox', (fx) => {
     const rest = await store.takeOutbox('elasticsearch', 10, now());
     expect(rest.map((i) => i.key)).to.deep.equal(['b', 'c', 'd']);
     await store.ackOutbox([rest[0]!.id, rest[2]!.id]);
+    await store.releaseOutbox([rest[1]!.id]);
     expect((await store.takeOutbox('elasticsearch', 10, now())).map((i) => i.key)).to.deep.equal(['c']);
   });
 
@@ -94,7 +96,9 @@ describeStores('store: outbox', (fx) => {
     await store.enqueueOutbox([entry('a'), entry('b')]);
     const [a] = await store.takeOutbox('elasticsearch', 1, now());
     await store.retryOutbox(a!.id, 'es: 503 Service Unavailable', now() + 30_000);
-    expect((await store.takeOutbox('elasticsearch', 10, now())).map((i) => i.key)).to.deep.equal(['b']);
+    const [b] = await store.takeOutbox('elasticsearch', 10, now());
+    expect(b?.key).to.equal('b');
+    await store.releaseOutbox([b!.id]);
     fx.clock.advance(30_000);
     const due = await store.takeOutbox('elasticsearch', 10, now());
     expect(due.map((i) => i.key)).to.deep.equal(['a', 'b']);
@@ -132,6 +136,7 @@ describeStores('store: outbox', (fx) => {
     await refuseOutboxDeletes(fx);
     expect((await rejection(store.deadLetter(a!.id, 'poison', now()))).message).to.match(/refused/);
     expect(await store.listDeadLetters()).to.deep.equal([]);
+    await store.releaseOutbox([a!.id]);
     expect((await store.takeOutbox('elasticsearch', 10, now())).map((i) => i.key)).to.deep.equal(['a']);
   });
 
@@ -194,3 +199,64 @@ describeStores('store: outbox', (fx) => {
     expect((await store.listAudit(10, newest!.id)).map((a) => a.target)).to.deep.equal(['backup']);
   });
 });
+
+describeStores(
+  'store: outbox claims between members',
+  (fx) => {
+    it('hands each delivery item to one member at a time: taken items go to no other until released or retried', async () => {
+      const [one, two] = [await fx.open(), await fx.open()];
+      await one.enqueueOutbox([
+        entry('a'),
+        entry('b'),
+        entry('c'),
+        { sink: 'webhook', key: 'w', payload: 1 },
+      ]);
+      const [took1, took2, webhooks] = await Promise.all([
+        one.takeOutbox('elasticsearch', 2, fx.clock.now()),
+        two.takeOutbox('elasticsearch', 10, fx.clock.now()),
+        two.takeOutbox('webhook', 10, fx.clock.now()),
+      ]);
+      const keys = [...took1, ...took2].map((i) => i.key).sort();
+      expect(keys, 'each item once across the two').to.deep.equal(['a', 'b', 'c']);
+      expect(webhooks.map((i) => i.key)).to.deep.equal(['w']);
+      expect(await two.takeOutbox('elasticsearch', 10, fx.clock.now())).to.deep.equal([]);
+      await one.releaseOutbox(took1.map((i) => i.id));
+      const again = await two.takeOutbox('elasticsearch', 10, fx.clock.now());
+      expect(again.map((i) => i.key)).to.deep.equal(took1.map((i) => i.key));
+      await two.retryOutbox(again[0]!.id, 'es: 503', fx.clock.now());
+      expect((await one.takeOutbox('elasticsearch', 10, fx.clock.now())).map((i) => i.key)).to.deep.equal([
+        again[0]!.key,
+      ]);
+    });
+
+    it('takes notify items in order: a second taker inside a transaction waits for the first to commit', async () => {
+      const [one, two] = [await fx.open(), await fx.open()];
+      await one.enqueueOutbox([
+        { sink: 'notify', key: 'n1', payload: 1 },
+        { sink: 'notify', key: 'n2', payload: 2 },
+      ]);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let firstTook: string[] = [];
+      const first = one.transaction(async (tx) => {
+        const items = await tx.takeOutbox('notify', 1, fx.clock.now());
+        firstTook = items.map((i) => i.key);
+        await held;
+        await tx.ackOutbox(items.map((i) => i.id));
+      });
+      while (firstTook.length === 0) await new Promise((r) => setTimeout(r, 10));
+      const second = two.transaction(async (tx) =>
+        (await tx.takeOutbox('notify', 10, fx.clock.now())).map((i) => i.key),
+      );
+      let secondDone = false;
+      void second.then(() => (secondDone = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(secondDone, 'the second taker waits').to.equal(false);
+      release();
+      await first;
+      expect(firstTook).to.deep.equal(['n1']);
+      expect(await second).to.deep.equal(['n2']);
+    });
+  },
+  ['postgres'],
+);

@@ -1,18 +1,9 @@
 import { expect } from 'chai';
 import { resolveDaemonOptions } from '../../../src/cli/daemon-flags.js';
 import { silentLogger } from '../../../src/core/log.js';
-import {
-  leaderOnlyOutbox,
-  PostgresMembership,
-  type LeadershipHandlers,
-} from '../../../src/daemon/cluster.js';
+import { PostgresMembership, type LeadershipHandlers } from '../../../src/daemon/cluster.js';
 import { checkLeaseSettings, memberIdOf, withDefaults } from '../../../src/daemon/options.js';
-import {
-  NotLeaderError,
-  type AsyncStore,
-  type ClusterStore,
-  type LeaseState,
-} from '../../../src/store/async-store.js';
+import { NotLeaderError, type ClusterStore, type LeaseState } from '../../../src/store/async-store.js';
 
 describe('cluster settings', () => {
   it('reads --member-id, --lease-ttl and --lease-renew (defaults 8 s and 2 s)', () => {
@@ -139,30 +130,5 @@ describe('cluster membership: leadership and the local claim deadline', () => {
     } finally {
       await h.membership.close();
     }
-  });
-});
-
-describe('cluster: only the leader takes outbox items', () => {
-  it('gives a follower no outbox items and passes everything else through', async () => {
-    let leader = false;
-    const fake = {
-      cluster: {},
-      n: 7,
-      takeOutbox(this: { n: number }) {
-        return Promise.resolve([{ id: this.n }]);
-      },
-      takeOutboxAfter: () => Promise.resolve([{ id: 8 }]),
-      outboxBacklog: () => Promise.resolve({ es: 1, notify: 2 }),
-    } as unknown as AsyncStore;
-    const gated = leaderOnlyOutbox(fake, () => leader);
-    expect(await gated.takeOutbox('elasticsearch', 10, 0)).to.deep.equal([]);
-    expect(await gated.takeOutboxAfter('elasticsearch', 0, 10, 0)).to.deep.equal([]);
-    expect(await gated.outboxBacklog()).to.deep.equal({ es: 1, notify: 2 });
-    leader = true;
-    expect(await gated.takeOutbox('elasticsearch', 10, 0)).to.deep.equal([{ id: 7 }]);
-    expect(await gated.takeOutboxAfter('elasticsearch', 0, 10, 0)).to.deep.equal([{ id: 8 }]);
-    // SQLite (no cluster): the store itself.
-    const sqlite = { takeOutbox: fake.takeOutbox } as unknown as AsyncStore;
-    expect(leaderOnlyOutbox(sqlite, () => false)).to.equal(sqlite);
   });
 });
