@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { AsyncStore, StoreTx } from './async-store.js';
 import { PgCluster } from './postgres-cluster.js';
+import { listenForQueue } from './postgres-listen.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { PgOps } from './postgres-ops.js';
 import { PG_TYPES, PoolSession, type Session } from './postgres-session.js';
@@ -56,7 +57,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   try {
     const applied = await migratePostgres(pool, where);
     logger.info({ db: where, migrationsApplied: applied }, 'store: opened');
-    return new PostgresStore(pool, where, options.clock ?? systemClock, logger);
+    const listen = (onWake: () => void) =>
+      listenForQueue({
+        url: options.url,
+        logger,
+        connectTimeoutMs: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
+        onWake,
+      });
+    return new PostgresStore(pool, where, options.clock ?? systemClock, logger, listen);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -95,9 +103,10 @@ export class PostgresStore extends PgOps implements AsyncStore {
     readonly where: string,
     clock: Clock,
     private readonly logger: Logger,
+    listen: (onWake: () => void) => Promise<() => Promise<void>>,
   ) {
     super(new PoolSession(pool), clock);
-    this.cluster = new PgCluster(this.s, this);
+    this.cluster = new PgCluster(this.s, this, listen);
   }
 
   transaction<T>(body: (tx: StoreTx) => Promise<T>): Promise<T> {

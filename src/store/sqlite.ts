@@ -7,6 +7,8 @@ import { buildRunQuery, encodeCursor, type RunQuery } from './queries.js';
 import { rowToJobState, rowToRun, runToRow, storedStartTime, type JobStateRow, type RunRow } from './rows.js';
 import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
+import { SqliteQueue } from './sqlite-queue.js';
+import type { QueueActivity, QueueEntry, TakenExecution } from './async-store.js';
 import {
   ClaimConflictError,
   LOST_RUN_ERROR,
@@ -50,6 +52,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   private statsRefreshedAt: Millis;
   /** Called inside an open transaction, a better-sqlite3 transaction function is a savepoint. */
   private readonly nested: <T>(body: () => T) => T;
+  private readonly queue: SqliteQueue;
 
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
@@ -61,6 +64,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.logger = logger;
     this.statsRefreshedAt = clock.now();
     this.nested = db.transaction((body: () => unknown) => body()) as <T>(body: () => T) => T;
+    this.queue = new SqliteQueue(db, clock);
   }
 
   // ---- runs ----------------------------------------------------------------------------
@@ -93,6 +97,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     for (const { run } of claim.runs) this.insertRunRow(run);
     this.st.advanceScheduled.run({ job: claim.job, value: isoUtc(claim.advanceTo) });
     this.enqueue(claim.outbox ?? []);
+    if (claim.queue) this.queue.enqueue([claim.queue]);
   }
 
   private insertClaim(job: string, scheduledAt: string, nodeKey: string, run: RunRecord): boolean {
@@ -179,8 +184,40 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   markRunningAsLost(now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): RunRecord[] {
     return this.atomically(() => {
       const running = (this.st.selectRunning.all() as RunRow[]).map(rowToRun);
-      return running.map((run) => this.markLost(run, now, outboxFor));
+      const lost = running.map((run) => this.markLost(run, now, outboxFor));
+      this.queue.releaseAll();
+      return lost;
     });
+  }
+
+  // ---- run queue and node slots (see sqlite-queue.ts) -----------------------------------
+
+  enqueueExecutions(entries: readonly QueueEntry[]): void {
+    this.atomically(() => this.queue.enqueue(entries));
+  }
+
+  takeExecutions(member: string, limit: number): TakenExecution[] {
+    return this.atomically(() => this.queue.take(member, limit));
+  }
+
+  endExecution(executionId: string): void {
+    this.queue.end(executionId);
+  }
+
+  queueActivity(job: string): QueueActivity {
+    return this.queue.activity(job);
+  }
+
+  takeNodeSlot(node: string, capacity: number, runId: string, member: string): boolean {
+    return this.atomically(() => this.queue.takeSlot(node, capacity, runId, member));
+  }
+
+  releaseNodeSlot(runId: string): void {
+    this.atomically(() => this.queue.releaseSlot(runId));
+  }
+
+  nodeLoads(): Record<string, number> {
+    return this.queue.loads();
   }
 
   private markLost(run: RunRecord, now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): RunRecord {
