@@ -26,6 +26,8 @@ import {
   wireConfig,
   type Base,
 } from './parts.js';
+import type { ClusterNodeSlots } from './node-slots.js';
+import { buildNodeSlots, startRunQueue } from './parts-queue.js';
 import { startRetention } from './retention.js';
 import { startServices, type Services } from './services.js';
 import type { JobTable } from './job-table.js';
@@ -78,13 +80,15 @@ export async function startDaemon(
     });
     const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
     const random = runtime.random ?? Math.random;
+    const slots = buildNodeSlots(base, store, membership.memberId);
+    const queued = new Bell();
     const runner = buildRunner(base, {
       ...{ store, config: config.view, jobs, nodes, outboxFor, bell, random },
-      membership,
+      ...{ membership, slots, queued },
     });
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
-    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied };
+    const parts = { store, config, jobs, scheduler, runner, nodes, membership, applied, slots, queued };
     const control = buildControl(base, parts);
     const services = await startServices(options, {
       ...base,
@@ -132,11 +136,21 @@ function baseOf(options: DaemonOptions, runtime: DaemonRuntime): Base {
  */
 async function startScheduling(
   base: Base,
-  parts: { store: AsyncStore; jobs: JobTable; scheduler: Scheduler; runner: Runner; membership: Membership },
+  parts: {
+    store: AsyncStore;
+    jobs: JobTable;
+    scheduler: Scheduler;
+    runner: Runner;
+    membership: Membership;
+    slots: ClusterNodeSlots;
+    queued: Bell;
+  },
 ): Promise<void> {
   const { options, cleanup, clock, logger } = base;
   cleanup.push('drain', () => parts.runner.drain(options.shutdownGraceMs));
   cleanup.push('retention', startRetention(parts.store, options, clock, logger));
+  // Every member executes what is queued (SQLite: this daemon alone).
+  await startRunQueue(base, { ...parts, member: parts.membership.memberId });
   // The leader schedules (SQLite: this daemon, at once).
   await parts.membership.start(leadershipOf(parts.store, parts.jobs, parts.scheduler));
   cleanup.push('stop scheduling', async () => {

@@ -24,6 +24,7 @@ import { JobTable } from './job-table.js';
 import { isHostKeyError, watchKnownHosts } from './known-hosts-watch.js';
 import { NodeHealthTracker } from './node-health.js';
 import { NodeLoadBook } from './node-load.js';
+import type { ClusterNodeSlots } from './node-slots.js';
 import {
   LocalMembership,
   PostgresMembership,
@@ -269,10 +270,14 @@ export function buildRunner(
     bell: Bell;
     random: () => number;
     membership: Membership;
+    slots: ClusterNodeSlots;
+    /** Rung when this member queued executions. */
+    queued: Bell;
   },
 ): Runner {
   const { options } = base;
   const { health, load } = deps.nodes;
+  const { slots } = deps;
   return new Runner({
     clock: base.clock,
     logger: base.logger,
@@ -282,8 +287,9 @@ export function buildRunner(
     health,
     jobs: deps.jobs,
     nodes: () => deps.config.nodeMap(),
-    slots: (node) => load.slots(node),
-    load: (name) => load.load(name, health.isUp(name)),
+    slots,
+    load: (name) => ({ up: health.isUp(name), inFlight: slots.inFlight(name) }),
+    refreshLoads: () => slots.refreshLoads().catch(() => undefined),
     noteStart: (name) => load.start(name),
     noteEnd: (name) => load.end(name),
     roundRobin: new Map(),
@@ -294,6 +300,9 @@ export function buildRunner(
     fence: () => deps.membership.fence(),
     member: deps.membership.memberId,
     onFinished: () => deps.bell.ring(),
+    onQueued: () => deps.queued.ring(),
+    jobDef: (name) => deps.jobs.job(name),
+    remotePollMs: options.queuePollMs,
   });
 }
 

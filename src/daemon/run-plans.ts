@@ -2,11 +2,13 @@ import { newId } from '../core/ids.js';
 import type { Clock } from '../core/clock.js';
 import type { JobDef, Millis, NodeDef, RunRecord, Trigger } from '../core/types.js';
 import { selectCandidates } from '../placement/index.js';
+import type { QueueActivity, TakenExecution } from '../store/async-store.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import type { AttemptTarget } from './attempt.js';
 import type { JobTable } from './job-table.js';
 import type { NodeHealthTracker } from './node-health.js';
-import { finalRun, pendingRun, type NewRun } from './run-records.js';
+import { queueEntryOf } from './queued-job.js';
+import { failedWithoutStart, finalRun, pendingRun, type NewRun } from './run-records.js';
 
 /** One run of an execution and where it may run (one per node for `all`, one for `any`). */
 export interface Unit {
@@ -65,12 +67,21 @@ export interface RunPlansContext {
 export class RunPlans {
   constructor(private readonly ctx: RunPlansContext) {}
 
-  /** One fire, after the overlap policy: a `skipped` run while a previous one is still running. */
-  fireClaim(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): PreparedClaim {
-    const busy = this.ctx.jobs.running(job.name) > 0;
+  /**
+   * One fire, after the overlap policy: a `skipped` run while a previous one is still running
+   * or queued on any member (`activity`: the job's executions in the run queue).
+   */
+  fireClaim(
+    job: JobDef,
+    at: Millis,
+    trigger: Trigger,
+    advanceTo: Millis,
+    activity: QueueActivity,
+  ): PreparedClaim {
+    const busy = activity.executions > 0;
     if (busy && job.overlap === 'skip')
       return this.finalClaim(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');
-    if (busy && job.overlap === 'queue' && this.ctx.jobs.isQueued(job.name))
+    if (busy && job.overlap === 'queue' && activity.waiting > 0)
       return this.finalClaim(job, at, advanceTo, 'skipped', 'a run is already queued (overlap: queue)');
     return this.executionClaim(job, at, trigger, advanceTo, busy && job.overlap === 'queue');
   }
@@ -93,7 +104,8 @@ export class RunPlans {
     const outbox = finals.flatMap((run) => this.ctx.outboxFor(run, job));
     const runs = execution.units.map((u) => ({ run: u.run, nodeKey: u.nodeKey }));
     execution.units = execution.units.filter((u) => u.run.status === 'running');
-    const claim = { job: job.name, scheduledAt: at, advanceTo, runs, outbox };
+    const queue = execution.units.length > 0 ? queueEntryOf(job, executionId, afterPrevious) : undefined;
+    const claim = { job: job.name, scheduledAt: at, advanceTo, runs, outbox, queue };
     return { claim, finals, execution, afterPrevious };
   }
 
@@ -126,6 +138,22 @@ export class RunPlans {
       facts: { parameters: options.parameters, requestedBy: options.requestedBy },
     });
     return { ...execution, executionId };
+  }
+
+  /**
+   * An execution taken from the run queue, as this member runs it: each run to its node (any:
+   * placed now); `job` is the member's definition, or why it has none (every run an error).
+   */
+  takenExecution(taken: TakenExecution, job: JobDef | string): Execution {
+    const now = this.ctx.clock.now();
+    if (typeof job === 'string') {
+      const units = taken.runs.map((run) => ({ ...anyUnit(failedWithoutStart(run, 'error', job, now)) }));
+      return { job: placeholderJob(taken.job), units, environment: {} };
+    }
+    const nodes = this.ctx.nodes();
+    const units = taken.runs.map((run) => takenUnit(run, nodes, now));
+    const parameters = taken.runs[0]?.parameters ?? scheduledFacts(job).parameters;
+    return { job, units, environment: environmentOf(job, parameters) };
   }
 
   /** The next attempt of a unit: a `retry` run of the same execution (retries prefer another node). */
@@ -183,6 +211,8 @@ export class RunPlans {
     } else {
       execution.units = nodes.map((node) => this.unitForNode(make(node.name), node));
     }
+    // A queued run belongs to no member until one takes it (SPEC §15: `member` executed it).
+    for (const unit of execution.units) if (unit.run.status === 'running') unit.run.member = null;
     return execution;
   }
 
@@ -207,6 +237,41 @@ export class RunPlans {
   }
 }
 
+function anyUnit(run: RunRecord): Unit {
+  return { run, target: { kind: 'any', avoid: new Set() }, nodeKey: '*' };
+}
+
+/** A taken run: `any` (no node yet) is placed when it starts; a node no longer configured here is an error. */
+function takenUnit(run: RunRecord, nodes: ReadonlyMap<string, NodeDef>, now: Millis): Unit {
+  if (run.node === null) return anyUnit(run);
+  const node = nodes.get(run.node);
+  if (!node) {
+    const why = `node ${run.node} is not in the configuration of member ${run.member ?? '(this)'}`;
+    return { ...anyUnit(failedWithoutStart(run, 'error', why, now)), nodeKey: run.node };
+  }
+  return { run, target: { kind: 'node', node }, nodeKey: run.node };
+}
+
+/** The job an execution names when this member has no definition of it (its runs become errors). */
+function placeholderJob(name: string): JobDef {
+  return {
+    name,
+    file: '',
+    owners: [],
+    policy: { select: 'any', rolesMatch: 'any', labels: {}, placement: 'least_loaded' },
+    schedule: { kind: 'manual' },
+    command: { kind: 'argv', argv: ['true'] },
+    environment: {},
+    parameters: {},
+    retries: { count: 0, delayMs: 0 },
+    overlap: 'allow',
+    catchUp: 'skip',
+    notify: { on: [], email: [], webhooks: [] },
+    tags: [],
+    enabled: true,
+  };
+}
+
 /** Scheduled and catch-up runs have nobody to ask: the declared defaults. */
 function scheduledFacts(job: JobDef): RunFacts {
   const parameters: Record<string, string> = {};
@@ -221,6 +286,6 @@ function recordedFacts(job: JobDef, facts: RunFacts): Pick<NewRun, 'parameters' 
   return { parameters: declares ? facts.parameters : null, requestedBy: facts.requestedBy };
 }
 
-function environmentOf(job: JobDef, parameters: Record<string, string>): Record<string, string> {
+export function environmentOf(job: JobDef, parameters: Record<string, string>): Record<string, string> {
   return Object.keys(parameters).length === 0 ? job.environment : { ...job.environment, ...parameters };
 }

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, Millis, RunRecord } from '../core/types.js';
 import { PlacementHistory } from '../placement/index.js';
-import type { AsyncStore, ClaimFence } from '../store/async-store.js';
+import type { AsyncStore, ClaimFence, QueueEntry, TakenExecution } from '../store/async-store.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
 import { describeMissed, type FirePlan } from './catch-up.js';
@@ -12,6 +12,7 @@ import { JobActivity } from './job-activity.js';
 import type { JobTable } from './job-table.js';
 import { LiveOutput } from './live-output.js';
 import { RunJournal } from './run-journal.js';
+import { parseQueuedJob, queueEntryOf } from './queued-job.js';
 import { RunPlans, type Execution, type ManualRun, type PreparedClaim, type Unit } from './run-plans.js';
 
 export type { ManualRun } from './run-plans.js';
@@ -41,11 +42,19 @@ export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'pla
   member?: string;
   /** After a run's outcome is stored and the job table has it (the outbox has news). */
   onFinished?: (run: RunRecord) => void;
+  /** Executions were queued by this member (wake its queue worker). */
+  onQueued?: () => void;
+  /** A job by name, as this member loaded it (an execution taken from the queue names its job). */
+  jobDef: (name: string) => JobDef | undefined;
+  /** How often waitForRun reads a run executing on another member. */
+  remotePollMs: number;
 }
 
 const SHUTDOWN_REASON = 'cancelled: daemon shutting down';
 /** At shutdown, how long run writes that fail (store locked, disk full) are retried before exit. */
 const JOURNAL_SETTLE_MS = 15_000;
+const LEAVE_QUEUE_RETRY_MS = 1_000;
+const LEAVE_QUEUE_TRIES = 60;
 
 /**
  * Turns fires into runs: claims each (job, instant, node) once, applies the overlap policy,
@@ -94,6 +103,8 @@ export class Runner {
   async firePlan(job: JobDef, plan: FirePlan, advanceTo: Millis): Promise<void> {
     if (this.draining) return;
     const prepared: PreparedClaim[] = [];
+    // The overlap policy counts the job's executions on every member (the queue holds them all).
+    const activity = plan.fires.length === 1 ? await this.ctx.store.queueActivity(job.name) : null;
     if (plan.missed)
       prepared.push(
         this.plans.finalClaim(job, plan.missed.at, advanceTo, 'missed', describeMissed(plan.missed)),
@@ -104,7 +115,7 @@ export class Runner {
       prepared.push(
         series
           ? this.plans.executionClaim(job, at, trigger, advanceTo, true)
-          : this.plans.fireClaim(job, at, trigger, advanceTo),
+          : this.plans.fireClaim(job, at, trigger, advanceTo, activity!),
       );
     }
     if (prepared.length === 0) return;
@@ -114,6 +125,7 @@ export class Runner {
       this.ctx.fence?.(),
     );
     prepared.forEach((p, i) => (taken[i] ? this.claimed(p) : this.alreadyClaimed(p.claim)));
+    if (prepared.some((p, i) => taken[i] && p.claim.queue)) this.ctx.onQueued?.();
     // Only once the claims are stored: a refused claim is retried and would be counted twice.
     if (!series) for (const { at } of plan.fires) this.observeLateness(at);
   }
@@ -145,24 +157,83 @@ export class Runner {
     const execution = this.plans.manualExecution(job, options);
     const runIds = execution.units.map((u) => u.run.id);
     const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
+    const queued = execution.units.some((u) => u.run.status === 'running');
     await this.insertManual(
       execution.units.map((u) => u.run),
       finals.flatMap((run) => this.ctx.outboxFor(run, job)),
+      queued ? queueEntryOf(job, execution.executionId, false) : null,
     );
     for (const run of finals) this.afterFinish(run);
-    execution.units = execution.units.filter((u) => u.run.status === 'running');
-    this.start(execution, false);
+    if (queued) this.ctx.onQueued?.();
     // Every run of the execution, including those final at once (node down, no candidate).
     return { executionId: execution.executionId, runIds };
   }
 
-  /** The runs of one manual execution and the outbox of those already final: one commit. */
-  private async insertManual(runs: RunRecord[], outbox: OutboxEntry[]): Promise<void> {
+  /** The runs of one manual execution, the outbox of those already final and its queue entry: one commit. */
+  private async insertManual(
+    runs: RunRecord[],
+    outbox: OutboxEntry[],
+    queue: QueueEntry | null,
+  ): Promise<void> {
     await this.journal.flush();
     await this.ctx.store.transaction(async (tx) => {
       for (const run of runs) await tx.insertRun(run);
       await tx.enqueueOutbox(outbox);
+      if (queue) await tx.enqueueExecutions([queue]);
     });
+  }
+
+  /**
+   * An execution this member took from the run queue starts here (the one entry point of every
+   * execution on this member); resolves once its runs ended and it left the queue.
+   */
+  executeTaken(taken: TakenExecution): Promise<void> {
+    const done = this.runTaken(taken);
+    // The drain waits for it to leave the queue too (the store closes after the drain).
+    this.executions.add(done);
+    void done.finally(() => this.executions.delete(done)).catch(() => undefined);
+    return done;
+  }
+
+  private async runTaken(taken: TakenExecution): Promise<void> {
+    const execution = this.plans.takenExecution(taken, this.jobOf(taken));
+    const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
+    for (const run of finals) await this.finish(execution.job, run);
+    execution.units = execution.units.filter((u) => u.run.status === 'running');
+    if (this.draining) await this.cancelAll(execution);
+    else await this.start(execution);
+    await this.journal.flush();
+    await this.leaveQueue(taken.executionId);
+  }
+
+  private jobOf(taken: TakenExecution): JobDef | string {
+    if (taken.jobDef !== null) return parseQueuedJob(taken.jobDef);
+    return (
+      this.ctx.jobDef(taken.job) ??
+      `job ${taken.job} is not loaded on member ${this.ctx.member ?? '(this)'}; its configuration differs from the member that queued it`
+    );
+  }
+
+  /** Taken during shutdown (a race with the drain): recorded cancelled, never started. */
+  private async cancelAll(execution: Execution): Promise<void> {
+    for (const unit of execution.units) await this.cancelUnstarted(execution.job, unit, this.shutdown.signal);
+  }
+
+  /** Retried: an execution left in the queue counts as busy for its job's overlap policy. */
+  private async leaveQueue(executionId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ctx.store.endExecution(executionId);
+      } catch (err) {
+        if (attempt === 1)
+          this.ctx.logger.warn(
+            { err, execution: executionId },
+            'run queue: could not end an execution; retrying',
+          );
+        if (attempt >= LEAVE_QUEUE_TRIES) return;
+        await this.ctx.clock.sleep(LEAVE_QUEUE_RETRY_MS);
+      }
+    }
   }
 
   cancel(runId: string, reason = 'cancelled through the API'): boolean {
@@ -182,7 +253,7 @@ export class Runner {
   /** Resolves with the final record of run `id` (already final: at once). */
   waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
     // A run with a controller is in flight (it loses it when it finishes): no read needed.
-    if (!this.controllers.has(id)) return this.storedRun(id);
+    if (!this.controllers.has(id)) return this.storedRun(id, signal);
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       const onAbort = () => {
@@ -202,12 +273,20 @@ export class Runner {
     });
   }
 
-  /** A run not in flight: its finish (if queued) is committed first, then read back. */
-  private async storedRun(id: string): Promise<RunRecord> {
+  /**
+   * A run not in flight here: its finish (if queued) is committed first, then read back; one
+   * still running (queued, or executing on another member) is read again until it is final.
+   */
+  private async storedRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
     await this.journal.flush();
-    const current = await this.ctx.store.getRun(id);
-    if (!current) throw new Error(`run ${id} not found`);
-    return current;
+    for (;;) {
+      const current = await this.ctx.store.getRun(id);
+      if (!current) throw new Error(`run ${id} not found`);
+      if (current.status !== 'running') return current;
+      if (this.controllers.has(id)) return this.waitForRun(id, signal);
+      await this.ctx.clock.sleep(this.ctx.remotePollMs, signal);
+      if (signal?.aborted) throw new Error('aborted');
+    }
   }
 
   /** True once shutdown began: no new runs are accepted. */
@@ -240,9 +319,9 @@ export class Runner {
     while (this.executions.size > 0) await Promise.allSettled([...this.executions]);
   }
 
+  /** The claimed execution waits in the queue (a member takes it); finals are told now. */
   private claimed(prepared: PreparedClaim): void {
     for (const run of prepared.finals) this.afterFinish(run);
-    if (prepared.execution) this.start(prepared.execution, prepared.afterPrevious);
   }
 
   private alreadyClaimed(claim: FireClaim): void {
@@ -252,8 +331,9 @@ export class Runner {
     );
   }
 
-  private start(execution: Execution, afterPrevious: boolean): void {
-    if (execution.units.length === 0) return;
+  /** Queue order already kept the overlap policy: the execution starts at once. */
+  private start(execution: Execution): Promise<void> {
+    if (execution.units.length === 0) return Promise.resolve();
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, this.shutdown.signal]);
     // Each unit in flight listens on it (one per node of an `all` job): many is expected.
@@ -261,10 +341,11 @@ export class Runner {
     for (const unit of execution.units) this.controllers.set(unit.run.id, controller);
     const name = execution.job.name;
     const promise = this.activity
-      .run(name, afterPrevious, signal, () => this.runUnits(execution, controller, signal))
+      .run(name, false, signal, () => this.runUnits(execution, controller, signal))
       .catch((err: unknown) => this.ctx.logger.error({ err, job: name }, 'execution failed unexpectedly'))
       .finally(() => this.executions.delete(promise));
     this.executions.add(promise);
+    return promise;
   }
 
   private async runUnits(
