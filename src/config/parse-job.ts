@@ -61,6 +61,7 @@ const JOB_FIELDS = [
   'retries',
   'overlap',
   'catch_up',
+  'rerun_lost',
   'notify',
   'tags',
   'enabled',
@@ -136,6 +137,8 @@ function jobFromTree(
   if (workingDirectory !== undefined) job.workingDirectory = workingDirectory;
   const timeoutMs = ifGiven(fields.get('timeout'), sink, readDuration);
   if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
+  // Set only when true: the command of a lost run may still be running on its host.
+  if (ifGiven(fields.get('rerun_lost'), sink, readBoolean) === true) job.rerunLost = true;
   checkScheduledParameters(sink, fields.get('parameters'), job);
   return job;
 }

@@ -33,6 +33,7 @@ import {
   type SelfInfo,
 } from './cluster.js';
 import { checkLeaseSettings, memberIdOf, type DaemonOptions } from './options.js';
+import { rerunOfLost } from './run-records.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
 
@@ -121,6 +122,7 @@ export async function joinCluster(
     now: () => clock.now(),
     outboxFor: (run) => deps.outboxFor(run, deps.jobs.job(run.job)),
     onLost: deps.onLost,
+    rerunOf: (run) => rerunOfLost(run, deps.jobs.job(run.job), clock.now()),
   });
   await membership.join();
   base.cleanup.push('cluster heartbeat', () => membership.close());

@@ -637,6 +637,7 @@ export interface components {
                 /** @enum {string} */
                 select: "any" | "all";
             };
+            rerun_lost: boolean;
             retries: {
                 count: number;
                 delay_ms: number;
