@@ -11,7 +11,10 @@ import type { AsyncStore, TakenExecution } from '../store/async-store.js';
 export interface RunQueueOptions {
   store: Pick<AsyncStore, 'takeExecutions'>;
   member: string;
-  /** Runs this member executes at once, at most (an execution is taken whole). */
+  /**
+   * Runs this member executes at once. It takes executions only while below it, each whole (all
+   * runs of an `all` fire), so one batch may carry it past the limit by the runs of those taken.
+   */
   maxRuns: number;
   /** Longest time between two looks at the queue. */
   pollMs: number;
@@ -69,6 +72,7 @@ export class RunQueueWorker {
 
   private async takeWhileRoom(): Promise<void> {
     while (!this.closed && this.running < this.o.maxRuns) {
+      // Every execution has a run at least: never more executions than runs of room.
       const taken = await this.take(Math.min(TAKE_BATCH, this.o.maxRuns - this.running));
       for (const execution of taken) this.begin(execution);
       if (taken.length === 0) return;
