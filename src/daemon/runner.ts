@@ -12,6 +12,7 @@ import { JobActivity } from './job-activity.js';
 import type { JobTable } from './job-table.js';
 import { LiveOutput } from './live-output.js';
 import { RunJournal } from './run-journal.js';
+import { RunWaiters } from './run-waiters.js';
 import { parseQueuedJob, queueEntryOf } from './queued-job.js';
 import { RunPlans, type Execution, type ManualRun, type PreparedClaim, type Unit } from './run-plans.js';
 
@@ -67,7 +68,7 @@ export class Runner {
   private readonly controllers = new Map<string, AbortController>();
   /** Executions in flight, and manual runs being stored (their executions start after). */
   private readonly executions = new Set<Promise<void>>();
-  private readonly waiters = new Map<string, ((run: RunRecord) => void)[]>();
+  private readonly waiters: RunWaiters;
   private readonly shutdown = this.shutdownController();
   private readonly journal: RunJournal;
   private readonly attempts: AttemptContext;
@@ -80,6 +81,16 @@ export class Runner {
     this.activity = new JobActivity(ctx.jobs);
     this.plans = new RunPlans(ctx);
     this.liveOutput = new LiveOutput(ctx.store, ctx.logger);
+    this.waiters = new RunWaiters({
+      clock: ctx.clock,
+      pollMs: ctx.remotePollMs,
+      isLocal: (id) => this.controllers.has(id),
+      // A finish this member queued is committed before the record is read back.
+      read: async (id) => {
+        await this.journal.flush();
+        return this.ctx.store.getRun(id);
+      },
+    });
     this.attempts = {
       ...ctx,
       liveOutput: this.liveOutput,
@@ -245,48 +256,12 @@ export class Runner {
 
   /** Callers waiting for runs to finish (waitForRun), for tests and diagnostics. */
   get waiterCount(): number {
-    let n = 0;
-    for (const list of this.waiters.values()) n += list.length;
-    return n;
+    return this.waiters.count;
   }
 
-  /** Resolves with the final record of run `id` (already final: at once). */
+  /** Resolves with the final record of run `id`, wherever it executes (already final: at once). */
   waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
-    // A run with a controller is in flight (it loses it when it finishes): no read needed.
-    if (!this.controllers.has(id)) return this.storedRun(id, signal);
-    return new Promise((resolve, reject) => {
-      const list = this.waiters.get(id) ?? [];
-      const onAbort = () => {
-        // An abandoned wait leaves nothing behind (a client polling with timeouts would pile up).
-        const rest = (this.waiters.get(id) ?? []).filter((w) => w !== waiter);
-        if (rest.length > 0) this.waiters.set(id, rest);
-        else this.waiters.delete(id);
-        reject(new Error('aborted'));
-      };
-      const waiter = (run: RunRecord) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(run);
-      };
-      list.push(waiter);
-      this.waiters.set(id, list);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /**
-   * A run not in flight here: its finish (if queued) is committed first, then read back; one
-   * still running (queued, or executing on another member) is read again until it is final.
-   */
-  private async storedRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
-    await this.journal.flush();
-    for (;;) {
-      const current = await this.ctx.store.getRun(id);
-      if (!current) throw new Error(`run ${id} not found`);
-      if (current.status !== 'running') return current;
-      if (this.controllers.has(id)) return this.waitForRun(id, signal);
-      await this.ctx.clock.sleep(this.ctx.remotePollMs, signal);
-      if (signal?.aborted) throw new Error('aborted');
-    }
+    return this.waiters.wait(id, signal);
   }
 
   /** True once shutdown began: no new runs are accepted. */
@@ -450,8 +425,7 @@ export class Runner {
       },
       'run finished',
     );
-    for (const resolve of this.waiters.get(run.id) ?? []) resolve(run);
-    this.waiters.delete(run.id);
+    this.waiters.ended(run);
     this.ctx.jobs.runFinished(run);
     this.ctx.onFinished?.(run);
   }
