@@ -147,7 +147,8 @@ export class Runner {
 
   /**
    * Manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly.
-   * Resolves once its runs are stored and the execution started (so waitForRun finds them).
+   * Resolves once its runs are stored and its execution queued (so waitForRun finds them); the
+   * member that takes it executes it (usually this one: it is woken first).
    */
   runManual(job: JobDef, options: ManualRun): Promise<{ executionId: string; runIds: string[] }> {
     const stored = this.storeManual(job, options);

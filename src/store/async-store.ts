@@ -76,8 +76,8 @@ export interface StoreOps {
   finishRun(run: RunRecord, outbox: OutboxEntry[]): Promise<void>;
   /**
    * Every `running` run becomes `lost` (with `member`: only that member's runs, on PostgreSQL);
-   * resolves them (already final). The executions the member had taken go back to the queue
-   * (their runs are final now, so they just leave it) and its node slots are given back.
+   * resolves them (already final). The executions the member had taken (SQLite: every queued
+   * one) leave the queue, their runs being final now, and its node slots are given back.
    */
   markRunningAsLost(
     now: Millis,

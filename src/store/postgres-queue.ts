@@ -51,8 +51,8 @@ export const QUEUE_SQL = {
   releaseSlotsOf: `WITH gone AS (DELETE FROM node_slots WHERE member = $1 RETURNING node),
       n AS (SELECT node, count(*) AS c FROM gone GROUP BY node)
     UPDATE node_load l SET running = greatest(0, l.running - n.c) FROM n WHERE l.node = n.node`,
-  /** $1 member: what it had taken goes back to the queue. */
-  untakeOf: 'UPDATE run_queue SET taken_by = NULL, taken_at = NULL WHERE taken_by = $1',
+  /** $1 member: what it had taken leaves the queue (its runs were all its own, now lost). */
+  dropTakenBy: 'DELETE FROM run_queue WHERE taken_by = $1',
   notify: 'SELECT pg_notify($1, $2)',
 } as const;
 
@@ -131,11 +131,15 @@ export abstract class PgQueueOps extends PgOutboxOps {
     return Object.fromEntries(rows.map((r) => [r.node, Number(r.running)]));
   }
 
-  /** A member starting again: what it had taken goes back to the queue, its slots are freed. */
+  /**
+   * A member starting again, its runs just recorded lost: the executions it had taken leave the
+   * queue (a member takes every unstarted run of one, so none is left to run) and its slots are
+   * freed; executions waiting behind them may go.
+   */
   protected async releaseMemberWork(s: Session, member: string): Promise<void> {
-    const untaken = await s.query(QUEUE_SQL.untakeOf, [member]);
+    const dropped = await s.query(QUEUE_SQL.dropTakenBy, [member]);
     await s.query(QUEUE_SQL.releaseSlotsOf, [member]);
-    if (untaken.rowCount > 0) await s.query(QUEUE_SQL.notify, [QUEUE_CHANNEL, '']);
+    if (dropped.rowCount > 0) await s.query(QUEUE_SQL.notify, [QUEUE_CHANNEL, '']);
   }
 }
 

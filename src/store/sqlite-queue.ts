@@ -22,7 +22,7 @@ type StatementName =
   | 'dropSlot'
   | 'unbump'
   | 'loads'
-  | 'untakeAll'
+  | 'dropQueue'
   | 'dropAllSlots'
   | 'resetLoads';
 
@@ -55,7 +55,7 @@ function prepare(db: Database): Readonly<Record<StatementName, Statement>> {
     dropSlot: db.prepare('DELETE FROM node_slots WHERE run_id = ? RETURNING node'),
     unbump: db.prepare('UPDATE node_load SET running = max(0, running - 1) WHERE node = ?'),
     loads: db.prepare('SELECT node, running FROM node_load WHERE running > 0'),
-    untakeAll: db.prepare('UPDATE run_queue SET taken_by = NULL, taken_at = NULL WHERE taken_by IS NOT NULL'),
+    dropQueue: db.prepare('DELETE FROM run_queue'),
     dropAllSlots: db.prepare('DELETE FROM node_slots'),
     resetLoads: db.prepare('DELETE FROM node_load'),
   };
@@ -120,9 +120,12 @@ export class SqliteQueue {
     return Object.fromEntries(rows.map((r) => [r.node, r.running]));
   }
 
-  /** At start-up (the daemon alone): what it had taken waits again; every slot is free. */
+  /**
+   * At start-up (the daemon alone), every running run just recorded lost: nothing queued is
+   * left to run (SPEC §8), and every slot is free.
+   */
   releaseAll(): void {
-    this.st.untakeAll.run();
+    this.st.dropQueue.run();
     this.st.dropAllSlots.run();
     this.st.resetLoads.run();
   }
