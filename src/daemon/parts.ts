@@ -350,7 +350,6 @@ export function wireConfig(
     logger,
     onApplied: (diff) => {
       for (const name of diff.nodesRemoved) deps.nodes.health.forget(name);
-      for (const node of view.nodeMap().values()) deps.nodes.load.resize(node);
       updateNodeGauges(metrics, deps.nodes.health, view);
       metrics.configErrors.set(view.filesWithErrors().size);
       if (diff.upserted.length + diff.removed.length > 0)
