@@ -154,6 +154,7 @@ const jobDefinition = obj({
   retries: obj({ count: int, delay_ms: int }),
   overlap: { type: 'string', enum: ['skip', 'queue', 'allow'] },
   catch_up: { type: 'string', enum: ['skip', 'latest', 'all'] },
+  rerun_lost: bool,
   notify: obj({
     on: arr(NOTIFY_EVENTS),
     email: arr(str),

@@ -103,6 +103,7 @@ export function jobDefinitionJson(def: JobDef) {
     retries: { count: def.retries.count, delay_ms: def.retries.delayMs },
     overlap: def.overlap,
     catch_up: def.catchUp,
+    rerun_lost: def.rerunLost === true,
     notify: notifyJson(def.notify),
     tags: def.tags,
     enabled: def.enabled,

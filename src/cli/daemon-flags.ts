@@ -92,6 +92,12 @@ export const DAEMON_FLAGS: FlagSpec[] = [
     parse: positiveInteger,
   },
   {
+    flag: 'max-runs',
+    key: 'maxRuns',
+    help: 'runs this daemon executes at once, at most (it takes queued work only below it)',
+    parse: positiveInteger,
+  },
+  {
     flag: 'member-id',
     key: 'memberId',
     help: "this daemon's id among several on one PostgreSQL database (default HOSTNAME:PORT of --listen)",

@@ -63,6 +63,7 @@ const JOB_FIELDS = [
   'retries',
   'overlap',
   'catch_up',
+  'rerun_lost',
   'notify',
   'tags',
   'enabled',
@@ -144,6 +145,8 @@ function jobFromTree(
   if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
   const after = parseAfter(sink, fields);
   if (after) job.after = after;
+  // Set only when true: the command of a lost run may still be running on its host.
+  if (ifGiven(fields.get('rerun_lost'), sink, readBoolean) === true) job.rerunLost = true;
   checkScheduledParameters(sink, fields.get('parameters'), job);
   applyResourceFields(sink, fields, job);
   return job;

@@ -156,6 +156,11 @@ export interface JobDef {
   retries: { count: number; delayMs: number };
   overlap: 'skip' | 'queue' | 'allow';
   catchUp: 'skip' | 'latest' | 'all';
+  /**
+   * `rerun_lost`: a run recorded `lost` (its member died) gets one new attempt, queued again
+   * (SPEC §15). Off by default: the lost command may still be running on its host.
+   */
+  rerunLost?: boolean;
   notify: { on: NotifyEvent[]; email: string[]; webhooks: WebhookDef[]; remindEveryMs?: number };
   tags: string[];
   enabled: boolean;

@@ -4,9 +4,9 @@ import { isoUtc, type JobDef, type NodeDef, type RunRecord } from '../core/types
 import type { Executor } from '../exec/executor.js';
 import { runVariables } from '../exec/job-env.js';
 import { orderForAny, selectCandidates, type NodeLoad, type PlacementHistory } from '../placement/index.js';
-import type { Limiter } from './limiter.js';
 import type { LiveOutput } from './live-output.js';
 import type { NodeHealthTracker } from './node-health.js';
+import type { NodeSlotGate } from './node-slots.js';
 import type { ResourceBroker } from './resource-broker.js';
 import { failedWithoutStart, withOutcome } from './run-records.js';
 import type { StartFields } from './run-journal.js';
@@ -18,9 +18,11 @@ export interface AttemptContext {
   logger: Logger;
   health: NodeHealthTracker;
   nodes: () => ReadonlyMap<string, NodeDef>;
-  /** Per-node slots for `max_concurrent_runs`. */
-  slots: (node: NodeDef) => Limiter;
+  /** Per-node slots for `max_concurrent_runs`, held cluster-wide (node-slots.ts). */
+  slots: NodeSlotGate;
   load: (node: string) => NodeLoad;
+  /** Re-reads the nodes' cluster-wide loads before an `any` placement. */
+  refreshLoads?: () => Promise<void>;
   noteStart: (node: string) => void;
   noteEnd: (node: string) => void;
   roundRobin: Map<string, number>;
@@ -57,6 +59,7 @@ type NodeResult = { kind: 'done'; record: RunRecord } | { kind: 'connect_failed'
 export async function executeAttempt(ctx: AttemptContext, input: AttemptInput): Promise<RunRecord> {
   const timeoutMs = input.job.timeoutMs ?? ctx.defaultTimeoutMs;
   const deadline = timeoutMs === undefined ? null : ctx.clock.now() + timeoutMs;
+  if (input.target.kind === 'any') await ctx.refreshLoads?.();
   const order =
     input.target.kind === 'node' ? [input.target.node] : anyOrder(ctx, input.job, input.target.avoid);
   if (order.length === 0)
@@ -153,7 +156,7 @@ async function runInSlot(
   try {
     return await execOnNode(ctx, input, node, deadline);
   } finally {
-    ctx.slots(node).release();
+    await ctx.slots.release(node, input.run.id);
   }
 }
 
@@ -164,14 +167,12 @@ async function waitForSlot(
   node: NodeDef,
   deadline: number | null,
 ): Promise<RunRecord | null> {
-  // A free slot (the usual case) needs no abortable wait: no signals, no timer.
-  if (!input.signal.aborted && ctx.slots(node).tryAcquire()) return null;
   const stop = new AbortController();
   const waitSignal = AbortSignal.any([input.signal, stop.signal]);
   if (deadline !== null) {
     void ctx.clock.sleep(deadline - ctx.clock.now(), waitSignal).then(() => stop.abort());
   }
-  const acquired = await ctx.slots(node).acquire(waitSignal);
+  const acquired = await ctx.slots.acquire(node, input.run.id, waitSignal);
   stop.abort();
   if (acquired) return null;
   const run = { ...input.run, node: node.name };

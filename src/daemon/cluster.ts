@@ -23,6 +23,7 @@ import {
   type LeaseState,
   type MemberInfo,
   type MemberRow,
+  type RerunOf,
 } from '../store/async-store.js';
 import { DaemonLockedError } from '../store/daemon-lock.js';
 import type { OutboxEntry } from '../store/store.js';
@@ -164,6 +165,8 @@ export interface PostgresMembershipOptions {
   outboxFor: (run: RunRecord) => OutboxEntry[];
   /** Runs of dead members just recorded lost (wake the outbox services). */
   onLost?: (runs: RunRecord[]) => void;
+  /** The new attempt of a lost run whose job opts in (`rerun_lost`), queued with the lost record. */
+  rerunOf?: RerunOf;
   /** Monotonic milliseconds (tests). */
   monotonic?: () => number;
 }
@@ -430,6 +433,7 @@ export class PostgresMembership implements Membership {
         this.o.self.id,
         this.o.now(),
         this.o.outboxFor,
+        this.o.rerunOf,
       );
       if (lost.length === 0) return;
       const members = [...new Set(lost.map((r) => r.member ?? '(none)'))];

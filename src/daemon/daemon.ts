@@ -29,6 +29,8 @@ import {
 } from './parts.js';
 import { openResources } from './resource-part.js';
 import { startDependencies } from './dependencies.js';
+import type { ClusterNodeSlots } from './node-slots.js';
+import { buildNodeSlots, startRunQueue } from './parts-queue.js';
 import { startRetention } from './retention.js';
 import { startServices, type Services } from './services.js';
 import type { JobTable } from './job-table.js';
@@ -83,9 +85,11 @@ export async function startDaemon(
     const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
     const resources = await openResources(base, { store, config: config.view });
     const random = runtime.random ?? Math.random;
+    const slots = buildNodeSlots(base, store, membership.memberId);
+    const queued = new Bell();
     const runner = buildRunner(base, {
       ...{ store, config: config.view, jobs, nodes, outboxFor, bell, finished, random },
-      ...{ membership, resources },
+      ...{ membership, resources, slots, queued },
     });
     const scheduler = buildScheduler(base, jobs, runner, membership);
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
@@ -93,17 +97,8 @@ export async function startDaemon(
     const member = membership.memberId;
     const shared = await startConfigSync(base, { store, jobs, source: config.source, applied, member });
     const parts = {
-      store,
-      config,
-      jobs,
-      scheduler,
-      runner,
-      nodes,
-      membership,
-      applied,
-      resources,
-      rounds,
-      shared,
+      ...{ store, config, jobs, scheduler, runner, nodes, membership, applied },
+      ...{ resources, rounds, shared, slots, queued },
     };
     const control = buildControl(base, parts);
     const services = await startServices(options, {
@@ -152,11 +147,21 @@ function baseOf(options: DaemonOptions, runtime: DaemonRuntime): Base {
  */
 async function startScheduling(
   base: Base,
-  parts: { store: AsyncStore; jobs: JobTable; scheduler: Scheduler; runner: Runner; membership: Membership },
+  parts: {
+    store: AsyncStore;
+    jobs: JobTable;
+    scheduler: Scheduler;
+    runner: Runner;
+    membership: Membership;
+    slots: ClusterNodeSlots;
+    queued: Bell;
+  },
 ): Promise<void> {
   const { options, cleanup, clock, logger } = base;
   cleanup.push('drain', () => parts.runner.drain(options.shutdownGraceMs));
   cleanup.push('retention', startRetention(parts.store, options, clock, logger));
+  // Every member executes what is queued (SQLite: this daemon alone).
+  await startRunQueue(base, { ...parts, member: parts.membership.memberId });
   // The leader schedules (SQLite: this daemon, at once).
   await parts.membership.start(leadershipOf(parts.store, parts.jobs, parts.scheduler));
   cleanup.push('stop scheduling', async () => {

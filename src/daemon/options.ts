@@ -26,6 +26,13 @@ export interface DaemonOptions {
   leaseRenewMs: number;
   /** PostgreSQL: how often a member reads the shared configuration's version (API writes of other members). */
   sharedConfigPollMs: number;
+  /**
+   * `--max-runs`: runs this member executes at once, at most; it takes queued executions (whole)
+   * only while it runs fewer (SPEC §15).
+   */
+  maxRuns: number;
+  /** How often a member looks at the run queue, node slots and remote runs when nothing woke it. */
+  queuePollMs: number;
   /** "HOST:PORT" for the REST API; null = no API. */
   listen: string | null;
   /** IANA zone for schedules that name none. */
@@ -102,6 +109,8 @@ export const DAEMON_DEFAULTS: DaemonOptions = {
   leaseTtlMs: 8_000,
   leaseRenewMs: 2_000,
   sharedConfigPollMs: 500,
+  maxRuns: 256,
+  queuePollMs: 1_000,
   listen: '127.0.0.1:8080',
   timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
   graceMs: 60_000,

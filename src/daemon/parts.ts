@@ -26,6 +26,7 @@ import { JobTable } from './job-table.js';
 import { isHostKeyError, watchKnownHosts } from './known-hosts-watch.js';
 import { NodeHealthTracker } from './node-health.js';
 import { NodeLoadBook } from './node-load.js';
+import type { ClusterNodeSlots } from './node-slots.js';
 import {
   LocalMembership,
   PostgresMembership,
@@ -35,6 +36,7 @@ import {
 } from './cluster.js';
 import { checkLeaseSettings, memberIdOf, type DaemonOptions } from './options.js';
 import type { ResourceBroker } from './resource-broker.js';
+import { rerunOfLost } from './run-records.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
 
@@ -123,6 +125,7 @@ export async function joinCluster(
     now: () => clock.now(),
     outboxFor: (run) => deps.outboxFor(run, deps.jobs.job(run.job)),
     onLost: deps.onLost,
+    rerunOf: (run) => rerunOfLost(run, deps.jobs.job(run.job), clock.now()),
   });
   await membership.join();
   base.cleanup.push('cluster heartbeat', () => membership.close());
@@ -278,10 +281,14 @@ export function buildRunner(
     random: () => number;
     membership: Membership;
     resources?: ResourceBroker;
+    slots: ClusterNodeSlots;
+    /** Rung when this member queued executions. */
+    queued: Bell;
   },
 ): Runner {
   const { options } = base;
   const { health, load } = deps.nodes;
+  const { slots } = deps;
   return new Runner({
     clock: base.clock,
     logger: base.logger,
@@ -291,8 +298,9 @@ export function buildRunner(
     health,
     jobs: deps.jobs,
     nodes: () => deps.config.nodeMap(),
-    slots: (node) => load.slots(node),
-    load: (name) => load.load(name, health.isUp(name)),
+    slots,
+    load: (name) => ({ up: health.isUp(name), inFlight: slots.inFlight(name) }),
+    refreshLoads: () => slots.refreshLoads().catch(() => undefined),
     noteStart: (name) => load.start(name),
     noteEnd: (name) => load.end(name),
     roundRobin: new Map(),
@@ -307,6 +315,9 @@ export function buildRunner(
       deps.finished.ring(run);
     },
     resources: deps.resources,
+    onQueued: () => deps.queued.ring(),
+    jobDef: (name) => deps.jobs.job(name),
+    remotePollMs: options.queuePollMs,
   });
 }
 
@@ -352,7 +363,6 @@ export function wireConfig(
     logger,
     onApplied: (diff) => {
       for (const name of diff.nodesRemoved) deps.nodes.health.forget(name);
-      for (const node of view.nodeMap().values()) deps.nodes.load.resize(node);
       updateNodeGauges(metrics, deps.nodes.health, view);
       metrics.configErrors.set(view.filesWithErrors().size);
       if (diff.upserted.length + diff.removed.length > 0)

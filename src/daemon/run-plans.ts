@@ -2,11 +2,13 @@ import { newId } from '../core/ids.js';
 import type { Clock } from '../core/clock.js';
 import type { JobDef, Millis, NodeDef, RunRecord, Trigger } from '../core/types.js';
 import { selectCandidates } from '../placement/index.js';
+import type { QueueActivity, QueueEntry, TakenExecution } from '../store/async-store.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import type { AttemptTarget } from './attempt.js';
 import type { JobTable } from './job-table.js';
 import type { NodeHealthTracker } from './node-health.js';
-import { finalRun, pendingRun, type NewRun } from './run-records.js';
+import { queueEntryOf } from './queued-job.js';
+import { failedWithoutStart, finalRun, pendingRun, type NewRun } from './run-records.js';
 
 /** One run of an execution and where it may run (one per node for `all`, one for `any`). */
 export interface Unit {
@@ -49,11 +51,25 @@ interface RunFacts {
 }
 
 /** A dependency fire's runs ready to store with its round's claim (see Runner.fireDependency). */
-export interface DependencyPlan extends Omit<PreparedClaim, 'claim'> {
+export interface DependencyPlan {
   executionId: string;
   runs: RunRecord[];
-  /** Of the runs final at once (skipped, node down, no candidate). */
+  /** The runs final at once (skipped, node down, no candidate), and their outbox. */
+  finals: RunRecord[];
   outbox: OutboxEntry[];
+  /** Present when runs wait for a member to take them. */
+  queue?: QueueEntry;
+}
+
+/**
+ * Why the overlap policy skips a fire, or null when it may run: `activity` counts the job's
+ * executions queued or running on any member.
+ */
+function overlapSkip(job: JobDef, activity: QueueActivity): string | null {
+  if (activity.executions === 0) return null;
+  if (job.overlap === 'skip') return 'previous run still running (overlap: skip)';
+  if (job.overlap === 'queue' && activity.waiting > 0) return 'a run is already queued (overlap: queue)';
+  return null;
 }
 
 export interface RunPlansContext {
@@ -74,14 +90,26 @@ export interface RunPlansContext {
 export class RunPlans {
   constructor(private readonly ctx: RunPlansContext) {}
 
-  /** One fire, after the overlap policy: a `skipped` run while a previous one is still running. */
-  fireClaim(job: JobDef, at: Millis, trigger: Trigger, advanceTo: Millis): PreparedClaim {
-    const busy = this.ctx.jobs.running(job.name) > 0;
-    if (busy && job.overlap === 'skip')
-      return this.finalClaim(job, at, advanceTo, 'skipped', 'previous run still running (overlap: skip)');
-    if (busy && job.overlap === 'queue' && this.ctx.jobs.isQueued(job.name))
-      return this.finalClaim(job, at, advanceTo, 'skipped', 'a run is already queued (overlap: queue)');
-    return this.executionClaim(job, at, trigger, advanceTo, busy && job.overlap === 'queue');
+  /**
+   * One fire, after the overlap policy: a `skipped` run while a previous one is still running
+   * or queued on any member (`activity`: the job's executions in the run queue).
+   */
+  fireClaim(
+    job: JobDef,
+    at: Millis,
+    trigger: Trigger,
+    advanceTo: Millis,
+    activity: QueueActivity,
+  ): PreparedClaim {
+    const skip = overlapSkip(job, activity);
+    if (skip) return this.finalClaim(job, at, advanceTo, 'skipped', skip);
+    return this.executionClaim(
+      job,
+      at,
+      trigger,
+      advanceTo,
+      activity.executions > 0 && job.overlap === 'queue',
+    );
   }
 
   executionClaim(
@@ -102,7 +130,8 @@ export class RunPlans {
     const outbox = finals.flatMap((run) => this.ctx.outboxFor(run, job));
     const runs = execution.units.map((u) => ({ run: u.run, nodeKey: u.nodeKey }));
     execution.units = execution.units.filter((u) => u.run.status === 'running');
-    const claim = { job: job.name, scheduledAt: at, advanceTo, runs, outbox };
+    const queue = execution.units.length > 0 ? queueEntryOf(job, executionId, afterPrevious) : undefined;
+    const claim = { job: job.name, scheduledAt: at, advanceTo, runs, outbox, queue };
     return { claim, finals, execution, afterPrevious };
   }
 
@@ -127,11 +156,15 @@ export class RunPlans {
    * A dependency fire (SPEC §16): placed and overlap-checked like a scheduled fire, without a
    * scheduled instant, recording the parent runs that completed its round.
    */
-  dependencyPlan(job: JobDef, parentRuns: string[]): DependencyPlan {
+  /**
+   * A dependent job's fire (SPEC §16), after the overlap policy like a scheduled fire; its
+   * queue entry, when a run waits for a member, commits with the round's claim.
+   */
+  dependencyPlan(job: JobDef, parentRuns: string[], activity: QueueActivity): DependencyPlan {
     const executionId = newId(this.ctx.clock.now());
     const facts = { ...scheduledFacts(job), parentRuns };
     const how = { executionId, trigger: 'dependency' as const, scheduledAt: null, facts };
-    const skip = this.overlapSkip(job);
+    const skip = overlapSkip(job, activity);
     if (skip) {
       const record = {
         ...this.newRun(job, executionId, null, 'dependency', null),
@@ -139,24 +172,16 @@ export class RunPlans {
       };
       const run = finalRun(record, 'skipped', skip);
       const outbox = this.ctx.outboxFor(run, job);
-      return { executionId, runs: [run], outbox, finals: [run], execution: null, afterPrevious: false };
+      return { executionId, runs: [run], outbox, finals: [run] };
     }
     const execution = this.buildExecution(job, this.manualTargets(job), how);
     const runs = execution.units.map((u) => u.run);
     const finals = runs.filter((run) => run.status !== 'running');
-    execution.units = execution.units.filter((u) => u.run.status === 'running');
-    const afterPrevious = this.ctx.jobs.running(job.name) > 0 && job.overlap === 'queue';
+    const afterPrevious = activity.executions > 0 && job.overlap === 'queue';
+    const waiting = runs.length > finals.length;
     const outbox = finals.flatMap((run) => this.ctx.outboxFor(run, job));
-    return { executionId, runs, outbox, finals, execution, afterPrevious };
-  }
-
-  /** Why the overlap policy skips a fire now, or null when it may run. */
-  private overlapSkip(job: JobDef): string | null {
-    if (this.ctx.jobs.running(job.name) === 0) return null;
-    if (job.overlap === 'skip') return 'previous run still running (overlap: skip)';
-    if (job.overlap === 'queue' && this.ctx.jobs.isQueued(job.name))
-      return 'a run is already queued (overlap: queue)';
-    return null;
+    const queue = waiting ? queueEntryOf(job, executionId, afterPrevious) : undefined;
+    return { executionId, runs, outbox, finals, queue };
   }
 
   /** A manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly. */
@@ -171,6 +196,22 @@ export class RunPlans {
       facts: { parameters: options.parameters, requestedBy: options.requestedBy },
     });
     return { ...execution, executionId };
+  }
+
+  /**
+   * An execution taken from the run queue, as this member runs it: each run to its node (any:
+   * placed now); `job` is the member's definition, or why it has none (every run an error).
+   */
+  takenExecution(taken: TakenExecution, job: JobDef | string): Execution {
+    const now = this.ctx.clock.now();
+    if (typeof job === 'string') {
+      const units = taken.runs.map((run) => ({ ...anyUnit(failedWithoutStart(run, 'error', job, now)) }));
+      return { job: placeholderJob(taken.job), units, environment: {} };
+    }
+    const nodes = this.ctx.nodes();
+    const units = taken.runs.map((run) => takenUnit(run, nodes, now));
+    const parameters = taken.runs[0]?.parameters ?? scheduledFacts(job).parameters;
+    return { job, units, environment: environmentOf(job, parameters) };
   }
 
   /** The next attempt of a unit: a `retry` run of the same execution (retries prefer another node). */
@@ -229,6 +270,8 @@ export class RunPlans {
     } else {
       execution.units = nodes.map((node) => this.unitForNode(make(node.name), node));
     }
+    // A queued run belongs to no member until one takes it (SPEC §15: `member` executed it).
+    for (const unit of execution.units) if (unit.run.status === 'running') unit.run.member = null;
     return execution;
   }
 
@@ -253,6 +296,41 @@ export class RunPlans {
   }
 }
 
+function anyUnit(run: RunRecord): Unit {
+  return { run, target: { kind: 'any', avoid: new Set() }, nodeKey: '*' };
+}
+
+/** A taken run: `any` (no node yet) is placed when it starts; a node no longer configured here is an error. */
+function takenUnit(run: RunRecord, nodes: ReadonlyMap<string, NodeDef>, now: Millis): Unit {
+  if (run.node === null) return anyUnit(run);
+  const node = nodes.get(run.node);
+  if (!node) {
+    const why = `node ${run.node} is not in the configuration of member ${run.member ?? '(this)'}`;
+    return { ...anyUnit(failedWithoutStart(run, 'error', why, now)), nodeKey: run.node };
+  }
+  return { run, target: { kind: 'node', node }, nodeKey: run.node };
+}
+
+/** The job an execution names when this member has no definition of it (its runs become errors). */
+function placeholderJob(name: string): JobDef {
+  return {
+    name,
+    file: '',
+    owners: [],
+    policy: { select: 'any', rolesMatch: 'any', labels: {}, placement: 'least_loaded' },
+    schedule: { kind: 'manual' },
+    command: { kind: 'argv', argv: ['true'] },
+    environment: {},
+    parameters: {},
+    retries: { count: 0, delayMs: 0 },
+    overlap: 'allow',
+    catchUp: 'skip',
+    notify: { on: [], email: [], webhooks: [] },
+    tags: [],
+    enabled: true,
+  };
+}
+
 /** Scheduled and catch-up runs have nobody to ask: the declared defaults. */
 function scheduledFacts(job: JobDef): RunFacts {
   const parameters: Record<string, string> = {};
@@ -271,6 +349,6 @@ function recordedFacts(
   return { parameters, requestedBy: facts.requestedBy, parentRuns: facts.parentRuns ?? null };
 }
 
-function environmentOf(job: JobDef, parameters: Record<string, string>): Record<string, string> {
+export function environmentOf(job: JobDef, parameters: Record<string, string>): Record<string, string> {
   return Object.keys(parameters).length === 0 ? job.environment : { ...job.environment, ...parameters };
 }

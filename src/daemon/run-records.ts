@@ -77,3 +77,30 @@ export function failedWithoutStart(run: RunRecord, status: RunStatus, error: str
 }
 
 export const RETRYABLE: ReadonlySet<RunStatus> = new Set(['failed', 'timed_out', 'error']);
+
+/**
+ * The one new attempt of a run recorded lost whose job opts in (`rerun_lost`): the same
+ * execution, the next attempt, queued for any member (an `all` run stays on its node; an `any`
+ * run is placed anew). Its claim key (node, or "*" for `any`) keeps it to one (SPEC §15).
+ */
+export function rerunOfLost(
+  lost: RunRecord,
+  job: { rerunLost?: boolean; policy: { select: 'any' | 'all' } } | undefined,
+  now: Millis,
+): { run: RunRecord; nodeKey: string } | null {
+  if (job?.rerunLost !== true) return null;
+  const onNode = job.policy.select === 'all' ? lost.node : null;
+  const run = pendingRun({
+    executionId: lost.execution_id,
+    job: lost.job,
+    node: onNode,
+    trigger: 'retry',
+    attempt: lost.attempt + 1,
+    scheduledAt: lost.scheduled_at === null ? null : Date.parse(lost.scheduled_at),
+    now,
+    parameters: lost.parameters ?? null,
+    requestedBy: lost.requestedBy ?? null,
+    scriptSha256: lost.scriptSha256 ?? null,
+  });
+  return { run, nodeKey: onNode ?? '*' };
+}

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, Millis, RunRecord } from '../core/types.js';
 import { PlacementHistory } from '../placement/index.js';
-import type { AsyncStore, ClaimFence, StoreTx } from '../store/async-store.js';
+import type { AsyncStore, ClaimFence, QueueEntry, StoreTx, TakenExecution } from '../store/async-store.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
 import { describeMissed, type FirePlan } from './catch-up.js';
@@ -12,6 +12,8 @@ import { JobActivity } from './job-activity.js';
 import type { JobTable } from './job-table.js';
 import { LiveOutput } from './live-output.js';
 import { RunJournal } from './run-journal.js';
+import { RunWaiters } from './run-waiters.js';
+import { parseQueuedJob, queueEntryOf } from './queued-job.js';
 import { RunPlans, type Execution, type ManualRun, type PreparedClaim, type Unit } from './run-plans.js';
 
 export type { ManualRun } from './run-plans.js';
@@ -41,11 +43,19 @@ export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'pla
   member?: string;
   /** After a run's outcome is stored and the job table has it (the outbox has news). */
   onFinished?: (run: RunRecord) => void;
+  /** Executions were queued by this member (wake its queue worker). */
+  onQueued?: () => void;
+  /** A job by name, as this member loaded it (an execution taken from the queue names its job). */
+  jobDef: (name: string) => JobDef | undefined;
+  /** How often waitForRun reads a run executing on another member. */
+  remotePollMs: number;
 }
 
 const SHUTDOWN_REASON = 'cancelled: daemon shutting down';
 /** At shutdown, how long run writes that fail (store locked, disk full) are retried before exit. */
 const JOURNAL_SETTLE_MS = 15_000;
+const LEAVE_QUEUE_RETRY_MS = 1_000;
+const LEAVE_QUEUE_TRIES = 60;
 
 /**
  * Turns fires into runs: claims each (job, instant, node) once, applies the overlap policy,
@@ -58,7 +68,7 @@ export class Runner {
   private readonly controllers = new Map<string, AbortController>();
   /** Executions in flight, and manual runs being stored (their executions start after). */
   private readonly executions = new Set<Promise<void>>();
-  private readonly waiters = new Map<string, ((run: RunRecord) => void)[]>();
+  private readonly waiters: RunWaiters;
   private readonly shutdown = this.shutdownController();
   private readonly journal: RunJournal;
   private readonly attempts: AttemptContext;
@@ -71,6 +81,16 @@ export class Runner {
     this.activity = new JobActivity(ctx.jobs);
     this.plans = new RunPlans(ctx);
     this.liveOutput = new LiveOutput(ctx.store, ctx.logger);
+    this.waiters = new RunWaiters({
+      clock: ctx.clock,
+      pollMs: ctx.remotePollMs,
+      isLocal: (id) => this.controllers.has(id),
+      // A finish this member queued is committed before the record is read back.
+      read: async (id) => {
+        await this.journal.flush();
+        return this.ctx.store.getRun(id);
+      },
+    });
     this.attempts = {
       ...ctx,
       liveOutput: this.liveOutput,
@@ -94,6 +114,8 @@ export class Runner {
   async firePlan(job: JobDef, plan: FirePlan, advanceTo: Millis): Promise<void> {
     if (this.draining) return;
     const prepared: PreparedClaim[] = [];
+    // The overlap policy counts the job's executions on every member (the queue holds them all).
+    const activity = plan.fires.length === 1 ? await this.ctx.store.queueActivity(job.name) : null;
     if (plan.missed)
       prepared.push(
         this.plans.finalClaim(job, plan.missed.at, advanceTo, 'missed', describeMissed(plan.missed)),
@@ -104,7 +126,7 @@ export class Runner {
       prepared.push(
         series
           ? this.plans.executionClaim(job, at, trigger, advanceTo, true)
-          : this.plans.fireClaim(job, at, trigger, advanceTo),
+          : this.plans.fireClaim(job, at, trigger, advanceTo, activity!),
       );
     }
     if (prepared.length === 0) return;
@@ -114,6 +136,7 @@ export class Runner {
       this.ctx.fence?.(),
     );
     prepared.forEach((p, i) => (taken[i] ? this.claimed(p) : this.alreadyClaimed(p.claim)));
+    if (prepared.some((p, i) => taken[i] && p.claim.queue)) this.ctx.onQueued?.();
     // Only once the claims are stored: a refused claim is retried and would be counted twice.
     if (!series) for (const { at } of plan.fires) this.observeLateness(at);
   }
@@ -142,21 +165,25 @@ export class Runner {
     parentRuns: string[],
     claimRound: (tx: StoreTx, executionId: string) => Promise<boolean>,
   ): Promise<boolean> {
-    const plan = this.plans.dependencyPlan(job, parentRuns);
+    const plan = this.plans.dependencyPlan(job, parentRuns, await this.ctx.store.queueActivity(job.name));
     await this.journal.flush();
     const taken = await this.ctx.store.transaction(async (tx) => {
       if (!(await claimRound(tx, plan.executionId))) return false;
       for (const run of plan.runs) await tx.insertRun(run);
       await tx.enqueueOutbox(plan.outbox);
+      if (plan.queue) await tx.enqueueExecutions([plan.queue]);
       return true;
     });
-    if (taken) this.claimed(plan);
-    return taken;
+    if (!taken) return false;
+    this.claimed(plan);
+    if (plan.queue) this.ctx.onQueued?.();
+    return true;
   }
 
   /**
    * Manual run (API/CLI): always allowed to overlap — an operator asked for it explicitly.
-   * Resolves once its runs are stored and the execution started (so waitForRun finds them).
+   * Resolves once its runs are stored and its execution queued (so waitForRun finds them); the
+   * member that takes it executes it (usually this one: it is woken first).
    */
   runManual(job: JobDef, options: ManualRun): Promise<{ executionId: string; runIds: string[] }> {
     return this.tracked(this.storeManual(job, options));
@@ -180,24 +207,83 @@ export class Runner {
     const execution = this.plans.manualExecution(job, options);
     const runIds = execution.units.map((u) => u.run.id);
     const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
+    const queued = execution.units.some((u) => u.run.status === 'running');
     await this.insertManual(
       execution.units.map((u) => u.run),
       finals.flatMap((run) => this.ctx.outboxFor(run, job)),
+      queued ? queueEntryOf(job, execution.executionId, false) : null,
     );
     for (const run of finals) this.afterFinish(run);
-    execution.units = execution.units.filter((u) => u.run.status === 'running');
-    this.start(execution, false);
+    if (queued) this.ctx.onQueued?.();
     // Every run of the execution, including those final at once (node down, no candidate).
     return { executionId: execution.executionId, runIds };
   }
 
-  /** The runs of one manual execution and the outbox of those already final: one commit. */
-  private async insertManual(runs: RunRecord[], outbox: OutboxEntry[]): Promise<void> {
+  /** The runs of one manual execution, the outbox of those already final and its queue entry: one commit. */
+  private async insertManual(
+    runs: RunRecord[],
+    outbox: OutboxEntry[],
+    queue: QueueEntry | null,
+  ): Promise<void> {
     await this.journal.flush();
     await this.ctx.store.transaction(async (tx) => {
       for (const run of runs) await tx.insertRun(run);
       await tx.enqueueOutbox(outbox);
+      if (queue) await tx.enqueueExecutions([queue]);
     });
+  }
+
+  /**
+   * An execution this member took from the run queue starts here (the one entry point of every
+   * execution on this member); resolves once its runs ended and it left the queue.
+   */
+  executeTaken(taken: TakenExecution): Promise<void> {
+    const done = this.runTaken(taken);
+    // The drain waits for it to leave the queue too (the store closes after the drain).
+    this.executions.add(done);
+    void done.finally(() => this.executions.delete(done)).catch(() => undefined);
+    return done;
+  }
+
+  private async runTaken(taken: TakenExecution): Promise<void> {
+    const execution = this.plans.takenExecution(taken, this.jobOf(taken));
+    const finals = execution.units.filter((u) => u.run.status !== 'running').map((u) => u.run);
+    for (const run of finals) await this.finish(execution.job, run);
+    execution.units = execution.units.filter((u) => u.run.status === 'running');
+    if (this.draining) await this.cancelAll(execution);
+    else await this.start(execution);
+    await this.journal.flush();
+    await this.leaveQueue(taken.executionId);
+  }
+
+  private jobOf(taken: TakenExecution): JobDef | string {
+    if (taken.jobDef !== null) return parseQueuedJob(taken.jobDef);
+    return (
+      this.ctx.jobDef(taken.job) ??
+      `job ${taken.job} is not loaded on member ${this.ctx.member ?? '(this)'}; its configuration differs from the member that queued it`
+    );
+  }
+
+  /** Taken during shutdown (a race with the drain): recorded cancelled, never started. */
+  private async cancelAll(execution: Execution): Promise<void> {
+    for (const unit of execution.units) await this.cancelUnstarted(execution.job, unit, this.shutdown.signal);
+  }
+
+  /** Retried: an execution left in the queue counts as busy for its job's overlap policy. */
+  private async leaveQueue(executionId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ctx.store.endExecution(executionId);
+      } catch (err) {
+        if (attempt === 1)
+          this.ctx.logger.warn(
+            { err, execution: executionId },
+            'run queue: could not end an execution; retrying',
+          );
+        if (attempt >= LEAVE_QUEUE_TRIES) return;
+        await this.ctx.clock.sleep(LEAVE_QUEUE_RETRY_MS);
+      }
+    }
   }
 
   cancel(runId: string, reason = 'cancelled through the API'): boolean {
@@ -209,40 +295,12 @@ export class Runner {
 
   /** Callers waiting for runs to finish (waitForRun), for tests and diagnostics. */
   get waiterCount(): number {
-    let n = 0;
-    for (const list of this.waiters.values()) n += list.length;
-    return n;
+    return this.waiters.count;
   }
 
-  /** Resolves with the final record of run `id` (already final: at once). */
+  /** Resolves with the final record of run `id`, wherever it executes (already final: at once). */
   waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
-    // A run with a controller is in flight (it loses it when it finishes): no read needed.
-    if (!this.controllers.has(id)) return this.storedRun(id);
-    return new Promise((resolve, reject) => {
-      const list = this.waiters.get(id) ?? [];
-      const onAbort = () => {
-        // An abandoned wait leaves nothing behind (a client polling with timeouts would pile up).
-        const rest = (this.waiters.get(id) ?? []).filter((w) => w !== waiter);
-        if (rest.length > 0) this.waiters.set(id, rest);
-        else this.waiters.delete(id);
-        reject(new Error('aborted'));
-      };
-      const waiter = (run: RunRecord) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(run);
-      };
-      list.push(waiter);
-      this.waiters.set(id, list);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /** A run not in flight: its finish (if queued) is committed first, then read back. */
-  private async storedRun(id: string): Promise<RunRecord> {
-    await this.journal.flush();
-    const current = await this.ctx.store.getRun(id);
-    if (!current) throw new Error(`run ${id} not found`);
-    return current;
+    return this.waiters.wait(id, signal);
   }
 
   /** True once shutdown began: no new runs are accepted. */
@@ -275,9 +333,9 @@ export class Runner {
     while (this.executions.size > 0) await Promise.allSettled([...this.executions]);
   }
 
-  private claimed(prepared: Pick<PreparedClaim, 'finals' | 'execution' | 'afterPrevious'>): void {
+  /** Finals are told now; a claimed execution waits in the queue (a member takes it). */
+  private claimed(prepared: Pick<PreparedClaim, 'finals'>): void {
     for (const run of prepared.finals) this.afterFinish(run);
-    if (prepared.execution) this.start(prepared.execution, prepared.afterPrevious);
   }
 
   private alreadyClaimed(claim: FireClaim): void {
@@ -287,8 +345,9 @@ export class Runner {
     );
   }
 
-  private start(execution: Execution, afterPrevious: boolean): void {
-    if (execution.units.length === 0) return;
+  /** Queue order already kept the overlap policy: the execution starts at once. */
+  private start(execution: Execution): Promise<void> {
+    if (execution.units.length === 0) return Promise.resolve();
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, this.shutdown.signal]);
     // Each unit in flight listens on it (one per node of an `all` job): many is expected.
@@ -296,10 +355,11 @@ export class Runner {
     for (const unit of execution.units) this.controllers.set(unit.run.id, controller);
     const name = execution.job.name;
     const promise = this.activity
-      .run(name, afterPrevious, signal, () => this.runUnits(execution, controller, signal))
+      .run(name, false, signal, () => this.runUnits(execution, controller, signal))
       .catch((err: unknown) => this.ctx.logger.error({ err, job: name }, 'execution failed unexpectedly'))
       .finally(() => this.executions.delete(promise));
     this.executions.add(promise);
+    return promise;
   }
 
   private async runUnits(
@@ -404,8 +464,7 @@ export class Runner {
       },
       'run finished',
     );
-    for (const resolve of this.waiters.get(run.id) ?? []) resolve(run);
-    this.waiters.delete(run.id);
+    this.waiters.ended(run);
     this.ctx.jobs.runFinished(run);
     this.ctx.onFinished?.(run);
   }

@@ -30,6 +30,32 @@ export interface RunStartFields {
   started_at: string;
 }
 
+/**
+ * An execution in the shared run queue (SPEC §15): the unit a member takes is a whole execution
+ * (every run of one fire or manual run), so `max_parallel`, retries and cancelling stay with it.
+ */
+export interface QueueEntry {
+  executionId: string;
+  job: string;
+  /** Taken only once every execution of the job queued before it has ended (overlap `queue`, a catch-up series). */
+  afterPrevious: boolean;
+  /** The definition as JSON, for runs no job file holds (ad-hoc commands); null: the member's own job. */
+  jobDef: string | null;
+}
+
+/** An execution a member took: its runs still to execute (`running`, not started). */
+export interface TakenExecution extends QueueEntry {
+  runs: RunRecord[];
+}
+
+/** A job's executions in the queue, cluster-wide (the overlap policy reads it). */
+export interface QueueActivity {
+  /** Queued or executing. */
+  executions: number;
+  /** Waiting behind a previous execution (overlap `queue`), not taken yet. */
+  waiting: number;
+}
+
 /** Every read and write of the store; inside a transaction, the `tx` handle has exactly these. */
 export interface StoreOps {
   /** Resolves false (and writes nothing) when any of the claim keys already exists. */
@@ -52,7 +78,8 @@ export interface StoreOps {
   finishRun(run: RunRecord, outbox: OutboxEntry[]): Promise<void>;
   /**
    * Every `running` run becomes `lost` (with `member`: only that member's runs, on PostgreSQL);
-   * resolves them (already final).
+   * resolves them (already final). The executions the member had taken (SQLite: every queued
+   * one) leave the queue, their runs being final now, and its node slots are given back.
    */
   markRunningAsLost(
     now: Millis,
@@ -126,6 +153,22 @@ export interface StoreOps {
    * skipped nor missed) that finished after `after`, in id order.
    */
   recentExecutionRuns(job: string, after: Millis, limit: number): Promise<RunRecord[]>;
+  /** Puts executions in the run queue (their runs are inserted already); members are woken. */
+  enqueueExecutions(entries: readonly QueueEntry[]): Promise<void>;
+  /**
+   * Takes up to `limit` waiting executions for `member` (oldest first, skipping those another
+   * member is taking); their unstarted runs are recorded as this member's.
+   */
+  takeExecutions(member: string, limit: number): Promise<TakenExecution[]>;
+  /** The execution ended (every run final): it leaves the queue; members are woken. */
+  endExecution(executionId: string): Promise<void>;
+  queueActivity(job: string): Promise<QueueActivity>;
+  /** A slot on `node` for run `runId` while fewer than `capacity` runs hold one, cluster-wide. */
+  takeNodeSlot(node: string, capacity: number, runId: string, member: string): Promise<boolean>;
+  /** Gives the run's slot back (none held: nothing happens); members are woken. */
+  releaseNodeSlot(runId: string): Promise<void>;
+  /** Runs holding a slot per node, cluster-wide (nodes with none are left out). */
+  nodeLoads(): Promise<Record<string, number>>;
 
   /** Deletes at most `batch` final runs (and their output chunks) that finished before `before`; resolves how many. */
   pruneRuns(before: Millis, batch: number): Promise<number>;
@@ -188,13 +231,22 @@ export interface ClusterStore {
   /**
    * `running` runs of members whose heartbeat is older than `ttlMs` (or of no known member)
    * become `lost`, with their outbox entries, once; `except` (the caller) is never counted dead.
+   * In the same transaction their executions go back to the run queue (runs not started yet are
+   * taken again by another member), their node slots are given back, and `rerunOf` queues one
+   * new attempt of a lost run at most.
    */
   markLostOfDeadMembers(
     ttlMs: number,
     except: string,
     now: Millis,
     outboxFor: (run: RunRecord) => OutboxEntry[],
+    rerunOf?: RerunOf,
   ): Promise<RunRecord[]>;
+  /**
+   * Calls `onWake` when the run queue changed or a node slot was given back on any member
+   * (LISTEN on a connection of its own, reconnecting with backoff). Resolves a stop function.
+   */
+  watchQueue(onWake: () => void): Promise<() => Promise<void>>;
 }
 
 /** A job document written through the API and shared by the members (SPEC §15). */
@@ -226,6 +278,11 @@ export interface SharedConfigStore {
   /** Each job's latest document written after `version`, in version order. */
   documentsAfter(version: number): Promise<JobDocument[]>;
 }
+/**
+ * The new attempt of a run recorded lost whose job opts in (`rerun_lost`), and its claim's node
+ * key (the node for `all`, "*" for `any`); null: not re-run.
+ */
+export type RerunOf = (lost: RunRecord) => { run: RunRecord; nodeKey: string } | null;
 
 /** The handle a transaction body reads and writes through. */
 export type StoreTx = StoreOps;

@@ -224,6 +224,37 @@ ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
 `;
 
+/**
+ * The shared run queue (SPEC §15): claimed and manual executions wait here until a member takes
+ * one (taken_by); node_load/node_slots count the runs executing on each node across members
+ * (max_concurrent_runs, least_loaded), one slot row per run so a dead member's are reconciled.
+ */
+const RUN_QUEUE = `
+CREATE TABLE run_queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  execution_id TEXT NOT NULL UNIQUE,
+  job TEXT NOT NULL,
+  after_previous INTEGER NOT NULL CHECK (after_previous IN (0, 1)),
+  job_def TEXT,
+  queued_at TEXT NOT NULL,
+  taken_by TEXT,
+  taken_at TEXT
+) STRICT;
+CREATE INDEX run_queue_job ON run_queue (job, seq);
+CREATE INDEX run_queue_waiting ON run_queue (seq) WHERE taken_by IS NULL;
+CREATE TABLE node_load (
+  node TEXT PRIMARY KEY,
+  running INTEGER NOT NULL
+) STRICT;
+CREATE TABLE node_slots (
+  run_id TEXT PRIMARY KEY,
+  node TEXT NOT NULL,
+  member TEXT NOT NULL,
+  taken_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX node_slots_member ON node_slots (member);
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -241,6 +272,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'resource pools: holdings, waiters, acquisitions', sql: RESOURCE_TABLES },
   { version: 8, name: 'dependency rounds', sql: dependencyTablesSql('sqlite') },
   { version: 9, name: 'shared job documents, outbox delivery claims', sql: SHARED_CONFIG },
+  { version: 10, name: 'run queue and node slots', sql: RUN_QUEUE },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

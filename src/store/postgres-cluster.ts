@@ -5,7 +5,7 @@
  * locks: the lease is a row, so it survives a connection drop and expires on its own.
  */
 import type { Millis, RunRecord } from '../core/types.js';
-import type { ClusterStore, LeaseState, MemberInfo, MemberRow } from './async-store.js';
+import type { ClusterStore, LeaseState, MemberInfo, MemberRow, RerunOf } from './async-store.js';
 import type { PgOps } from './postgres-ops.js';
 import type { Session } from './postgres-session.js';
 import type { OutboxEntry } from './store.js';
@@ -62,6 +62,8 @@ export class PgCluster implements ClusterStore {
   constructor(
     private readonly s: Session,
     private readonly ops: Pick<PgOps, 'markLostOfDeadMembers'>,
+    /** Starts a LISTEN connection of its own (see postgres-listen.ts). */
+    private readonly listen: (onWake: () => void) => Promise<() => Promise<void>>,
   ) {}
 
   async heartbeat(m: MemberInfo): Promise<void> {
@@ -117,7 +119,12 @@ export class PgCluster implements ClusterStore {
     except: string,
     now: Millis,
     outboxFor: (run: RunRecord) => OutboxEntry[],
+    rerunOf?: RerunOf,
   ): Promise<RunRecord[]> {
-    return this.ops.markLostOfDeadMembers(ttlMs, except, now, outboxFor);
+    return this.ops.markLostOfDeadMembers(ttlMs, except, now, outboxFor, rerunOf);
+  }
+
+  watchQueue(onWake: () => void): Promise<() => Promise<void>> {
+    return this.listen(onWake);
   }
 }

@@ -1,7 +1,14 @@
 import type { Clock } from '../core/clock.js';
 import { FINAL_STATUSES, isoUtc, type Millis, type RunRecord } from '../core/types.js';
-import { NotLeaderError, type ClaimFence, type RunStartFields, type StoreOps } from './async-store.js';
-import { PgOutboxOps } from './postgres-outbox.js';
+import {
+  NotLeaderError,
+  type ClaimFence,
+  type RerunOf,
+  type RunStartFields,
+  type StoreOps,
+} from './async-store.js';
+import { PgQueueOps } from './postgres-queue.js';
+import { QUEUE_CHANNEL, QUEUE_SQL } from './postgres-queue.js';
 import * as Pools from './postgres-resources.js';
 import type { ResourceHoldingRow, ResourceWaiterRow } from './resource-rows.js';
 import type { Session } from './postgres-session.js';
@@ -29,7 +36,7 @@ class ClaimTaken extends Error {}
  * Every operation of the PostgreSQL store against one Session: the pool (PostgresStore) or the
  * client of an open transaction (its `tx`). Multi-statement writes go through `atomically`.
  */
-export class PgOps extends PgOutboxOps implements StoreOps {
+export class PgOps extends PgQueueOps implements StoreOps {
   constructor(s: Session, clock: Clock) {
     super(s, clock);
   }
@@ -84,6 +91,7 @@ export class PgOps extends PgOutboxOps implements StoreOps {
     );
     await s.query(SQL.advanceScheduled, [claim.job, isoUtc(claim.advanceTo)]);
     await this.enqueue(s, claim.outbox ?? []);
+    if (claim.queue) await this.enqueueIn(s, [claim.queue]);
   }
 
   /** True when every key was free (and is now taken). */
@@ -169,6 +177,7 @@ export class PgOps extends PgOutboxOps implements StoreOps {
           : await s.query<PgRunRow>(SQL.lockRunningOf, [member]);
       const lost: RunRecord[] = [];
       for (const run of rows.map(pgRowToRun)) lost.push(await this.markLost(s, run, now, outboxFor));
+      if (member !== undefined) await this.releaseMemberWork(s, member);
       return lost;
     });
   }
@@ -179,13 +188,47 @@ export class PgOps extends PgOutboxOps implements StoreOps {
     except: string,
     now: Millis,
     outboxFor: (run: RunRecord) => OutboxEntry[],
+    rerunOf?: RerunOf,
   ): Promise<RunRecord[]> {
     return this.s.atomically(async (s) => {
+      const { rows: requeued } = await s.query<{ execution_id: string }>(SQL.untakeOfDead, [ttlMs, except]);
       const { rows } = await s.query<PgRunRow>(SQL.lockRunningOfDead, [ttlMs, except]);
       const lost: RunRecord[] = [];
       for (const run of rows.map(pgRowToRun)) lost.push(await this.markLost(s, run, now, outboxFor));
+      const ids = requeued.map((r) => r.execution_id);
+      if (ids.length > 0) await s.query(SQL.unassignUnstarted, [ids]);
+      await s.query(SQL.releaseSlotsOfDead, [ttlMs, except]);
+      const reruns = rerunOf ? await this.queueReruns(s, lost, rerunOf) : 0;
+      if (ids.length + reruns > 0) await s.query(QUEUE_SQL.notify, [QUEUE_CHANNEL, '']);
       return lost;
     });
+  }
+
+  /**
+   * One new attempt of each lost run whose job opts in (`rerun_lost`), queued again: the claim
+   * key (job, instant or execution, node, attempt) makes it one even when two leaders race.
+   */
+  private async queueReruns(s: Session, lost: readonly RunRecord[], rerunOf: RerunOf): Promise<number> {
+    let queued = 0;
+    for (const run of lost) {
+      const rerun = rerunOf(run);
+      if (!rerun) continue;
+      const next = rerun.run;
+      try {
+        await s.savepoint(async (inner) => {
+          await this.claimForRun(inner, next, rerun.nodeKey);
+          await this.insertRunRows(inner, [next]);
+        });
+      } catch (err) {
+        if (err instanceof ClaimConflictError) continue;
+        throw err;
+      }
+      await this.enqueueIn(s, [
+        { executionId: next.execution_id, job: next.job, afterPrevious: false, jobDef: null },
+      ]);
+      queued++;
+    }
+    return queued;
   }
 
   private async markLost(

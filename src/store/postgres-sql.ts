@@ -28,6 +28,14 @@ export function pgRowToRun(row: PgRunRow): RunRecord {
   return rowToRun({ ...row, output_truncated: row.output_truncated ? 1 : 0 });
 }
 
+/**
+ * A run of `r` still waiting in the queue: not started, holding no node slot (a slot is taken
+ * just before the command starts, so a run holding one may be executing: that one is lost).
+ */
+const UNSTARTED_IN_QUEUE = `r.started_at IS NULL
+  AND EXISTS (SELECT 1 FROM run_queue q WHERE q.execution_id = r.execution_id)
+  AND NOT EXISTS (SELECT 1 FROM node_slots s WHERE s.run_id = r.id)`;
+
 const RUN_SET = RUN_COLUMNS.filter((c) => !RUN_IDENTITY.has(c));
 
 const JOB_STATE_COLUMNS = `job, last_scheduled_at, enabled_override::int AS enabled_override, last_status,
@@ -54,7 +62,23 @@ export const PG_SQL = {
     AND r.member IS DISTINCT FROM $2
     AND NOT EXISTS (SELECT 1 FROM cluster_members m WHERE m.id = r.member
       AND m.heartbeat_at > now() - $1 * interval '1 millisecond')
+    AND NOT (${UNSTARTED_IN_QUEUE})
     ORDER BY r.id FOR UPDATE SKIP LOCKED`,
+  /** $1 TTL ms, $2 the caller: executions taken by dead members go back to the queue. */
+  untakeOfDead: `UPDATE run_queue q SET taken_by = NULL, taken_at = NULL
+    WHERE q.taken_by IS NOT NULL AND q.taken_by <> $2
+    AND NOT EXISTS (SELECT 1 FROM cluster_members m WHERE m.id = q.taken_by
+      AND m.heartbeat_at > now() - $1 * interval '1 millisecond')
+    RETURNING q.execution_id`,
+  /** $1 execution ids given back: their runs that had not started belong to no member again. */
+  unassignUnstarted: `UPDATE runs r SET member = NULL WHERE r.execution_id = ANY($1::text[])
+    AND r.status = 'running' AND ${UNSTARTED_IN_QUEUE}`,
+  /** $1 TTL ms, $2 the caller: slots held by dead members are given back. */
+  releaseSlotsOfDead: `WITH gone AS (DELETE FROM node_slots s WHERE s.member <> $2
+      AND NOT EXISTS (SELECT 1 FROM cluster_members m WHERE m.id = s.member
+        AND m.heartbeat_at > now() - $1 * interval '1 millisecond') RETURNING node),
+      n AS (SELECT node, count(*) AS c FROM gone GROUP BY node)
+    UPDATE node_load l SET running = greatest(0, l.running - n.c) FROM n WHERE l.node = n.node`,
   lockRunStatus: 'SELECT status FROM runs WHERE id = $1 FOR UPDATE',
   /** $1 member, $2 epoch: the row only while that member holds that epoch, unexpired. */
   checkFence: `SELECT 1 FROM cluster_lease WHERE id = 1 AND holder = $1 AND epoch = $2

@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { AsyncStore, StoreTx } from './async-store.js';
 import { PgCluster } from './postgres-cluster.js';
 import { PgSharedConfig } from './postgres-config.js';
+import { listenForQueue } from './postgres-listen.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { PgOps } from './postgres-ops.js';
 import { PG_TYPES, PoolSession, type Session } from './postgres-session.js';
@@ -57,7 +58,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   try {
     const applied = await migratePostgres(pool, where);
     logger.info({ db: where, migrationsApplied: applied }, 'store: opened');
-    return new PostgresStore(pool, where, options.clock ?? systemClock, logger);
+    const listen = (onWake: () => void) =>
+      listenForQueue({
+        url: options.url,
+        logger,
+        connectTimeoutMs: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
+        onWake,
+      });
+    return new PostgresStore(pool, where, options.clock ?? systemClock, logger, listen);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -97,9 +105,10 @@ export class PostgresStore extends PgOps implements AsyncStore {
     readonly where: string,
     clock: Clock,
     private readonly logger: Logger,
+    listen: (onWake: () => void) => Promise<() => Promise<void>>,
   ) {
     super(new PoolSession(pool), clock);
-    this.cluster = new PgCluster(this.s, this);
+    this.cluster = new PgCluster(this.s, this, listen);
     this.sharedConfig = new PgSharedConfig(this.s);
   }
 

@@ -5,7 +5,13 @@
  * straight to the connection.
  */
 import type { Millis, RunRecord } from '../core/types.js';
-import { SPOILED_TRANSACTION, type AsyncStore, type RunStartFields, type StoreOps } from './async-store.js';
+import {
+  SPOILED_TRANSACTION,
+  type AsyncStore,
+  type QueueEntry,
+  type RunStartFields,
+  type StoreOps,
+} from './async-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type {
   AuditRow,
@@ -94,6 +100,15 @@ abstract class SqliteOps implements StoreOps {
   claimDependencyRound = (round: DependencyRound) => this.run(() => this.sync.rounds.claim(round));
   recentExecutionRuns = (job: string, after: Millis, limit: number) =>
     this.run(() => this.sync.rounds.recentExecutionRuns(job, after, limit));
+  enqueueExecutions = (entries: readonly QueueEntry[]) =>
+    this.run(() => this.sync.enqueueExecutions(entries));
+  takeExecutions = (member: string, limit: number) => this.run(() => this.sync.takeExecutions(member, limit));
+  endExecution = (executionId: string) => this.run(() => this.sync.endExecution(executionId));
+  queueActivity = (job: string) => this.run(() => this.sync.queueActivity(job));
+  takeNodeSlot = (node: string, capacity: number, runId: string, member: string) =>
+    this.run(() => this.sync.takeNodeSlot(node, capacity, runId, member));
+  releaseNodeSlot = (runId: string) => this.run(() => this.sync.releaseNodeSlot(runId));
+  nodeLoads = () => this.run(() => this.sync.nodeLoads());
 
   pruneRuns = (before: Millis, batch: number) => this.run(() => this.sync.pruneRuns(before, batch));
 }

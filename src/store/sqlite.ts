@@ -9,6 +9,8 @@ import { openDatabase, type SqliteStoreOptions } from './sqlite-open.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import { SqliteResources } from './sqlite-resources.js';
 import { SqliteRounds } from './sqlite-rounds.js';
+import { SqliteQueue } from './sqlite-queue.js';
+import type { QueueActivity, QueueEntry, TakenExecution } from './async-store.js';
 import {
   ClaimConflictError,
   LOST_RUN_ERROR,
@@ -57,6 +59,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   /** The resource pool tables (SPEC §16). */
   readonly resources: SqliteResources;
+  private readonly queue: SqliteQueue;
 
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
@@ -70,6 +73,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.nested = db.transaction((body: () => unknown) => body()) as <T>(body: () => T) => T;
     this.resources = new SqliteResources(db);
     this.rounds = new SqliteRounds(db);
+    this.queue = new SqliteQueue(db, clock);
   }
 
   /** `body` all or nothing (a savepoint inside an open transaction). */
@@ -107,6 +111,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     for (const { run } of claim.runs) this.insertRunRow(run);
     this.st.advanceScheduled.run({ job: claim.job, value: isoUtc(claim.advanceTo) });
     this.enqueue(claim.outbox ?? []);
+    if (claim.queue) this.queue.enqueue([claim.queue]);
   }
 
   private insertClaim(job: string, scheduledAt: string, nodeKey: string, run: RunRecord): boolean {
@@ -193,8 +198,40 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   markRunningAsLost(now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): RunRecord[] {
     return this.atomically(() => {
       const running = (this.st.selectRunning.all() as RunRow[]).map(rowToRun);
-      return running.map((run) => this.markLost(run, now, outboxFor));
+      const lost = running.map((run) => this.markLost(run, now, outboxFor));
+      this.queue.releaseAll();
+      return lost;
     });
+  }
+
+  // ---- run queue and node slots (see sqlite-queue.ts) -----------------------------------
+
+  enqueueExecutions(entries: readonly QueueEntry[]): void {
+    this.atomically(() => this.queue.enqueue(entries));
+  }
+
+  takeExecutions(member: string, limit: number): TakenExecution[] {
+    return this.atomically(() => this.queue.take(member, limit));
+  }
+
+  endExecution(executionId: string): void {
+    this.queue.end(executionId);
+  }
+
+  queueActivity(job: string): QueueActivity {
+    return this.queue.activity(job);
+  }
+
+  takeNodeSlot(node: string, capacity: number, runId: string, member: string): boolean {
+    return this.atomically(() => this.queue.takeSlot(node, capacity, runId, member));
+  }
+
+  releaseNodeSlot(runId: string): void {
+    this.atomically(() => this.queue.releaseSlot(runId));
+  }
+
+  nodeLoads(): Record<string, number> {
+    return this.queue.loads();
   }
 
   private markLost(run: RunRecord, now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[]): RunRecord {

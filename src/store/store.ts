@@ -1,4 +1,5 @@
 import type { Millis, RunRecord, RunStatus, Trigger } from '../core/types.js';
+import type { QueueEntry } from './async-store.js';
 
 /** What a run found `running` when its daemon stopped (or its member died) is left with. */
 export const LOST_RUN_ERROR = 'daemon stopped while the run was in flight';
@@ -62,6 +63,8 @@ export interface FireClaim {
   runs: { run: RunRecord; nodeKey: string }[];
   /** Outbox entries for runs inserted already final (missed/skipped/error). */
   outbox?: OutboxEntry[];
+  /** The execution that runs the claimed runs, queued in the same transaction (SPEC §15). */
+  queue?: QueueEntry;
 }
 
 /** The execution of a parent a dependency round counted (SPEC §16). */

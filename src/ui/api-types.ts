@@ -688,6 +688,7 @@ export interface components {
                 /** @enum {string} */
                 select: "any" | "all";
             };
+            rerun_lost: boolean;
             resource_wait_ms: number | null;
             /** @description Units of each resource pool a run holds; "<pool>@{node}" is one pool per host */
             resources: {

@@ -332,6 +332,12 @@ const CASES: Case[] = [
     message: '"catch_up" must be one of "skip", "latest", "all"',
   },
   {
+    what: 'a string for rerun_lost',
+    source: withCommand('"rerun_lost": ⟪"yes"'),
+    path: '$.rerun_lost',
+    message: '"rerun_lost" must be true or false',
+  },
+  {
     what: 'a string for enabled',
     source: withCommand('"enabled": ⟪"yes"'),
     path: '$.enabled',

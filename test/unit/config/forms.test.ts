@@ -65,6 +65,13 @@ describe('config: job definitions that load', () => {
     expect(job.notify.on, 'no owner, no recipient: nothing to notify').to.deep.equal([]);
   });
 
+  it('reads rerun_lost: true opts a job in; false or absent leaves it out (lost runs are not re-run)', () => {
+    const command = '"policy": {"hosts": ["db1"]}, "command": ["/bin/true"]';
+    expect(mustParseJob(`{${command}, "rerun_lost": true}`).rerunLost).to.equal(true);
+    expect(mustParseJob(`{${command}, "rerun_lost": false}`)).to.not.have.property('rerunLost');
+    expect(mustParseJob(`{${command}}`)).to.not.have.property('rerunLost');
+  });
+
   it('reads every field of the SPEC §4 example', () => {
     const job = mustParseJob(`{
       "description": "Nightly database dump",

@@ -44,6 +44,7 @@ function harness(ttlMs = 3_000, renewMs = 1_000) {
     listMembers: () => Promise.resolve([]),
     forgetMembers: () => Promise.resolve(0),
     markLostOfDeadMembers: () => Promise.resolve([]),
+    watchQueue: () => Promise.resolve(() => Promise.resolve()),
   };
   const events: string[] = [];
   const handlers: LeadershipHandlers = {
