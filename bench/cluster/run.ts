@@ -51,7 +51,7 @@ function stores(pg: TestPostgres): Store[] {
     { label: 'PostgreSQL', fresh: () => pg.url(pg.createDatabase('bench')) },
   ];
   const wanted = args.stores!.split(',');
-  return all.filter((s) => wanted.includes(s.label.toLowerCase()));
+  return all.filter((s) => wanted.some((w) => s.label.toLowerCase().startsWith(w)));
 }
 
 async function measure(selected: Scenario[], runs: number): Promise<Row[]> {
