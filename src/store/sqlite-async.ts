@@ -95,7 +95,9 @@ abstract class SqliteOps implements StoreOps {
   releaseResources = (runId: string) =>
     this.run(() => this.sync.inTransaction(() => this.sync.resources.release(runId)));
   releaseStaleResources = () =>
-    this.run(() => this.sync.inTransaction(() => this.sync.resources.releaseStale()));
+    this.run(() =>
+      this.sync.resources.hasStale() ? this.sync.inTransaction(() => this.sync.resources.releaseStale()) : 0,
+    );
   lastDependencyRound = (job: string) => this.run(() => this.sync.rounds.last(job));
   claimDependencyRound = (round: DependencyRound) => this.run(() => this.sync.rounds.claim(round));
   recentExecutionRuns = (job: string, after: Millis, limit: number) =>

@@ -14,6 +14,7 @@ type StatementName =
   | 'enqueue'
   | 'waiting'
   | 'take'
+  | 'anyWaiting'
   | 'claimRuns'
   | 'end'
   | 'activity'
@@ -43,6 +44,7 @@ function prepare(db: Database): Readonly<Record<StatementName, Statement>> {
         AND NOT (q.after_previous = 1 AND EXISTS (SELECT 1 FROM run_queue p WHERE p.job = q.job AND p.seq < q.seq))
       ORDER BY q.seq LIMIT ?`),
     take: db.prepare('UPDATE run_queue SET taken_by = ?, taken_at = ? WHERE seq = ?'),
+    anyWaiting: db.prepare('SELECT EXISTS (SELECT 1 FROM run_queue WHERE taken_by IS NULL) AS waiting'),
     claimRuns: db.prepare(`UPDATE runs SET member = ? WHERE execution_id = ?
       AND status = 'running' AND started_at IS NULL RETURNING ${FULL_RUN_COLUMNS}`),
     end: db.prepare('DELETE FROM run_queue WHERE execution_id = ?'),
@@ -77,6 +79,14 @@ export class SqliteQueue {
       const row = { execution_id: e.executionId, job: e.job, job_def: e.jobDef, now };
       this.st.enqueue.run({ ...row, after_previous: e.afterPrevious ? 1 : 0 });
     }
+  }
+
+  /**
+   * A read, outside any transaction: an idle member's poll must not take the write lock (with
+   * another connection writing, better-sqlite3 would block the event loop for the busy timeout).
+   */
+  hasWaiting(): boolean {
+    return (this.st.anyWaiting.get() as { waiting: number }).waiting === 1;
   }
 
   /** Inside the caller's transaction. */

@@ -23,6 +23,8 @@ const SQL = {
   release: 'DELETE FROM resource_holdings WHERE run_id = ?',
   staleHoldings: `DELETE FROM resource_holdings WHERE run_id NOT IN (SELECT id FROM runs WHERE status = 'running')`,
   staleWaiters: `DELETE FROM resource_waiters WHERE run_id NOT IN (SELECT id FROM runs WHERE status = 'running')`,
+  anyStale: `SELECT EXISTS (SELECT 1 FROM resource_holdings WHERE run_id NOT IN (SELECT id FROM runs WHERE status = 'running'))
+    OR EXISTS (SELECT 1 FROM resource_waiters WHERE run_id NOT IN (SELECT id FROM runs WHERE status = 'running')) AS stale`,
 };
 
 export class SqliteResources {
@@ -60,6 +62,11 @@ export class SqliteResources {
   release(runId: string): void {
     this.st.release.run(runId);
     this.st.dropWaiter.run(runId);
+  }
+
+  /** A read: the periodic sweep takes the write lock only when there is something to release. */
+  hasStale(): boolean {
+    return (this.st.anyStale.get() as { stale: number }).stale === 1;
   }
 
   releaseStale(): number {

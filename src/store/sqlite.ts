@@ -211,6 +211,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   }
 
   takeExecutions(member: string, limit: number): TakenExecution[] {
+    if (limit <= 0 || !this.queue.hasWaiting()) return [];
     return this.atomically(() => this.queue.take(member, limit));
   }
 

@@ -34,6 +34,7 @@ interface Row {
   node: string | null;
   status: string;
   member: string | null;
+  started_at: string | null;
   attempt: number;
   error: string | null;
 }
@@ -83,20 +84,26 @@ describe('cluster: PostgreSQL restarted and unreachable for 30 s (real sshd host
     return named.size === 1 ? members.find((m) => m.id === views[0]!.leader) : undefined;
   };
 
-  /** A `sleep` run over SSH started through each member's API: it executes on that member. */
+  /**
+   * A `sleep` run over SSH requested through each member's API; any member may take it from the
+   * queue. Resolves once every one has started, with the member executing each.
+   */
   const startSleeps = async (seconds: number): Promise<Map<string, string>> => {
-    const started = new Map<string, string>();
+    const ids: string[] = [];
     for (const m of members) {
       const { run_ids } = await post<{ run_ids: string[] }>(m.listen, '/api/v1/jobs/sleeper/run', {
         parameters: { SECONDS: String(seconds) },
       });
-      started.set(run_ids[0]!, m.id);
+      ids.push(run_ids[0]!);
     }
-    await waitFor('every sleep running', async () => {
-      const running = (await rows('sleeper')).filter((r) => started.has(r.id) && r.status === 'running');
-      return running.length === started.size;
+    const executing = await waitFor('every sleep started on a member', async () => {
+      const mine = (await rows('sleeper')).filter((r) => ids.includes(r.id));
+      const started = mine.filter(
+        (r) => r.status === 'running' && r.member !== null && r.started_at !== null,
+      );
+      return started.length === ids.length ? started : undefined;
     });
-    return started;
+    return new Map(executing.map((r) => [r.id, r.member!]));
   };
 
   const expectRecorded = async (started: Map<string, string>) => {
