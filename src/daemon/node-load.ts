@@ -25,6 +25,11 @@ export class NodeLoadBook {
   }
 
   /** Runs executing on this daemon's nodes now. */
+  /** Runs of this member placed on the node (waiting for a slot or executing). */
+  runningOn(name: string): number {
+    return this.inFlight.get(name) ?? 0;
+  }
+
   get running(): number {
     return this.total;
   }

@@ -33,13 +33,18 @@ const RELEASE_TRIES = 30;
 export class ClusterNodeSlots implements NodeSlotGate {
   private waiters = new Set<() => void>();
   private loads: Record<string, number> = {};
+  /** Slots this member holds, per node. */
+  private readonly held = new Map<string, number>();
 
   constructor(private readonly o: NodeSlotsOptions) {}
 
   async acquire(node: NodeDef, runId: string, signal: AbortSignal): Promise<boolean> {
     for (;;) {
       if (signal.aborted) return false;
-      if (await this.tryTake(node, runId)) return true;
+      if (await this.tryTake(node, runId)) {
+        this.held.set(node.name, (this.held.get(node.name) ?? 0) + 1);
+        return true;
+      }
       await this.nextChance(signal);
     }
   }
@@ -55,6 +60,7 @@ export class ClusterNodeSlots implements NodeSlotGate {
   }
 
   async release(node: NodeDef, runId: string): Promise<void> {
+    this.held.set(node.name, Math.max(0, (this.held.get(node.name) ?? 1) - 1));
     for (let attempt = 1; ; attempt++) {
       try {
         await this.o.store.releaseNodeSlot(runId);
@@ -77,13 +83,20 @@ export class ClusterNodeSlots implements NodeSlotGate {
     for (const resume of waiting) resume();
   }
 
-  /** Reads every node's count of runs holding a slot, cluster-wide (before a placement). */
+  /**
+   * Reads every node's count of runs holding a slot (before a placement) and keeps the other
+   * members' share: this member's own runs are counted live by the caller (placed runs may not
+   * hold their slot yet, and a hundred placements of one fire would all see the same snapshot).
+   */
   async refreshLoads(): Promise<void> {
-    this.loads = await this.o.store.nodeLoads();
+    const loads = await this.o.store.nodeLoads();
+    const others: Record<string, number> = {};
+    for (const [node, n] of Object.entries(loads)) others[node] = Math.max(0, n - (this.held.get(node) ?? 0));
+    this.loads = others;
   }
 
-  /** Runs holding a slot on the node, cluster-wide, as of the last refresh. */
-  inFlight(node: string): number {
+  /** Runs of other members holding a slot on the node, as of the last refresh. */
+  othersInFlight(node: string): number {
     return this.loads[node] ?? 0;
   }
 

@@ -299,7 +299,7 @@ export function buildRunner(
     jobs: deps.jobs,
     nodes: () => deps.config.nodeMap(),
     slots,
-    load: (name) => ({ up: health.isUp(name), inFlight: slots.inFlight(name) }),
+    load: (name) => ({ up: health.isUp(name), inFlight: slots.othersInFlight(name) + load.runningOn(name) }),
     refreshLoads: () => slots.refreshLoads().catch(() => undefined),
     noteStart: (name) => load.start(name),
     noteEnd: (name) => load.end(name),
