@@ -42,7 +42,7 @@ export function writeFiresConfig(
         policy: { select: 'any', roles: ['fires'] },
         schedule: '* * * * * *',
         overlap: 'allow',
-        catch_up: 'none',
+        catch_up: 'skip',
         command: ['true'],
       }),
     );

@@ -132,7 +132,15 @@ export async function waitForExecution(reader: StoreReader, executionId: string,
   for (;;) {
     const p = await reader.progress(executionId);
     if (p.total >= expected && p.final === p.total) {
-      if (p.failed > 0) throw new Error(`bench: ${p.failed} of ${p.total} runs did not succeed`);
+      if (p.failed > 0) {
+        const [bad] = await reader.query<{ status: string; error: string | null }>(
+          "SELECT status, error FROM runs WHERE execution_id = $1 AND status <> 'succeeded' LIMIT 1",
+          [executionId],
+        );
+        throw new Error(
+          `bench: ${p.failed} of ${p.total} runs did not succeed, e.g. ${bad?.status}: ${bad?.error}`,
+        );
+      }
       return;
     }
     await new Promise((r) => setTimeout(r, 5));

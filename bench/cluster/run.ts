@@ -56,8 +56,8 @@ function stores(pg: TestPostgres): Store[] {
 
 async function measure(selected: Scenario[], runs: number): Promise<Row[]> {
   const samples = new Map<Scenario, number[]>(selected.map((s) => [s, []]));
-  for (const s of selected) await s.prepare?.();
   try {
+    for (const s of selected) await s.prepare?.();
     for (let i = 0; i < runs; i++)
       for (const s of selected) {
         const seconds = await s.round();

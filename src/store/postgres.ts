@@ -44,17 +44,14 @@ export function redactUrl(url: string): string {
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const logger = options.logger ?? silentLogger();
   const where = redactUrl(options.url);
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: Math.max(1, Math.floor(options.poolSize ?? POSTGRES_DEFAULTS.poolSize)),
-    connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
-    types: PG_TYPES,
-    ...(options.idleInTransactionTimeoutMs
-      ? { idle_in_transaction_session_timeout: Math.max(1, Math.round(options.idleInTransactionTimeoutMs)) }
-      : {}),
-  });
-  // An idle client's connection dropping (server restart) is reported here; the next query reconnects.
-  pool.on('error', (err) => logger.warn({ err, db: where }, 'store: idle PostgreSQL connection lost'));
+  const pool = openPool(
+    options,
+    Math.max(1, Math.floor(options.poolSize ?? POSTGRES_DEFAULTS.poolSize)),
+    logger,
+  );
+  // Heartbeats and the lease never queue behind run writes: a member busy with hundreds of runs
+  // would otherwise look dead to the leader, and a busy leader would step down.
+  const clusterPool = openPool(options, CLUSTER_POOL_SIZE, logger);
   try {
     const applied = await migratePostgres(pool, where);
     logger.info({ db: where, migrationsApplied: applied }, 'store: opened');
@@ -65,11 +62,30 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         connectTimeoutMs: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
         onWake,
       });
-    return new PostgresStore(pool, where, options.clock ?? systemClock, logger, listen);
+    return new PostgresStore({ pool, clusterPool }, where, options.clock ?? systemClock, logger, listen);
   } catch (err) {
     await pool.end().catch(() => undefined);
+    await clusterPool.end().catch(() => undefined);
     throw err;
   }
+}
+
+const CLUSTER_POOL_SIZE = 2;
+
+function openPool(options: PostgresStoreOptions, max: number, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
+    types: PG_TYPES,
+    ...(options.idleInTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: Math.max(1, Math.round(options.idleInTransactionTimeoutMs)) }
+      : {}),
+  });
+  // An idle client's connection dropping (server restart) is reported here; the next query reconnects.
+  const where = redactUrl(options.url);
+  pool.on('error', (err) => logger.warn({ err, db: where }, 'store: idle PostgreSQL connection lost'));
+  return pool;
 }
 
 /**
@@ -99,16 +115,21 @@ export class PostgresStore extends PgOps implements AsyncStore {
   readonly sharedConfig: PgSharedConfig;
   private closed = false;
 
+  private readonly pool: pg.Pool;
+  private readonly clusterPool: pg.Pool;
+
   constructor(
-    private readonly pool: pg.Pool,
+    pools: { pool: pg.Pool; clusterPool: pg.Pool },
     /** The database URL without its password. */
     readonly where: string,
     clock: Clock,
     private readonly logger: Logger,
     listen: (onWake: () => void) => Promise<() => Promise<void>>,
   ) {
-    super(new PoolSession(pool), clock);
-    this.cluster = new PgCluster(this.s, this, listen);
+    super(new PoolSession(pools.pool), clock);
+    this.pool = pools.pool;
+    this.clusterPool = pools.clusterPool;
+    this.cluster = new PgCluster(new PoolSession(pools.clusterPool), this, listen);
     this.sharedConfig = new PgSharedConfig(this.s);
   }
 
@@ -120,6 +141,7 @@ export class PostgresStore extends PgOps implements AsyncStore {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
+    await this.clusterPool.end();
     this.logger.info({ db: this.where }, 'store: closed');
   }
 }
