@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SshTestHosts } from '../../test/harness/sshd.js';
-import type { Scenario } from '../fanout/scenarios.js';
-import { BareSsh2, type ExternalTools, time } from '../fanout/tools.js';
+import { ROW, floorScenarios, type Scenario } from '../fanout/scenarios.js';
+import { type ExternalTools, time } from '../fanout/tools.js';
 import {
   fireJob,
   rssMib,
@@ -26,9 +26,9 @@ export interface Store {
   fresh: () => string;
 }
 
-export const FLOOR_WARM = 'bare ssh2 warm (open connections)';
-export const FLOOR_COLD = 'bare ssh2 cold (connect + exec)';
-export const PSSH = 'parallel-ssh -p N, curve25519-sha256';
+export const FLOOR_WARM = ROW.floorWarm;
+export const FLOOR_COLD = ROW.floorCold;
+export const PSSH = ROW.psshCurve;
 
 export function writeFanoutConfig(dir: string, hosts: SshTestHosts): { jobsDir: string; nodesDir: string } {
   const jobsDir = join(dir, 'jobs.d');
@@ -108,28 +108,8 @@ export function fanoutScenarios(
   config: { jobsDir: string; nodesDir: string },
   rows: { store: Store; members: number }[],
 ): Scenario[] {
-  const bare = new BareSsh2(hosts);
   const floors: Scenario[] = [
-    {
-      group: 'floor',
-      name: FLOOR_WARM,
-      prepare: () => bare.connectAll(),
-      round: () => time(() => bare.execAll()),
-      dispose: async () => bare.close(),
-    },
-    {
-      group: 'floor',
-      name: FLOOR_COLD,
-      round: async () => {
-        const fresh = new BareSsh2(hosts);
-        const s = await time(async () => {
-          await fresh.connectAll();
-          await fresh.execAll();
-        });
-        fresh.close();
-        return s;
-      },
-    },
+    ...floorScenarios(hosts),
     { group: 'pssh', name: PSSH, round: () => time(() => tools.pssh('curve25519-sha256')) },
   ];
   const member = (db: string): MemberOptions => ({ ...config, db, knownHostsFile: hosts.knownHostsFile });

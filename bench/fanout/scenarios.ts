@@ -25,30 +25,10 @@ export const ROW = {
 } as const;
 
 export function scenarios(hosts: SshTestHosts, tools: ExternalTools): Scenario[] {
-  const bare = new BareSsh2(hosts);
   let executor: SshExecutor | null = null;
   const daemon = new DaemonFanout(hosts);
   return [
-    {
-      group: 'floor',
-      name: ROW.floorWarm,
-      prepare: () => bare.connectAll(),
-      round: () => time(() => bare.execAll()),
-      dispose: async () => bare.close(),
-    },
-    {
-      group: 'floor',
-      name: ROW.floorCold,
-      round: async () => {
-        const fresh = new BareSsh2(hosts);
-        const s = await time(async () => {
-          await fresh.connectAll();
-          await fresh.execAll();
-        });
-        fresh.close();
-        return s;
-      },
-    },
+    ...floorScenarios(hosts),
     {
       group: 'executor',
       name: 'SshExecutor warm (pooled)',
@@ -81,5 +61,32 @@ export function scenarios(hosts: SshTestHosts, tools: ExternalTools): Scenario[]
     { group: 'pssh', name: 'parallel-ssh -p N (OpenSSH default kex)', round: () => time(() => tools.pssh()) },
     { group: 'pssh', name: ROW.psshCurve, round: () => time(() => tools.pssh('curve25519-sha256')) },
     { group: 'ansible', name: 'ansible -m raw -f N', round: () => time(() => tools.ansibleRaw()) },
+  ];
+}
+
+/** The bare-ssh2 floors, warm (connections opened once) and cold (connect + exec each round). */
+export function floorScenarios(hosts: SshTestHosts): Scenario[] {
+  const bare = new BareSsh2(hosts);
+  return [
+    {
+      group: 'floor',
+      name: ROW.floorWarm,
+      prepare: () => bare.connectAll(),
+      round: () => time(() => bare.execAll()),
+      dispose: async () => bare.close(),
+    },
+    {
+      group: 'floor',
+      name: ROW.floorCold,
+      round: async () => {
+        const fresh = new BareSsh2(hosts);
+        const s = await time(async () => {
+          await fresh.connectAll();
+          await fresh.execAll();
+        });
+        fresh.close();
+        return s;
+      },
+    },
   ];
 }
