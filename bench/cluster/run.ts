@@ -25,7 +25,7 @@ import { median, renderTable, type Row } from '../fanout/stats.js';
 import type { Scenario } from '../fanout/scenarios.js';
 import { ExternalTools } from '../fanout/tools.js';
 import { FLOOR_COLD, FLOOR_WARM, PSSH, fanoutScenarios, writeFanoutConfig, type Store } from './fanout.js';
-import { measureFires, renderFires, writeFiresConfig, type FireRow } from './fires.js';
+import { measureFires, measureFloor, renderFires, writeFiresConfig, type FireRow } from './fires.js';
 import { measureTakeovers, writeTakeoverConfig } from './takeover.js';
 
 const { values: args } = parseArgs({
@@ -101,12 +101,15 @@ function storeRatios(rows: Row[]): string {
 
 async function fires(pg: TestPostgres, hosts: SshTestHosts): Promise<string> {
   const jobs = Number(args.jobs);
-  const timing = { warmupS: 8, windowS: Number(args.window) };
+  const windowS = Number(args.window);
   const rows: FireRow[] = [];
   for (const [label, nodes] of [
     ['local true', null],
     [`${hosts.hosts.length} sshd hosts`, hosts],
   ] as const) {
+    const floorPerS = await measureFloor(nodes, windowS * 1000);
+    log(`${label}: floor ${floorPerS.toFixed(0)} runs/s`);
+    const timing = { warmupS: 8, windowS, floorPerS };
     const config = writeFiresConfig(join(dir, `fires-${rows.length}`), jobs, nodes);
     const base = { ...config, knownHostsFile: hosts.knownHostsFile };
     rows.push(
@@ -120,10 +123,10 @@ async function fires(pg: TestPostgres, hosts: SshTestHosts): Promise<string> {
     for (const size of [1, 2, 3]) {
       const name = `${label}, PostgreSQL, ${size} member${size > 1 ? 's' : ''}`;
       rows.push(await measureFires(name, { ...base, db: pg.url(pg.createDatabase('fires')) }, size, timing));
-      log(`${name}: ${rows.at(-1)!.finishedPerS.toFixed(0)} finished/s`);
+      log(`${name}: ${rows.at(-1)!.executedPerS.toFixed(0)} executed/s`);
     }
   }
-  return `fire rate over a ${timing.windowS} s window after ${timing.warmupS} s of warm-up\n\n${renderFires(rows, jobs)}`;
+  return `fire rate over a ${windowS} s window after 8 s of warm-up; floor: bare spawn or bare ssh2 on open connections\n\n${renderFires(rows, jobs)}`;
 }
 
 async function takeover(pg: TestPostgres): Promise<string> {

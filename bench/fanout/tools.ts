@@ -36,6 +36,17 @@ export class BareSsh2 {
     await Promise.all(this.clients.map((c) => execTrue(c)));
   }
 
+  /** Executions of `true` per second, each connection running one after another for `ms`. */
+  async execRate(ms: number): Promise<number> {
+    const until = Date.now() + ms;
+    let done = 0;
+    const loop = async (c: ssh2.Client) => {
+      for (; Date.now() < until; done++) await execTrue(c);
+    };
+    await Promise.all(this.clients.map(loop));
+    return done / (ms / 1000);
+  }
+
   close(): void {
     for (const c of this.clients) c.end();
     this.clients = [];

@@ -334,7 +334,7 @@ export function buildScheduler(
     graceMs: base.options.graceMs,
     maxWaitMs: base.options.maxWaitMs,
     jobs,
-    execute: (job, plan, latest) => runner.firePlan(job, plan, latest),
+    execute: (fires) => runner.fireDue(fires),
     onClaimError: (_job, err) => {
       // Not a store failure: this member's lease is gone; it becomes a follower.
       if (err instanceof NotLeaderError) membership.lostLeadership();

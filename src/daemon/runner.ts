@@ -2,10 +2,18 @@ import { setMaxListeners } from 'node:events';
 import type { Metrics } from '../core/metrics.js';
 import type { JobDef, Millis, RunRecord } from '../core/types.js';
 import { PlacementHistory } from '../placement/index.js';
-import type { AsyncStore, ClaimFence, QueueEntry, StoreTx, TakenExecution } from '../store/async-store.js';
+import type {
+  AsyncStore,
+  ClaimFence,
+  QueueActivity,
+  QueueEntry,
+  StoreTx,
+  TakenExecution,
+} from '../store/async-store.js';
 import type { FireClaim, OutboxEntry } from '../store/store.js';
 import { abortReason, executeAttempt, type AttemptContext, type AttemptTarget } from './attempt.js';
-import { describeMissed, type FirePlan } from './catch-up.js';
+import { describeMissed } from './catch-up.js';
+import type { DueFire } from './scheduler.js';
 import { Limiter } from './limiter.js';
 import { RETRYABLE } from './run-records.js';
 import { JobActivity } from './job-activity.js';
@@ -51,6 +59,8 @@ export interface RunnerOptions extends Omit<AttemptContext, 'recordStart' | 'pla
   remotePollMs: number;
 }
 
+/** A job with nothing queued or running anywhere. */
+const IDLE: QueueActivity = { executions: 0, waiting: 0 };
 const SHUTDOWN_REASON = 'cancelled: daemon shutting down';
 /** At shutdown, how long run writes that fail (store locked, disk full) are retried before exit. */
 const JOURNAL_SETTLE_MS = 15_000;
@@ -107,28 +117,17 @@ export class Runner {
   }
 
   /**
-   * Carries out a plan of the scheduler: its `missed` run and every fire are claimed in one
-   * transaction (all or nothing), then what was claimed starts. A catch-up series runs one fire
-   * after another. Rejects, having claimed nothing, when the store fails: the scheduler retries.
+   * Carries out the plans of one scheduler tick: every job's `missed` run and fires are claimed
+   * in one transaction (all or nothing), then what was claimed starts. A catch-up series runs
+   * one fire after another. Rejects, having claimed nothing, when the store fails: the scheduler
+   * retries.
    */
-  async firePlan(job: JobDef, plan: FirePlan, advanceTo: Millis): Promise<void> {
+  async fireDue(fires: readonly DueFire[]): Promise<void> {
     if (this.draining) return;
-    const prepared: PreparedClaim[] = [];
     // The overlap policy counts the job's executions on every member (the queue holds them all).
-    const activity = plan.fires.length === 1 ? await this.ctx.store.queueActivity(job.name) : null;
-    if (plan.missed)
-      prepared.push(
-        this.plans.finalClaim(job, plan.missed.at, advanceTo, 'missed', describeMissed(plan.missed)),
-      );
-    const series = plan.fires.length > 1;
-    for (const { at, late } of plan.fires) {
-      const trigger = late ? 'catch_up' : 'schedule';
-      prepared.push(
-        series
-          ? this.plans.executionClaim(job, at, trigger, advanceTo, true)
-          : this.plans.fireClaim(job, at, trigger, advanceTo, activity!),
-      );
-    }
+    const watched = fires.filter((f) => f.plan.fires.length === 1 && f.job.overlap !== 'allow');
+    const activity = await this.ctx.store.queueActivity(watched.map((f) => f.job.name));
+    const prepared = fires.flatMap((f) => this.prepareFires(f, activity.get(f.job.name) ?? IDLE));
     if (prepared.length === 0) return;
     await this.journal.flush();
     const taken = await this.ctx.store.claimFires(
@@ -138,7 +137,25 @@ export class Runner {
     prepared.forEach((p, i) => (taken[i] ? this.claimed(p) : this.alreadyClaimed(p.claim)));
     if (prepared.some((p, i) => taken[i] && p.claim.queue)) this.ctx.onQueued?.();
     // Only once the claims are stored: a refused claim is retried and would be counted twice.
-    if (!series) for (const { at } of plan.fires) this.observeLateness(at);
+    for (const { plan } of fires) if (plan.fires.length === 1) this.observeLateness(plan.fires[0]!.at);
+  }
+
+  private prepareFires({ job, plan, latest }: DueFire, activity: QueueActivity): PreparedClaim[] {
+    const prepared: PreparedClaim[] = [];
+    if (plan.missed)
+      prepared.push(
+        this.plans.finalClaim(job, plan.missed.at, latest, 'missed', describeMissed(plan.missed)),
+      );
+    const series = plan.fires.length > 1;
+    for (const { at, late } of plan.fires) {
+      const trigger = late ? 'catch_up' : 'schedule';
+      prepared.push(
+        series
+          ? this.plans.executionClaim(job, at, trigger, latest, true)
+          : this.plans.fireClaim(job, at, trigger, latest, activity),
+      );
+    }
+    return prepared;
   }
 
   private observeLateness(at: Millis): void {
@@ -165,7 +182,8 @@ export class Runner {
     parentRuns: string[],
     claimRound: (tx: StoreTx, executionId: string) => Promise<boolean>,
   ): Promise<boolean> {
-    const plan = this.plans.dependencyPlan(job, parentRuns, await this.ctx.store.queueActivity(job.name));
+    const activity = await this.ctx.store.queueActivity([job.name]);
+    const plan = this.plans.dependencyPlan(job, parentRuns, activity.get(job.name)!);
     await this.journal.flush();
     const taken = await this.ctx.store.transaction(async (tx) => {
       if (!(await claimRound(tx, plan.executionId))) return false;

@@ -15,15 +15,23 @@ export interface SchedulerOptions {
   /** Owner of each job's definition, schedule and last instant; the scheduler only times them. */
   jobs: Pick<JobTable, 'jobs' | 'scheduled' | 'isEnabled' | 'fired' | 'passOver'>;
   /**
-   * Claims a plan in one transaction and starts what it claimed; must advance the persisted last
-   * scheduled instant to `latest`. Rejects, having claimed nothing, when the store fails.
+   * Claims the plans of every job due at one tick in one transaction and starts what it claimed;
+   * must advance each job's persisted last scheduled instant to its `latest`. Rejects, having
+   * claimed nothing, when the store fails.
    */
-  execute: (job: JobDef, plan: FirePlan, latest: Millis) => Promise<void>;
+  execute: (fires: readonly DueFire[]) => Promise<void>;
   /** Counts a claim the store refused (a metric); `err` tells why (NotLeaderError: leadership lost). */
   onClaimError?: (job: string, err: unknown) => void;
   /** Backoff of claim retries after a store error: first wait, doubled up to `claimRetryMaxMs`. */
   claimRetryFirstMs?: number;
   claimRetryMaxMs?: number;
+}
+
+/** One job's part of a tick: what to claim, and the instant its last scheduled instant moves to. */
+export interface DueFire {
+  job: JobDef;
+  plan: FirePlan;
+  latest: Millis;
 }
 
 export const SCHEDULER_DEFAULTS = { claimRetryFirstMs: 500, claimRetryMaxMs: 30_000 } as const;
@@ -38,15 +46,17 @@ interface Entry {
   failures: number;
 }
 
-/** How many due jobs to handle before yielding to the event loop (a burst of 100k fires). */
+/** How many due jobs to claim in one transaction, at most (a burst of 100k fires). */
 const BATCH = 500;
 
 /**
  * Wakes only for the next due job (a min-heap of next instants), never scans all jobs per tick.
  * What is due is computed from the persisted last scheduled instant, so a restart, a clock jump
  * backwards or a suspended machine can neither lose a catch-up nor fire an instant twice. An
- * instant is advanced past only once its claim is stored. Due jobs are handled one at a time,
- * each claim awaited, so a job is never in two claims at once.
+ * instant is advanced past only once its claim is stored. The jobs due at one tick are claimed
+ * together, in one transaction, and each batch is awaited, so a job is never in two claims at
+ * once. A job whose claim was refused is retried alone, so that one job the store refuses (a
+ * defect) cannot hold back the others.
  */
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
@@ -142,55 +152,97 @@ export class Scheduler {
   }
 
   private async fireDue(): Promise<void> {
-    let handled = 0;
     for (;;) {
       const now = this.options.clock.now();
-      const top = this.heap.peek();
-      if (!top || top.at > now || this.stopped) return;
-      this.heap.pop();
-      const entry = top.key;
-      if (this.entries.get(entry.name) !== entry) continue;
-      await this.handle(entry, now);
-      if (++handled % BATCH === 0) await new Promise((r) => setImmediate(r));
+      const due = this.takeDue(now);
+      if (due.length === 0) return;
+      const retrying = due.filter((e) => e.failures > 0);
+      await this.claimTogether(
+        due.filter((e) => e.failures === 0),
+        now,
+      );
+      for (const entry of retrying) await this.claimTogether([entry], now);
+      await new Promise((r) => setImmediate(r));
     }
   }
 
-  private async handle(entry: Entry, now: Millis): Promise<void> {
-    const job = this.options.jobs.scheduled(entry.name);
-    // Not reachable while the config applier reschedules every job it changes; kept safe anyway.
-    if (!job) {
-      this.entries.delete(entry.name);
+  /** Pops up to BATCH entries due at `now`, each once (entries replaced since they were pushed are dropped). */
+  private takeDue(now: Millis): Entry[] {
+    const due = new Set<Entry>();
+    for (let top = this.heap.peek(); top && top.at <= now && !this.stopped; top = this.heap.peek()) {
+      if (due.size >= BATCH) break;
+      this.heap.pop();
+      if (this.entries.get(top.key.name) === top.key) due.add(top.key);
+    }
+    return [...due];
+  }
+
+  /**
+   * The due fires of `entries` in one claim. A disabled job's due instants are passed over
+   * instead; a job with nothing due is timed again at once.
+   */
+  private async claimTogether(entries: Entry[], now: Millis): Promise<void> {
+    const fires: { entry: Entry; job: ScheduledJob; fire: DueFire }[] = [];
+    const passing: Promise<void>[] = [];
+    for (const entry of entries) {
+      const job = this.options.jobs.scheduled(entry.name);
+      // Not reachable while the config applier reschedules every job it changes; kept safe anyway.
+      if (!job) this.entries.delete(entry.name);
+      else {
+        const fire = this.dueFire(job, now);
+        if (!fire) this.timeNext(entry, job, now);
+        else if (this.options.jobs.isEnabled(job.job)) fires.push({ entry, job, fire });
+        else passing.push(this.passOver(entry, job, fire.latest, now));
+      }
+    }
+    await Promise.all([this.claim(fires, now), ...passing]);
+  }
+
+  private async claim(fires: { entry: Entry; job: ScheduledJob; fire: DueFire }[], now: Millis) {
+    if (fires.length === 0) return;
+    try {
+      await this.options.execute(fires.map((f) => f.fire));
+    } catch (err) {
+      for (const { entry } of fires) this.retryLater(entry, now, err);
       return;
     }
-    const due = dueInstants(job.schedule, job.last, now, DUE_KEEP);
-    const latest = due.recent[due.recent.length - 1];
-    if (latest !== undefined) {
-      try {
-        await this.dispatch(job, due, latest, now);
-      } catch (err) {
-        return this.retryLater(entry, now, err);
-      }
-      this.claimed(entry);
-      // Replaced or dropped while its claim was stored (config change): the new entry times it.
-      if (this.entries.get(entry.name) !== entry) return;
+    for (const { entry, job, fire } of fires) {
+      this.options.jobs.fired(job.job.name, fire.latest);
+      this.done(entry, job, now);
     }
-    entry.base = Math.max(latest ?? job.last, now);
-    entry.next = job.schedule.nextAfter(entry.base);
-    if (entry.next !== null) this.heap.push(entry.next, entry);
   }
 
-  /** Either way the table's last instant advances to `latest` once the store has it. */
-  private async dispatch(
-    job: ScheduledJob,
-    due: ReturnType<typeof dueInstants>,
-    latest: Millis,
-    now: Millis,
-  ): Promise<void> {
-    const { jobs, graceMs } = this.options;
-    if (!jobs.isEnabled(job.job)) return jobs.passOver(job.job.name, latest);
+  /** A disabled job's due instants: no catch-up of them when it is enabled again. */
+  private async passOver(entry: Entry, job: ScheduledJob, latest: Millis, now: Millis): Promise<void> {
+    try {
+      await this.options.jobs.passOver(job.job.name, latest);
+    } catch (err) {
+      return this.retryLater(entry, now, err);
+    }
+    this.done(entry, job, now);
+  }
+
+  private done(entry: Entry, job: ScheduledJob, now: Millis): void {
+    this.claimed(entry);
+    // Replaced or dropped while its claim was stored (config change): the new entry times it.
+    if (this.entries.get(entry.name) === entry) this.timeNext(entry, job, now);
+  }
+
+  /** What `job` has to claim at `now` (the plan of its due instants); null when nothing is due. */
+  private dueFire(job: ScheduledJob, now: Millis): DueFire | null {
+    const due = dueInstants(job.schedule, job.last, now, DUE_KEEP);
+    const latest = due.recent[due.recent.length - 1];
+    if (latest === undefined) return null;
+    const { graceMs } = this.options;
     const plan = planFires(due, { policy: job.job.catchUp, now, graceMs, upSince: this.upSince });
-    await this.options.execute(job.job, plan, latest);
-    jobs.fired(job.job.name, latest);
+    return { job: job.job, plan, latest };
+  }
+
+  /** The next instant after the due ones (all at or before `now`) or after the last, if later. */
+  private timeNext(entry: Entry, job: ScheduledJob, now: Millis): void {
+    entry.base = Math.max(job.last, now);
+    entry.next = job.schedule.nextAfter(entry.base);
+    if (entry.next !== null) this.heap.push(entry.next, entry);
   }
 
   /** The instant stays unclaimed (`last` is not advanced): the same due instants are tried again. */

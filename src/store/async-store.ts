@@ -162,7 +162,8 @@ export interface StoreOps {
   takeExecutions(member: string, limit: number): Promise<TakenExecution[]>;
   /** The execution ended (every run final): it leaves the queue; members are woken. */
   endExecution(executionId: string): Promise<void>;
-  queueActivity(job: string): Promise<QueueActivity>;
+  /** Each named job's executions in the run queue (a job with none: zeros), in one read. */
+  queueActivity(jobs: readonly string[]): Promise<Map<string, QueueActivity>>;
   /** A slot on `node` for run `runId` while fewer than `capacity` runs hold one, cluster-wide. */
   takeNodeSlot(node: string, capacity: number, runId: string, member: string): Promise<boolean>;
   /** Gives the run's slot back (none held: nothing happens); members are woken. */

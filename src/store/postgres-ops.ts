@@ -54,9 +54,13 @@ export class PgOps extends PgQueueOps implements StoreOps {
   // ---- claims and inserts --------------------------------------------------------------
 
   async claimFire(claim: FireClaim): Promise<boolean> {
-    return this.claimAlone(this.s, claim);
+    return this.claimInSavepoint(this.s, [claim]);
   }
 
+  /**
+   * The usual batch (a scheduler tick's claims, every key free) is written set-wise, in a fixed
+   * number of statements; when a key is taken that pass is undone and each claim is tried alone.
+   */
   async claimFires(claims: readonly FireClaim[], fence?: ClaimFence): Promise<boolean[]> {
     return this.s.atomically(async (s) => {
       // FOR SHARE: a takeover (an UPDATE of the row) waits until this claim has committed.
@@ -64,16 +68,17 @@ export class PgOps extends PgQueueOps implements StoreOps {
         const { rowCount } = await s.query(SQL.checkFence, [fence.member, fence.epoch]);
         if (rowCount === 0) throw new NotLeaderError(fence);
       }
+      if (claims.length > 1 && (await this.claimInSavepoint(s, claims))) return claims.map(() => true);
       const taken: boolean[] = [];
-      for (const claim of claims) taken.push(await this.claimAlone(s, claim));
+      for (const claim of claims) taken.push(await this.claimInSavepoint(s, [claim]));
       return taken;
     });
   }
 
-  /** A taken key undoes the claim's own writes only (a savepoint inside a transaction). */
-  private async claimAlone(s: Session, claim: FireClaim): Promise<boolean> {
+  /** All of `claims` or none (a savepoint: a taken key undoes only these claims' writes). */
+  private async claimInSavepoint(s: Session, claims: readonly FireClaim[]): Promise<boolean> {
     try {
-      await s.savepoint((inner) => this.applyClaim(inner, claim));
+      await s.savepoint((inner) => this.applyClaims(inner, claims));
       return true;
     } catch (err) {
       if (err instanceof ClaimTaken) return false;
@@ -81,17 +86,25 @@ export class PgOps extends PgQueueOps implements StoreOps {
     }
   }
 
-  private async applyClaim(s: Session, claim: FireClaim): Promise<void> {
-    const scheduledAt = isoUtc(claim.scheduledAt);
-    const keys = claim.runs.map(({ run, nodeKey }) => claimKey(claim.job, scheduledAt, nodeKey, run));
+  private async applyClaims(s: Session, claims: readonly FireClaim[]): Promise<void> {
+    const keys = claims.flatMap((claim) => {
+      const scheduledAt = isoUtc(claim.scheduledAt);
+      return claim.runs.map(({ run, nodeKey }) => claimKey(claim.job, scheduledAt, nodeKey, run));
+    });
     if (!(await this.insertClaims(s, keys))) throw new ClaimTaken();
     await this.insertRunRows(
       s,
-      claim.runs.map((r) => r.run),
+      claims.flatMap((c) => c.runs.map((r) => r.run)),
     );
-    await s.query(SQL.advanceScheduled, [claim.job, isoUtc(claim.advanceTo)]);
-    await this.enqueue(s, claim.outbox ?? []);
-    if (claim.queue) await this.enqueueIn(s, [claim.queue]);
+    await s.query(SQL.advanceScheduled, [JSON.stringify(latestInstants(claims))]);
+    await this.enqueue(
+      s,
+      claims.flatMap((c) => c.outbox ?? []),
+    );
+    await this.enqueueIn(
+      s,
+      claims.flatMap((c) => (c.queue ? [c.queue] : [])),
+    );
   }
 
   /** True when every key was free (and is now taken). */
@@ -126,11 +139,20 @@ export class PgOps extends PgQueueOps implements StoreOps {
   private async insertRunRows(s: Session, runs: readonly RunRecord[]): Promise<void> {
     if (runs.length === 0) return;
     await s.query(SQL.insertRuns, [JSON.stringify(runs.map(runToPgRow))]);
-    for (const run of runs) if (isFinal(run)) await this.recordOutcome(s, run);
+    await this.recordOutcomes(s, runs.filter(isFinal));
   }
 
-  private async recordOutcome(s: Session, run: RunRecord): Promise<void> {
-    await s.query(SQL.recordOutcome, [run.job, run.status, run.id, run.finished_at]);
+  /** Each job's latest outcome among `runs` (the last of its runs in the array). */
+  private async recordOutcomes(s: Session, runs: readonly RunRecord[]): Promise<void> {
+    if (runs.length === 0) return;
+    const latest = new Map(runs.map((r) => [r.job, r]));
+    const rows = [...latest.values()].map((r) => ({
+      job: r.job,
+      status: r.status,
+      id: r.id,
+      finished_at: r.finished_at,
+    }));
+    await s.query(SQL.recordOutcomes, [JSON.stringify(rows)]);
   }
 
   // ---- start and finish ----------------------------------------------------------------
@@ -151,7 +173,7 @@ export class PgOps extends PgQueueOps implements StoreOps {
       const { rows } = await s.query<{ status: string }>(SQL.lockRunStatus, [run.id]);
       if (rows[0]?.status === 'lost' && run.status !== 'lost') return;
       await this.updateRunRow(s, run);
-      await this.recordOutcome(s, run);
+      await this.recordOutcomes(s, [run]);
       await this.enqueue(s, outbox);
     });
   }
@@ -246,7 +268,7 @@ export class PgOps extends PgQueueOps implements StoreOps {
       error: LOST_RUN_ERROR,
     };
     await this.updateRunRow(s, lost);
-    await this.recordOutcome(s, lost);
+    await this.recordOutcomes(s, [lost]);
     await this.enqueue(s, outboxFor(lost));
     return lost;
   }
@@ -366,6 +388,13 @@ export class PgOps extends PgQueueOps implements StoreOps {
 
 function claimKey(job: string, scheduledAt: string, nodeKey: string, run: RunRecord) {
   return { job, scheduled_at: scheduledAt, node_key: nodeKey, attempt: run.attempt, run_id: run.id };
+}
+
+/** Each job once, at the latest instant its claims advance it to (one row per job in the upsert). */
+function latestInstants(claims: readonly FireClaim[]): { job: string; at: string }[] {
+  const latest = new Map<string, Millis>();
+  for (const c of claims) latest.set(c.job, Math.max(latest.get(c.job) ?? -Infinity, c.advanceTo));
+  return [...latest].map(([job, at]) => ({ job, at: isoUtc(at) }));
 }
 
 function isFinal(run: RunRecord): boolean {

@@ -35,9 +35,10 @@ export const QUEUE_SQL = {
   claimRuns: `UPDATE runs SET member = $1 WHERE execution_id = ANY($2::text[])
     AND status = 'running' AND started_at IS NULL RETURNING ${FULL_RUN_COLUMNS}`,
   end: 'DELETE FROM run_queue WHERE execution_id = $1',
-  activity: `SELECT count(*) AS executions,
+  /** $1: job names; a job with nothing queued has no row. */
+  activity: `SELECT job, count(*) AS executions,
     count(*) FILTER (WHERE taken_by IS NULL AND after_previous) AS waiting
-    FROM run_queue WHERE job = $1`,
+    FROM run_queue WHERE job = ANY($1::text[]) GROUP BY job`,
   /** $1 node, $2 run, $3 member, $4 capacity, $5 now: one row lock on the node's count. */
   takeSlot: `WITH bumped AS (
       INSERT INTO node_load AS l (node, running) SELECT $1, 1 WHERE $4 > 0
@@ -108,9 +109,13 @@ export abstract class PgQueueOps extends PgOutboxOps {
     });
   }
 
-  async queueActivity(job: string): Promise<QueueActivity> {
-    const { rows } = await this.s.query<QueueActivity>(QUEUE_SQL.activity, [job]);
-    return { executions: Number(rows[0]!.executions), waiting: Number(rows[0]!.waiting) };
+  async queueActivity(jobs: readonly string[]): Promise<Map<string, QueueActivity>> {
+    const activity = new Map(jobs.map((job) => [job, { executions: 0, waiting: 0 }]));
+    if (jobs.length === 0) return activity;
+    const { rows } = await this.s.query<QueueActivity & { job: string }>(QUEUE_SQL.activity, [jobs]);
+    for (const r of rows)
+      activity.set(r.job, { executions: Number(r.executions), waiting: Number(r.waiting) });
+    return activity;
   }
 
   async takeNodeSlot(node: string, capacity: number, runId: string, member: string): Promise<boolean> {

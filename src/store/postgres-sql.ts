@@ -93,10 +93,11 @@ export const PG_SQL = {
     ON CONFLICT DO NOTHING`,
 
   /** A claim only moves the last scheduled instant forward (greatest() ignores NULL). */
-  advanceScheduled: upsertJobState(
-    'last_scheduled_at',
-    'last_scheduled_at = greatest(job_state.last_scheduled_at, excluded.last_scheduled_at)',
-  ),
+  /** $1: JSON array of {job, at}, each job once; a claim only moves the instant forward. */
+  advanceScheduled: `INSERT INTO job_state (job, last_scheduled_at)
+    SELECT job, at FROM jsonb_to_recordset($1::jsonb) AS x(job text, at text)
+    ON CONFLICT (job) DO UPDATE
+    SET last_scheduled_at = greatest(job_state.last_scheduled_at, excluded.last_scheduled_at)`,
   setLastScheduled: upsertJobState('last_scheduled_at', 'last_scheduled_at = excluded.last_scheduled_at'),
   setEnabledOverride: upsertJobState('enabled_override', 'enabled_override = excluded.enabled_override'),
   /** $1: JSON array of {job, key, at}, each job once; `at` null keeps the stored instant. */
@@ -105,8 +106,11 @@ export const PG_SQL = {
     ON CONFLICT (job) DO UPDATE SET schedule_key = excluded.schedule_key,
     last_scheduled_at = coalesce(excluded.last_scheduled_at, job_state.last_scheduled_at)`,
   forgetBaseline: 'UPDATE job_state SET last_scheduled_at = NULL, schedule_key = NULL WHERE job = $1',
-  recordOutcome: `INSERT INTO job_state (job, last_status, last_run_id, last_finished_at)
-    VALUES ($1, $2, $3, $4) ON CONFLICT (job) DO UPDATE SET last_status = excluded.last_status,
+  /** $1: JSON array of {job, status, id, finished_at}, each job once (its latest outcome). */
+  recordOutcomes: `INSERT INTO job_state (job, last_status, last_run_id, last_finished_at)
+    SELECT job, status, id, finished_at FROM jsonb_to_recordset($1::jsonb)
+    AS x(job text, status text, id text, finished_at text)
+    ON CONFLICT (job) DO UPDATE SET last_status = excluded.last_status,
     last_run_id = excluded.last_run_id, last_finished_at = excluded.last_finished_at`,
   getJobState: `SELECT ${JOB_STATE_COLUMNS} FROM job_state WHERE job = $1`,
   listJobStates: `SELECT ${JOB_STATE_COLUMNS} FROM job_state ORDER BY job`,

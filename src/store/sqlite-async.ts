@@ -106,7 +106,7 @@ abstract class SqliteOps implements StoreOps {
     this.run(() => this.sync.enqueueExecutions(entries));
   takeExecutions = (member: string, limit: number) => this.run(() => this.sync.takeExecutions(member, limit));
   endExecution = (executionId: string) => this.run(() => this.sync.endExecution(executionId));
-  queueActivity = (job: string) => this.run(() => this.sync.queueActivity(job));
+  queueActivity = (jobs: readonly string[]) => this.run(() => this.sync.queueActivity(jobs));
   takeNodeSlot = (node: string, capacity: number, runId: string, member: string) =>
     this.run(() => this.sync.takeNodeSlot(node, capacity, runId, member));
   releaseNodeSlot = (runId: string) => this.run(() => this.sync.releaseNodeSlot(runId));

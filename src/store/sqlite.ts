@@ -219,8 +219,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.queue.end(executionId);
   }
 
-  queueActivity(job: string): QueueActivity {
-    return this.queue.activity(job);
+  queueActivity(jobs: readonly string[]): Map<string, QueueActivity> {
+    return new Map(jobs.map((job) => [job, this.queue.activity(job)]));
   }
 
   takeNodeSlot(node: string, capacity: number, runId: string, member: string): boolean {

@@ -115,6 +115,33 @@ describeStores('store: fire claims', (fx) => {
     });
   });
 
+  it('stores the claims of several jobs at one tick: each job advanced to its own instant, each job’s last outcome recorded', async () => {
+    const final = (job: string, status: 'missed' | 'skipped') =>
+      fakeRun({ job, status, started_at: null, duration_ms: null, exit_code: null });
+    const missed = final('backup', 'missed');
+    const skipped = final('backup', 'skipped');
+    const report = runningOn('db1', { job: 'report' });
+    const outbox = [{ sink: 'notify' as const, key: `run:${skipped.id}`, payload: {} }];
+    const claims: FireClaim[] = [
+      { job: 'backup', scheduledAt: AT - 60_000, advanceTo: AT, runs: [{ run: missed, nodeKey: '*' }] },
+      { job: 'backup', scheduledAt: AT, advanceTo: AT, runs: [{ run: skipped, nodeKey: '*' }], outbox },
+      {
+        job: 'report',
+        scheduledAt: AT + 1000,
+        advanceTo: AT + 1000,
+        runs: [{ run: report, nodeKey: 'db1' }],
+      },
+    ];
+    expect(await store.claimFires(claims)).to.deep.equal([true, true, true]);
+    expect(await store.getJobState('backup')).to.deep.include({ lastScheduledAt: AT, lastRunId: skipped.id });
+    expect(await store.getJobState('report')).to.deep.include({
+      lastScheduledAt: AT + 1000,
+      lastStatus: null,
+    });
+    expect(await store.getRun(report.id)).to.deep.equal(report);
+    expect((await store.outboxBacklog()).notify).to.equal(1);
+  });
+
   it('treats other attempts, nodes and instants of the same job as distinct fires', async () => {
     const base = { run: runningOn('db1'), nodeKey: 'db1' };
     expect(await store.claimFire(claimFor([base]))).to.equal(true);

@@ -38,18 +38,20 @@ describeStores('store: run queue and node slots', (fx) => {
     store = await fx.open();
   });
 
+  const activityOf = async (job: string) => (await store.queueActivity([job])).get(job);
+
   it('queues a claimed execution with its claim; a claim found taken queues nothing', async () => {
     const run = queuedRun({ scheduled_at: isoUtc(AT) });
     const again = queuedRun({ scheduled_at: isoUtc(AT) });
     expect(await store.claimFires([claimOf(run, AT), claimOf(again, AT)])).to.deep.equal([true, false]);
-    expect(await store.queueActivity('tick')).to.deep.equal({ executions: 1, waiting: 0 });
+    expect(await activityOf('tick')).to.deep.equal({ executions: 1, waiting: 0 });
     const taken = await store.takeExecutions('m1', 10);
     expect(taken.map((t) => t.executionId)).to.deep.equal([run.execution_id]);
     expect(taken[0]!.runs.map((r) => [r.id, r.member])).to.deep.equal([[run.id, 'm1']]);
     expect((await store.getRun(run.id))!.member).to.equal('m1');
     expect(await store.takeExecutions('m2', 10)).to.deep.equal([]);
     await store.endExecution(run.execution_id);
-    expect(await store.queueActivity('tick')).to.deep.equal({ executions: 0, waiting: 0 });
+    expect(await activityOf('tick')).to.deep.equal({ executions: 0, waiting: 0 });
   });
 
   it('gives an execution that waits for its predecessors only once every earlier one of its job left', async () => {
@@ -57,7 +59,12 @@ describeStores('store: run queue and node slots', (fx) => {
     const second = queuedRun({ scheduled_at: isoUtc(AT + 1000) });
     const other = queuedRun({ job: 'other', scheduled_at: isoUtc(AT + 1000) });
     await store.claimFires([claimOf(first, AT), claimOf(second, AT + 1000, true), claimOf(other, AT + 1000)]);
-    expect(await store.queueActivity('tick')).to.deep.equal({ executions: 2, waiting: 1 });
+    expect(await activityOf('tick')).to.deep.equal({ executions: 2, waiting: 1 });
+    expect([...(await store.queueActivity(['tick', 'other', 'idle']))]).to.deep.equal([
+      ['tick', { executions: 2, waiting: 1 }],
+      ['other', { executions: 1, waiting: 0 }],
+      ['idle', { executions: 0, waiting: 0 }],
+    ]);
     const taken = await store.takeExecutions('m1', 10);
     expect(taken.map((t) => t.job)).to.deep.equal(['tick', 'other']);
     expect(await store.takeExecutions('m1', 10)).to.deep.equal([]);
@@ -105,7 +112,7 @@ describeStores('store: run queue and node slots', (fx) => {
     const lost = await store.markRunningAsLost(AT, () => [], 'm1');
     expect(lost.map((r) => r.status)).to.deep.equal(['lost']);
     expect(await store.nodeLoads()).to.deep.equal({});
-    expect(await store.queueActivity('tick')).to.deep.equal({ executions: 0, waiting: 0 });
+    expect(await activityOf('tick')).to.deep.equal({ executions: 0, waiting: 0 });
     expect(await store.takeExecutions('m2', 1)).to.deep.equal([]);
   });
 });

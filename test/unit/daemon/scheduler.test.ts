@@ -66,10 +66,10 @@ async function harness(failures: number) {
     graceMs: 60_000,
     maxWaitMs: 30_000,
     jobs,
-    execute: async (_job, plan: FirePlan) => {
+    execute: async (fires) => {
       attempts.push(clock.now());
       if (left-- > 0) throw new Error('SQLITE_BUSY: database is locked');
-      claimed.push(...plan.fires.map((f) => f.at));
+      claimed.push(...fires.flatMap((f) => f.plan.fires.map((x) => x.at)));
     },
     onClaimError: () => refusals++,
   };
@@ -137,7 +137,7 @@ describe('scheduler: the daemon start', () => {
       graceMs: 60_000,
       maxWaitMs: 30_000,
       jobs,
-      execute: async (_job, plan) => void plans.push(plan),
+      execute: async (fires) => void plans.push(...fires.map((f) => f.plan)),
     });
     await load(jobs, scheduler);
     clock.advance(500);
@@ -167,7 +167,7 @@ describe('scheduler: a disabled job', () => {
       graceMs: 60_000,
       maxWaitMs: 30_000,
       jobs,
-      execute: async (_job, plan) => void fired.push(...plan.fires.map((f) => f.at)),
+      execute: async (fires) => void fired.push(...fires.flatMap((f) => f.plan.fires.map((x) => x.at))),
     });
     await load(jobs, scheduler);
     await jobs.setEnabled('tick', false);
@@ -197,7 +197,7 @@ describe('scheduler: a disabled job', () => {
       graceMs: 60_000,
       maxWaitMs: 30_000,
       jobs,
-      execute: async (_job, plan) => void fired.push(...plan.fires.map((f) => f.at)),
+      execute: async (fires) => void fired.push(...fires.flatMap((f) => f.plan.fires.map((x) => x.at))),
     });
     await load(jobs, scheduler);
     await jobs.applyConfig({ upserted: [], removed: ['tick'] });
@@ -208,5 +208,54 @@ describe('scheduler: a disabled job', () => {
     await scheduler.stop();
     expect(fired).to.deep.equal([]);
     expect(scheduler.nextFireTimes('tick', 1)).to.deep.equal([]);
+  });
+});
+
+describe('scheduler: many jobs due at one tick', () => {
+  const names = ['a', 'b', 'c', 'poison'];
+
+  /** Four jobs every second; the store refuses every claim that includes `poison`. */
+  async function fourJobs() {
+    const clock = new ManualClock(T0);
+    const jobs = new JobTable(storeWith(null), clock, []);
+    const calls: string[][] = [];
+    const claimed = new Map<string, Millis[]>(names.map((n) => [n, []]));
+    const scheduler = new Scheduler({
+      clock,
+      logger: createLogger('silent'),
+      graceMs: 60_000,
+      maxWaitMs: 30_000,
+      jobs,
+      execute: async (fires) => {
+        calls.push(fires.map((f) => f.job.name));
+        if (fires.some((f) => f.job.name === 'poison')) throw new Error('store: a defect in this one claim');
+        for (const f of fires) claimed.get(f.job.name)!.push(...f.plan.fires.map((x) => x.at));
+      },
+    });
+    const defs = names.map((n) => jobDef(n, { schedule: job.schedule, catchUp: 'all' }));
+    await jobs.applyConfig({ upserted: defs.map((d) => ({ job: d, schedule: everySecond })), removed: [] });
+    scheduler.reschedule(names);
+    scheduler.start();
+    for (let i = 0; i < 40; i++) {
+      clock.advance(100);
+      await settle();
+    }
+    await scheduler.stop();
+    return { calls, claimed };
+  }
+
+  it('claims them together in one call', async () => {
+    const { calls } = await fourJobs();
+    expect(calls[0]).to.have.members(names);
+  });
+
+  it('retries a refused job alone, so one job the store refuses does not hold back the others', async () => {
+    const { calls, claimed } = await fourJobs();
+    const every = [1, 2, 3, 4].map((s) => T0 + s * SECOND);
+    for (const n of ['a', 'b', 'c']) expect(claimed.get(n), n).to.deep.equal(every);
+    expect(claimed.get('poison')).to.deep.equal([]);
+    const retries = calls.slice(1).filter((c) => c.includes('poison'));
+    expect(retries.length).to.be.greaterThan(0);
+    for (const call of retries) expect(call).to.deep.equal(['poison']);
   });
 });
