@@ -20,7 +20,8 @@ const RETRY_MAX_MS = 10_000;
 /**
  * Groups the run writes of one event-loop turn (the starts and finishes of a fan-out's runs)
  * into one store transaction instead of one commit each — a commit (a WAL append) costs more
- * than the writes of a run. A finished run's record, job state and outbox rows still commit
+ * than the writes of a run, and the batch's starts and finishes are written set-wise (a few
+ * statements, not a few per run). A finished run's record, job state and outbox rows still commit
  * together, and whatever relies on the record being stored (waiters, metrics, the notifier's
  * wake-up) runs only after the commit. Writes reach the store in call order: anything that
  * writes runs directly (claims, inserts, reads that must see finishes) awaits flush() first.
@@ -149,7 +150,8 @@ export class RunJournal {
     const unstored = new Map<Write, 'retry' | 'dropped'>();
     try {
       await this.store.transaction(async (tx) => {
-        for (const w of writes) await this.write(tx, w);
+        await tx.markStartedMany(writes.flatMap((w) => (w.kind === 'start' ? [w] : [])));
+        await tx.finishRuns(writes.flatMap((w) => (w.kind === 'finish' ? [w] : [])));
       });
     } catch (err) {
       // Nothing of the batch is stored (one write failed, or the commit itself, e.g. the file

@@ -129,7 +129,8 @@ export class Runner {
     const activity = await this.ctx.store.queueActivity(watched.map((f) => f.job.name));
     const prepared = fires.flatMap((f) => this.prepareFires(f, activity.get(f.job.name) ?? IDLE));
     if (prepared.length === 0) return;
-    await this.journal.flush();
+    // Not behind the journal's run writes: a busy member's backlog of finishes must not make fires
+    // late. A claim touches only new runs; of a job's last outcome, the later commit wins.
     const taken = await this.ctx.store.claimFires(
       prepared.map((p) => p.claim),
       this.ctx.fence?.(),

@@ -24,6 +24,16 @@ import type {
 import type { ResourceHoldingRow, ResourceRows, ResourceWaiterRow } from './resource-rows.js';
 
 /** Where a run starts: set when a queued run actually starts. */
+export interface RunStart {
+  id: string;
+  fields: RunStartFields;
+}
+
+export interface RunFinish {
+  run: RunRecord;
+  outbox: OutboxEntry[];
+}
+
 export interface RunStartFields {
   node: string | null;
   host: string | null;
@@ -74,8 +84,12 @@ export interface StoreOps {
   /** Bulk import in one transaction (benchmarks, tools); no claims, no job state. */
   importRuns(runs: readonly RunRecord[]): Promise<void>;
   markStarted(id: string, fields: RunStartFields): Promise<void>;
+  /** Several starts at once (one statement on PostgreSQL); rejects naming a run that does not exist. */
+  markStartedMany(starts: readonly RunStart[]): Promise<void>;
   /** Final update of a run + its outbox entries + job state, in one transaction. */
   finishRun(run: RunRecord, outbox: OutboxEntry[]): Promise<void>;
+  /** Several finishes in one transaction, in order (a job's outcome is its last run here). */
+  finishRuns(finishes: readonly RunFinish[]): Promise<void>;
   /**
    * Every `running` run becomes `lost` (with `member`: only that member's runs, on PostgreSQL);
    * resolves them (already final). The executions the member had taken (SQLite: every queued

@@ -4,6 +4,8 @@ import {
   NotLeaderError,
   type ClaimFence,
   type RerunOf,
+  type RunFinish,
+  type RunStart,
   type RunStartFields,
   type StoreOps,
 } from './async-store.js';
@@ -158,31 +160,77 @@ export class PgOps extends PgQueueOps implements StoreOps {
   // ---- start and finish ----------------------------------------------------------------
 
   async markStarted(id: string, fields: RunStartFields): Promise<void> {
-    const startedAt = storedStartTime(id, fields.started_at);
-    const { rowCount } = await this.s.query(SQL.markStarted, [id, fields.node, fields.host, startedAt]);
-    if (rowCount === 0) throw new Error(`store: markStarted: run ${id} does not exist; insert it first`);
+    await this.markStartedMany([{ id, fields }]);
+  }
+
+  async markStartedMany(starts: readonly RunStart[]): Promise<void> {
+    if (starts.length === 0) return;
+    const rows = starts.map(({ id, fields }) => ({
+      id,
+      node: fields.node,
+      host: fields.host,
+      started_at: storedStartTime(id, fields.started_at),
+    }));
+    const { rows: updated } = await this.s.query<{ id: string }>(SQL.markStarted, [JSON.stringify(rows)]);
+    const missing = firstMissing(
+      starts.map((r) => r.id),
+      updated,
+    );
+    if (missing) throw new Error(`store: markStarted: run ${missing} does not exist; insert it first`);
   }
 
   async finishRun(run: RunRecord, outbox: OutboxEntry[]): Promise<void> {
-    if (!isFinal(run)) {
-      throw new Error(`store: finishRun: run ${run.id} has status ${run.status}; pass a final status`);
+    await this.finishRuns([{ run, outbox }]);
+  }
+
+  async finishRuns(finishes: readonly RunFinish[]): Promise<void> {
+    if (finishes.length === 0) return;
+    const notFinal = finishes.find((f) => !isFinal(f.run));
+    if (notFinal) {
+      const { id, status } = notFinal.run;
+      throw new Error(`store: finishRun: run ${id} has status ${status}; pass a final status`);
     }
     await this.s.atomically(async (s) => {
-      // The cluster gave the run up (its member's heartbeat stopped) and recorded it lost once:
-      // the member finishing it after all (it was paused) must not notify or ship it again.
-      const { rows } = await s.query<{ status: string }>(SQL.lockRunStatus, [run.id]);
-      if (rows[0]?.status === 'lost' && run.status !== 'lost') return;
-      await this.updateRunRow(s, run);
-      await this.recordOutcomes(s, [run]);
-      await this.enqueue(s, outbox);
+      const kept = await this.withoutGivenUp(s, finishes);
+      await this.updateRunRows(
+        s,
+        kept.map((f) => f.run),
+      );
+      await this.recordOutcomes(
+        s,
+        kept.map((f) => f.run),
+      );
+      await this.enqueue(
+        s,
+        kept.flatMap((f) => f.outbox),
+      );
     });
   }
 
-  private async updateRunRow(s: Session, run: RunRecord): Promise<void> {
-    const { rowCount } = await s.query(SQL.updateRun, [run.id, JSON.stringify(runToPgRow(run))]);
-    if (rowCount === 0) {
+  /**
+   * The cluster gave a run up (its member's heartbeat stopped) and recorded it lost once: the
+   * member finishing it after all (it was paused) must not notify or ship it again. Locks the rows.
+   */
+  private async withoutGivenUp(s: Session, finishes: readonly RunFinish[]): Promise<RunFinish[]> {
+    const ids = [...new Set(finishes.map((f) => f.run.id))];
+    const { rows } = await s.query<{ id: string; status: string }>(SQL.lockRunStatuses, [ids]);
+    const lost = new Set(rows.filter((r) => r.status === 'lost').map((r) => r.id));
+    return finishes.filter((f) => !lost.has(f.run.id) || f.run.status === 'lost');
+  }
+
+  /** Each run's last record in `runs` (one row per id in the update). */
+  private async updateRunRows(s: Session, runs: readonly RunRecord[]): Promise<void> {
+    if (runs.length === 0) return;
+    const last = [...new Map(runs.map((r) => [r.id, r])).values()];
+    const rows = JSON.stringify(last.map(runToPgRow));
+    const { rows: updated } = await s.query<{ id: string }>(SQL.updateRuns, [rows]);
+    const missing = firstMissing(
+      last.map((r) => r.id),
+      updated,
+    );
+    if (missing) {
       throw new Error(
-        `store: run ${run.id} does not exist; insert it (claimFire/insertRun) before finishing it`,
+        `store: run ${missing} does not exist; insert it (claimFire/insertRun) before finishing it`,
       );
     }
   }
@@ -267,7 +315,7 @@ export class PgOps extends PgQueueOps implements StoreOps {
       duration_ms: started === null ? null : Math.max(0, now - started),
       error: LOST_RUN_ERROR,
     };
-    await this.updateRunRow(s, lost);
+    await this.updateRunRows(s, [lost]);
     await this.recordOutcomes(s, [lost]);
     await this.enqueue(s, outboxFor(lost));
     return lost;
@@ -395,6 +443,13 @@ function latestInstants(claims: readonly FireClaim[]): { job: string; at: string
   const latest = new Map<string, Millis>();
   for (const c of claims) latest.set(c.job, Math.max(latest.get(c.job) ?? -Infinity, c.advanceTo));
   return [...latest].map(([job, at]) => ({ job, at: isoUtc(at) }));
+}
+
+/** The first of `ids` not among the rows an update returned, if any. */
+function firstMissing(ids: readonly string[], updated: readonly { id: string }[]): string | undefined {
+  if (updated.length >= new Set(ids).size) return undefined;
+  const found = new Set(updated.map((r) => r.id));
+  return ids.find((id) => !found.has(id));
 }
 
 function isFinal(run: RunRecord): boolean {

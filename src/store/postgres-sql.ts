@@ -49,10 +49,18 @@ export const PG_SQL = {
   /** $1: JSON array of run rows. */
   insertRuns: `INSERT INTO runs (${FULL_RUN_COLUMNS})
     SELECT ${FULL_RUN_COLUMNS} FROM jsonb_populate_recordset(null::runs, $1::jsonb)`,
-  /** $1: id, $2: JSON run row; what identifies the run is fixed at insert (see statements.ts). */
-  updateRun: `UPDATE runs SET (${RUN_SET.join(', ')}) =
-    (SELECT ${RUN_SET.join(', ')} FROM jsonb_populate_record(null::runs, $2::jsonb)) WHERE id = $1`,
-  markStarted: 'UPDATE runs SET node = $2, host = $3, started_at = $4 WHERE id = $1',
+  /** $1: JSON array of {id, node, host, started_at}; returns the ids updated. */
+  markStarted: `UPDATE runs r SET node = x.node, host = x.host, started_at = x.started_at
+    FROM jsonb_to_recordset($1::jsonb) AS x(id text, node text, host text, started_at text)
+    WHERE r.id = x.id RETURNING r.id`,
+  /**
+   * $1: JSON array of run rows, each id once; returns the ids updated. What identifies a run is
+   * fixed at insert (see statements.ts).
+   */
+  updateRuns: `UPDATE runs r SET (${RUN_SET.join(', ')}) = (${RUN_SET.map((c) => `x.${c}`).join(', ')})
+    FROM jsonb_populate_recordset(null::runs, $1::jsonb) AS x WHERE r.id = x.id RETURNING r.id`,
+  /** $1: run ids; their statuses, rows locked in id order (no deadlock between two finishers). */
+  lockRunStatuses: 'SELECT id, status FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
   getRun: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE id = $1`,
   lockRunning: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY id FOR UPDATE`,
   lockRunningOf: `SELECT ${FULL_RUN_COLUMNS} FROM runs WHERE status = 'running' AND member = $1
@@ -79,7 +87,6 @@ export const PG_SQL = {
         AND m.heartbeat_at > now() - $1 * interval '1 millisecond') RETURNING node),
       n AS (SELECT node, count(*) AS c FROM gone GROUP BY node)
     UPDATE node_load l SET running = greatest(0, l.running - n.c) FROM n WHERE l.node = n.node`,
-  lockRunStatus: 'SELECT status FROM runs WHERE id = $1 FOR UPDATE',
   /** $1 member, $2 epoch: the row only while that member holds that epoch, unexpired. */
   checkFence: `SELECT 1 FROM cluster_lease WHERE id = 1 AND holder = $1 AND epoch = $2
     AND expires_at > now() FOR SHARE`,

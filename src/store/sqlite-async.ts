@@ -9,6 +9,8 @@ import {
   SPOILED_TRANSACTION,
   type AsyncStore,
   type QueueEntry,
+  type RunFinish,
+  type RunStart,
   type RunStartFields,
   type StoreOps,
 } from './async-store.js';
@@ -43,6 +45,14 @@ abstract class SqliteOps implements StoreOps {
   importRuns = (runs: readonly RunRecord[]) => this.run(() => this.sync.importRuns(runs));
   markStarted = (id: string, fields: RunStartFields) => this.run(() => this.sync.markStarted(id, fields));
   finishRun = (run: RunRecord, outbox: OutboxEntry[]) => this.run(() => this.sync.finishRun(run, outbox));
+  markStartedMany = (starts: readonly RunStart[]) =>
+    this.run(() =>
+      this.sync.inTransaction(() => starts.forEach((s) => this.sync.markStarted(s.id, s.fields))),
+    );
+  finishRuns = (finishes: readonly RunFinish[]) =>
+    this.run(() =>
+      this.sync.inTransaction(() => finishes.forEach((f) => this.sync.finishRun(f.run, f.outbox))),
+    );
   // One member: its every `running` run is its own (the member argument does not narrow).
   markRunningAsLost = (now: Millis, outboxFor: (run: RunRecord) => OutboxEntry[], _member?: string) =>
     this.run(() => this.sync.markRunningAsLost(now, outboxFor));

@@ -302,7 +302,9 @@ export class SshTestHosts {
       proc.once('exit', onExit);
     });
     try {
-      await Promise.race([Promise.all(up.map((h) => this.waitUp(h.index))), exited]);
+      // Generous: dozens of sshd processes starting at once on a loaded 2-core machine are slow
+      // to listen, and one that cannot start fails fast through `exited`.
+      await Promise.race([Promise.all(up.map((h) => this.waitUp(h.index, 60_000))), exited]);
     } finally {
       proc.off('exit', onExit);
       exited.catch(() => undefined);

@@ -51,6 +51,38 @@ describeStores('store: runs', (fx) => {
 
   beforeEach(async () => (store = await fx.open()));
 
+  it('stores several starts and finishes in one call each, a job’s outcome being its last run there', async () => {
+    const [a, b, c] = [
+      fakeRun({ status: 'running' }),
+      fakeRun({ status: 'running' }),
+      fakeRun({ status: 'running' }),
+    ];
+    for (const run of [a!, b!, c!]) await store.insertRun({ ...run, started_at: null });
+    const started = { node: 'db1', host: 'db1.example', started_at: a!.started_at! };
+    await store.markStartedMany([a!, b!, c!].map((r) => ({ id: r.id, fields: started })));
+    expect((await store.getRun(c!.id))!.host).to.equal('db1.example');
+    const failed = finishedRun(a!, { status: 'failed' });
+    await store.finishRuns([
+      { run: failed, outbox: [esEntry(failed)] },
+      { run: finishedRun(b!), outbox: [] },
+    ]);
+    expect((await store.getRun(a!.id))!.status).to.equal('failed');
+    expect(await store.getJobState('backup')).to.deep.include({ lastRunId: b!.id, lastStatus: 'succeeded' });
+    expect((await store.outboxBacklog()).elasticsearch).to.equal(1);
+    expect(await store.countRunning()).to.equal(1);
+  });
+
+  it('names the run that does not exist when several starts or finishes are stored', async () => {
+    const ghost = fakeRun({ status: 'running' });
+    const fields = { node: 'db1', host: 'db1', started_at: ghost.started_at! };
+    expect((await rejection(store.markStartedMany([{ id: ghost.id, fields }]))).message).to.match(
+      new RegExp(`run ${ghost.id} does not exist`),
+    );
+    expect((await rejection(store.finishRuns([{ run: finishedRun(ghost), outbox: [] }]))).message).to.match(
+      new RegExp(`run ${ghost.id} does not exist`),
+    );
+  });
+
   it('lists exactly the SPEC columns of runs, in order, in the catalogue', async () => {
     expect(await runColumns(fx)).to.deep.equal(SPEC_COLUMNS);
   });
