@@ -35,6 +35,7 @@ export class ClusterNodeSlots implements NodeSlotGate {
   private loads: Record<string, number> = {};
   /** Slots this member holds, per node. */
   private readonly held = new Map<string, number>();
+  private refreshing: Promise<void> | null = null;
 
   constructor(private readonly o: NodeSlotsOptions) {}
 
@@ -88,7 +89,13 @@ export class ClusterNodeSlots implements NodeSlotGate {
    * members' share: this member's own runs are counted live by the caller (placed runs may not
    * hold their slot yet, and a hundred placements of one fire would all see the same snapshot).
    */
-  async refreshLoads(): Promise<void> {
+  refreshLoads(): Promise<void> {
+    // Placements at the same moment share one read: it is as fresh for each of them.
+    this.refreshing ??= this.readLoads().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async readLoads(): Promise<void> {
     const loads = await this.o.store.nodeLoads();
     const others: Record<string, number> = {};
     for (const [node, n] of Object.entries(loads)) others[node] = Math.max(0, n - (this.held.get(node) ?? 0));

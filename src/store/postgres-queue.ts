@@ -34,7 +34,9 @@ export const QUEUE_SQL = {
   /** $1 member, $2 execution ids: their runs still to start become the member's. */
   claimRuns: `UPDATE runs SET member = $1 WHERE execution_id = ANY($2::text[])
     AND status = 'running' AND started_at IS NULL RETURNING ${FULL_RUN_COLUMNS}`,
-  end: 'DELETE FROM run_queue WHERE execution_id = $1',
+  /** One statement (its own transaction): the NOTIFY goes out at its commit, only when a row left. */
+  end: `WITH gone AS (DELETE FROM run_queue WHERE execution_id = $1 RETURNING 1)
+    SELECT pg_notify('${QUEUE_CHANNEL}', '') FROM gone LIMIT 1`,
   /** $1: job names; a job with nothing queued has no row. */
   activity: `SELECT job, count(*) AS executions,
     count(*) FILTER (WHERE taken_by IS NULL AND after_previous) AS waiting
@@ -45,8 +47,10 @@ export const QUEUE_SQL = {
       ON CONFLICT (node) DO UPDATE SET running = l.running + 1 WHERE l.running < $4
       RETURNING node)
     INSERT INTO node_slots (run_id, node, member, taken_at) SELECT $2, node, $3, $5 FROM bumped`,
-  releaseSlot: `WITH gone AS (DELETE FROM node_slots WHERE run_id = $1 RETURNING node)
-    UPDATE node_load l SET running = l.running - 1 FROM gone WHERE l.node = gone.node RETURNING l.node`,
+  releaseSlot: `WITH gone AS (DELETE FROM node_slots WHERE run_id = $1 RETURNING node),
+      freed AS (UPDATE node_load l SET running = l.running - 1 FROM gone WHERE l.node = gone.node
+        RETURNING l.node)
+    SELECT pg_notify('${SLOTS_CHANNEL}', '') FROM freed LIMIT 1`,
   loads: 'SELECT node, running FROM node_load WHERE running > 0',
   /** $1 member: its slots (a crash left them) are given back. */
   releaseSlotsOf: `WITH gone AS (DELETE FROM node_slots WHERE member = $1 RETURNING node),
@@ -103,10 +107,7 @@ export abstract class PgQueueOps extends PgOutboxOps {
   }
 
   async endExecution(executionId: string): Promise<void> {
-    await this.s.atomically(async (s) => {
-      const { rowCount } = await s.query(QUEUE_SQL.end, [executionId]);
-      if (rowCount > 0) await s.query(QUEUE_SQL.notify, [QUEUE_CHANNEL, '']);
-    });
+    await this.s.query(QUEUE_SQL.end, [executionId]);
   }
 
   async queueActivity(jobs: readonly string[]): Promise<Map<string, QueueActivity>> {
@@ -125,10 +126,7 @@ export abstract class PgQueueOps extends PgOutboxOps {
   }
 
   async releaseNodeSlot(runId: string): Promise<void> {
-    await this.s.atomically(async (s) => {
-      const { rowCount } = await s.query(QUEUE_SQL.releaseSlot, [runId]);
-      if (rowCount > 0) await s.query(QUEUE_SQL.notify, [SLOTS_CHANNEL, '']);
-    });
+    await this.s.query(QUEUE_SQL.releaseSlot, [runId]);
   }
 
   async nodeLoads(): Promise<Record<string, number>> {
