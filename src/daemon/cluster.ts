@@ -381,8 +381,10 @@ export class PostgresMembership implements Membership {
     if (this.watchdog) clearTimeout(this.watchdog);
     const wait = Math.max(0, this.claimUntil - this.monotonic());
     this.watchdog = setTimeout(() => {
-      if (this.role === 'leader' && this.monotonic() >= this.claimUntil)
-        this.transition(() => this.follow('the lease could not be renewed in time'));
+      if (this.role !== 'leader') return;
+      // Timers are set from the event loop's cached time and can fire a little early: look again.
+      if (this.monotonic() < this.claimUntil) return this.armWatchdog();
+      this.transition(() => this.follow('the lease could not be renewed in time'));
     }, wait);
     this.watchdog.unref();
   }

@@ -103,11 +103,14 @@ export class ConfigApplier {
       message: `${what} could not be applied (${reason}); the previous state stays active, retrying in ${Math.round(delayMs / 1000)} s`,
       severity: 'error',
     });
-    this.opts.config.setApplyProblems([
-      ...files.map((f) => problem(f, 'this job')),
-      ...removed.map((f) => problem(f, 'the removal of this job')),
-      ...(prepared ? [] : [problem('(config)', 'the config change')]),
-    ]);
+    this.opts.config.setApplyProblems(
+      [
+        ...files.map((f) => problem(f, 'this job')),
+        ...removed.map((f) => problem(f, 'the removal of this job')),
+        ...(prepared ? [] : [problem('(config)', 'the config change')]),
+      ],
+      reason,
+    );
     this.retryTimer = setTimeout(() => this.latest && void this.apply(this.latest), delayMs);
     this.retryTimer.unref();
   }

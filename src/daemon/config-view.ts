@@ -31,6 +31,7 @@ export class ConfigView {
   private problems: ConfigProblem[] = [];
   private compileProblems: ConfigProblem[] = [];
   private applyProblems: ConfigProblem[] = [];
+  private applyFailure = '';
 
   constructor(
     private readonly timezone: string,
@@ -67,9 +68,15 @@ export class ConfigView {
     this.applyProblems = [];
   }
 
-  /** A prepared change that could not be made: listed with the config errors until one is. */
-  setApplyProblems(problems: ConfigProblem[]): void {
+  /** A prepared change that could not be made (`reason`): listed with the config errors until one is. */
+  setApplyProblems(problems: ConfigProblem[], reason: string): void {
     this.applyProblems = problems;
+    this.applyFailure = reason;
+  }
+
+  /** Why the file's last change could not be applied (the store refused it), if that is its problem. */
+  applyFailureOf(file: string): string | undefined {
+    return this.applyProblems.some((p) => p.file === file) ? this.applyFailure : undefined;
   }
 
   nodeMap(): ReadonlyMap<string, NodeDef> {

@@ -156,6 +156,7 @@ export class DaemonControlImpl implements DaemonControl {
       await writeAtomically(file, checked.text);
       await this.deps.reload(file);
       const problems = this.loadProblems(file);
+      const refused = this.deps.config.applyFailureOf(file);
       if (problems.length === 0 && this.deps.jobs.job(name)?.file === file) {
         await this.share(name, file, checked.text, previous);
         return { ok: true, created, job: (await this.getJob(name)) ?? null };
@@ -163,7 +164,12 @@ export class DaemonControlImpl implements DaemonControl {
       if (previous === null) await rm(file, { force: true });
       else await writeAtomically(file, previous);
       await this.deps.reload(file);
-      return { ok: false, problems: problems.length > 0 ? problems : [notLoaded(file, name)] };
+      if (refused === undefined && problems.length > 0) return { ok: false, problems };
+      // A valid file that did not load: applying it failed (the store refused the job's state).
+      throw new ControlError(
+        'unavailable',
+        `job ${name}: the file is valid but the daemon could not apply it (${refused ?? 'it did not load'}); nothing changed, retry when the database answers`,
+      );
     });
   }
 
@@ -425,11 +431,6 @@ function sameState(a: ViewState, b: ViewState): boolean {
     a.nextAt.length === b.nextAt.length &&
     a.nextAt.every((at, i) => at === b.nextAt[i])
   );
-}
-
-function notLoaded(file: string, name: string): ConfigProblem {
-  const message = `job "${name}" was written but did not load; the file is restored (see GET /api/v1/config/errors)`;
-  return { file, line: 1, column: 1, path: '$', message, severity: 'error' };
 }
 
 /** Descriptions are built once per compiled schedule: job lists show one per job on every page. */

@@ -89,7 +89,7 @@ describe('daemon: PUT and DELETE of a job answer once the change is active', fun
   });
 
   // Slow (~35 s): while SQLite stays locked every store write blocks the loop for the busy timeout.
-  it('a PUT that cannot be applied answers 400 and leaves the file as it was', async () => {
+  it('a PUT the store cannot take answers 503 (retry later) and leaves the file as it was', async () => {
     await start();
     const blocker = new Database(env.dbPath);
     blocker.exec('BEGIN IMMEDIATE');
@@ -100,8 +100,8 @@ describe('daemon: PUT and DELETE of a job answer once the change is active', fun
       blocker.exec('ROLLBACK');
       blocker.close();
     }
-    expect(put.status).to.equal(400);
-    expect(JSON.stringify(put.json)).to.match(/could not be applied/);
+    expect(put.status).to.equal(503);
+    expect(JSON.stringify(put.json)).to.match(/could not apply it/);
     expect(existsSync(join(env.jobsDir, 'blocked.json'))).to.equal(false);
     expect((await call('GET', '/api/v1/jobs/blocked')).status).to.equal(404);
   });
