@@ -27,13 +27,8 @@ import { isHostKeyError, watchKnownHosts } from './known-hosts-watch.js';
 import { NodeHealthTracker } from './node-health.js';
 import { NodeLoadBook } from './node-load.js';
 import type { ClusterNodeSlots } from './node-slots.js';
-import {
-  LocalMembership,
-  PostgresMembership,
-  type LeadershipHandlers,
-  type Membership,
-  type SelfInfo,
-} from './cluster.js';
+import { LocalMembership, type LeadershipHandlers, type Membership, type SelfInfo } from './cluster.js';
+import { PostgresMembership } from './postgres-membership.js';
 import { checkLeaseSettings, memberIdOf, type DaemonOptions } from './options.js';
 import type { ResourceBroker } from './resource-broker.js';
 import { rerunOfLost } from './run-records.js';
