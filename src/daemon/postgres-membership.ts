@@ -9,16 +9,7 @@
  * between two leaders go through each job's `catch_up` policy, as after a restart.
  */
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../core/log.js';
-import type { Millis, RunRecord } from '../core/types.js';
-import {
-  NotLeaderError,
-  type ClaimFence,
-  type ClusterStore,
-  type LeaseState,
-  type RerunOf,
-} from '../store/async-store.js';
-import type { OutboxEntry } from '../store/store.js';
+import { NotLeaderError, type ClaimFence, type LeaseState } from '../store/async-store.js';
 import {
   DEAD_LISTED_MS,
   type ClusterHealth,
@@ -27,26 +18,17 @@ import {
   type Role,
   type SelfInfo,
 } from './cluster.js';
-import { DeadMembers, memberInfo, refuseTakenMemberId } from './cluster-members.js';
+import { DeadMembers, memberInfo, refuseTakenMemberId, type DeadMembersOptions } from './cluster-members.js';
 import { clusterViewOf, type ClusterView } from './cluster-view.js';
 import { ConfigMatch } from './config-match.js';
 
 /** After another holder's lease expires, how long a follower waits before trying to take it. */
 const LEASE_EXPIRY_SLACK_MS = 50;
 
-export interface PostgresMembershipOptions {
-  cluster: ClusterStore;
+/** The dead members' duties take the same store, TTL, logger, clock and lost-run callbacks. */
+export interface PostgresMembershipOptions extends Omit<DeadMembersOptions, 'selfId' | 'monotonic'> {
   self: SelfInfo;
-  ttlMs: number;
   renewMs: number;
-  logger: Logger;
-  now: () => Millis;
-  /** Outbox entries of a run recorded lost (ES, notifications). */
-  outboxFor: (run: RunRecord) => OutboxEntry[];
-  /** Runs of dead members just recorded lost (wake the outbox services). */
-  onLost?: (runs: RunRecord[]) => void;
-  /** The new attempt of a lost run whose job opts in (`rerun_lost`), queued with the lost record. */
-  rerunOf?: RerunOf;
   /** Monotonic milliseconds (tests). */
   monotonic?: () => number;
 }
