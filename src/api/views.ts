@@ -1,5 +1,6 @@
 import type { ConfigProblem, JobDef, RunRecord, ScheduleSpec } from '../core/types.js';
 import { isoUtc } from '../core/types.js';
+import { runFactsJson, type RunFactsJson } from '../core/run-facts.js';
 import type { JobView, NodeView } from '../daemon/control.js';
 import { PER_NODE_SUFFIX } from '../config/parse-resources.js';
 import type { DependencyView } from '../daemon/dependency-view.js';
@@ -12,17 +13,14 @@ import type { DependencyView } from '../daemon/dependency-view.js';
 type RunFactFields = 'parameters' | 'requestedBy' | 'parentRuns' | 'scriptSha256' | 'member';
 
 /** A run under the `runs` table's column names (the record names its later columns in camelCase). */
-export type RunDetailJson = Omit<RunRecord, RunFactFields> & {
-  parameters: Record<string, string> | null;
-  requested_by: string | null;
-  parent_runs: string[] | null;
-  script_sha256: string | null;
-  member: string | null;
-};
+export type RunDetailJson = Omit<RunRecord, RunFactFields> & RunFactsJson;
 
 export type RunSummaryJson = Omit<RunDetailJson, 'stdout' | 'stderr'>;
 
-/** Written out field by field: rest/spread copies made each row several times dearer. */
+/**
+ * Written out field by field: rest/spread copies of the whole record made each row several times
+ * dearer (the five facts are one small object, shared with the Elasticsearch document).
+ */
 export function runSummaryJson(run: RunRecord): RunSummaryJson {
   return {
     id: run.id,
@@ -41,11 +39,7 @@ export function runSummaryJson(run: RunRecord): RunSummaryJson {
     signal: run.signal,
     output_truncated: run.output_truncated,
     error: run.error,
-    parameters: run.parameters ?? null,
-    requested_by: run.requestedBy ?? null,
-    parent_runs: run.parentRuns ?? null,
-    script_sha256: run.scriptSha256 ?? null,
-    member: run.member ?? null,
+    ...runFactsJson(run),
   };
 }
 

@@ -11,26 +11,16 @@ import { startConfigSync } from './config-sync.js';
 import type { ConfigView } from './config-view.js';
 import type { DaemonControl } from './control.js';
 import { withDefaults, type DaemonOptions, type DaemonRuntime } from './options.js';
-import {
-  buildControl,
-  buildRunner,
-  buildScheduler,
-  loadJobs,
-  joinCluster,
-  leadershipOf,
-  lockDatabase,
-  markLost,
-  openConfig,
-  openStorage,
-  outboxOf,
-  startNodeHealth,
-  wireConfig,
-  type Base,
-} from './parts.js';
+import { lockDatabase, markLost, openStorage, outboxOf, type Base, type OutboxFor } from './parts.js';
+import { joinCluster, leadershipOf } from './parts-cluster.js';
+import { loadJobs, openConfig, wireConfig, type Config } from './parts-config.js';
+import { buildControl } from './parts-control.js';
+import { startNodeHealth, type Nodes } from './parts-nodes.js';
+import { buildNodeSlots, startRunQueue } from './parts-queue.js';
+import { buildRunner, buildScheduler } from './parts-runs.js';
 import { openResources } from './resource-part.js';
 import { startDependencies } from './dependencies.js';
 import type { ClusterNodeSlots } from './node-slots.js';
-import { buildNodeSlots, startRunQueue } from './parts-queue.js';
 import { startRetention } from './retention.js';
 import { startServices, type Services } from './services.js';
 import type { JobTable } from './job-table.js';
@@ -64,18 +54,11 @@ export async function startDaemon(
   runtime: DaemonTestRuntime = {},
 ): Promise<Daemon> {
   const base = baseOf(withDefaults(partial), runtime);
-  const { options, logger } = base;
-  const onCleanupError = (name: string, err: unknown) =>
-    logger.error({ err, step: name }, 'shutdown step failed');
   try {
-    lockDatabase(base);
-    const config = await openConfig(base);
-    const store = await openStorage(base);
-    const jobs = await loadJobs(base, config, store);
-    const outboxFor = outboxOf(options);
+    const { config, store, jobs } = await openState(base);
+    const outboxFor = outboxOf(base.options);
     // Runs finished and notices queued ring it; the outbox services listen once started.
     const bell = new Bell();
-    const finished = new Bell<RunRecord>();
     const nodes = startNodeHealth(base, { store, config: config.view, bell, executor: runtime.executor });
     const membership = await joinCluster(base, {
       ...{ store, jobs, config, outboxFor },
@@ -83,49 +66,29 @@ export async function startDaemon(
       onLost: () => bell.ring(),
     });
     const lost = await markLost(base, store, jobs, outboxFor, membership.memberId);
-    const resources = await openResources(base, { store, config: config.view });
-    const random = runtime.random ?? Math.random;
-    const slots = buildNodeSlots(base, store, membership.memberId);
-    const queued = new Bell();
-    const runner = buildRunner(base, {
-      ...{ store, config: config.view, jobs, nodes, outboxFor, bell, finished, random },
-      ...{ membership, resources, slots, queued },
+    const execution = await buildExecution(base, runtime, {
+      store,
+      config,
+      jobs,
+      nodes,
+      outboxFor,
+      bell,
+      membership,
     });
-    const scheduler = buildScheduler(base, jobs, runner, membership);
+    const { runner, scheduler, finished } = execution;
     const applied = wireConfig(base, { config, jobs, scheduler, nodes });
     const rounds = startDependencies(base, { store, jobs, runner, finished, config: config.source, applied });
     const member = membership.memberId;
     const shared = await startConfigSync(base, { store, jobs, source: config.source, applied, member });
-    const parts = {
-      ...{ store, config, jobs, scheduler, runner, nodes, membership, applied },
-      ...{ resources, rounds, shared, slots, queued },
-    };
+    const parts = { ...execution, store, config, jobs, nodes, membership, applied, rounds, shared };
     const control = buildControl(base, parts);
-    const services = await startServices(options, {
-      ...base,
-      store,
-      remindsHere: () => membership.health().role === 'leader',
-      control,
-      jobs: (name) => jobs.job(name),
-    });
-    base.cleanup.push('services', () => services.close());
-    bell.listen(() => services.wake());
+    const services = await startOutwardServices(base, { store, jobs, membership, control, bell });
     await startScheduling(base, parts);
     if (lost.length > 0) services.wake();
     logReady(base, jobs, config.view, services);
-    return {
-      options,
-      control,
-      store,
-      apiUrl: services.apiUrl,
-      reload: async () => {
-        await config.source.reloadAll();
-        await applied();
-      },
-      close: () => base.cleanup.run(onCleanupError),
-    };
+    return daemonOf(base, { control, store, services, config, applied });
   } catch (err) {
-    await base.cleanup.run(onCleanupError);
+    await closeParts(base);
     throw err;
   }
 }
@@ -139,6 +102,66 @@ function baseOf(options: DaemonOptions, runtime: DaemonRuntime): Base {
     metrics: new Metrics({ jobLabels: options.metricsJobLabels }),
     cleanup: new CleanupStack(),
   };
+}
+
+/** Runs the cleanup stack, logging (not throwing) the steps that fail. */
+function closeParts(base: Base): Promise<void> {
+  return base.cleanup.run((name, err) => base.logger.error({ err, step: name }, 'shutdown step failed'));
+}
+
+/** The database lock, the config source, the store and the job table loaded from both. */
+async function openState(base: Base): Promise<{ config: Config; store: AsyncStore; jobs: JobTable }> {
+  lockDatabase(base);
+  const config = await openConfig(base);
+  const store = await openStorage(base);
+  const jobs = await loadJobs(base, config, store);
+  return { config, store, jobs };
+}
+
+/** Resource pools, node slots, the runner and the scheduler: what fires and executes runs. */
+async function buildExecution(
+  base: Base,
+  runtime: DaemonRuntime,
+  deps: {
+    store: AsyncStore;
+    config: Config;
+    jobs: JobTable;
+    nodes: Nodes;
+    outboxFor: OutboxFor;
+    bell: Bell;
+    membership: Membership;
+  },
+) {
+  const { store, config, jobs, nodes, outboxFor, bell, membership } = deps;
+  const finished = new Bell<RunRecord>();
+  const resources = await openResources(base, { store, config: config.view });
+  const random = runtime.random ?? Math.random;
+  const slots = buildNodeSlots(base, store, membership.memberId);
+  const queued = new Bell();
+  const runner = buildRunner(base, {
+    ...{ store, config: config.view, jobs, nodes, outboxFor, bell, finished, random },
+    ...{ membership, resources, slots, queued },
+  });
+  const scheduler = buildScheduler(base, jobs, runner, membership);
+  return { finished, resources, slots, queued, runner, scheduler };
+}
+
+/** The outward-facing services (REST API, Elasticsearch shipper, notifier), woken by the bell. */
+async function startOutwardServices(
+  base: Base,
+  deps: { store: AsyncStore; jobs: JobTable; membership: Membership; control: DaemonControl; bell: Bell },
+): Promise<Services> {
+  const { store, jobs, membership, control } = deps;
+  const services = await startServices(base.options, {
+    ...base,
+    store,
+    remindsHere: () => membership.health().role === 'leader',
+    control,
+    jobs: (name) => jobs.job(name),
+  });
+  base.cleanup.push('services', () => services.close());
+  deps.bell.listen(() => services.wake());
+  return services;
 }
 
 /**
@@ -173,4 +196,28 @@ async function startScheduling(
 function logReady(base: Base, jobs: JobTable, config: ConfigView, services: Services): void {
   const ready = { jobs: jobs.jobs().length, nodes: config.nodeMap().size, api: services.apiUrl };
   base.logger.info(ready, 'distcron ready');
+}
+
+/** The handle startDaemon returns: reload re-reads the whole config and waits until it is applied. */
+function daemonOf(
+  base: Base,
+  parts: {
+    control: DaemonControl;
+    store: AsyncStore;
+    services: Services;
+    config: Config;
+    applied: () => Promise<void>;
+  },
+): Daemon {
+  return {
+    options: base.options,
+    control: parts.control,
+    store: parts.store,
+    apiUrl: parts.services.apiUrl,
+    reload: async () => {
+      await parts.config.source.reloadAll();
+      await parts.applied();
+    },
+    close: () => closeParts(base),
+  };
 }

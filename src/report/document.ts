@@ -1,3 +1,4 @@
+import { runFactsJson, type RunFactsJson } from '../core/run-facts.js';
 import type { RunRecord } from '../core/types.js';
 import type { EsRunPayload } from './outbox.js';
 
@@ -12,7 +13,7 @@ export const MAX_REPORT_OUTPUT_CHARS = 32 * 1024;
 const ELISION = '\n[... distcron: output elided in report ...]\n';
 
 /** One run as Elasticsearch stores it (SPEC §9); field names match the index template. */
-export interface EsRunDocument {
+export interface EsRunDocument extends RunFactsJson {
   '@timestamp': string;
   run_id: string;
   execution_id: string;
@@ -35,12 +36,6 @@ export interface EsRunDocument {
   error: string | null;
   tags: string[];
   description: string | null;
-  /** A manual run's parameter values (or a scheduled run's defaults); null when none are declared. */
-  parameters: Record<string, string> | null;
-  requested_by: string | null;
-  parent_runs: string[] | null;
-  script_sha256: string | null;
-  member: string | null;
 }
 
 /** The report time of a run: its start, else its scheduled instant, else when it finished. */
@@ -91,11 +86,7 @@ export function runToDocument(payload: EsRunPayload): EsRunDocument {
     error: run.error,
     tags: payload.tags,
     description: payload.description,
-    parameters: run.parameters ?? null,
-    requested_by: run.requestedBy ?? null,
-    parent_runs: run.parentRuns ?? null,
-    script_sha256: run.scriptSha256 ?? null,
-    member: run.member ?? null,
+    ...runFactsJson(run),
   };
 }
 

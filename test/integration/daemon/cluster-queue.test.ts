@@ -8,8 +8,8 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import type pg from 'pg';
 import { DaemonEnv } from '../../harness/daemon-env.js';
-import { DaemonProcess, waitFor } from '../../harness/daemon-process.js';
-import { freePort } from '../../harness/ports.js';
+import { spawnMember, type Member } from '../../harness/cluster-members.js';
+import { waitFor } from '../../harness/daemon-process.js';
 import { postgresMissingReason, type TestPostgres } from '../../harness/postgres.js';
 import { skipSuite } from '../../harness/skip.js';
 import { sharedPostgres } from '../store/stores.js';
@@ -27,12 +27,6 @@ interface Row {
   member: string | null;
   started_at: string | null;
   finished_at: string | null;
-}
-
-interface Member {
-  id: string;
-  listen: string;
-  proc: DaemonProcess;
 }
 
 async function post(listen: string, path: string, body: object = {}): Promise<{ runIds: string[] }> {
@@ -77,23 +71,11 @@ describe('cluster: a shared run queue every member executes', function () {
     [...members.values()].filter((m) => m.proc.child.exitCode === null && !m.proc.child.killed);
 
   const spawn = async (id: string): Promise<Member> => {
-    const listen = members.get(id)?.listen ?? `127.0.0.1:${await freePort()}`;
-    const proc = new DaemonProcess([
-      ...['--db', server.url(database), '--db-pool-size', '4', '--member-id', id],
-      ...['--jobs-dir', env.jobsDir, '--nodes-dir', env.nodesDir, '--listen', listen],
-      ...[
-        '--timezone',
-        'UTC',
-        '--shutdown-grace',
-        '1s',
-        '--no-ui',
-        '--lease-ttl',
-        '3s',
-        '--lease-renew',
-        '1s',
-      ],
-    ]);
-    const member = { id, listen, proc };
+    const member = await spawnMember(id, {
+      ...{ url: server.url(database), env, poolSize: 4 },
+      listen: members.get(id)?.listen,
+    });
+    const { listen } = member;
     members.set(id, member);
     await waitFor(`member ${id} answering`, async () => {
       const res = await fetch(`http://${listen}/healthz`).catch(() => null);

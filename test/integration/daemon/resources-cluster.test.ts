@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { DaemonEnv } from '../../harness/daemon-env.js';
-import { DaemonProcess, waitFor } from '../../harness/daemon-process.js';
-import { freePort } from '../../harness/ports.js';
+import { startMembers, type Member } from '../../harness/cluster-members.js';
+import { waitFor } from '../../harness/daemon-process.js';
 import { postgresMissingReason, type TestPostgres } from '../../harness/postgres.js';
 import { skipSuite } from '../../harness/skip.js';
 import { sharedPostgres } from '../store/stores.js';
@@ -27,7 +27,7 @@ describe('resource pools: cluster-wide on PostgreSQL', function () {
   let env: DaemonEnv;
   let database: string;
   let pool: pg.Pool;
-  const members: { id: string; listen: string; proc: DaemonProcess }[] = [];
+  const members: Member[] = [];
 
   before(async function () {
     const reason = postgresMissingReason();
@@ -46,26 +46,7 @@ describe('resource pools: cluster-wide on PostgreSQL', function () {
     database = server.createDatabase('pools');
     const { default: pgModule } = await import('pg');
     pool = new pgModule.Pool({ connectionString: server.url(database), max: 2 });
-    for (const id of ['m1', 'm2']) {
-      const listen = `127.0.0.1:${await freePort()}`;
-      const proc = new DaemonProcess([
-        ...['--db', server.url(database), '--db-pool-size', '3', '--member-id', id],
-        ...['--jobs-dir', env.jobsDir, '--nodes-dir', env.nodesDir, '--listen', listen],
-        ...[
-          '--timezone',
-          'UTC',
-          '--shutdown-grace',
-          '1s',
-          '--no-ui',
-          '--lease-ttl',
-          '3s',
-          '--lease-renew',
-          '1s',
-        ],
-      ]);
-      members.push({ id, listen, proc });
-    }
-    for (const m of members) await waitFor(`${m.id} ready`, () => m.proc.log.includes('distcron ready'));
+    members.push(...(await startMembers(['m1', 'm2'], { url: server.url(database), env, poolSize: 3 })));
   });
 
   after(async () => {

@@ -4,50 +4,31 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import type { RunRecord } from '../../../src/core/types.js';
-import { DaemonEnv } from '../../harness/daemon-env.js';
 import { DaemonProcess, readRuns, waitFor } from '../../harness/daemon-process.js';
+import { localDaemonPerTest } from '../../harness/local-daemon.js';
 
 /** Real daemon processes on a SQLite file, local nodes, pools in the default resources.d. */
 describe('daemon: shared resource pools (resources.d)', function () {
   this.timeout(120_000);
-  let env: DaemonEnv;
-  let daemon: DaemonProcess | null = null;
-  let marker: string;
-
-  beforeEach(() => {
-    env = new DaemonEnv();
-    env.writeNode('local', { roles: ['local'], connection_type: 'local' });
-    marker = `distcron-pools-${process.pid}-${Date.now()}`;
-  });
-
-  afterEach(async () => {
-    if (daemon && daemon.child.exitCode === null) daemon.kill('SIGKILL');
-    try {
-      execFileSync('pkill', ['-9', '-f', marker]);
-    } catch {
-      // nothing left, as it should be
-    }
-    await env.cleanup();
-  });
+  const local = localDaemonPerTest('distcron-pools');
 
   function writePool(name: string, body: object): void {
-    mkdirSync(join(env.dir, 'resources.d'), { recursive: true });
-    writeFileSync(join(env.dir, 'resources.d', `${name}.json`), JSON.stringify(body));
+    mkdirSync(join(local.env.dir, 'resources.d'), { recursive: true });
+    writeFileSync(join(local.env.dir, 'resources.d', `${name}.json`), JSON.stringify(body));
   }
 
   function everySecond(seconds: number, extra: object = {}): object {
     return {
       policy: { select: 'any', roles: ['local'] },
       schedule: '* * * * * *',
-      command: ['sh', '-c', `sleep ${seconds}`, marker],
+      command: ['sh', '-c', `sleep ${seconds}`, local.marker],
       catch_up: 'skip',
       ...extra,
     };
   }
 
   async function start(...extra: string[]): Promise<DaemonProcess> {
-    const proc = new DaemonProcess(env.processArgs(...extra));
-    daemon = proc;
+    const proc = local.spawn(local.env.processArgs(...extra));
     await waitFor('the daemon to be ready', () => proc.log.includes('distcron ready'));
     return proc;
   }
@@ -69,10 +50,11 @@ describe('daemon: shared resource pools (resources.d)', function () {
 
   it('a pool of capacity 1 shared by two jobs never has two holders, and serves waiters in order', async () => {
     writePool('db-conn', { capacity: 1 });
-    for (const name of ['a', 'b']) env.writeJob(name, everySecond(1.5, { resources: { 'db-conn': 1 } }));
+    for (const name of ['a', 'b'])
+      local.env.writeJob(name, everySecond(1.5, { resources: { 'db-conn': 1 } }));
     await runFor(9_000);
 
-    const runs = [...readRuns(env.dbPath, 'a'), ...readRuns(env.dbPath, 'b')];
+    const runs = [...readRuns(local.env.dbPath, 'a'), ...readRuns(local.env.dbPath, 'b')];
     const ran = started(runs).sort((x, y) => ms(x.started_at) - ms(y.started_at));
     expect(ran.length, 'runs that held the pool').to.be.at.least(4);
     expect(new Set(ran.map((r) => r.job))).to.deep.equal(new Set(['a', 'b']));
@@ -89,16 +71,16 @@ describe('daemon: shared resource pools (resources.d)', function () {
 
   it('a run that waits longer than "resource_wait" is recorded skipped, naming the pool', async () => {
     writePool('backup-window', { capacity: 1 });
-    env.writeJob('hog', everySecond(30, { resources: { 'backup-window': 1 }, overlap: 'skip' }));
-    env.writeJob('eager', everySecond(0, { resources: { 'backup-window': 1 }, resource_wait: '1s' }));
+    local.env.writeJob('hog', everySecond(30, { resources: { 'backup-window': 1 }, overlap: 'skip' }));
+    local.env.writeJob('eager', everySecond(0, { resources: { 'backup-window': 1 }, resource_wait: '1s' }));
     const proc = await start('--shutdown-grace', '0s');
     await waitFor(
       'two runs skipped for resources',
-      () => readRuns(env.dbPath, 'eager').filter((r) => r.error?.includes('resource_wait')).length >= 2,
+      () => readRuns(local.env.dbPath, 'eager').filter((r) => r.error?.includes('resource_wait')).length >= 2,
     );
     await stop(proc);
 
-    const eager = readRuns(env.dbPath, 'eager');
+    const eager = readRuns(local.env.dbPath, 'eager');
     const skipped = eager.filter((r) => r.error?.includes('resource_wait'));
     for (const run of skipped) {
       expect(run.status).to.equal('skipped');
@@ -111,10 +93,10 @@ describe('daemon: shared resource pools (resources.d)', function () {
 
   it('a pool of 5 per minute never lets more than 5 runs start in any 60 s window', async () => {
     writePool('api-quota', { per_minute: 5 });
-    env.writeJob('ping', everySecond(0, { resources: { 'api-quota': 1 }, resource_wait: '2s' }));
+    local.env.writeJob('ping', everySecond(0, { resources: { 'api-quota': 1 }, resource_wait: '2s' }));
     await runFor(20_000);
 
-    const runs = readRuns(env.dbPath, 'ping');
+    const runs = readRuns(local.env.dbPath, 'ping');
     const starts = started(runs)
       .map((r) => ms(r.started_at))
       .sort((x, y) => x - y);
@@ -125,15 +107,15 @@ describe('daemon: shared resource pools (resources.d)', function () {
   });
 
   it('a "<pool>@{node}" key gives each host its own pool of the declared size', async () => {
-    env.writeNode('n1', { roles: ['io'], connection_type: 'local' });
-    env.writeNode('n2', { roles: ['io'], connection_type: 'local' });
+    local.env.writeNode('n1', { roles: ['io'], connection_type: 'local' });
+    local.env.writeNode('n2', { roles: ['io'], connection_type: 'local' });
     writePool('nightly-io', { capacity: 1 });
     const perHost = { policy: { select: 'all', roles: ['io'] }, resources: { 'nightly-io@{node}': 1 } };
-    env.writeJob('x', everySecond(1.5, perHost));
-    env.writeJob('y', everySecond(1.5, perHost));
+    local.env.writeJob('x', everySecond(1.5, perHost));
+    local.env.writeJob('y', everySecond(1.5, perHost));
     await runFor(8_000);
 
-    const ran = started([...readRuns(env.dbPath, 'x'), ...readRuns(env.dbPath, 'y')]);
+    const ran = started([...readRuns(local.env.dbPath, 'x'), ...readRuns(local.env.dbPath, 'y')]);
     for (const node of ['n1', 'n2']) {
       const onNode = ran.filter((r) => r.node === node).sort((a, b) => ms(a.started_at) - ms(b.started_at));
       expect(onNode.length, `runs on ${node}`).to.be.at.least(3);
@@ -155,25 +137,24 @@ describe('daemon: shared resource pools (resources.d)', function () {
 
   it('after kill -9 while a run holds a pool, the restarted daemon frees it', async () => {
     writePool('lock', { capacity: 1 });
-    env.writeJob('holder', everySecond(300, { resources: { lock: 1 } }));
-    const first = new DaemonProcess(env.processArgs());
-    daemon = first;
+    local.env.writeJob('holder', everySecond(300, { resources: { lock: 1 } }));
+    const first = local.spawn(local.env.processArgs());
     const held = await waitFor('a run holding the pool', () =>
-      readRuns(env.dbPath, 'holder').find((r) => r.status === 'running' && r.started_at),
+      readRuns(local.env.dbPath, 'holder').find((r) => r.status === 'running' && r.started_at),
     );
-    expect(holdingsOf(env.dbPath).map((h) => h.run_id)).to.deep.equal([held.id]);
+    expect(holdingsOf(local.env.dbPath).map((h) => h.run_id)).to.deep.equal([held.id]);
     first.kill('SIGKILL');
     await first.exited;
-    execFileSync('pkill', ['-9', '-f', marker]);
-    env.removeJob('holder');
-    env.writeJob('next', everySecond(0, { resources: { lock: 1 }, resource_wait: '5s' }));
+    execFileSync('pkill', ['-9', '-f', local.marker]);
+    local.env.removeJob('holder');
+    local.env.writeJob('next', everySecond(0, { resources: { lock: 1 }, resource_wait: '5s' }));
 
-    daemon = new DaemonProcess(env.processArgs());
+    local.spawn(local.env.processArgs());
     await waitFor('a run of the next job after the restart', () =>
-      readRuns(env.dbPath, 'next').find((r) => r.status === 'succeeded'),
+      readRuns(local.env.dbPath, 'next').find((r) => r.status === 'succeeded'),
     );
-    expect(readRuns(env.dbPath, 'holder').find((r) => r.id === held.id)?.status).to.equal('lost');
-    expect(holdingsOf(env.dbPath).map((h) => h.run_id)).to.not.include(held.id);
+    expect(readRuns(local.env.dbPath, 'holder').find((r) => r.id === held.id)?.status).to.equal('lost');
+    expect(holdingsOf(local.env.dbPath).map((h) => h.run_id)).to.not.include(held.id);
   });
 });
 

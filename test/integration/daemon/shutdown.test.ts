@@ -1,41 +1,23 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { DaemonEnv } from '../../harness/daemon-env.js';
-import { DaemonProcess, readRuns, waitFor } from '../../harness/daemon-process.js';
+import { readRuns, waitFor } from '../../harness/daemon-process.js';
+import { localDaemonPerTest } from '../../harness/local-daemon.js';
 import { freePort } from '../../harness/ports.js';
 
 /** SIGTERM on a real daemon process while runs are in flight; outcomes read back from SQLite. */
 describe('daemon process: shutdown keeps every outcome', function () {
   this.timeout(90_000);
-  let env: DaemonEnv;
-  let daemon: DaemonProcess | null = null;
-  let marker: string;
-
-  beforeEach(() => {
-    env = new DaemonEnv();
-    env.writeNode('local', { roles: ['local'], connection_type: 'local' });
-    marker = `distcron-shutdown-${process.pid}-${Date.now()}`;
-  });
-  afterEach(async () => {
-    if (daemon && daemon.child.exitCode === null) daemon.kill('SIGKILL');
-    try {
-      execFileSync('pkill', ['-9', '-f', marker]);
-    } catch {
-      // nothing left, as it should be
-    }
-    await env.cleanup();
-  });
+  const local = localDaemonPerTest('distcron-shutdown');
 
   it('refuses new manual runs with 503 while draining, then records the cancelled runs before exiting 0', async () => {
-    env.writeJob('long', {
+    local.env.writeJob('long', {
       policy: { select: 'any', roles: ['local'] },
       schedule: '@manual',
-      command: ['sh', '-c', 'sleep 300', marker],
+      command: ['sh', '-c', 'sleep 300', local.marker],
     });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    daemon = new DaemonProcess([
-      ...['--jobs-dir', env.jobsDir, '--nodes-dir', env.nodesDir, '--db', env.dbPath],
+    const daemon = local.spawn([
+      ...['--jobs-dir', local.env.jobsDir, '--nodes-dir', local.env.nodesDir, '--db', local.env.dbPath],
       ...['--listen', `127.0.0.1:${port}`, '--timezone', 'UTC', '--shutdown-grace', '4s'],
     ]);
     const run = () =>
@@ -55,7 +37,7 @@ describe('daemon process: shutdown keeps every outcome', function () {
     }
     for (let i = 0; i < 2; i++) expect((await run()).status).to.equal(202);
     await waitFor('two started runs', () => {
-      const runs = readRuns(env.dbPath, 'long');
+      const runs = readRuns(local.env.dbPath, 'long');
       return runs.length === 2 && runs.every((r) => r.status === 'running' && r.started_at);
     });
 
@@ -77,7 +59,7 @@ describe('daemon process: shutdown keeps every outcome', function () {
     expect(JSON.stringify(await refused!.json())).to.match(/shutting down/);
 
     expect(await daemon.exited).to.deep.equal({ code: 0, signal: null });
-    const runs = readRuns(env.dbPath, 'long');
+    const runs = readRuns(local.env.dbPath, 'long');
     expect(runs).to.have.length(2 + acceptedBeforeDrain);
     for (const r of runs) {
       expect(r.status).to.equal('cancelled');

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { resolveDaemonOptions } from '../../../src/cli/daemon-flags.js';
 import { silentLogger } from '../../../src/core/log.js';
-import { PostgresMembership, type LeadershipHandlers } from '../../../src/daemon/cluster.js';
+import type { LeadershipHandlers } from '../../../src/daemon/cluster.js';
+import { PostgresMembership } from '../../../src/daemon/postgres-membership.js';
 import { checkLeaseSettings, memberIdOf, withDefaults } from '../../../src/daemon/options.js';
 import { NotLeaderError, type ClusterStore, type LeaseState } from '../../../src/store/async-store.js';
 
