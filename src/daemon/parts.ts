@@ -20,6 +20,7 @@ import { openConfigSource, type ConfigSource } from './config-source.js';
 import { ConfigView } from './config-view.js';
 import type { SharedJobWrites } from './config-sync.js';
 import { DaemonControlImpl } from './control-impl.js';
+import { runCanceller } from './remote-cancel.js';
 import type { DependencyRounds } from './dependencies.js';
 import { createExecutors, tofuKnownHostsFileOf } from './executors.js';
 import { JobTable } from './job-table.js';
@@ -404,7 +405,7 @@ export function buildControl(
     runner: deps.runner,
     health: deps.nodes.health,
     jobsDir: base.options.jobsDir,
-    nodeInFlight: (name) => deps.nodes.load.load(name, true).inFlight,
+    cancel: runCanceller({ ...deps, clock: base.clock, member: deps.membership.memberId }),
     validateJobBody: (name, body) => source.validateJobBody(name, body, view.nodeMap()),
     isValidJobName: (name) => source.isValidJobName(name),
     membership: deps.membership,
