@@ -202,7 +202,7 @@ const node = obj({
   disabled: bool,
   status: { type: 'string', enum: ['up', 'down'] },
   max_concurrent_runs: int,
-  runs_in_flight: int,
+  runs_in_flight: { ...int, description: "Runs holding a slot of the node now, every cluster member's" },
   health: obj({ up: bool, last_error: nstr, last_checked_at: ndt, next_probe_at: ndt }),
 });
 

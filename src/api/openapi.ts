@@ -313,7 +313,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   'post /api/v1/runs/{id}/cancel': {
     operationId: 'cancelRun',
-    summary: 'Cancel a running run (its whole process tree is killed)',
+    summary:
+      'Cancel a running run wherever it executes (its whole process tree is killed); a run on another member, or queued, is cancelled by the member that executes it within about a second',
     tag: 'runs',
     role: 'operate',
     path: ['id'],

@@ -151,10 +151,10 @@ async function legacyJobView(ctx: RouteContext, req: Request): Promise<JobView> 
   return job;
 }
 
-function legacyNodeView(ctx: RouteContext, req: Request): NodeView {
+async function legacyNodeView(ctx: RouteContext, req: Request): Promise<NodeView> {
   readQuery(req, []);
   const name = pathParam(req, 'node');
-  const node = ctx.control.getNode(name);
+  const node = await ctx.control.getNode(name);
   if (!node) throw new ApiError(404, 'not_found', `api: no node named "${name}"`);
   return node;
 }
@@ -205,17 +205,17 @@ export const legacyRoutes: ApiRoute[] = [
     method: 'get',
     path: '/nodes',
     role: 'read',
-    handle: (ctx, req, res) => {
+    handle: async (ctx, req, res) => {
       readQuery(req, []);
       const base = origin(req);
-      res.json(ctx.control.listNodes().map((n) => legacyNode(n, base)));
+      res.json((await ctx.control.listNodes()).map((n) => legacyNode(n, base)));
     },
   },
   {
     method: 'get',
     path: '/nodes/:node',
     role: 'read',
-    handle: (ctx, req, res) => void res.json(legacyNode(legacyNodeView(ctx, req), origin(req))),
+    handle: async (ctx, req, res) => void res.json(legacyNode(await legacyNodeView(ctx, req), origin(req))),
   },
 ];
 

@@ -4,15 +4,15 @@ import { pathParam, readQuery } from './request.js';
 import { API_PREFIX, type ApiRoute, type RouteContext } from './routes.js';
 import { configProblemJson, nodeJson } from './views.js';
 
-function listNodes(ctx: RouteContext, req: Request, res: Response): void {
+async function listNodes(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   readQuery(req, []);
-  res.json({ nodes: ctx.control.listNodes().map(nodeJson) });
+  res.json({ nodes: (await ctx.control.listNodes()).map(nodeJson) });
 }
 
-function getNode(ctx: RouteContext, req: Request, res: Response): void {
+async function getNode(ctx: RouteContext, req: Request, res: Response): Promise<void> {
   readQuery(req, []);
   const name = pathParam(req, 'name');
-  const node = ctx.control.getNode(name);
+  const node = await ctx.control.getNode(name);
   if (!node) throw new ApiError(404, 'not_found', `api: no node named "${name}"`);
   res.json(nodeJson(node));
 }

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { RUN_STATUSES, TRIGGERS } from '../core/types.js';
 import { ControlError, type RunListFilter } from '../daemon/control.js';
+import type { Caller } from './auth.js';
 import { ApiError } from './errors.js';
 import { outputRoutes } from './routes-output.js';
 import { bodyObject, parseEnum, parseInstant, parseLimit, pathParam, readQuery } from './request.js';
@@ -80,7 +81,9 @@ async function cancelRun(ctx: RouteContext, req: Request, res: Response): Promis
   bodyObject(req.body, [], true);
   const id = runId(req);
   const run = await existingRun(ctx, id);
-  if (!ctx.control.cancelRun(id)) {
+  const caller = res.locals.caller as Caller | undefined;
+  // Executing on another member: a request in the store, answered 202 once stored there.
+  if (!(await ctx.control.cancelRun(id, caller?.name ?? null))) {
     // Read again: the run may have finished since the read above.
     const { status } = (await ctx.control.getRun(id)) ?? run;
     throw new ApiError(409, 'not_running', `api: run ${id} is not running (status ${status})`, { status });

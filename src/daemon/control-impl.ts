@@ -53,7 +53,8 @@ export interface ControlDeps {
   runner: Runner;
   health: NodeHealthTracker;
   jobsDir: string;
-  nodeInFlight: (node: string) => number;
+  /** Cancels a run wherever it executes (remote-cancel.ts); false when it is not running. */
+  cancel: (runId: string, requestedBy: string | null) => Promise<boolean>;
   /** Config-layer validation of an API body (same messages as `distcron validate`). */
   validateJobBody: (name: string, body: unknown) => { problems: ConfigProblem[]; text: string };
   isValidJobName: (name: string) => boolean;
@@ -281,21 +282,23 @@ export class DaemonControlImpl implements DaemonControl {
     else await this.deps.jobs.setEnabled(name, enabled);
   }
 
-  cancelRun(id: string): boolean {
-    return this.deps.runner.cancel(id);
+  cancelRun(id: string, requestedBy: string | null = null): Promise<boolean> {
+    return this.deps.cancel(id, requestedBy);
   }
 
   waitForRun(id: string, signal?: AbortSignal): Promise<RunRecord> {
     return this.deps.runner.waitForRun(id, signal);
   }
 
-  listNodes(): NodeView[] {
-    return [...this.deps.config.nodeMap().values()].map((n) => this.nodeView(n));
+  /** Runs in flight are the cluster's (every member's runs holding a slot of the node). */
+  async listNodes(): Promise<NodeView[]> {
+    const loads = await this.store.nodeLoads();
+    return [...this.deps.config.nodeMap().values()].map((n) => this.nodeView(n, loads));
   }
 
-  getNode(name: string): NodeView | undefined {
+  async getNode(name: string): Promise<NodeView | undefined> {
     const node = this.deps.config.nodeMap().get(name);
-    return node ? this.nodeView(node) : undefined;
+    return node ? this.nodeView(node, await this.store.nodeLoads()) : undefined;
   }
 
   configErrors() {
@@ -327,7 +330,7 @@ export class DaemonControlImpl implements DaemonControl {
 
   async metricsText(): Promise<{ contentType: string; text: string }> {
     const { metrics } = this;
-    const nodes = this.listNodes();
+    const nodes = await this.listNodes();
     const down = nodes.filter((n) => !n.health.up).length;
     metrics.nodesUp.set(nodes.length - down);
     metrics.nodesDown.set(down);
@@ -382,7 +385,7 @@ export class DaemonControlImpl implements DaemonControl {
     };
   }
 
-  private nodeView(node: NodeDef): NodeView {
+  private nodeView(node: NodeDef, loads: Readonly<Record<string, number>>): NodeView {
     const c = node.connection;
     return {
       name: node.name,
@@ -395,7 +398,7 @@ export class DaemonControlImpl implements DaemonControl {
       disabled: node.disabled,
       description: node.description,
       maxConcurrentRuns: node.maxConcurrentRuns,
-      runsInFlight: this.deps.nodeInFlight(node.name),
+      runsInFlight: loads[node.name] ?? 0,
       health: this.deps.health.view(node.name),
       definition: node,
     };

@@ -142,10 +142,14 @@ export interface DaemonControl {
   runAdhoc(request: AdhocRequest): Promise<AdhocStarted>;
   /** Persisted override; throws ControlError not_found. */
   setJobEnabled(name: string, enabled: boolean): Promise<void>;
-  /** false when the run is not running. */
-  cancelRun(id: string): boolean;
-  listNodes(): NodeView[];
-  getNode(name: string): NodeView | undefined;
+  /**
+   * Cancels the run wherever it executes (on another member: through a request in the store);
+   * resolves false when the run is not running. `requestedBy`: the API token's name.
+   */
+  cancelRun(id: string, requestedBy?: string | null): Promise<boolean>;
+  /** Each node's runs in flight are the cluster's, read from the store. */
+  listNodes(): Promise<NodeView[]>;
+  getNode(name: string): Promise<NodeView | undefined>;
   configErrors(): ConfigProblem[];
   /** Resource pools with holders and waiters, cluster-wide (SPEC §16); absent: no pools. */
   resources?(): Promise<PoolView[]>;

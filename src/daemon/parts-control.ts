@@ -7,6 +7,7 @@ import type { JobTable } from './job-table.js';
 import type { Base } from './parts.js';
 import type { Config } from './parts-config.js';
 import type { Nodes } from './parts-nodes.js';
+import { runCanceller } from './remote-cancel.js';
 import type { ResourceBroker } from './resource-broker.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
@@ -39,7 +40,7 @@ export function buildControl(
     runner: deps.runner,
     health: deps.nodes.health,
     jobsDir: base.options.jobsDir,
-    nodeInFlight: (name) => deps.nodes.load.load(name, true).inFlight,
+    cancel: runCanceller({ ...deps, clock: base.clock, member: deps.membership.memberId }),
     validateJobBody: (name, body) => source.validateJobBody(name, body, view.nodeMap()),
     isValidJobName: (name) => source.isValidJobName(name),
     membership: deps.membership,

@@ -2,12 +2,13 @@
  * The shared run queue's parts (SPEC §15), wired like those of parts.ts: the cluster-wide node
  * slots every attempt takes, and this member's queue worker, woken by work queued here, by the
  * store's notifications (PostgreSQL: another member queued work or gave a slot back) and by
- * its own poll.
+ * its own poll; and the watcher of cancel requests aimed at this member's runs.
  */
 import type { AsyncStore } from '../store/async-store.js';
 import type { Bell } from './bell.js';
 import { ClusterNodeSlots } from './node-slots.js';
 import type { Base } from './parts.js';
+import { CancelWatcher } from './remote-cancel.js';
 import { RunQueueWorker } from './run-queue.js';
 import type { Runner } from './runner.js';
 
@@ -35,15 +36,27 @@ export async function startRunQueue(
     execute: (taken) => deps.runner.executeTaken(taken),
   });
   deps.queued.listen(() => worker.wake());
+  const cancels = new CancelWatcher({
+    store: deps.store,
+    member: deps.member,
+    clock,
+    logger,
+    pollMs: options.queuePollMs,
+    abortLocal: (runId, reason) => deps.runner.cancel(runId, reason),
+    inFlight: () => worker.inFlight,
+  });
   const cluster = deps.store.cluster;
   if (cluster) {
-    const stopListening = await cluster.watchQueue(() => {
+    const onWake = () => {
       worker.wake();
       deps.slots.wake();
-    });
+    };
+    const stopListening = await cluster.watchQueue(onWake, () => cancels.wake());
     cleanup.push('run queue notifications', stopListening);
   }
   worker.start();
   cleanup.push('run queue', () => worker.close());
+  cancels.start();
+  cleanup.push('cancel requests', () => cancels.close());
   return worker;
 }

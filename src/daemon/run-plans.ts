@@ -204,6 +204,13 @@ export class RunPlans {
    */
   takenExecution(taken: TakenExecution, job: JobDef | string): Execution {
     const now = this.ctx.clock.now();
+    const cancelled = cancelledRuns(taken, now);
+    if (cancelled)
+      return {
+        job: typeof job === 'string' ? placeholderJob(taken.job) : job,
+        units: cancelled,
+        environment: {},
+      };
     if (typeof job === 'string') {
       const units = taken.runs.map((run) => ({ ...anyUnit(failedWithoutStart(run, 'error', job, now)) }));
       return { job: placeholderJob(taken.job), units, environment: {} };
@@ -298,6 +305,16 @@ export class RunPlans {
 
 function anyUnit(run: RunRecord): Unit {
   return { run, target: { kind: 'any', avoid: new Set() }, nodeKey: '*' };
+}
+
+/**
+ * A cancel asked of any run of a taken execution cancels all of it, never started: as a cancel
+ * of a run executing here aborts its whole execution (the runs share one abort signal).
+ */
+function cancelledRuns(taken: TakenExecution, now: Millis): Unit[] | null {
+  const reason = taken.cancels[0]?.reason;
+  if (reason === undefined) return null;
+  return taken.runs.map((run) => ({ ...anyUnit(failedWithoutStart(run, 'cancelled', reason, now)) }));
 }
 
 /** A taken run: `any` (no node yet) is placed when it starts; a node no longer configured here is an error. */

@@ -56,6 +56,22 @@ export interface QueueEntry {
 /** An execution a member took: its runs still to execute (`running`, not started). */
 export interface TakenExecution extends QueueEntry {
   runs: RunRecord[];
+  /** Cancels asked of those runs before they were taken: such runs are recorded, never started. */
+  cancels: CancelRequest[];
+}
+
+/**
+ * A cancel asked through one member's API of a run that does not execute there (SPEC §15): it
+ * waits in the store until the member executing the run (or taking it from the queue) acts on
+ * it, and is deleted when the run becomes final. It only ever stops a run, never starts one.
+ */
+export interface CancelRequest {
+  runId: string;
+  /** Recorded as the cancelled run's error. */
+  reason: string;
+  requestedAt: string;
+  /** The API token's name (null: no token). */
+  requestedBy: string | null;
 }
 
 /** A job's executions in the queue, cluster-wide (the overlap policy reads it). */
@@ -184,6 +200,13 @@ export interface StoreOps {
   releaseNodeSlot(runId: string): Promise<void>;
   /** Runs holding a slot per node, cluster-wide (nodes with none are left out). */
   nodeLoads(): Promise<Record<string, number>>;
+  /**
+   * Stores a cancel request of a `running` run (a second request keeps the first) and wakes the
+   * members; resolves false, storing nothing, when the run is final or unknown.
+   */
+  requestCancel(request: CancelRequest): Promise<boolean>;
+  /** The cancel requests of `member`'s runs that are still `running`. */
+  pendingCancels(member: string): Promise<CancelRequest[]>;
 
   /** Deletes at most `batch` final runs (and their output chunks) that finished before `before`; resolves how many. */
   pruneRuns(before: Millis, batch: number): Promise<number>;
@@ -258,10 +281,12 @@ export interface ClusterStore {
     rerunOf?: RerunOf,
   ): Promise<RunRecord[]>;
   /**
-   * Calls `onWake` when the run queue changed or a node slot was given back on any member
-   * (LISTEN on a connection of its own, reconnecting with backoff). Resolves a stop function.
+   * Calls `onWake` when the run queue changed or a node slot was given back on any member, and
+   * `onCancel` when a cancel was requested (LISTEN on a connection of its own, reconnecting with
+   * backoff; after a reconnect both are called, a notification may have been missed). Resolves
+   * a stop function.
    */
-  watchQueue(onWake: () => void): Promise<() => Promise<void>>;
+  watchQueue(onWake: () => void, onCancel?: () => void): Promise<() => Promise<void>>;
 }
 
 /** A job document written through the API and shared by the members (SPEC §15). */

@@ -255,6 +255,20 @@ CREATE TABLE node_slots (
 CREATE INDEX node_slots_member ON node_slots (member);
 `;
 
+/**
+ * A cancel asked of a run executing (or queued) on another member (SPEC §15). A table of its own,
+ * not columns of `runs`: `runs` keeps exactly the columns SPEC §8 lists for operators' queries,
+ * and a request lives only while its run is `running` (deleted when it becomes final).
+ */
+const RUN_CANCELS = `
+CREATE TABLE run_cancels (
+  run_id TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  requested_by TEXT
+) STRICT;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -273,6 +287,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'dependency rounds', sql: dependencyTablesSql('sqlite') },
   { version: 9, name: 'shared job documents, outbox delivery claims', sql: SHARED_CONFIG },
   { version: 10, name: 'run queue and node slots', sql: RUN_QUEUE },
+  { version: 11, name: 'run cancel requests', sql: RUN_CANCELS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

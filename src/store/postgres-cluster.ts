@@ -63,7 +63,7 @@ export class PgCluster implements ClusterStore {
     private readonly s: Session,
     private readonly ops: Pick<PgOps, 'markLostOfDeadMembers'>,
     /** Starts a LISTEN connection of its own (see postgres-listen.ts). */
-    private readonly listen: (onWake: () => void) => Promise<() => Promise<void>>,
+    private readonly listen: (onWake: () => void, onCancel?: () => void) => Promise<() => Promise<void>>,
   ) {}
 
   async heartbeat(m: MemberInfo): Promise<void> {
@@ -124,7 +124,7 @@ export class PgCluster implements ClusterStore {
     return this.ops.markLostOfDeadMembers(ttlMs, except, now, outboxFor, rerunOf);
   }
 
-  watchQueue(onWake: () => void): Promise<() => Promise<void>> {
-    return this.listen(onWake);
+  watchQueue(onWake: () => void, onCancel?: () => void): Promise<() => Promise<void>> {
+    return this.listen(onWake, onCancel);
   }
 }

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../core/log.js';
+import { CANCEL_CHANNEL } from './cancels-sql.js';
 import { QUEUE_CHANNEL, SLOTS_CHANNEL } from './postgres-queue.js';
 
 const FIRST_BACKOFF_MS = 500;
@@ -17,6 +18,8 @@ export interface ListenOptions {
   logger: Logger;
   connectTimeoutMs: number;
   onWake: () => void;
+  /** A cancel was requested on some member (the run may execute here). */
+  onCancel?: () => void;
 }
 
 /** Starts listening; resolves a stop function (idempotent) once the first attempt settled. */
@@ -41,7 +44,9 @@ class QueueListener {
       connectionString: this.o.url,
       connectionTimeoutMillis: this.o.connectTimeoutMs,
     });
-    client.on('notification', () => this.o.onWake());
+    client.on('notification', (msg) =>
+      msg.channel === CANCEL_CHANNEL ? this.o.onCancel?.() : this.o.onWake(),
+    );
     client.on('error', (err) => this.dropped(client, err));
     client.on('end', () => this.dropped(client, new Error('connection ended')));
     this.client = client;
@@ -49,6 +54,7 @@ class QueueListener {
       await client.connect();
       await client.query(`LISTEN ${QUEUE_CHANNEL}`);
       await client.query(`LISTEN ${SLOTS_CHANNEL}`);
+      await client.query(`LISTEN ${CANCEL_CHANNEL}`);
     } catch (err) {
       this.dropped(client, err);
       return;
@@ -57,6 +63,7 @@ class QueueListener {
     this.failing = false;
     this.backoffMs = FIRST_BACKOFF_MS;
     this.o.onWake();
+    this.o.onCancel?.();
   }
 
   private dropped(client: pg.Client, err: unknown): void {

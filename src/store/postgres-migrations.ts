@@ -225,6 +225,16 @@ CREATE TABLE node_slots (
 CREATE INDEX node_slots_member ON node_slots (member);
 `;
 
+/** Cancel requests of runs executing elsewhere (see migrations.ts RUN_CANCELS for why a table). */
+const RUN_CANCELS = `
+CREATE TABLE run_cancels (
+  run_id text COLLATE "C" PRIMARY KEY,
+  reason text NOT NULL,
+  requested_at text COLLATE "C" NOT NULL,
+  requested_by text
+);
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
@@ -250,6 +260,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'dependency rounds', sql: dependencyTablesSql('postgres') },
   { version: 9, name: 'shared job documents, outbox delivery claims', sql: SHARED_CONFIG },
   { version: 10, name: 'run queue and node slots', sql: RUN_QUEUE },
+  { version: 11, name: 'run cancel requests', sql: RUN_CANCELS },
 ];
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -11,6 +11,7 @@ import {
 } from './async-store.js';
 import { PgQueueOps } from './postgres-queue.js';
 import { QUEUE_CHANNEL, QUEUE_SQL } from './postgres-queue.js';
+import { PG_CANCELS_SQL } from './cancels-sql.js';
 import * as Pools from './postgres-resources.js';
 import type { ResourceHoldingRow, ResourceWaiterRow } from './resource-rows.js';
 import type { Session } from './postgres-session.js';
@@ -204,6 +205,7 @@ export class PgOps extends PgQueueOps implements StoreOps {
         s,
         kept.flatMap((f) => f.outbox),
       );
+      await s.query(PG_CANCELS_SQL.drop, [kept.map((f) => f.run.id)]);
     });
   }
 

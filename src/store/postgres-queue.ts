@@ -5,7 +5,16 @@
  * (delivered at commit), which a member's listening connection turns into a wake-up.
  */
 import { isoUtc } from '../core/types.js';
-import type { QueueActivity, QueueEntry, TakenExecution } from './async-store.js';
+import type { CancelRequest, QueueActivity, QueueEntry, TakenExecution } from './async-store.js';
+import {
+  CANCEL_CHANNEL,
+  PG_CANCELS_SQL,
+  cancelParams,
+  rowToCancel,
+  runIdsOf,
+  withCancels,
+  type CancelRow,
+} from './cancels-sql.js';
 import { PgOutboxOps } from './postgres-outbox.js';
 import type { Session } from './postgres-session.js';
 import { pgRowToRun, type PgRunRow } from './postgres-sql.js';
@@ -96,14 +105,31 @@ export abstract class PgQueueOps extends PgOutboxOps {
       rows.sort((a, b) => a.seq - b.seq);
       const ids = rows.map((r) => r.execution_id);
       const runs = (await s.query<PgRunRow>(QUEUE_SQL.claimRuns, [member, ids])).rows.map(pgRowToRun);
-      return rows.map((r) => ({
+      const taken = rows.map((r) => ({
         executionId: r.execution_id,
         job: r.job,
         afterPrevious: r.after_previous,
         jobDef: r.job_def,
         runs: runs.filter((run) => run.execution_id === r.execution_id).sort(byId),
       }));
+      // In the take's transaction: a request committed before it is seen here, a later one by
+      // the member's notification or poll (the runs are the member's once this commits).
+      const cancels = await s.query<CancelRow>(PG_CANCELS_SQL.ofRuns, [runIdsOf(taken)]);
+      return withCancels(taken, cancels.rows.map(rowToCancel));
     });
+  }
+
+  async requestCancel(request: CancelRequest): Promise<boolean> {
+    return this.s.atomically(async (s) => {
+      const { rowCount } = await s.query(PG_CANCELS_SQL.request, cancelParams(request));
+      if (rowCount > 0) await s.query(QUEUE_SQL.notify, [CANCEL_CHANNEL, '']);
+      return rowCount > 0;
+    });
+  }
+
+  async pendingCancels(member: string): Promise<CancelRequest[]> {
+    const { rows } = await this.s.query<CancelRow>(PG_CANCELS_SQL.pending, [member]);
+    return rows.map(rowToCancel);
   }
 
   async endExecution(executionId: string): Promise<void> {

@@ -190,6 +190,7 @@ export const PG_SQL = {
       ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),
     gone AS (DELETE FROM runs WHERE id IN (SELECT id FROM doomed) RETURNING id),
     outs AS (DELETE FROM run_output WHERE run_id IN (SELECT id FROM gone)),
+    cancels AS (DELETE FROM run_cancels WHERE run_id IN (SELECT id FROM gone)),
     claims AS (DELETE FROM fire_claims WHERE run_id IN (SELECT id FROM gone)
       AND (scheduled_at < $1 OR scheduled_at !~ '^[0-9]'))
     SELECT count(*) AS n FROM gone`,

@@ -55,12 +55,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   try {
     const applied = await migratePostgres(pool, where);
     logger.info({ db: where, migrationsApplied: applied }, 'store: opened');
-    const listen = (onWake: () => void) =>
+    const listen: Listen = (onWake, onCancel) =>
       listenForQueue({
         url: options.url,
         logger,
         connectTimeoutMs: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
         onWake,
+        ...(onCancel ? { onCancel } : {}),
       });
     return new PostgresStore({ pool, clusterPool }, where, options.clock ?? systemClock, logger, listen);
   } catch (err) {
@@ -71,6 +72,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 }
 
 const CLUSTER_POOL_SIZE = 2;
+
+/** Starts a LISTEN connection (see postgres-listen.ts); resolves its stop function. */
+export type Listen = (onWake: () => void, onCancel?: () => void) => Promise<() => Promise<void>>;
 
 function openPool(options: PostgresStoreOptions, max: number, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
@@ -124,7 +128,7 @@ export class PostgresStore extends PgOps implements AsyncStore {
     readonly where: string,
     clock: Clock,
     private readonly logger: Logger,
-    listen: (onWake: () => void) => Promise<() => Promise<void>>,
+    listen: Listen,
   ) {
     super(new PoolSession(pools.pool), clock);
     this.pool = pools.pool;

@@ -8,6 +8,7 @@ import type { Millis, RunRecord } from '../core/types.js';
 import {
   SPOILED_TRANSACTION,
   type AsyncStore,
+  type CancelRequest,
   type QueueEntry,
   type RunFinish,
   type RunStart,
@@ -121,6 +122,8 @@ abstract class SqliteOps implements StoreOps {
     this.run(() => this.sync.takeNodeSlot(node, capacity, runId, member));
   releaseNodeSlot = (runId: string) => this.run(() => this.sync.releaseNodeSlot(runId));
   nodeLoads = () => this.run(() => this.sync.nodeLoads());
+  requestCancel = (request: CancelRequest) => this.run(() => this.sync.cancels.request(request));
+  pendingCancels = (member: string) => this.run(() => this.sync.cancels.pending(member));
 
   pruneRuns = (before: Millis, batch: number) => this.run(() => this.sync.pruneRuns(before, batch));
 }

@@ -90,7 +90,7 @@ export class SqliteQueue {
   }
 
   /** Inside the caller's transaction. */
-  take(member: string, limit: number): TakenExecution[] {
+  take(member: string, limit: number): Omit<TakenExecution, 'cancels'>[] {
     if (limit <= 0) return [];
     const now = isoUtc(this.clock.now());
     const rows = this.st.waiting.all(Math.floor(limit)) as QueueRow[];

@@ -10,6 +10,7 @@ import { SqliteOutboxTables } from './sqlite-outbox.js';
 import { SqliteResources } from './sqlite-resources.js';
 import { SqliteRounds } from './sqlite-rounds.js';
 import { SqliteQueue } from './sqlite-queue.js';
+import { SqliteCancels } from './sqlite-cancels.js';
 import type { QueueActivity, QueueEntry, TakenExecution } from './async-store.js';
 import {
   ClaimConflictError,
@@ -60,6 +61,8 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
   /** The resource pool tables (SPEC §16). */
   readonly resources: SqliteResources;
   private readonly queue: SqliteQueue;
+  /** Cancel requests of runs executing elsewhere (SPEC §15). */
+  readonly cancels: SqliteCancels;
 
   constructor(options: SqliteStoreOptions) {
     const path = resolve(options.path);
@@ -74,6 +77,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
     this.resources = new SqliteResources(db);
     this.rounds = new SqliteRounds(db);
     this.queue = new SqliteQueue(db, clock);
+    this.cancels = new SqliteCancels(db);
   }
 
   /** `body` all or nothing (a savepoint inside an open transaction). */
@@ -184,6 +188,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
       this.updateRunRow(run);
       this.recordOutcome(run);
       this.enqueue(outbox);
+      this.cancels.drop(run.id);
     });
   }
 
@@ -212,7 +217,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
 
   takeExecutions(member: string, limit: number): TakenExecution[] {
     if (limit <= 0 || !this.queue.hasWaiting()) return [];
-    return this.atomically(() => this.queue.take(member, limit));
+    return this.atomically(() => this.cancels.attach(this.queue.take(member, limit)));
   }
 
   endExecution(executionId: string): void {
@@ -300,6 +305,7 @@ export class SqliteStore extends SqliteOutboxTables implements Store {
       for (const id of ids) {
         this.st.deleteRun.run(id);
         this.st.deleteRunOutput.run(id);
+        this.cancels.drop(id);
         this.st.deleteClaims.run({ id, before: cutoff });
       }
       return ids.length;

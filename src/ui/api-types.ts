@@ -335,7 +335,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a running run (its whole process tree is killed) */
+        /** Cancel a running run wherever it executes (its whole process tree is killed); a run on another member, or queued, is cancelled by the member that executes it within about a second */
         post: operations["cancelRun"];
         delete?: never;
         options?: never;
@@ -890,6 +890,7 @@ export interface components {
             max_concurrent_runs: number;
             name: string;
             roles: string[];
+            /** @description Runs holding a slot of the node now, every cluster member's */
             runs_in_flight: number;
             /** @enum {string} */
             status: "up" | "down";

@@ -180,10 +180,10 @@ describe('scheduling engine (manual clock, real SQLite file)', () => {
     executor.script = () => 'hold';
     const { runIds } = await daemon.control.runJob('slow', {});
     await settle();
-    expect(daemon.control.cancelRun(runIds[0]!)).to.equal(true);
+    expect(await daemon.control.cancelRun(runIds[0]!)).to.equal(true);
     const run = await daemon.control.waitForRun(runIds[0]!);
     expect(run).to.include({ status: 'cancelled', error: 'cancelled through the API' });
-    expect(daemon.control.cancelRun(runIds[0]!)).to.equal(false);
+    expect(await daemon.control.cancelRun(runIds[0]!)).to.equal(false);
   });
 
   it('a disabled job does not fire, and enabling it does not replay the disabled period', async () => {
@@ -211,7 +211,7 @@ describe('scheduling engine (manual clock, real SQLite file)', () => {
       const run = await daemon.control.waitForRun(runIds[0]!);
       expect(run).to.include({ status: 'succeeded', node: 'web2', trigger: 'manual' });
     }
-    expect(daemon.control.getNode('web1')!.health).to.include({
+    expect((await daemon.control.getNode('web1'))!.health).to.include({
       up: false,
       lastError: 'ssh: web1 unreachable',
     });

@@ -39,16 +39,19 @@ describe('daemon: distcron keyscan brings a node down for its host key back at o
     const refused = await daemon.control.waitForRun(first.runIds[0]!);
     expect(refused.status).to.equal('error');
     expect(refused.error).to.match(/unknown host key/);
-    expect(daemon.control.getNode('h0')!.health.up).to.equal(false);
+    expect((await daemon.control.getNode('h0'))!.health.up).to.equal(false);
 
     const code = await runKeyscan({
-      nodes: [daemon.control.getNode('h0')!.definition],
+      nodes: [(await daemon.control.getNode('h0'))!.definition],
       knownHostsFile: known,
       connectTimeoutMs: 5000,
       out: { write: () => undefined },
     });
     expect(code).to.equal(0);
-    await waitFor('the node to be probed up again', () => daemon.control.getNode('h0')!.health.up);
+    await waitFor(
+      'the node to be probed up again',
+      async () => (await daemon.control.getNode('h0'))!.health.up,
+    );
 
     const second = await daemon.control.runJob('uname', {});
     const ran = await daemon.control.waitForRun(second.runIds[0]!);

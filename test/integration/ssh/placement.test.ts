@@ -171,7 +171,7 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
       const runs = await fireInSequence('failover', 3);
       expect(runs.map((r) => r.status)).to.deep.equal(['succeeded', 'succeeded', 'succeeded']);
       expect(runs.map((r) => r.node)).to.deep.equal(['h4', 'h4', 'h4']);
-      const h3 = daemon.control.getNode('h3')!;
+      const h3 = (await daemon.control.getNode('h3'))!;
       expect(h3.health.up).to.equal(false);
       expect(h3.health.lastError).to.match(/connection refused/);
       expect(h3.health.nextProbeAt).to.be.a('string');
@@ -209,7 +209,11 @@ describe('placement and failover across real sshd hosts (daemon + SshExecutor)',
     it('h3 comes back up through the backoff re-probe once its sshd restarted', async () => {
       await fixture.hosts.startHost(3);
       stopped = false;
-      await waitFor(() => daemon.control.getNode('h3')!.health.up, 10_000, 'h3 to be re-probed up');
+      await waitFor(
+        async () => (await daemon.control.getNode('h3'))!.health.up,
+        10_000,
+        'h3 to be re-probed up',
+      );
       const runs = await fire('lonely', 1);
       expect(runs.map((r) => [r.node, r.status])).to.deep.equal([['h3', 'succeeded']]);
     });

@@ -84,6 +84,7 @@ describe('run queue: a member takes work while it runs fewer than --max-runs', (
     afterPrevious: false,
     jobDef: null,
     runs: Array.from({ length: runs }, () => fakeRun({ status: 'running' })),
+    cancels: [],
   });
 
   it('takes whole executions while below the limit, and more once an ending one makes room', async () => {
