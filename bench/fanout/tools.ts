@@ -53,12 +53,30 @@ export class BareSsh2 {
   }
 }
 
-function connectOne(host: string, port: number, username: string, privateKey: Buffer): Promise<ssh2.Client> {
+/** A loaded machine's sshd drops some of a thousand simultaneous handshakes: those are tried again. */
+async function connectOne(
+  host: string,
+  port: number,
+  username: string,
+  privateKey: Buffer,
+): Promise<ssh2.Client> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectOnce(host, port, username, privateKey);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+function connectOnce(host: string, port: number, username: string, privateKey: Buffer): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     const sock = connect({ host, port });
     sock.setNoDelay(true);
-    client.once('ready', () => resolve(client)).once('error', reject);
+    // `on`, not `once`: a second error event (a socket error after the protocol's) must not crash.
+    client.once('ready', () => resolve(client)).on('error', reject);
     client.connect({ sock, username, privateKey, algorithms: { kex: ['curve25519-sha256'] } });
   });
 }
