@@ -86,8 +86,11 @@ export async function measureFires(
     await sleep(timing.warmupS * 1000);
     const from = new Date(Math.ceil(Date.now() / 1000) * 1000).toISOString();
     const until = new Date(Date.parse(from) + timing.windowS * 1000).toISOString();
-    await sleep(Date.parse(until) - Date.now() + 1_000);
+    await sleep(Date.parse(until) - Date.now());
     const rss = members.map((m) => rssMib(m.child.pid!).toFixed(0)).join('/');
+    // Read once the members have stopped: a busy member commits its finishes seconds after they
+    // happen, and a read at the window's end missed most of them (counted 10 a second of 55).
+    await stopMembers(members);
     const count = async (column: string) => {
       const sql = `SELECT count(*) AS n FROM runs WHERE ${column} >= $1 AND ${column} < $2`;
       return Number((await reader.query<{ n: string }>(sql, [from, until]))[0]!.n) / timing.windowS;
